@@ -1,0 +1,1 @@
+"""The shared vocabulary: kinds, addresses, specs, desired and live state."""

@@ -1,0 +1,379 @@
+"""Manifest specs: one pydantic model per kind, field names as in the Personalize API (camelCase).
+
+References to other resources are logical manifest names (`datasetGroup: retail`), never ARNs.
+Models are frozen and forbid unknown fields, so typos in YAML are reported.
+Rules that need more than one field or another document (schemas, filter grammar, recipes, quotas) live in
+`reconciler.manifest.rules`; the models only check types, ranges and formats.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+API_VERSION = "personalize-gitops/v1alpha1"
+
+RECIPE_ARN_PREFIX = "arn:aws:personalize:::recipe/"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+LogicalName = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")]
+S3Uri = Annotated[str, Field(pattern=r"^s3://[^/]+/.*$", max_length=256)]
+RoleArn = Annotated[str, Field(pattern=r"^arn:([a-z\d-]+):iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")]
+Domain = Literal["ECOMMERCE", "VIDEO_ON_DEMAND"]
+
+
+def normalize_recipe_arn(value: str) -> str:
+    """Accept `aws-sims` as short for `arn:aws:personalize:::recipe/aws-sims`."""
+    return value if value.startswith("arn:") else RECIPE_ARN_PREFIX + value
+
+
+# --- lifecycle and metadata -------------------------------------------------------------------------------
+
+
+class Lifecycle(_Model):
+    """Per-resource lifecycle controls (Terraform-like)."""
+
+    deletionProtection: bool = False
+    """Never delete or replace this resource; a plan that would is refused."""
+    ignoreChanges: list[str] = Field(default_factory=list)
+    """Field paths (as in the spec, dotted: `minProvisionedTPS`, `campaignConfig.itemExplorationConfig`) whose
+    live value is owned by another system; differences there are not planned."""
+
+
+class Metadata(_Model):
+    name: LogicalName
+    tags: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+# --- DatasetGroup ------------------------------------------------------------------------------------------
+
+
+class DatasetGroupSpec(_Model):
+    domain: Domain | None = None
+    kmsKeyArn: str | None = None
+    roleArn: RoleArn | None = None
+
+
+# --- Schema ------------------------------------------------------------------------------------------------
+
+
+class AvroField(_Model):
+    name: Annotated[str, Field(min_length=1, max_length=150)]
+    type: str | list[str]
+    """Avro type: string, int, long, float, double, boolean, null, or a union such as [null, string]."""
+    categorical: bool | None = None
+    textual: bool | None = None
+    default: Any = None
+    doc: str | None = None
+
+
+class AvroSchema(_Model):
+    type: Literal["record"] = "record"
+    name: str
+    namespace: str = "com.amazonaws.personalize.schema"
+    fields: list[AvroField]
+    version: str = "1.0"
+
+
+class SchemaSpec(_Model):
+    avro: AvroSchema
+    domain: Domain | None = None
+
+
+# --- Dataset -----------------------------------------------------------------------------------------------
+
+DatasetType = Literal["INTERACTIONS", "ITEMS", "USERS", "ACTIONS", "ACTION_INTERACTIONS"]
+
+
+class DataImport(_Model):
+    """The data import that fills a dataset (a dataset import job). A new import is planned when none has
+    succeeded yet, when the S3 object changed (ETag), or when `trigger` changed."""
+
+    dataLocation: S3Uri
+    roleArn: RoleArn | None = None
+    importMode: Literal["FULL", "INCREMENTAL"] = "FULL"
+    publishAttributionMetricsToS3: bool | None = None
+    localFile: str | None = None
+    """Optional path (relative to the manifest file) uploaded to `dataLocation` before importing."""
+    trigger: str | None = None
+    """Any string; changing it requests a new import of the same object."""
+
+
+class DatasetSpec(_Model):
+    datasetGroup: LogicalName
+    datasetType: DatasetType
+    schema_: LogicalName = Field(alias="schema")
+    dataImport: DataImport | None = None
+
+    @field_validator("datasetType", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+# --- Solution ----------------------------------------------------------------------------------------------
+
+
+class AutoTrainingConfig(_Model):
+    schedulingExpression: Annotated[str, Field(pattern=r"^rate\(\d+ days?\)$", max_length=16)]
+
+
+class HpoObjective(_Model):
+    type: str | None = None
+    metricName: str | None = None
+    metricRegex: str | None = None
+
+
+class HpoResourceConfig(_Model):
+    maxNumberOfTrainingJobs: str | None = None
+    maxParallelTrainingJobs: str | None = None
+
+
+class IntegerRange(_Model):
+    name: str
+    minValue: int
+    maxValue: int
+
+
+class ContinuousRange(_Model):
+    name: str
+    minValue: float
+    maxValue: float
+
+
+class CategoricalRange(_Model):
+    name: str
+    values: list[str]
+
+
+class HyperParameterRanges(_Model):
+    integerHyperParameterRanges: list[IntegerRange] | None = None
+    continuousHyperParameterRanges: list[ContinuousRange] | None = None
+    categoricalHyperParameterRanges: list[CategoricalRange] | None = None
+
+
+class HpoConfig(_Model):
+    hpoObjective: HpoObjective | None = None
+    hpoResourceConfig: HpoResourceConfig | None = None
+    algorithmHyperParameterRanges: HyperParameterRanges | None = None
+
+
+class EventParameters(_Model):
+    eventType: str | None = None
+    eventValueThreshold: float | None = None
+    weight: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+
+
+class EventsConfig(_Model):
+    eventParametersList: list[EventParameters] | None = None
+
+
+class OptimizationObjective(_Model):
+    itemAttribute: str | None = None
+    objectiveSensitivity: Literal["LOW", "MEDIUM", "HIGH", "OFF"] | None = None
+
+
+class TrainingDataConfig(_Model):
+    excludedDatasetColumns: dict[str, list[str]] | None = None
+    includedDatasetColumns: dict[str, list[str]] | None = None
+
+
+class AutoMLConfig(_Model):
+    metricName: str | None = None
+    recipeList: list[str] | None = None
+
+
+class SolutionConfig(_Model):
+    eventValueThreshold: str | None = None
+    hpoConfig: HpoConfig | None = None
+    algorithmHyperParameters: dict[str, str] | None = None
+    featureTransformationParameters: dict[str, str] | None = None
+    autoMLConfig: AutoMLConfig | None = None
+    eventsConfig: EventsConfig | None = None
+    optimizationObjective: OptimizationObjective | None = None
+    trainingDataConfig: TrainingDataConfig | None = None
+    autoTrainingConfig: AutoTrainingConfig | None = None
+
+    @field_validator("algorithmHyperParameters", "featureTransformationParameters", mode="before")
+    @classmethod
+    def _stringify(cls, value: object) -> object:
+        # The API types hyperparameters as strings; YAML users write 0.7 or true. Keep YAML friendly.
+        if isinstance(value, dict):
+            return {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in value.items()}
+        return value
+
+
+class TrainingPolicy(_Model):
+    """When the tool creates a new solution version (retrains). Never implicit: every reason is planned."""
+
+    mode: Literal["FULL", "UPDATE"] = "FULL"
+    """trainingMode for retraining after the first version (the first version is always FULL)."""
+    retrainOnDataChange: bool = True
+    """Retrain when a data import of this dataset group finished after the newest version was created."""
+    maxAge: Annotated[str, Field(pattern=r"^\d+[dh]$")] | None = None
+    """Retrain when the newest version is older than this (`30d`, `12h`)."""
+    trigger: str | None = None
+    """Any string; changing it requests a retraining (recorded as a tag on the solution version)."""
+
+
+class SolutionSpec(_Model):
+    datasetGroup: LogicalName
+    recipeArn: str | None = None
+    performHPO: bool = False
+    performAutoML: bool = False
+    performAutoTraining: bool = False
+    """The service's automatic training. Off unless turned on, so nothing retrains behind git's back."""
+    performIncrementalUpdate: bool | None = None
+    eventType: str | None = None
+    solutionConfig: SolutionConfig | None = None
+    training: TrainingPolicy = Field(default_factory=TrainingPolicy)
+
+    @field_validator("recipeArn", mode="before")
+    @classmethod
+    def _recipe(cls, value: object) -> object:
+        return normalize_recipe_arn(value) if isinstance(value, str) else value
+
+
+# --- Campaign ----------------------------------------------------------------------------------------------
+
+
+class CampaignConfig(_Model):
+    itemExplorationConfig: dict[str, str] | None = None
+    enableMetadataWithRecommendations: bool | None = None
+    syncWithLatestSolutionVersion: bool | None = None
+    rankingInfluence: dict[str, float] | None = None
+
+    @field_validator("itemExplorationConfig", mode="before")
+    @classmethod
+    def _stringify(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: str(v) for k, v in value.items()}
+        return value
+
+
+class PromotionGate(_Model):
+    """A campaign moves to a new solution version only if the version's offline metrics pass this gate."""
+
+    minimums: dict[str, float] = Field(default_factory=dict)
+    """Absolute minimums, e.g. {precision_at_25: 0.05}."""
+    maxRegression: dict[str, float] = Field(default_factory=dict)
+    """Largest allowed drop against the serving version, as a fraction (0.05 = may be at most 5% worse)."""
+
+
+class CampaignSpec(_Model):
+    solution: LogicalName
+    minProvisionedTPS: Annotated[int, Field(ge=1)] = 1
+    campaignConfig: CampaignConfig | None = None
+    promotion: PromotionGate | None = None
+
+
+# --- Filter, EventTracker ----------------------------------------------------------------------------------
+
+
+class FilterSpec(_Model):
+    datasetGroup: LogicalName
+    filterExpression: Annotated[str, Field(min_length=1, max_length=2500)]
+
+
+class EventTrackerSpec(_Model):
+    datasetGroup: LogicalName
+
+
+# --- Recommender -------------------------------------------------------------------------------------------
+
+
+class RecommenderConfig(_Model):
+    itemExplorationConfig: dict[str, str] | None = None
+    minRecommendationRequestsPerSecond: Annotated[int, Field(ge=1)] | None = None
+    trainingDataConfig: TrainingDataConfig | None = None
+    enableMetadataWithRecommendations: bool | None = None
+
+
+class RecommenderSpec(_Model):
+    datasetGroup: LogicalName
+    recipeArn: str
+    recommenderConfig: RecommenderConfig | None = None
+    running: bool = True
+    """False stops the recommender (StopRecommender) so it is not billed; True starts it again."""
+
+    @field_validator("recipeArn", mode="before")
+    @classmethod
+    def _recipe(cls, value: object) -> object:
+        return normalize_recipe_arn(value) if isinstance(value, str) else value
+
+
+# --- MetricAttribution -------------------------------------------------------------------------------------
+
+
+class MetricAttributeSpec(_Model):
+    eventType: str
+    metricName: str
+    expression: str
+
+
+class S3DataConfig(_Model):
+    path: S3Uri
+    kmsKeyArn: str | None = None
+
+
+class MetricsOutputConfig(_Model):
+    s3DataDestination: S3DataConfig | None = None
+    roleArn: RoleArn
+
+
+class MetricAttributionSpec(_Model):
+    datasetGroup: LogicalName
+    metrics: list[MetricAttributeSpec]
+    metricsOutputConfig: MetricsOutputConfig
+
+
+Spec = (
+    DatasetGroupSpec
+    | SchemaSpec
+    | DatasetSpec
+    | SolutionSpec
+    | CampaignSpec
+    | FilterSpec
+    | EventTrackerSpec
+    | RecommenderSpec
+    | MetricAttributionSpec
+)
+
+
+# --- Stack settings ----------------------------------------------------------------------------------------
+
+
+class PrunePolicy(_Model):
+    enabled: bool = False
+    """Delete managed resources that are no longer in the manifests."""
+    allowEmpty: bool = False
+    """Allow a plan that deletes every managed resource of the stack."""
+    allowDataLoss: bool = False
+    """Allow deleting or replacing datasets and dataset groups (imported data is lost)."""
+
+
+class OutputsConfig(_Model):
+    file: str | None = None
+    """Path of the outputs JSON written after apply (default: personalize-outputs.<stack>.json)."""
+    ssmPrefix: str | None = None
+    """When set, outputs are also written to SSM Parameter Store under this prefix (/myapp/personalize)."""
+
+
+class StackSpec(_Model):
+    region: str | None = None
+    accountId: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
+    """Expected AWS account id: apply refuses any other account."""
+    namePrefix: str = ""
+    defaultTags: dict[str, str] = Field(default_factory=dict)
+    prune: PrunePolicy = Field(default_factory=PrunePolicy)
+    variables: dict[str, str] = Field(default_factory=dict)
+    outputs: OutputsConfig = Field(default_factory=OutputsConfig)
+    resources: list[str] | None = None
+    """Manifest files/directories (relative to the stack file) holding this stack's resources; default: the
+    stack file's directory."""

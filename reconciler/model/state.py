@@ -1,0 +1,124 @@
+"""Desired state (from manifests) and live state (from the account): plain frozen data, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.model.address import Address, Kind, SourceLocation
+from reconciler.model.spec import Lifecycle, Spec, StackSpec
+
+#: Ownership tags put on every taggable resource the tool creates or adopts.
+TAG_STACK = "personalize-gitops:stack"
+TAG_NAME = "personalize-gitops:name"
+#: Extra bookkeeping tags (on import jobs and solution versions) that let plan explain why work was done.
+TAG_SOURCE_ETAG = "personalize-gitops:source-etag"
+TAG_TRIGGER = "personalize-gitops:trigger"
+TAG_REASON = "personalize-gitops:reason"
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    name: str
+    settings: StackSpec
+    source: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredResource:
+    address: Address
+    spec: Spec
+    physical_name: str
+    """Name used in AWS: the stack's namePrefix + the logical name."""
+    tags: Mapping[str, str]
+    """User tags merged over the stack's defaultTags (ownership tags are added by the planner)."""
+    lifecycle: Lifecycle
+    source: SourceLocation
+    depends_on: tuple[Address, ...] = ()
+    """Addresses this resource references (dataset group, schema, solution...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    stack: Stack
+    resources: Mapping[Address, DesiredResource]
+    digest: str
+    """sha256 over the manifests' normalised content; recorded in saved plans."""
+    base_dir: str = "."
+    """Directory manifest-relative paths (dataImport.localFile) are resolved against."""
+
+    def of_kind(self, kind: Kind) -> list[DesiredResource]:
+        return sorted((r for r in self.resources.values() if r.address.kind is kind), key=lambda r: r.address)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSolutionVersion:
+    arn: str
+    status: str
+    training_mode: str | None
+    training_type: str | None
+    created: float
+    """epoch seconds"""
+    last_updated: float
+    failure_reason: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveImportJob:
+    arn: str
+    name: str
+    status: str
+    created: float
+    last_updated: float
+    data_location: str
+    import_mode: str | None
+    failure_reason: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveResource:
+    """One live Personalize resource as read from the account.
+
+    `fields` holds the describe output of the resource (JSON-able: datetimes as epoch seconds), unchanged;
+    handlers turn it into comparable spec fields.
+    """
+
+    kind: Kind
+    arn: str
+    name: str
+    status: str
+    fields: Mapping[str, Any]
+    tags: Mapping[str, str]
+    address: Address | None
+    """Logical address: from the ownership tags, or by physical name match for unmanaged resources."""
+    managed: bool
+    """True when the ownership tags name this stack."""
+    versions: tuple[LiveSolutionVersion, ...] = ()
+    """Solutions: every solution version, newest first."""
+    imports: tuple[LiveImportJob, ...] = ()
+    """Datasets: every dataset import job, newest first."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever the resource changes; saved plans record it to detect staleness."""
+        updated = self.fields.get("lastUpdatedDateTime", "")
+        newest = self.versions[0].arn + self.versions[0].status if self.versions else ""
+        newest_import = self.imports[0].arn + self.imports[0].status if self.imports else ""
+        return f"{self.arn}|{self.status}|{updated}|{newest}|{newest_import}|{sorted(self.tags.items())}"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    resources: Mapping[Address, LiveResource]
+    """Live resources that correspond to a desired address (managed or name-matched) or that carry this
+    stack's ownership tags (orphans: in the account, no longer in the manifests)."""
+    s3_etags: Mapping[str, str] = field(default_factory=dict)
+    """ETag of each dataImport.dataLocation object the stack declares (missing key: object not found)."""
+    account_id: str | None = None
+    region: str | None = None
+    now: float = 0.0
+    """When the state was read (epoch seconds, from the injected clock); the planner uses it for maxAge."""
