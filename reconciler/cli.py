@@ -1,15 +1,26 @@
-"""Command line entry point (typer). The only module that wires every layer together."""
+"""Command line entry point (typer). The only module that wires every layer together.
+
+Each command lives in `reconciler/commands/<name>_cmd.py` and is registered below (one line each).
+"""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="GitOps for Amazon Personalize.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="GitOps for Amazon Personalize: validate, plan and apply YAML manifests.",
+)
 
 
 @app.callback()
 def _root() -> None:
     """Plan and apply Amazon Personalize resources from YAML manifests."""
+
+
+# --- command registrations (keep one line per command group) ---
 
 
 def main() -> None:
