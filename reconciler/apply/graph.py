@@ -1,0 +1,268 @@
+"""Run a dependency graph of steps with as much parallelism as the dependencies allow.
+
+Each node starts as soon as every node it depends on is DONE (never before, never later than a scheduling
+round trip). When a dependency ends badly the node does not run:
+
+* dependency FAILED or SKIPPED  -> node SKIPPED (`cause` names the failed step);
+* dependency RUNNING (apply stopped waiting: --timeout or --no-wait) -> node PENDING (the next apply
+  continues it).
+
+Independent branches keep going after a failure.
+
+Deletes and creates are both nodes; the executor builds the edges. The reverse-dependency order of deletes
+(campaign before solution before dataset group, Terraform's `B_d -> A_d -> A -> B`) is just edges here.
+
+Virtual time: with a virtual clock (`sleep` returns at once and advances time), parallel waits must not add up
+(three trainings of 45 minutes take 45 virtual minutes, not 135). `CoordinatedClock` makes sleeping workers
+wait for each other: virtual time only moves when every running step is asleep, and then only to the
+earliest wake-up. Real clocks are used as they are.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler.apply.waiter import Clock
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    """Not run because something it needs failed."""
+    RUNNING = "running"
+    """Work started and still running when apply stopped waiting."""
+    PENDING = "pending"
+    """Not started because something it needs is still running (timeout / --no-wait)."""
+
+
+class StepFailed(Exception):
+    """A step failed for a reason to show the user (failureReason, refused change...)."""
+
+    def __init__(self, message: str, status: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class StillRunning(Exception):
+    """The step's work is in progress and apply stops waiting for it (timeout or --no-wait)."""
+
+    def __init__(self, status: str, elapsed: float = 0.0) -> None:
+        super().__init__(status)
+        self.status = status
+        self.elapsed = elapsed
+
+
+@dataclass
+class Node:
+    key: str
+    run: Callable[[], Any]
+    deps: set[str] = field(default_factory=set)
+    label: str = ""
+
+
+@dataclass
+class NodeResult:
+    outcome: Outcome
+    message: str = ""
+    status: str = ""
+    cause: str | None = None
+    """For SKIPPED/PENDING: the key of the failed / still-running step responsible."""
+    value: Any = None
+    started: float | None = None
+    finished: float | None = None
+
+
+class GraphError(ValueError):
+    """The graph is malformed (unknown dependency or a cycle): a bug in the executor or the plan."""
+
+
+def is_virtual_clock(clock: Clock) -> bool:
+    """True for clocks whose sleep returns at once (the emulator's VirtualClock or an explicit marker)."""
+    marker = getattr(clock, "is_virtual", None)
+    if marker is not None:
+        return bool(marker)
+    return type(clock).__name__ == "VirtualClock"
+
+
+class CoordinatedClock:
+    """A virtual clock shared by parallel workers: time advances only when every active worker sleeps."""
+
+    is_virtual = True
+
+    def __init__(self, base: Clock) -> None:
+        self.base = base
+        self._cv = threading.Condition()
+        self._active = 0
+        self._sleepers: list[tuple[float, int]] = []
+        self._seq = itertools.count()
+
+    def now(self) -> float:
+        return self.base.now()
+
+    def add_workers(self, count: int) -> None:
+        with self._cv:
+            self._active += count
+
+    def worker_done(self) -> None:
+        with self._cv:
+            self._active -= 1
+            self._maybe_advance()
+
+    def sleep(self, seconds: float) -> None:
+        with self._cv:
+            wake = self.base.now() + max(seconds, 0.0)
+            entry = (wake, next(self._seq))
+            heapq.heappush(self._sleepers, entry)
+            try:
+                self._maybe_advance()
+                while self.base.now() < wake:
+                    self._cv.wait()
+            finally:
+                self._sleepers.remove(entry)
+                heapq.heapify(self._sleepers)
+
+    def _maybe_advance(self) -> None:
+        # Called with the condition held. Everyone still running is asleep: jump to the earliest wake-up.
+        if self._sleepers and len(self._sleepers) >= self._active:
+            gap = self._sleepers[0][0] - self.base.now()
+            if gap > 0:
+                self.base.sleep(gap)
+            self._cv.notify_all()
+
+
+class GraphRunner:
+    """Runs nodes on a thread pool as their dependencies complete."""
+
+    def __init__(self, nodes: Iterable[Node], *, max_workers: int | None = None, clock: Clock | None = None):
+        self.nodes = {n.key: n for n in nodes}
+        for node in self.nodes.values():
+            unknown = node.deps - self.nodes.keys()
+            if unknown:
+                raise GraphError(f"step {node.key} depends on unknown steps {sorted(unknown)}")
+        self._check_acyclic()
+        self.clock = clock
+        self.coordinated = clock if isinstance(clock, CoordinatedClock) else None
+        # With virtual time every runnable node needs its own thread, or sleeping workers would starve the
+        # queue (time could not advance while queued work waits). Real time can share a bounded pool.
+        default = len(self.nodes) + 1 if self.coordinated else min(32, len(self.nodes) + 1)
+        self.max_workers = max_workers or default
+        self.results: dict[str, NodeResult] = {}
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._dependents: dict[str, set[str]] = {k: set() for k in self.nodes}
+        for node in self.nodes.values():
+            for dep in node.deps:
+                self._dependents[dep].add(node.key)
+        self.on_result: Callable[[str, NodeResult], None] | None = None
+
+    def _check_acyclic(self) -> None:
+        state: dict[str, int] = {}
+
+        def visit(key: str, path: list[str]) -> None:
+            mark = state.get(key, 0)
+            if mark == 1:
+                cycle = [*path[path.index(key) :], key]
+                raise GraphError("dependency cycle: " + " -> ".join(cycle))
+            if mark == 2:
+                return
+            state[key] = 1
+            for dep in sorted(self.nodes[key].deps):
+                visit(dep, [*path, key])
+            state[key] = 2
+
+        for key in sorted(self.nodes):
+            visit(key, [])
+
+    def run(self) -> dict[str, NodeResult]:
+        if not self.nodes:
+            return {}
+        self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="apply")
+        try:
+            with self._lock:
+                ready = [k for k, n in sorted(self.nodes.items()) if not n.deps]
+                self._submit(ready)
+            self._done.wait()
+        finally:
+            self._pool.shutdown(wait=True)
+        return self.results
+
+    def _now(self) -> float | None:
+        return self.clock.now() if self.clock is not None else None
+
+    def _submit(self, keys: list[str]) -> None:
+        # Called with self._lock held. Register the workers before the current one finishes, so virtual time
+        # cannot jump while runnable work is about to start.
+        if self.coordinated is not None and keys:
+            self.coordinated.add_workers(len(keys))
+        for key in keys:
+            self._pool.submit(self._work, key)
+
+    def _work(self, key: str) -> None:
+        node = self.nodes[key]
+        started = self._now()
+        try:
+            value = node.run()
+            result = NodeResult(Outcome.DONE, value=value)
+        except StepFailed as exc:
+            result = NodeResult(Outcome.FAILED, message=exc.message, status=exc.status)
+        except StillRunning as exc:
+            result = NodeResult(Outcome.RUNNING, status=exc.status)
+        except Exception as exc:
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            if not hasattr(exc, "exit_code"):  # not a ReconcilerError: keep the details for the bug report
+                message += "\n" + "".join(traceback.format_exception(exc)).rstrip()
+            result = NodeResult(Outcome.FAILED, message=message)
+        result.started, result.finished = started, self._now()
+        try:
+            self._finish(key, result)
+        finally:
+            if self.coordinated is not None:
+                self.coordinated.worker_done()
+
+    def _finish(self, key: str, result: NodeResult) -> None:
+        finished: list[tuple[str, NodeResult]] = [(key, result)]
+        with self._lock:
+            self.results[key] = result
+            # Propagate skips/pending transitively to everything that can no longer run.
+            queue = [key]
+            ready: list[str] = []
+            while queue:
+                current = queue.pop()
+                for dep_key in sorted(self._dependents[current]):
+                    if dep_key in self.results:
+                        continue
+                    node = self.nodes[dep_key]
+                    if any(d not in self.results for d in node.deps):
+                        continue  # wait for the other dependencies to settle
+                    if all(self.results[d].outcome is Outcome.DONE for d in node.deps):
+                        ready.append(dep_key)
+                        continue
+                    broken = (Outcome.FAILED, Outcome.SKIPPED)
+                    bad = sorted(
+                        (d for d in node.deps if self.results[d].outcome is not Outcome.DONE),
+                        key=lambda d: 0 if self.results[d].outcome in broken else 1,
+                    )
+                    first = self.results[bad[0]]
+                    failed = first.outcome in (Outcome.FAILED, Outcome.SKIPPED)
+                    cause = first.cause if first.outcome in (Outcome.SKIPPED, Outcome.PENDING) else bad[0]
+                    skipped = NodeResult(Outcome.SKIPPED if failed else Outcome.PENDING, cause=cause)
+                    self.results[dep_key] = skipped
+                    finished.append((dep_key, skipped))
+                    queue.append(dep_key)
+            if self.on_result is not None:
+                for k, r in finished:
+                    self.on_result(k, r)
+            self._submit(sorted(set(ready)))
+            all_done = len(self.results) == len(self.nodes)
+        if all_done:
+            self._done.set()
