@@ -1,0 +1,450 @@
+"""The contract every resource handler fulfils, plus the shared table-driven implementation.
+
+A handler knows one Personalize resource kind: which boto3 operations read and write it, which spec fields
+the API updates in place (everything else forces a replacement), how to turn a manifest spec and a describe
+response into *comparable* dicts in spec terms, and how to build boto3 request kwargs. Handlers are pure:
+no AWS calls, no clock, no I/O. The planner diffs `desired_fields` against `live_fields`; apply sends the
+requests built here; the live reader uses the operation table.
+
+Comparable dicts: keys are spec field names (camelCase, as in the API); references to other resources are
+logical manifest names (ARNs are mapped back through `RefContext`); values equal to the API default are
+dropped on both sides, so "equal" really means "nothing to do".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from reconciler.model.address import Address, Kind
+from reconciler.model.state import (
+    TAG_NAME,
+    TAG_REASON,
+    TAG_SOURCE_ETAG,
+    TAG_STACK,
+    TAG_TRIGGER,
+    DesiredResource,
+    LiveResource,
+)
+
+#: Digest of the comparable desired fields the tool last applied (written on every create and update).
+#: plan uses it to tell drift (live changed, manifests did not) from a manifest change.
+TAG_SPEC_DIGEST = "personalize-gitops:spec-digest"
+
+#: Tags the tool writes for its own bookkeeping; they are not compared as user tags.
+BOOKKEEPING_TAGS = frozenset({TAG_SPEC_DIGEST, TAG_SOURCE_ETAG, TAG_TRIGGER, TAG_REASON})
+
+READY = frozenset({"ACTIVE"})
+FAILED = frozenset({"CREATE FAILED", "DELETE FAILED"})
+IN_PROGRESS = frozenset(
+    {
+        "CREATE PENDING",
+        "CREATE IN_PROGRESS",
+        "DELETE PENDING",
+        "DELETE IN_PROGRESS",
+        "UPDATE PENDING",
+        "UPDATE IN_PROGRESS",
+    }
+)
+DELETING = frozenset({"DELETE PENDING", "DELETE IN_PROGRESS"})
+
+
+def norm_status(status: str | None) -> str:
+    """`CREATE_PENDING` and `CREATE PENDING` are the same status (the docs use both spellings)."""
+    if not status:
+        return ""
+    text = status.strip().upper()
+    # Keep the single underscore in IN_PROGRESS: normalise the separator after the verb only.
+    for verb in ("CREATE", "DELETE", "UPDATE", "STOP", "START"):
+        if text.startswith(verb + "_"):
+            return verb + " " + text[len(verb) + 1 :]
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Ops:
+    """boto3 operation names and response keys for one kind."""
+
+    create: str
+    describe: str
+    delete: str
+    list: str
+    list_key: str
+    """Member of the List* response holding the summaries (`Filters` for list_filters)."""
+    arn_key: str
+    """ARN member in summaries, describe output and the describe/delete request (`campaignArn`)."""
+    describe_key: str
+    """Member of the Describe* response holding the resource (`campaign`)."""
+    parent_param: str | None = None
+    """Optional parent ARN parameter of List* (`datasetGroupArn`, `solutionArn`)."""
+    update: str | None = None
+    update_summary_key: str | None = None
+    """Describe member holding the progress of the last Update* call (`latestCampaignUpdate`)."""
+
+
+@dataclass(frozen=True)
+class RefContext:
+    """ARN <-> logical name resolution, pure data. Built from the desired and live state by the planner,
+    and again by apply after it re-reads resources (new ARNs, freshly trained versions)."""
+
+    region: str
+    account: str
+    stack: str
+    arns: Mapping[Address, str] = field(default_factory=dict)
+    """Known (live) or predicted (deterministic ARN of a resource to be created) ARNs."""
+    addresses: Mapping[str, Address] = field(default_factory=dict)
+    """ARN -> address, for mapping describe output back to logical names."""
+    physical_names: Mapping[Address, str] = field(default_factory=dict)
+    solution_versions: Mapping[str, str] = field(default_factory=dict)
+    """Solution logical name -> the solution version ARN a campaign created now should serve."""
+
+    def arn(self, kind: Kind, name: str) -> str:
+        """ARN of the resource with this logical name; a predicted ARN when it does not exist yet."""
+        found = self.arns.get(Address(kind, name))
+        if found is None:
+            from reconciler.errors import PlanError
+
+            raise PlanError(
+                f"{kind.value}/{name}: its ARN is not known yet",
+                hint="it is created by this plan; apply re-reads it before it is referenced",
+            )
+        return found
+
+    def name_of(self, arn: str | None) -> str | None:
+        """Logical name for an ARN; unknown ARNs map to their last path segment (the physical name)."""
+        if not arn:
+            return None
+        address = self.addresses.get(arn)
+        if address is not None:
+            return address.name
+        return arn.rsplit("/", 1)[-1]
+
+    def solution_of_version(self, version_arn: str | None) -> str | None:
+        """`…:solution/NAME/VERSION_ID` (or `/$LATEST`) -> logical name of the solution."""
+        if not version_arn:
+            return None
+        return self.name_of(version_arn.rsplit("/", 1)[0])
+
+
+# --- comparable-dict helpers ----------------------------------------------------------------------------
+
+
+def clean(value: Any) -> Any:
+    """Drop None values and empty containers, recursively. False and 0 are kept (they are values)."""
+    if isinstance(value, Mapping):
+        out = {k: clean(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+def drop_defaults(fields: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Remove dotted paths whose value equals the API default, then clean empty parents."""
+    result = json.loads(json.dumps(fields))
+    for path, default in defaults.items():
+        parts = path.split(".")
+        node = result
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                break
+        if isinstance(node, dict) and parts[-1] in node and node[parts[-1]] == default:
+            del node[parts[-1]]
+    cleaned: dict[str, Any] = clean(result)
+    return cleaned
+
+
+def flatten(fields: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> dotted paths. Lists are leaves (compared as a whole)."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def spec_digest(fields: Mapping[str, Any]) -> str:
+    """Short stable digest of comparable fields (recorded in TAG_SPEC_DIGEST)."""
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"tagKey": k, "tagValue": v} for k, v in sorted(tags.items())]
+
+
+def tags_from_list(items: list[Mapping[str, str]] | None) -> dict[str, str]:
+    return {str(t["tagKey"]): str(t.get("tagValue", "")) for t in items or []}
+
+
+def ownership_tags(res: DesiredResource, stack: str) -> dict[str, str]:
+    return {TAG_STACK: stack, TAG_NAME: res.address.name}
+
+
+def desired_tags(res: DesiredResource, stack: str) -> dict[str, str]:
+    """User tags (stack defaults merged) plus the ownership tags, as they should be on the resource."""
+    return {**dict(res.tags), **ownership_tags(res, stack)}
+
+
+def comparable_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """Live tags without the tool's bookkeeping tags and AWS-reserved `aws:` tags."""
+    return {k: v for k, v in tags.items() if k not in BOOKKEEPING_TAGS and not k.startswith("aws:")}
+
+
+# --- the Protocol -----------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class ResourceHandler(Protocol):
+    """Everything plan, live and apply need to know about one kind."""
+
+    @property
+    def kind(self) -> Kind: ...
+
+    @property
+    def ops(self) -> Ops: ...
+
+    @property
+    def taggable(self) -> bool:
+        """Accepts `tags` on create and Tag/UntagResource (schemas and metric attributions do not)."""
+        ...
+
+    @property
+    def depends_on(self) -> tuple[Kind, ...]:
+        """Kinds this kind references (create order)."""
+        ...
+
+    @property
+    def references(self) -> Mapping[str, Kind]:
+        """Spec field -> kind it names (`datasetGroup` -> DatasetGroup)."""
+        ...
+
+    @property
+    def parent_field(self) -> str | None:
+        """The reference whose ARN filters this kind's List* call (None: listed account-wide)."""
+        ...
+
+    @property
+    def updatable_fields(self) -> tuple[str, ...]:
+        """Dotted spec paths (prefixes) the API changes in place; `tags` is updatable for taggable kinds."""
+        ...
+
+    @property
+    def ready(self) -> frozenset[str]: ...
+
+    @property
+    def failed(self) -> frozenset[str]: ...
+
+    @property
+    def in_progress(self) -> frozenset[str]: ...
+
+    def desired_fields(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
+        """Comparable fields of the manifest spec."""
+        ...
+
+    def live_fields(self, live: LiveResource, ctx: RefContext) -> dict[str, Any]:
+        """Comparable fields of the describe output (same shape as desired_fields)."""
+        ...
+
+    def is_updatable(self, path: str, res: DesiredResource | None = None) -> bool:
+        """True when a difference at `path` is applied in place."""
+        ...
+
+    def create_request(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
+        """boto3 kwargs for the Create* call, incl. ownership and digest tags when the op accepts tags."""
+        ...
+
+    def update_request(
+        self, res: DesiredResource, live: LiveResource, ctx: RefContext
+    ) -> dict[str, Any] | None:
+        """boto3 kwargs for the Update* call, or None when nothing updatable differs (or no Update* op)."""
+        ...
+
+    def extra_requests(
+        self, res: DesiredResource, live: LiveResource, ctx: RefContext
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Other in-place calls (Start/StopRecommender) as (operation, kwargs)."""
+        ...
+
+    def delete_request(self, arn: str) -> dict[str, Any]: ...
+
+    def describe_request(self, arn: str) -> dict[str, Any]: ...
+
+    def arn_for(
+        self,
+        physical_name: str,
+        region: str,
+        account: str,
+        *,
+        group_name: str | None = None,
+        dataset_type: str | None = None,
+    ) -> str | None:
+        """The deterministic ARN (None where the service generates an id, e.g. event trackers)."""
+        ...
+
+    def update_in_progress(self, live: LiveResource) -> str | None:
+        """Status of an Update* still running (from `latest*Update`), or None."""
+        ...
+
+
+# --- shared implementation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableHandler:
+    """A handler built from tables. Kind modules instantiate it (or subclass for special fields).
+
+    `spec_fields` lists the spec attributes compared; `live_map` maps comparable keys to describe keys
+    (default: same name); `defaults` lists dotted paths whose API default equals "not set".
+    """
+
+    kind: Kind
+    ops: Ops
+    arn_type: str
+    taggable: bool = True
+    depends_on: tuple[Kind, ...] = ()
+    references: Mapping[str, Kind] = field(default_factory=dict)
+    parent_field: str | None = None
+    updatable_fields: tuple[str, ...] = ()
+    spec_fields: tuple[str, ...] = ()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    ready: frozenset[str] = READY
+    failed: frozenset[str] = FAILED
+    in_progress: frozenset[str] = IN_PROGRESS
+    create_fields: tuple[str, ...] = ()
+    """Spec fields passed unchanged to Create* (references are resolved separately)."""
+
+    # -- comparable fields --
+
+    def _spec_dict(self, res: DesiredResource) -> dict[str, Any]:
+        data: dict[str, Any] = res.spec.model_dump(by_alias=True, exclude_none=True)
+        return data
+
+    def desired_fields(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
+        data = self._spec_dict(res)
+        fields = {k: data.get(k) for k in self.spec_fields}
+        return drop_defaults(fields, self.defaults)
+
+    def live_fields(self, live: LiveResource, ctx: RefContext) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for key in self.spec_fields:
+            if key in self.references:
+                fields[key] = ctx.name_of(live.fields.get(self.references_arn_key(key)))
+            else:
+                fields[key] = live.fields.get(key)
+        return drop_defaults(fields, self.defaults)
+
+    @staticmethod
+    def references_arn_key(field_name: str) -> str:
+        return field_name + "Arn"
+
+    def is_updatable(self, path: str, res: DesiredResource | None = None) -> bool:
+        if path == "tags" or path.startswith("tags."):
+            return self.taggable
+        return any(path == p or path.startswith(p + ".") for p in self.updatable_fields)
+
+    # -- requests --
+
+    def tags_for_create(self, res: DesiredResource, ctx: RefContext) -> dict[str, str]:
+        return {**desired_tags(res, ctx.stack), TAG_SPEC_DIGEST: spec_digest(self.desired_fields(res, ctx))}
+
+    def create_request(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
+        data = self._spec_dict(res)
+        request: dict[str, Any] = {"name": res.physical_name}
+        for ref, kind in self.references.items():
+            request[self.references_arn_key(ref)] = ctx.arn(kind, str(data[ref]))
+        for key in self.create_fields:
+            if data.get(key) is not None:
+                request[key] = data[key]
+        if self.taggable:
+            request["tags"] = tag_list(self.tags_for_create(res, ctx))
+        return request
+
+    def update_request(
+        self, res: DesiredResource, live: LiveResource, ctx: RefContext
+    ) -> dict[str, Any] | None:
+        return None
+
+    def extra_requests(
+        self, res: DesiredResource, live: LiveResource, ctx: RefContext
+    ) -> list[tuple[str, dict[str, Any]]]:
+        return []
+
+    def delete_request(self, arn: str) -> dict[str, Any]:
+        return {self.ops.arn_key: arn}
+
+    def describe_request(self, arn: str) -> dict[str, Any]:
+        return {self.ops.arn_key: arn}
+
+    def arn_for(
+        self,
+        physical_name: str,
+        region: str,
+        account: str,
+        *,
+        group_name: str | None = None,
+        dataset_type: str | None = None,
+    ) -> str | None:
+        return f"arn:aws:personalize:{region}:{account}:{self.arn_type}/{physical_name}"
+
+    def update_in_progress(self, live: LiveResource) -> str | None:
+        key = self.ops.update_summary_key
+        if not key:
+            return None
+        summary = live.fields.get(key)
+        if not isinstance(summary, Mapping):
+            return None
+        status = norm_status(summary.get("status"))
+        return f"update {status}" if status in self.in_progress else None
+
+
+def changed_updatable(
+    handler: ResourceHandler,
+    res: DesiredResource,
+    live: LiveResource,
+    ctx: RefContext,
+    prefixes: tuple[str, ...] | None = None,
+) -> set[str]:
+    """Top-level updatable spec fields whose comparable value differs (ignoreChanges applied)."""
+    desired = flatten(handler.desired_fields(res, ctx))
+    current = flatten(handler.live_fields(live, ctx))
+    ignored = tuple(res.lifecycle.ignoreChanges)
+    changed: set[str] = set()
+    for path in set(desired) | set(current):
+        if desired.get(path) == current.get(path):
+            continue
+        if any(path == i or path.startswith(i + ".") for i in ignored):
+            continue
+        if handler.is_updatable(path, res) and (
+            prefixes is None or any(path.startswith(p) for p in prefixes)
+        ):
+            changed.add(path)
+    return changed
+
+
+def tag_requests(
+    res: DesiredResource, live: LiveResource, ctx: RefContext, digest: str | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """TagResource / UntagResource calls that make the live tags match the desired ones (plus the digest)."""
+    want = desired_tags(res, ctx.stack)
+    if digest is not None:
+        want[TAG_SPEC_DIGEST] = digest
+    have = dict(live.tags)
+    add = {k: v for k, v in want.items() if have.get(k) != v}
+    remove = sorted(k for k in comparable_tags(have) if k not in want)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    if add:
+        calls.append(("tag_resource", {"resourceArn": live.arn, "tags": tag_list(add)}))
+    if remove:
+        calls.append(("untag_resource", {"resourceArn": live.arn, "tagKeys": remove}))
+    return calls
+
+
+Normaliser = Callable[[dict[str, Any]], dict[str, Any]]

@@ -1,0 +1,31 @@
+"""Filter handler.
+
+API ops: CreateFilter, DescribeFilter, ListFilters (response key `Filters`), DeleteFilter; tags via
+Tag/UntagResource. Updatable fields: tags only (no UpdateFilter): filterExpression and datasetGroup force a
+replacement (campaigns are not affected; clients keep using the same ARN once it is recreated).
+"""
+
+from __future__ import annotations
+
+from reconciler.model.address import Kind
+from reconciler.resources.base import Ops, TableHandler
+
+HANDLER = TableHandler(
+    kind=Kind.FILTER,
+    ops=Ops(
+        create="create_filter",
+        describe="describe_filter",
+        delete="delete_filter",
+        list="list_filters",
+        list_key="Filters",
+        arn_key="filterArn",
+        describe_key="filter",
+        parent_param="datasetGroupArn",
+    ),
+    arn_type="filter",
+    depends_on=(Kind.DATASET_GROUP, Kind.DATASET),
+    references={"datasetGroup": Kind.DATASET_GROUP},
+    parent_field="datasetGroup",
+    spec_fields=("datasetGroup", "filterExpression"),
+    create_fields=("filterExpression",),
+)
