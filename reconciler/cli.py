@@ -21,6 +21,10 @@ def _root() -> None:
 
 
 # --- command registrations (keep one line per command group) ---
+from reconciler.commands import validate_cmd  # noqa: E402
+
+app.command("validate")(validate_cmd.validate_command)
+app.command("schema")(validate_cmd.schema_command)
 
 
 def main() -> None:

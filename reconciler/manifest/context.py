@@ -1,0 +1,97 @@
+"""What the validation rules see: the parsed resources of one run plus a reporter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from reconciler.manifest.problems import Reporter, Severity
+from reconciler.manifest.yamlmarks import MarkedDocument, Path
+from reconciler.model.address import Address, Kind, SourceLocation
+from reconciler.model.spec import (
+    DatasetGroupSpec,
+    DatasetSpec,
+    Lifecycle,
+    Metadata,
+    SchemaSpec,
+    Spec,
+    StackSpec,
+)
+
+
+@dataclass(slots=True)
+class ParsedResource:
+    """A document whose apiVersion/kind/metadata/spec/lifecycle passed the models."""
+
+    address: Address
+    spec: Spec
+    metadata: Metadata
+    lifecycle: Lifecycle
+    doc: MarkedDocument
+    physical_name: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    depends_on: tuple[Address, ...] = ()
+
+    @property
+    def subject(self) -> str:
+        return str(self.address)
+
+
+@dataclass(slots=True)
+class Context:
+    resources: list[ParsedResource]
+    declared: dict[Address, MarkedDocument]
+    """Every (kind, name) written in the manifests, even when its spec did not validate (no cascades)."""
+    stack_name: str
+    stack: StackSpec
+    base_dir: FsPath
+    reporter: Reporter
+    stack_source: SourceLocation = field(default_factory=lambda: SourceLocation("<none>"))
+    by_address: dict[Address, ParsedResource] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_address = {r.address: r for r in self.resources}
+
+    # --- reporting -----------------------------------------------------------------------------------
+
+    def error(self, res: ParsedResource, path: Path, message: str, hint: str | None = None) -> None:
+        self.reporter.at(Severity.ERROR, res.doc, path, message, subject=res.subject, hint=hint)
+
+    def warning(self, res: ParsedResource, path: Path, message: str, hint: str | None = None) -> None:
+        self.reporter.at(Severity.WARNING, res.doc, path, message, subject=res.subject, hint=hint)
+
+    def info(self, res: ParsedResource, path: Path, message: str, hint: str | None = None) -> None:
+        self.reporter.at(Severity.INFO, res.doc, path, message, subject=res.subject, hint=hint)
+
+    # --- lookups -------------------------------------------------------------------------------------
+
+    def of_kind(self, kind: Kind) -> Iterator[ParsedResource]:
+        return (r for r in self.resources if r.address.kind is kind)
+
+    def get(self, kind: Kind, name: str) -> ParsedResource | None:
+        return self.by_address.get(Address(kind, name))
+
+    def group_spec(self, name: str) -> DatasetGroupSpec | None:
+        res = self.get(Kind.DATASET_GROUP, name)
+        return res.spec if res is not None and isinstance(res.spec, DatasetGroupSpec) else None
+
+    def datasets_of_group(self, group: str) -> dict[str, tuple[ParsedResource, SchemaSpec | None]]:
+        """Dataset type -> (dataset, its schema spec if declared and valid), for one dataset group."""
+        out: dict[str, tuple[ParsedResource, SchemaSpec | None]] = {}
+        for res in self.of_kind(Kind.DATASET):
+            spec = res.spec
+            if isinstance(spec, DatasetSpec) and spec.datasetGroup == group:
+                schema = self.get(Kind.SCHEMA, spec.schema_)
+                schema_spec = (
+                    schema.spec if schema is not None and isinstance(schema.spec, SchemaSpec) else None
+                )
+                out.setdefault(spec.datasetType, (res, schema_spec))
+        return out
+
+
+def spec_group(spec: Any) -> str | None:
+    """The dataset group a spec belongs to, directly (None for schemas, campaigns, groups)."""
+    value = getattr(spec, "datasetGroup", None)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,476 @@
+"""Read manifest files into a validated `DesiredState`.
+
+Stages (every stage reports all of its problems and the next stage still runs on what is usable):
+1. find files (a directory: every *.yaml/*.yml below it, sorted; hidden directories skipped) and read YAML
+   with positions (syntax errors, duplicate keys);
+2. the stack settings: a `kind: Stack` document in the files, or `--stack FILE`;
+3. `${var}` substitution, then the document envelope and the pydantic models (types, unknown fields);
+4. cross-document rules (`reconciler.manifest.rules`): references, names, schemas, filters, recipes...
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from reconciler.manifest.context import Context, ParsedResource
+from reconciler.manifest.kinds import KIND_NAMES, SPEC_MODELS, STACK_KIND
+from reconciler.manifest.problems import Reporter, Severity
+from reconciler.manifest.pydantic_errors import report_validation_error
+from reconciler.manifest.yamlmarks import MarkedDocument, RawDocument, Substitution, compose_documents
+from reconciler.model.address import Address, Kind, SourceLocation
+from reconciler.model.spec import API_VERSION, Lifecycle, Metadata, StackSpec
+from reconciler.model.state import DesiredResource, DesiredState, Stack
+
+DEFAULT_STACK_NAME = "default"
+ENVELOPE_KEYS = ("apiVersion", "kind", "metadata", "spec", "lifecycle")
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of `validate()`: the state when there are no errors, and every message."""
+
+    state: DesiredState | None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
+    resource_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def display_path(path: Path) -> str:
+    """A path as users wrote it: relative to the working directory when below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - different drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def find_manifest_files(path: Path) -> list[Path]:
+    """`path` itself, or every *.yaml/*.yml below it (sorted), skipping hidden directories and
+    `<env>.stack.yaml` files (alternative stacks, used only with --stack)."""
+    if path.is_file():
+        return [path]
+    files = [
+        p
+        for p in path.rglob("*")
+        if p.suffix in (".yaml", ".yml")
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        and not p.name.endswith((".stack.yaml", ".stack.yml"))
+    ]
+    return sorted(files)
+
+
+# --- stage 1: files --------------------------------------------------------------------------------------
+
+
+def _read_documents(files: list[Path], reporter: Reporter) -> list[RawDocument]:
+    documents: list[RawDocument] = []
+    for file in files:
+        shown = display_path(file)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reporter.add(Severity.ERROR, shown, None, f"cannot read file: {exc}")
+            continue
+        docs, problems = compose_documents(text, shown)
+        for problem in problems:
+            reporter.add(Severity.ERROR, shown, problem.mark, problem.message, hint=problem.hint)
+        documents.extend(docs)
+    return documents
+
+
+# --- stage 2: stack settings -----------------------------------------------------------------------------
+
+
+@dataclass
+class _StackInfo:
+    name: str = DEFAULT_STACK_NAME
+    spec: StackSpec = field(default_factory=StackSpec)
+    source: SourceLocation = field(default_factory=lambda: SourceLocation("<none>"))
+    doc: MarkedDocument | None = None
+
+
+def _parse_stack(raw: RawDocument, reporter: Reporter) -> _StackInfo | None:
+    problems: list[Any] = []
+    doc = raw.build(None, problems)
+    for problem in problems:
+        reporter.add(Severity.ERROR, raw.file, problem.mark, problem.message, hint=problem.hint)
+    data = doc.data
+    if not isinstance(data, dict):
+        return None
+    name = _metadata_name(data)
+    subject = f"{STACK_KIND}/{name}" if name else STACK_KIND
+    ok = _check_envelope(doc, subject, reporter, allowed=("apiVersion", "kind", "metadata", "spec"))
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        reporter.at(Severity.ERROR, doc, ("metadata", "name"), "required field is missing", subject=subject)
+        ok = False
+    else:
+        extra = sorted(str(k) for k in metadata if k != "name")
+        for key in extra:
+            reporter.at(Severity.ERROR, doc, ("metadata", key), "unknown field", subject=subject)
+            ok = False
+    raw_spec = data.get("spec") or {}
+    try:
+        spec = StackSpec.model_validate(raw_spec)
+    except ValidationError as exc:
+        report_validation_error(exc, StackSpec, doc, ("spec",), raw_spec, subject, reporter)
+        return None
+    if not ok or not name:
+        return None
+    return _StackInfo(name, spec, SourceLocation(raw.file, raw.start.line, raw.start.column), doc)
+
+
+def _metadata_name(data: dict[Any, Any]) -> str | None:
+    metadata = data.get("metadata")
+    if isinstance(metadata, dict) and isinstance(metadata.get("name"), str):
+        return str(metadata["name"])
+    return None
+
+
+def _check_envelope(
+    doc: MarkedDocument, subject: str | None, reporter: Reporter, allowed: tuple[str, ...] = ENVELOPE_KEYS
+) -> bool:
+    ok = True
+    data = doc.data
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            reporter.at(
+                Severity.ERROR,
+                doc,
+                (key,),
+                "unknown top-level field",
+                subject=subject,
+                hint=f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed),
+            )
+            ok = False
+    version = data.get("apiVersion")
+    if version is None:
+        reporter.at(
+            Severity.ERROR,
+            doc,
+            ("apiVersion",),
+            "required field is missing",
+            subject=subject,
+            hint=f"add 'apiVersion: {API_VERSION}'",
+        )
+        ok = False
+    elif version != API_VERSION:
+        reporter.at(
+            Severity.ERROR,
+            doc,
+            ("apiVersion",),
+            f"unsupported apiVersion {version!r}",
+            subject=subject,
+            hint=f"use '{API_VERSION}'",
+            prefer_key=False,
+        )
+        ok = False
+    return ok
+
+
+# --- stage 3: resource documents -------------------------------------------------------------------------
+
+
+def _parse_resource(doc: MarkedDocument, reporter: Reporter, declared: dict[Address, MarkedDocument]) -> Any:
+    data = doc.data
+    if not isinstance(data, dict):
+        reporter.add(
+            Severity.ERROR,
+            doc.file,
+            doc.start,
+            "a manifest document must be a mapping with apiVersion, kind, metadata and spec",
+        )
+        return None
+    kind_text = data.get("kind")
+    name = _metadata_name(data)
+    subject = f"{kind_text}/{name}" if isinstance(kind_text, str) and name else None
+    ok = _check_envelope(doc, subject, reporter)
+    kind: Kind | None = None
+    if kind_text is None:
+        reporter.at(
+            Severity.ERROR,
+            doc,
+            ("kind",),
+            "required field is missing",
+            subject=subject,
+            hint="one of: " + ", ".join(KIND_NAMES),
+        )
+    elif not isinstance(kind_text, str) or kind_text not in KIND_NAMES:
+        close = difflib.get_close_matches(str(kind_text), [*KIND_NAMES, STACK_KIND], n=1)
+        reporter.at(
+            Severity.ERROR,
+            doc,
+            ("kind",),
+            f"unknown kind {kind_text!r}",
+            subject=None,
+            prefer_key=False,
+            hint=f"did you mean '{close[0]}'?" if close else "one of: " + ", ".join(KIND_NAMES),
+        )
+    else:
+        kind = Kind(kind_text)
+    raw_metadata = data.get("metadata")
+    metadata: Metadata | None = None
+    if raw_metadata is None:
+        reporter.at(
+            Severity.ERROR,
+            doc,
+            ("metadata",),
+            "required field is missing",
+            subject=subject,
+            hint="add 'metadata: {name: ...}'",
+        )
+    else:
+        try:
+            metadata = Metadata.model_validate(raw_metadata)
+        except ValidationError as exc:
+            report_validation_error(exc, Metadata, doc, ("metadata",), raw_metadata, subject, reporter)
+    if kind is not None and name is not None:
+        address = Address(kind, name)
+        if address in declared:
+            first = declared[address]
+            line = first.start.line
+            reporter.at(
+                Severity.ERROR,
+                doc,
+                ("metadata", "name"),
+                f"duplicate {address}",
+                subject=str(address),
+                hint=f"also defined at {first.file}:{line}; names are unique per kind",
+            )
+            reporter.at(
+                Severity.ERROR,
+                first,
+                ("metadata", "name"),
+                f"duplicate {address}",
+                subject=str(address),
+                hint=f"also defined at {doc.file}:{doc.start.line}",
+            )
+            return None
+        declared[address] = doc
+    spec: Any = None
+    if kind is not None:
+        raw_spec = data.get("spec")
+        if raw_spec is None:
+            raw_spec = {}
+        model = SPEC_MODELS[kind]
+        try:
+            spec = model.model_validate(raw_spec)
+        except ValidationError as exc:
+            report_validation_error(exc, model, doc, ("spec",), raw_spec, subject, reporter)
+    lifecycle = Lifecycle()
+    if data.get("lifecycle") is not None:
+        try:
+            lifecycle = Lifecycle.model_validate(data["lifecycle"])
+        except ValidationError as exc:
+            report_validation_error(exc, Lifecycle, doc, ("lifecycle",), data["lifecycle"], subject, reporter)
+            ok = False
+    if not ok or kind is None or metadata is None or spec is None:
+        return None
+    return ParsedResource(Address(kind, metadata.name), spec, metadata, lifecycle, doc)
+
+
+# --- entry points ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Sources:
+    files: list[Path]
+    base_dir: Path
+    stack: _StackInfo | None
+    from_stack_file: bool
+
+
+def _resolve_sources(path: Path, stack_file: Path | None, reporter: Reporter) -> _Sources | None:
+    if stack_file is None:
+        if not path.exists():
+            reporter.add(
+                Severity.ERROR,
+                display_path(path),
+                None,
+                "no such file or directory",
+                hint="pass the manifests directory, e.g. `validate manifests/`",
+            )
+            return None
+        base = path if path.is_dir() else path.parent
+        return _Sources(find_manifest_files(path), base, None, False)
+    if not stack_file.is_file():
+        reporter.add(Severity.ERROR, display_path(stack_file), None, "stack file not found")
+        return None
+    stack_docs = [d for d in _read_documents([stack_file], reporter) if d.peek("kind") == STACK_KIND]
+    if len(stack_docs) != 1:
+        reporter.add(
+            Severity.ERROR,
+            display_path(stack_file),
+            None,
+            f"a stack file must hold exactly one 'kind: Stack' document (found {len(stack_docs)})",
+        )
+        return None
+    stack = _parse_stack(stack_docs[0], reporter)
+    if stack is None:
+        return None
+    if stack.spec.resources:
+        files: list[Path] = []
+        for entry in stack.spec.resources:
+            target = (stack_file.parent / entry).resolve()
+            if not target.exists():
+                index = stack.spec.resources.index(entry)
+                assert stack.doc is not None
+                reporter.at(
+                    Severity.ERROR,
+                    stack.doc,
+                    ("spec", "resources", index),
+                    f"no such file or directory: {entry}",
+                    subject=f"Stack/{stack.name}",
+                    prefer_key=False,
+                )
+                continue
+            files.extend(find_manifest_files(target))
+        files = sorted(set(files))
+        files = [f for f in files if f.resolve() != stack_file.resolve()]
+        return _Sources(files, stack_file.parent, stack, True)
+    base = path if path.is_dir() else path.parent
+    files = [f for f in find_manifest_files(path) if f.resolve() != stack_file.resolve()]
+    return _Sources(files, base, stack, True)
+
+
+def _variables(stack: _StackInfo) -> dict[str, str]:
+    values = {"stack": stack.name}
+    if stack.spec.region:
+        values["region"] = stack.spec.region
+    if stack.spec.accountId:
+        values["account_id"] = stack.spec.accountId
+    values.update(stack.spec.variables)
+    return values
+
+
+def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None, Reporter]:
+    """Stages 1-3: read, substitute and model-validate every document (no cross-document rules)."""
+    reporter = Reporter()
+    sources = _resolve_sources(Path(path), Path(stack_file) if stack_file else None, reporter)
+    if sources is None:
+        return None, reporter
+    raw_docs = _read_documents(sources.files, reporter)
+    stack_raw = [d for d in raw_docs if d.peek("kind") == STACK_KIND]
+    resource_raw = [d for d in raw_docs if d.peek("kind") != STACK_KIND]
+    stack = sources.stack
+    if sources.from_stack_file:
+        for stack_doc in stack_raw:
+            reporter.add(
+                Severity.INFO,
+                stack_doc.file,
+                stack_doc.start,
+                "Stack document ignored: settings come from --stack",
+            )
+    elif len(stack_raw) > 1:
+        for stack_doc in stack_raw:
+            reporter.add(
+                Severity.ERROR,
+                stack_doc.file,
+                stack_doc.start,
+                f"{len(stack_raw)} Stack documents found; a directory holds at most one",
+                hint="keep one Stack per directory, or pass --stack FILE",
+            )
+    elif stack_raw:
+        stack = _parse_stack(stack_raw[0], reporter)
+        if stack is not None and stack.spec.resources and stack.doc is not None:
+            reporter.at(
+                Severity.WARNING,
+                stack.doc,
+                ("spec", "resources"),
+                "ignored for a Stack found in the manifests directory",
+                subject=f"Stack/{stack.name}",
+                hint="it is used when the file is passed with --stack",
+            )
+        if stack is None:
+            stack = _StackInfo(source=SourceLocation(stack_raw[0].file, stack_raw[0].start.line))
+    if stack is None:
+        stack = _StackInfo()
+    subst = Substitution(_variables(stack))
+    declared: dict[Address, MarkedDocument] = {}
+    parsed: list[ParsedResource] = []
+    for raw_doc in resource_raw:
+        yaml_problems: list[Any] = []
+        doc = raw_doc.build(subst, yaml_problems)
+        if yaml_problems:
+            # the model errors that follow would only repeat the unresolved value; still register the name
+            data = doc.data if isinstance(doc.data, dict) else {}
+            kind, name = data.get("kind"), _metadata_name(data)
+            subject = f"{kind}/{name}" if isinstance(kind, str) and name else None
+            for problem in yaml_problems:
+                reporter.add(
+                    Severity.ERROR,
+                    raw_doc.file,
+                    problem.mark,
+                    problem.message,
+                    hint=problem.hint,
+                    subject=subject,
+                    path=problem.path,
+                )
+            if kind in KIND_NAMES and name:
+                declared.setdefault(Address(Kind(kind), name), doc)
+            continue
+        resource = _parse_resource(doc, reporter, declared)
+        if resource is not None:
+            parsed.append(resource)
+    if not raw_docs and not reporter.has_errors:
+        reporter.add(Severity.WARNING, display_path(Path(path)), None, "no manifest documents found")
+    context = Context(parsed, declared, stack.name, stack.spec, sources.base_dir, reporter, stack.source)
+    return context, reporter
+
+
+def digest_of(stack: Stack, resources: list[DesiredResource]) -> str:
+    payload = {
+        "stack": {"name": stack.name, "settings": stack.settings.model_dump(mode="json", by_alias=True)},
+        "resources": [
+            {
+                "address": str(r.address),
+                "physicalName": r.physical_name,
+                "spec": r.spec.model_dump(mode="json", by_alias=True),
+                "tags": dict(sorted(r.tags.items())),
+                "lifecycle": r.lifecycle.model_dump(mode="json"),
+                "dependsOn": [str(a) for a in r.depends_on],
+            }
+            for r in sorted(resources, key=lambda r: r.address)
+        ],
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_state(context: Context) -> DesiredState:
+    stack = Stack(context.stack_name, context.stack, context.stack_source)
+    resources: list[DesiredResource] = []
+    for res in context.resources:
+        location = SourceLocation(res.doc.file, res.doc.start.line, res.doc.start.column)
+        resources.append(
+            DesiredResource(
+                address=res.address,
+                spec=res.spec,
+                physical_name=res.physical_name,
+                tags=dict(res.tags),
+                lifecycle=res.lifecycle,
+                source=location,
+                depends_on=res.depends_on,
+            )
+        )
+    return DesiredState(
+        stack=stack,
+        resources={r.address: r for r in sorted(resources, key=lambda r: r.address)},
+        digest=digest_of(stack, resources),
+        base_dir=str(context.base_dir),
+    )

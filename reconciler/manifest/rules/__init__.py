@@ -1,0 +1,15 @@
+"""Cross-document validation rules. Each module has `check(ctx)` and reports through the context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reconciler.manifest.context import Context
+from reconciler.manifest.rules import names, refs
+
+RULES: tuple[Callable[[Context], None], ...] = (names.check, refs.check)
+
+
+def run_rules(ctx: Context) -> None:
+    for rule in RULES:
+        rule(ctx)

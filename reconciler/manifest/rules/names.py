@@ -1,0 +1,85 @@
+"""Physical names, tags and lifecycle settings."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+from reconciler.manifest.context import Context, ParsedResource
+from reconciler.manifest.kinds import SPEC_MODELS
+from reconciler.manifest.recipes import MAX_TAGS, OWNERSHIP_TAGS
+from reconciler.model.address import Kind
+
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")
+MAX_NAME = 63
+UNTAGGABLE = (Kind.SCHEMA, Kind.METRIC_ATTRIBUTION)
+
+
+def check(ctx: Context) -> None:
+    prefix = ctx.stack.namePrefix
+    for res in ctx.resources:
+        physical = prefix + res.address.name
+        res.physical_name = physical
+        if len(physical) > MAX_NAME:
+            ctx.error(
+                res,
+                ("metadata", "name"),
+                f"physical name '{physical}' is {len(physical)} characters long; the limit is {MAX_NAME}",
+                f"shorten the name or the stack's namePrefix '{prefix}'" if prefix else "shorten the name",
+            )
+        elif not NAME_PATTERN.match(physical):
+            ctx.error(
+                res,
+                ("metadata", "name"),
+                f"physical name '{physical}' must match {NAME_PATTERN.pattern}",
+                "the stack's namePrefix may only hold letters, digits, '-' and '_'",
+            )
+        res.tags = {**ctx.stack.defaultTags, **res.metadata.tags}
+        _check_tags(ctx, res)
+        _check_ignore_changes(ctx, res)
+
+
+def _check_tags(ctx: Context, res: ParsedResource) -> None:
+    if res.metadata.tags and res.address.kind in UNTAGGABLE:
+        ctx.warning(
+            res,
+            ("metadata", "tags"),
+            f"{res.address.kind.value} resources cannot be tagged in Personalize; these tags are ignored",
+        )
+    limit = MAX_TAGS - OWNERSHIP_TAGS
+    if len(res.tags) > limit:
+        ctx.error(
+            res,
+            ("metadata", "tags"),
+            f"{len(res.tags)} tags (with the stack's defaultTags); at most {limit} are allowed",
+            f"Personalize allows {MAX_TAGS} tags per resource; the tool adds {OWNERSHIP_TAGS} ownership tags",
+        )
+    for key, value in res.metadata.tags.items():
+        path = ("metadata", "tags", key)
+        if key.lower().startswith("aws:"):
+            ctx.error(res, path, f"tag key '{key}' uses the reserved 'aws:' prefix")
+        elif key.startswith("personalize-gitops:"):
+            ctx.error(res, path, f"tag key '{key}' is reserved for the tool's ownership tags")
+        if not 1 <= len(key) <= 128:
+            ctx.error(res, path, f"tag keys must be 1-128 characters long (got {len(key)})")
+        if len(value) > 256:
+            ctx.error(res, path, f"tag values must be at most 256 characters long (got {len(value)})")
+
+
+def _spec_fields(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _check_ignore_changes(ctx: Context, res: ParsedResource) -> None:
+    model = SPEC_MODELS[res.address.kind]
+    fields = _spec_fields(model)
+    for index, entry in enumerate(res.lifecycle.ignoreChanges):
+        head = entry.split(".", 1)[0]
+        if head not in fields:
+            ctx.error(
+                res,
+                ("lifecycle", "ignoreChanges", index),
+                f"'{entry}' is not a field of {res.address.kind.value} spec",
+                "fields: " + ", ".join(fields),
+            )
