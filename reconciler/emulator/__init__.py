@@ -1,0 +1,62 @@
+"""A local Amazon Personalize control plane behind a real boto3 client.
+
+``PersonalizeEmulator`` answers all 71 operations of botocore's ``personalize`` model (AWS JSON 1.1) with
+the service's lifecycles in virtual time, its dependency rules, quotas, model-driven input validation,
+documented ARN formats, S3-backed import jobs (CSV header and row statistics), realistic training failures,
+automatic training and deterministic offline metrics. Reach it in-process with ``emulated_client``/``attach``
+(a botocore ``before-send`` hook on the sentinel endpoint, so moto keeps serving S3/IAM/STS), or through
+``wire_call`` from an HTTP server. Tests drive time with ``VirtualClock`` and faults with ``.control``.
+
+What it does NOT emulate:
+
+* the data plane: personalize-runtime (GetRecommendations, GetPersonalizedRanking), personalize-events
+  (PutEvents/PutItems/PutUsers); event trackers and trackingIds are created but receive nothing;
+* real models: recommendations are not computed; metrics, trainingHours and recommender modelMetrics are
+  deterministic values derived from a hash of the configuration and the imported data statistics;
+* IAM: roleArn values are pattern-checked only; no permissions, bucket policies or KMS keys are evaluated;
+* output data: export, batch inference and batch segment jobs check their S3 input/bucket but write nothing;
+  data deletion jobs remove users from the statistics only;
+* data contents beyond the CSV header, row counts, users, items and event types (no type checks of values,
+  no 1000-record minimum per import job, no size limits), and the Avro schema beyond record/fields/names;
+* HPO and AutoML search (tunedHPOParams echo the algorithm defaults; AutoML picks the first listed recipe);
+  User-Personalization's 2-hourly in-place model refreshes; billing;
+* eventual consistency and control-plane rate limits (inject them with ``control.inject_fault``);
+* metric attribution reports and filter evaluation (filter expressions are parsed and checked against the
+  schemas, never applied); CreateDataInsightsJob and other operations newer than botocore's model.
+"""
+
+from __future__ import annotations
+
+from .clock import Clock, ScaledClock, SystemClock, VirtualClock
+from .core import NOT_IMPLEMENTED, Call, PersonalizeEmulator, is_mutating
+from .errors import ContractViolation, EmulatorError, InjectedConnectionReset
+from .faults import Control
+from .hook import SENTINEL_ENDPOINT, attach, emulated_client
+from .kinds import STATUSES
+from .profile import DEFAULT_QUOTAS, DurationProfile
+from .shapes import check_shape, service_model
+from .wire import wire_call
+
+__all__ = [
+    "DEFAULT_QUOTAS",
+    "NOT_IMPLEMENTED",
+    "SENTINEL_ENDPOINT",
+    "STATUSES",
+    "Call",
+    "Clock",
+    "ContractViolation",
+    "Control",
+    "DurationProfile",
+    "EmulatorError",
+    "InjectedConnectionReset",
+    "PersonalizeEmulator",
+    "ScaledClock",
+    "SystemClock",
+    "VirtualClock",
+    "attach",
+    "check_shape",
+    "emulated_client",
+    "is_mutating",
+    "service_model",
+    "wire_call",
+]

@@ -1,0 +1,213 @@
+"""``PersonalizeEmulator``: dispatch, per account+region state, lazy transitions, the call log."""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import threading
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from .clock import Clock, SystemClock
+from .errors import ContractViolation, EmulatorError
+from .faults import Control
+from .profile import DEFAULT_QUOTAS, DurationProfile
+from .resources import HANDLERS, ON_REMOVE, ON_STATUS, ON_UPDATE_ACTIVE
+from .resources.solutions import auto_train
+from .s3data import S3ClientFactory
+from .shapes import check_shape, declared_errors, operation_model, operation_names, render, undeclared_members
+from .state import Context, RegionState
+from .validation import validate_input
+
+DEFAULT_ACCOUNT = "123456789012"
+SNAPSHOT_VERSION = 1
+MUTATING_PREFIXES = ("Create", "Delete", "Update", "Tag", "Untag", "Start", "Stop")
+
+#: Operations of botocore's model that the emulator does not implement (a test keeps this honest).
+NOT_IMPLEMENTED: frozenset[str] = frozenset()
+
+
+class Call(NamedTuple):
+    operation: str
+    params: dict[str, Any]  # scalar parameters only (names, ARNs, modes)
+    timestamp: float  # the emulator clock's time
+
+
+def is_mutating(operation: str) -> bool:
+    return operation.startswith(MUTATING_PREFIXES)
+
+
+def _default_s3_factory(region: str) -> Any:
+    import boto3
+
+    return boto3.client("s3", region_name=region)
+
+
+class PersonalizeEmulator:
+    """The Amazon Personalize control plane, in memory. Thread-safe (one RLock around every request).
+
+    ``handle(operation, params, region, account)`` answers one API call with the response dict botocore
+    would parse (timestamps as timezone-aware datetimes) or raises ``EmulatorError``. ``strict=True``
+    additionally checks every response and error against the service model (``ContractViolation``)."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        profile: DurationProfile | None = None,
+        s3_client_factory: S3ClientFactory | None = None,
+        account: str = DEFAULT_ACCOUNT,
+        *,
+        quotas: dict[str, int] | None = None,
+        strict: bool = False,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.profile = profile or DurationProfile()
+        self.account = account
+        self.strict = strict
+        self.quotas: dict[str, int] = {**DEFAULT_QUOTAS, **(quotas or {})}
+        self.control = Control(self.quotas)
+        self._s3_factory: S3ClientFactory = s3_client_factory or _default_s3_factory
+        self._s3_clients: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        self._regions: dict[tuple[str, str], RegionState] = {}
+        self.calls: list[Call] = []
+
+    # ---- public API -------------------------------------------------------------------------------
+    def handle(
+        self, operation: str, params: dict[str, Any], region: str, account: str | None = None
+    ) -> dict[str, Any]:
+        account = account or self.account
+        with self._lock:
+            now = self.clock.now()
+            self.calls.append(Call(operation, _summary(params), now))
+            self.control.check_fault(operation)
+            handler = HANDLERS.get(operation)
+            if handler is None:
+                raise EmulatorError("UnknownOperationException", f"Unknown operation {operation}.")
+            try:
+                validate_input(operation, params)
+                state = self._regions.setdefault((account, region), RegionState())
+                ctx = Context(self, state, region, account, now)
+                self._settle(ctx)
+                raw = handler(ctx, copy.deepcopy(params))
+            except EmulatorError as exc:
+                if self.strict and exc.code not in declared_errors(operation):
+                    raise ContractViolation(
+                        f"{operation} raised undeclared error {exc.code}: {exc.message}"
+                    ) from exc
+                raise
+            shape = operation_model(operation).output_shape
+            if shape is None:
+                out: dict[str, Any] = {}
+            else:
+                if self.strict:
+                    self._check(operation, undeclared_members(raw, shape))
+                out = render(raw, shape)
+            if self.strict:
+                self._check(operation, check_shape(out, shape))
+            return copy.deepcopy(out)
+
+    def reset(self) -> None:
+        """Forget every resource and call (control settings and quotas are kept)."""
+        with self._lock:
+            self._regions.clear()
+            self.calls.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole emulated account state as JSON-serialisable data."""
+        with self._lock:
+            return copy.deepcopy(
+                {
+                    "version": SNAPSHOT_VERSION,
+                    "clock": self.clock.now(),
+                    "quotas": dict(self.quotas),
+                    "regions": [
+                        {"account": a, "region": r, "state": s.to_dict()}
+                        for (a, r), s in sorted(self._regions.items())
+                    ],
+                }
+            )
+
+    def restore(self, data: dict[str, Any]) -> None:
+        if data.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported emulator snapshot version {data.get('version')!r}")
+        with self._lock:
+            self._regions = {
+                (entry["account"], entry["region"]): RegionState.from_dict(copy.deepcopy(entry["state"]))
+                for entry in data.get("regions", [])
+            }
+            self.quotas.update(data.get("quotas", {}))
+            advance: Callable[[float], None] | None = getattr(self.clock, "ensure_not_before", None)
+            if advance is not None and isinstance(data.get("clock"), int | float):
+                advance(float(data["clock"]))
+
+    def s3_client(self, region: str) -> Any:
+        with self._lock:
+            if region not in self._s3_clients:
+                self._s3_clients[region] = self._s3_factory(region)
+            return self._s3_clients[region]
+
+    def call_count(self, *, mutating: bool | None = None, prefix: str = "") -> int:
+        with self._lock:
+            return sum(
+                1
+                for c in self.calls
+                if c.operation.startswith(prefix)
+                and (mutating is None or is_mutating(c.operation) == mutating)
+            )
+
+    @staticmethod
+    def implemented_operations() -> list[str]:
+        return sorted(op for op in operation_names() if op in HANDLERS)
+
+    # ---- internals --------------------------------------------------------------------------------
+    def _check(self, operation: str, problems: list[str]) -> None:
+        if problems:
+            raise ContractViolation(f"{operation} response breaks the service model: " + "; ".join(problems))
+
+    def _settle(self, ctx: Context) -> None:
+        """Apply every scheduled transition due at or before ``ctx.now``, in time order."""
+        events = ctx.state.events
+        while events and events[0][0] <= ctx.now:
+            at, _, action, arn, payload = heapq.heappop(events)
+            self._apply(ctx.at(at), action, arn, payload)
+
+    def _apply(self, ctx: Context, action: str, arn: str, payload: dict[str, Any]) -> None:
+        if action == "autotrain":
+            auto_train(ctx, arn, payload)
+            return
+        kind = payload["kind"]
+        record = ctx.find(kind, arn)
+        if record is None:
+            return
+        if action == "status" and payload["gen"] == record.get("_gen"):
+            status = payload["status"]
+            record["status"] = status
+            record["lastUpdatedDateTime"] = ctx.now
+            if payload.get("failureReason"):
+                record["failureReason"] = payload["failureReason"]
+            hook = ON_STATUS.get(kind)
+            if hook is not None:
+                hook(ctx, record, status)
+        elif action == "update" and payload["gen"] == record.get("_ugen"):
+            update = record.get(payload["field"])
+            if update is None:
+                return
+            update["status"] = payload["status"]
+            update["lastUpdatedDateTime"] = ctx.now
+            record["lastUpdatedDateTime"] = ctx.now
+            if payload["status"] == "ACTIVE":
+                activate = ON_UPDATE_ACTIVE.get(kind)
+                if activate is not None:
+                    activate(ctx, record)
+        elif action == "remove" and payload["gen"] == record.get("_gen"):
+            removal = ON_REMOVE.get(kind)
+            if removal is not None:
+                removal(ctx, record)
+            ctx.remove(kind, arn)
+
+
+def _summary(params: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(params, dict):
+        return {}
+    return {k: v for k, v in params.items() if isinstance(v, str | int | float | bool) and k != "schema"}

@@ -1,0 +1,105 @@
+"""In-process transport: a botocore ``before-send.personalize`` handler answering from the emulator."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ConnectionClosedError
+
+from .errors import InjectedConnectionReset
+from .wire import wire_call
+
+if TYPE_CHECKING:
+    from .core import PersonalizeEmulator
+
+SENTINEL_ENDPOINT = "https://personalize.emulator.invalid"
+HOOK_ID = "personalize-gitops-emulator"
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/personalize/aws4_request")
+
+
+class _Raw:
+    """The minimal urllib3-like body botocore's AWSResponse reads."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Any:
+        yield self._data
+
+    def read(self, *_: Any, **__: Any) -> bytes:
+        return self._data
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+def region_of(request: Any, fallback: str | None) -> str:
+    """The region from the SigV4 credential scope, else the client's region, else us-east-1."""
+    match = _SCOPE.search(_text(request.headers.get("Authorization")))
+    if match:
+        return match.group(1)
+    return fallback or "us-east-1"
+
+
+def make_handler(
+    emulator: PersonalizeEmulator,
+    region: str | None = None,
+    account: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Callable[..., AWSResponse]:
+    def before_send(request: Any, **_: Any) -> AWSResponse:
+        target = _text(request.headers.get("X-Amz-Target"))
+        operation = target.rpartition(".")[2]
+        delay = emulator.control.latency_for(operation)
+        if delay > 0:
+            sleep(delay)  # outside the emulator lock: concurrent callers overlap like real network latency
+        body = request.body or b""
+        if not isinstance(body, bytes):
+            body = body.encode() if isinstance(body, str) else body.read()
+        try:
+            status, headers, data = wire_call(
+                emulator, target, body, region_of(request, region), account or emulator.account
+            )
+        except InjectedConnectionReset as exc:
+            raise ConnectionClosedError(endpoint_url=request.url) from exc
+        return AWSResponse(request.url, status, headers, _Raw(data))
+
+    return before_send
+
+
+def attach(client: Any, emulator: PersonalizeEmulator, *, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """Make a boto3 ``personalize`` client (or a boto3/botocore Session) answer from ``emulator``.
+
+    Use a client whose endpoint is ``SENTINEL_ENDPOINT`` so moto (if active) ignores it.
+    Returns ``client``."""
+    meta = getattr(client, "meta", None)
+    if meta is not None:
+        handler = make_handler(emulator, meta.region_name, sleep=sleep)
+        meta.events.register("before-send.personalize", handler, unique_id=HOOK_ID)
+    else:  # a Session: region comes from each request's SigV4 scope
+        events = client.events if hasattr(client, "events") else client.get_component("event_emitter")
+        events.register("before-send.personalize", make_handler(emulator, sleep=sleep), unique_id=HOOK_ID)
+    return client
+
+
+def emulated_client(
+    emulator: PersonalizeEmulator, region: str = "us-east-1", session: Any = None, **kwargs: Any
+) -> Any:
+    """A real boto3 ``personalize`` client whose requests the emulator answers (``kwargs`` such as
+    ``config=Config(retries=...)`` go to ``session.client``)."""
+    import boto3
+
+    sleep = kwargs.pop("sleep", time.sleep)
+    if session is None:
+        session = boto3.session.Session()
+        if "aws_access_key_id" not in kwargs and not os.environ.get("AWS_ACCESS_KEY_ID"):
+            kwargs.update(aws_access_key_id="emulator", aws_secret_access_key="emulator")
+    kwargs.setdefault("endpoint_url", SENTINEL_ENDPOINT)
+    client = session.client("personalize", region_name=region, **kwargs)
+    return attach(client, emulator, sleep=sleep)

@@ -1,0 +1,139 @@
+"""Reading import data from S3 (through an injected boto3 S3 client) and summarising it.
+
+The emulator keeps statistics, not rows: row count, per-user interaction counts, distinct items and event
+types. That is enough to fail training realistically and to derive deterministic metrics."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+S3ClientFactory = Callable[[str], Any]
+
+
+class ImportFailure(Exception):
+    """The job ends CREATE FAILED with this message as ``failureReason``."""
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    if not url.startswith("s3://"):
+        raise ImportFailure(f"Only s3:// data locations are supported by the emulator, got {url}.")
+    bucket, _, key = url[len("s3://") :].partition("/")
+    if not bucket:
+        raise ImportFailure(f"The data location {url} does not name a bucket.")
+    return bucket, key
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", type(exc).__name__))
+    return type(exc).__name__
+
+
+def read_objects(s3: Any, url: str) -> list[tuple[str, bytes]]:
+    """Objects at ``url``: one object, or every object under a folder prefix ending in ``/``."""
+    bucket, key = split_s3_url(url)
+    try:
+        if key == "" or key.endswith("/"):
+            keys: list[str] = []
+            paginator = s3.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix=key):
+                keys.extend(o["Key"] for o in page.get("Contents", []) if not o["Key"].endswith("/"))
+            if not keys:
+                raise ImportFailure(f"No files found in the S3 location {url}.")
+            return [(k, s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in sorted(keys)]
+        return [(key, s3.get_object(Bucket=bucket, Key=key)["Body"].read())]
+    except ImportFailure:
+        raise
+    except Exception as exc:  # botocore ClientError and friends, from a real or moto-backed client
+        code = _error_code(exc)
+        if code in ("NoSuchBucket",):
+            raise ImportFailure(f"Input bucket {bucket} does not exist (s3://{bucket}).") from exc
+        if code in ("NoSuchKey", "404", "NotFound"):
+            raise ImportFailure(f"Input file not found: {url}.") from exc
+        if code in ("AccessDenied", "403"):
+            raise ImportFailure(
+                f"Insufficient privileges for accessing data in S3 ({url}). "
+                "Check the bucket policy and the role."
+            ) from exc
+        raise ImportFailure(f"Failed to read {url}: {code}.") from exc
+
+
+@dataclass
+class DataStats:
+    rows: int = 0
+    users: dict[str, int] = field(default_factory=dict)  # USER_ID -> interactions
+    items: set[str] = field(default_factory=set)
+    event_types: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "users": dict(self.users),
+            "items": sorted(self.items),
+            "eventTypes": dict(self.event_types),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> DataStats:
+        data = data or {}
+        return cls(
+            int(data.get("rows", 0)),
+            dict(data.get("users", {})),
+            set(data.get("items", [])),
+            dict(data.get("eventTypes", {})),
+        )
+
+    def merge(self, other: DataStats) -> None:
+        self.rows += other.rows
+        for user, n in other.users.items():
+            self.users[user] = self.users.get(user, 0) + n
+        self.items |= other.items
+        for event, n in other.event_types.items():
+            self.event_types[event] = self.event_types.get(event, 0) + n
+
+
+def parse_csv(name: str, body: bytes, fields: list[dict[str, Any]]) -> DataStats:
+    """Check the header against the schema fields (case-insensitive) and summarise the rows."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFailure(f"File {name} is not valid UTF-8 text.") from exc
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise ImportFailure(f"File {name} is empty; a CSV header row is required.")
+    columns = [h.strip().upper() for h in header]
+    known = {f["name"].upper(): f for f in fields}
+    unknown = [h for h, c in zip(header, columns, strict=True) if c not in known]
+    if unknown:
+        raise ImportFailure(
+            f"Input CSV {name} has columns that are not in the schema: {', '.join(unknown)}. "
+            f"Schema fields: {', '.join(f['name'] for f in fields)}."
+        )
+    missing = [f["name"] for f in fields if not f.get("nullable") and f["name"].upper() not in columns]
+    if missing:
+        raise ImportFailure(f"Input CSV {name} is missing required columns: {', '.join(missing)}.")
+    index = {c: i for i, c in enumerate(columns)}
+    stats = DataStats()
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(row) != len(columns):
+            raise ImportFailure(
+                f"Input CSV {name} line {line} has {len(row)} values, expected {len(columns)}."
+            )
+        stats.rows += 1
+        if "USER_ID" in index:
+            user = row[index["USER_ID"]]
+            stats.users[user] = stats.users.get(user, 0) + 1
+        if "ITEM_ID" in index:
+            stats.items.add(row[index["ITEM_ID"]])
+        if "EVENT_TYPE" in index:
+            event = row[index["EVENT_TYPE"]]
+            stats.event_types[event] = stats.event_types.get(event, 0) + 1
+    return stats
