@@ -25,7 +25,7 @@ class EmulatorEnv:
 
 @pytest.fixture
 def emulator_env() -> Iterator[EmulatorEnv]:
-    """Realistic durations in virtual time (advance ``clock``), strict contract checks, moto for S3/IAM/STS."""
+    """Realistic durations in virtual time (advance ``clock``), strict contract checks, moto for S3 etc."""
     region = "eu-west-1"
     with mock_aws():
         clock = VirtualClock()

@@ -1,4 +1,4 @@
-"""The seed workshop's own boto3 calls, unchanged, against the emulator (realistic durations, virtual time)."""
+"""The seed workshop's own boto3 calls, unchanged, against the emulator (realistic virtual durations)."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def test_seed_workshop_runs_unchanged(emulator_env: Any) -> None:
         wait_for(env, lambda a=arn: personalize.describe_solution(solutionArn=a), "solution")
         versions[key] = personalize.create_solution_version(solutionArn=arn)["solutionVersionArn"]
         assert versions[key].startswith(arn + "/")
-    for key, arn in versions.items():
+    for arn in versions.values():
         version = wait_for(
             env, lambda a=arn: personalize.describe_solution_version(solutionVersionArn=a), "solutionVersion"
         )
