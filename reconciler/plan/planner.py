@@ -1,0 +1,1126 @@
+"""The PURE planner: `plan(desired, live, options) -> Plan`. No boto3, no clock, no I/O.
+
+Decision table per desired resource (first matching row wins):
+
+| live state                                 | action  | reasons                                  |
+|--------------------------------------------|---------|------------------------------------------|
+| absent                                     | CREATE  | NEW                                      |
+| tagged by another stack                    | NOOP    | refused (plan error)                     |
+| untagged name match (taggable kind)        | ADOPT   | UNMANAGED_NAME_MATCH (tags only)         |
+| DELETE PENDING/IN_PROGRESS                 | CREATE  | NEW, waits for the deletion              |
+| CREATE FAILED                              | REPLACE | FAILED                                   |
+| CREATE PENDING/IN_PROGRESS, update running | NOOP    | IN_PROGRESS (never planned twice)        |
+| a field that forces replacement differs    | REPLACE | IMMUTABLE_FIELD_CHANGED, DEPENDENCY_...  |
+| only updatable fields (or tags) differ     | UPDATE  | FIELD_CHANGED or DRIFT                   |
+| equal                                      | NOOP    |                                          |
+
+Then, per kind, the work that is not a field: IMPORT for datasets (FIRST_IMPORT, SOURCE_CHANGED,
+TRIGGER_CHANGED), RETRAIN for solutions (FIRST_VERSION, REQUESTED, TRIGGER_CHANGED, DATA_CHANGED, MAX_AGE,
+REPLACEMENT) and
+PROMOTE for campaigns (NEW_VERSION when the promotion gate passes, else NOOP HELD_BACK). Live resources of
+this stack that are not in the manifests become DELETE (prune enabled) or NOOP PRUNE_DISABLED.
+
+Drift: every create/update writes the digest of the desired comparable fields as the tag
+`personalize-gitops:spec-digest`. When the digest of today's manifests equals that tag but live fields
+differ, the manifests did not change: the difference was made outside git (reason DRIFT, FieldChange.drift).
+
+Replacement order: names are unique per kind, so a replacement is destroy-before-create, except
+* schemas: create-before-destroy under `<physical>-<6 hex of the new content>`, then datasets are repointed;
+* a solution serving an ACTIVE campaign: create-before-destroy under `<physical>-<6 hex of the new config>`
+  (the rule: base name truncated to fit 63 chars, a dash, the first 6 hex digits of the spec digest); the new
+  solution is trained, the campaign promoted to it (ungated: the manifests asked for the new config), and only
+  then is the old solution deleted, so the campaign never stops serving.
+
+Several changes may share an address (CREATE then RETRAIN of a solution); they run in the listed order.
+`Change.depends_on` names addresses whose changes must finish first. Non-delete changes are sorted in
+dependency order (graphlib, ties broken by address), deletes afterwards in reverse dependency order.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler.model.address import Address, Kind
+from reconciler.model.spec import CampaignSpec, DatasetSpec, PromotionGate, SchemaSpec, SolutionSpec
+from reconciler.model.state import (
+    TAG_SOURCE_ETAG,
+    TAG_STACK,
+    TAG_TRIGGER,
+    DesiredResource,
+    DesiredState,
+    LiveResource,
+    LiveSolutionVersion,
+    LiveState,
+)
+from reconciler.plan.context import build_context
+from reconciler.plan.types import Action, Change, FieldChange, Plan, Reason, ReplaceOrder
+from reconciler.pricing import DEFAULT_PRICES, PriceTable, money
+from reconciler.resources.base import (
+    DELETING,
+    TAG_SPEC_DIGEST,
+    RefContext,
+    comparable_tags,
+    desired_tags,
+    flatten,
+    norm_status,
+    spec_digest,
+)
+from reconciler.resources.campaign import syncs_with_latest
+from reconciler.resources.dataset import SCHEMA_UPDATABLE_TYPES
+from reconciler.resources.registry import REGISTRY
+from reconciler.resources.schema import is_additive
+from reconciler.resources.solution import VERSION_IN_PROGRESS
+
+DESTRUCTIVE_KINDS = frozenset({Kind.DATASET, Kind.DATASET_GROUP})
+SUPERSEDED_SEPARATOR = "@"
+"""Live-state addresses `Kind/<logical>@<physical>` mark a second live resource of the same logical name: the
+old half of a create-before-destroy replacement that has not been deleted yet (see reconciler.live)."""
+
+_ACTION_RANK = {
+    Action.REPLACE: 0,
+    Action.CREATE: 0,
+    Action.ADOPT: 0,
+    Action.UPDATE: 1,
+    Action.IMPORT: 2,
+    Action.RETRAIN: 3,
+    Action.PROMOTE: 4,
+    Action.NOOP: 5,
+    Action.DELETE: 6,
+}
+
+#: Kinds that need the data of their dataset group (trained / evaluated on it): they wait for its imports.
+_USES_DATA = frozenset({Kind.SOLUTION, Kind.RECOMMENDER, Kind.FILTER, Kind.METRIC_ATTRIBUTION})
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    target: str = ""
+    """Label of the account/endpoint that was read (shown in every rendering)."""
+    retrain: frozenset[str] = frozenset()
+    """Logical solution names whose retraining was requested (`--retrain NAME`)."""
+    prune: bool | None = None
+    """Override the stack's prune.enabled (None: use the stack setting)."""
+    allow_empty: bool | None = None
+    allow_data_loss: bool | None = None
+    prices: PriceTable = DEFAULT_PRICES
+
+
+def parse_duration(text: str) -> float:
+    """`30d` / `12h` -> seconds."""
+    match = re.fullmatch(r"(\d+)([dh])", text.strip())
+    if not match:
+        raise ValueError(f"bad duration {text!r}")
+    return int(match.group(1)) * (86400 if match.group(2) == "d" else 3600)
+
+
+def replacement_name(physical_name: str, digest: str, current: str | None = None) -> str:
+    """Physical name of a create-before-destroy replacement: `<base>-<6 hex of the new config>`."""
+    suffix = "-" + digest[:6]
+    base = physical_name[: 63 - len(suffix)]
+    name = base + suffix
+    if name == current:
+        name = base[:-1] + suffix + "b" if len(base + suffix) >= 63 else name + "b"
+    return name
+
+
+def gate_check(
+    gate: PromotionGate | None, candidate: Mapping[str, float], serving: Mapping[str, float]
+) -> tuple[bool, list[str]]:
+    """(passes, explanations). No gate: passes. Missing metrics fail the check they are needed for."""
+    if gate is None:
+        return True, []
+    failures: list[str] = []
+    for metric, minimum in sorted(gate.minimums.items()):
+        value = candidate.get(metric)
+        if value is None:
+            failures.append(f"{metric} not reported by the new version")
+        elif value < minimum:
+            failures.append(f"{metric} {value:.4g} < minimum {minimum:.4g}")
+    for metric, tolerance in sorted(gate.maxRegression.items()):
+        value = candidate.get(metric)
+        before = serving.get(metric)
+        if before is None:
+            continue
+        if value is None:
+            failures.append(f"{metric} not reported by the new version")
+        elif value < before * (1.0 - tolerance):
+            failures.append(
+                f"{metric} {value:.4g} is more than {tolerance:.0%} below the serving {before:.4g}"
+            )
+    return not failures, failures
+
+
+def _fmt_metrics(metrics: Mapping[str, float]) -> str:
+    if not metrics:
+        return "(no metrics)"
+    return ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
+
+
+@dataclass
+class _Decision:
+    action: Action
+    order: ReplaceOrder | None = None
+    new_name: str | None = None
+    retrain: bool = False
+    training: bool = False
+    """A solution version is already training."""
+    imports: bool = False
+
+
+@dataclass
+class _Planner:
+    desired: DesiredState
+    live: LiveState
+    options: PlanOptions
+    ctx: RefContext
+    changes: list[Change] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    decisions: dict[Address, _Decision] = field(default_factory=dict)
+    graph: dict[Address, set[Address]] = field(default_factory=dict)
+
+    # -- policy --
+
+    @property
+    def stack(self) -> str:
+        return self.desired.stack.name
+
+    def prune_enabled(self) -> bool:
+        if self.options.prune is not None:
+            return self.options.prune
+        return self.desired.stack.settings.prune.enabled
+
+    def data_loss_allowed(self) -> bool:
+        if self.options.allow_data_loss is not None:
+            return self.options.allow_data_loss
+        return self.desired.stack.settings.prune.allowDataLoss
+
+    def empty_allowed(self) -> bool:
+        if self.options.allow_empty is not None:
+            return self.options.allow_empty
+        return self.desired.stack.settings.prune.allowEmpty
+
+    # -- graph --
+
+    def references(self, res: DesiredResource) -> list[Address]:
+        spec = res.spec.model_dump(by_alias=True)
+        refs = [
+            Address(kind, str(spec[f]))
+            for f, kind in REGISTRY[res.address.kind].references.items()
+            if spec.get(f)
+        ]
+        return sorted(set(refs) | set(res.depends_on))
+
+    def group_of(self, res: DesiredResource) -> str | None:
+        value = getattr(res.spec, "datasetGroup", None)
+        return value if isinstance(value, str) else None
+
+    def datasets_in_group(self, group: str | None) -> list[DesiredResource]:
+        return [
+            r
+            for r in self.desired.of_kind(Kind.DATASET)
+            if isinstance(r.spec, DatasetSpec) and r.spec.datasetGroup == group
+        ]
+
+    def edges(self) -> dict[Address, set[Address]]:
+        graph: dict[Address, set[Address]] = {}
+        for address, res in self.desired.resources.items():
+            deps = set(self.references(res))
+            if address.kind in _USES_DATA:
+                deps |= {d.address for d in self.datasets_in_group(self.group_of(res))}
+            if address.kind is Kind.EVENT_TRACKER:
+                deps |= {d.address for d in self.datasets_in_group(self.group_of(res))}
+            graph[address] = deps
+        for address, lv in self.live.resources.items():
+            if address in graph:
+                continue
+            handler = REGISTRY[address.kind]
+            fields = handler.live_fields(lv, self.ctx)
+            graph[address] = {
+                Address(kind, str(fields[f])) for f, kind in handler.references.items() if fields.get(f)
+            }
+        return graph
+
+    @staticmethod
+    def topo(graph: Mapping[Address, set[Address]]) -> list[Address]:
+        sorter: graphlib.TopologicalSorter[Address] = graphlib.TopologicalSorter()
+        for node, deps in graph.items():
+            sorter.add(node, *sorted(d for d in deps if d in graph))
+        sorter.prepare()
+        order: list[Address] = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready())
+            order.extend(ready)
+            sorter.done(*ready)
+        return order
+
+    # -- helpers --
+
+    def add(self, change: Change) -> None:
+        self.changes.append(change)
+
+    def depends(self, addresses: Iterable[Address]) -> tuple[Address, ...]:
+        """Only addresses that have real work planned are worth waiting for."""
+        wanted = set(addresses)
+        busy = {c.address for c in self.changes if c.action is not Action.NOOP}
+        return tuple(sorted(wanted & busy))
+
+    def refuse(self, res_address: Address, message: str) -> None:
+        self.errors.append(f"{res_address}: {message}")
+
+    # -- main --
+
+    def run(self) -> Plan:
+        graph = self.edges()
+        self.graph = graph
+        order = self.topo(graph)
+        for address in order:
+            res = self.desired.resources.get(address)
+            if res is not None:
+                self.plan_desired(res)
+        for address in order:
+            if address not in self.desired.resources and address in self.live.resources:
+                self.plan_orphan(address, self.live.resources[address])
+        self.guard_empty()
+        return self.finish(order)
+
+    def plan_desired(self, res: DesiredResource) -> None:
+        address = res.address
+        handler = REGISTRY[address.kind]
+        lv = self.live.resources.get(address)
+        deps = self.depends(self.graph.get(address, set()))
+        if lv is None:
+            self.plan_create(res, deps, reasons=(Reason.NEW,))
+        else:
+            owner = lv.tags.get(TAG_STACK)
+            status = norm_status(lv.status)
+            if not lv.managed and owner and owner != self.stack:
+                self.refuse(
+                    address, f"{lv.name} is owned by stack {owner!r}; remove it from one of the stacks"
+                )
+                self.add(Change(address, Action.NOOP, physical_name=lv.name, arn=lv.arn, allowed=False))
+                self.decisions[address] = _Decision(Action.NOOP)
+            elif not lv.managed and handler.taggable:
+                self.plan_adopt(res, lv)
+            elif status in DELETING:
+                self.plan_create(res, deps, reasons=(Reason.NEW,), in_progress=status)
+            elif status in handler.failed:
+                self.plan_replace(res, lv, [], (Reason.FAILED,), deps, failed=True)
+            elif status in handler.in_progress or handler.update_in_progress(lv):
+                running = handler.update_in_progress(lv) or status
+                self.add(
+                    Change(
+                        address,
+                        Action.NOOP,
+                        reasons=(Reason.IN_PROGRESS,),
+                        physical_name=lv.name,
+                        arn=lv.arn,
+                        in_progress=running,
+                    )
+                )
+                self.decisions[address] = _Decision(Action.NOOP)
+            else:
+                self.plan_compare(res, lv, deps)
+        self.plan_extras(res, lv)
+
+    # -- primary actions --
+
+    def cost_of_create(self, res: DesiredResource) -> tuple[float | None, tuple[str, ...]]:
+        prices = self.options.prices
+        if isinstance(res.spec, CampaignSpec):
+            monthly = prices.campaign_monthly_minimum(res.spec.minProvisionedTPS)
+            return monthly, (
+                f"campaign bills at least {res.spec.minProvisionedTPS} TPS around the clock: "
+                f"~{money(monthly)}/month (estimate)",
+            )
+        if isinstance(res.spec, SolutionSpec) and res.spec.performAutoTraining:
+            return None, (self.auto_training_note(res.spec),)
+        if res.address.kind is Kind.RECOMMENDER:
+            return None, (
+                "recommender bills per request, at least minRecommendationRequestsPerSecond (estimate n/a)",
+            )
+        return None, ()
+
+    def auto_training_note(self, spec: SolutionSpec) -> str:
+        every = 7
+        config = spec.solutionConfig
+        if config and config.autoTrainingConfig:
+            found = re.search(r"\d+", config.autoTrainingConfig.schedulingExpression)
+            every = int(found.group(0)) if found else 7
+        monthly = self.options.prices.auto_training_monthly(every)
+        return (
+            f"automatic training is on: a billed training every {every} days, "
+            f"~{money(monthly)}/month (estimate)"
+        )
+
+    def plan_create(
+        self,
+        res: DesiredResource,
+        deps: tuple[Address, ...],
+        reasons: tuple[Reason, ...],
+        in_progress: str | None = None,
+    ) -> None:
+        cost, notes = self.cost_of_create(res)
+        details: dict[str, Any] = {"specDigest": self.digest(res)}
+        if in_progress:
+            notes = (*notes, "waits until the previous resource of this name is deleted")
+        if isinstance(res.spec, CampaignSpec) and not syncs_with_latest(res.spec):
+            details["solutionVersion"] = f"newest ACTIVE version of Solution/{res.spec.solution}"
+        self.add(
+            Change(
+                res.address,
+                Action.CREATE,
+                reasons=reasons,
+                physical_name=res.physical_name,
+                depends_on=deps,
+                notes=notes,
+                monthly_cost_usd=cost,
+                in_progress=in_progress,
+                details=details,
+            )
+        )
+        self.decisions[res.address] = _Decision(Action.CREATE)
+
+    def plan_adopt(self, res: DesiredResource, lv: LiveResource) -> None:
+        handler = REGISTRY[res.address.kind]
+        want = flatten(handler.desired_fields(res, self.ctx))
+        have = flatten(handler.live_fields(lv, self.ctx))
+        notes = [
+            f"{p} differs (live {have.get(p)!r}, manifests {want.get(p)!r}); not changed by adoption"
+            for p in sorted(set(want) | set(have))
+            if want.get(p) != have.get(p)
+        ]
+        tags = desired_tags(res, self.stack)
+        field_changes = tuple(
+            FieldChange(f"tags.{k}", lv.tags.get(k), v)
+            for k, v in sorted(tags.items())
+            if lv.tags.get(k) != v
+        )
+        self.add(
+            Change(
+                res.address,
+                Action.ADOPT,
+                reasons=(Reason.UNMANAGED_NAME_MATCH,),
+                physical_name=lv.name,
+                arn=lv.arn,
+                field_changes=field_changes,
+                notes=tuple(notes),
+                details={"tags": tags},
+            )
+        )
+        self.decisions[res.address] = _Decision(Action.ADOPT)
+
+    def digest(self, res: DesiredResource) -> str:
+        return spec_digest(REGISTRY[res.address.kind].desired_fields(res, self.ctx))
+
+    def ignored(self, res: DesiredResource, path: str) -> bool:
+        return any(path == i or path.startswith(i + ".") for i in res.lifecycle.ignoreChanges)
+
+    def schema_content(self, address: Address) -> dict[str, Any] | None:
+        res = self.desired.resources.get(address)
+        if res is not None and isinstance(res.spec, SchemaSpec):
+            value = REGISTRY[Kind.SCHEMA].desired_fields(res, self.ctx).get("schema")
+            return value if isinstance(value, dict) else None
+        return None
+
+    def live_schema_content(self, schema_arn: str | None) -> dict[str, Any] | None:
+        if not schema_arn:
+            return None
+        for address, lv in self.live.resources.items():
+            if address.kind is Kind.SCHEMA and lv.arn == schema_arn:
+                value = REGISTRY[Kind.SCHEMA].live_fields(lv, self.ctx).get("schema")
+                return value if isinstance(value, dict) else None
+        return None
+
+    def dataset_schema_updatable(self, res: DesiredResource, lv: LiveResource) -> bool:
+        spec = res.spec
+        assert isinstance(spec, DatasetSpec)
+        if spec.datasetType not in SCHEMA_UPDATABLE_TYPES:
+            return False
+        old = self.live_schema_content(str(lv.fields.get("schemaArn") or ""))
+        new = self.schema_content(Address(Kind.SCHEMA, spec.schema_))
+        return old is not None and new is not None and is_additive(old, new)
+
+    def plan_compare(self, res: DesiredResource, lv: LiveResource, deps: tuple[Address, ...]) -> None:
+        address = res.address
+        handler = REGISTRY[address.kind]
+        want = handler.desired_fields(res, self.ctx)
+        have = handler.live_fields(lv, self.ctx)
+        digest = spec_digest(want)
+        drift = handler.taggable and lv.tags.get(TAG_SPEC_DIGEST) == digest
+        flat_want, flat_have = flatten(want), flatten(have)
+        changes: list[FieldChange] = []
+        dependency = False
+        for path in sorted(set(flat_want) | set(flat_have)):
+            before, after = flat_have.get(path), flat_want.get(path)
+            if before == after or self.ignored(res, path):
+                continue
+            if address.kind is Kind.DATASET and path == "schema":
+                forces = not self.dataset_schema_updatable(res, lv)
+            else:
+                forces = not handler.is_updatable(path, res)
+            changes.append(FieldChange(path, before, after, forces_replacement=forces, drift=drift))
+        # References to parents that are replaced get new ARNs.
+        spec = res.spec.model_dump(by_alias=True)
+        for ref_field, kind in handler.references.items():
+            parent = Address(kind, str(spec.get(ref_field)))
+            decision = self.decisions.get(parent)
+            if (
+                decision is None
+                or decision.action is not Action.REPLACE
+                or any(c.path == ref_field for c in changes)
+            ):
+                continue
+            if address.kind is Kind.CAMPAIGN and decision.order is ReplaceOrder.CREATE_BEFORE_DESTROY:
+                continue  # the campaign is promoted to the new solution (see plan_promote)
+            parent_live = self.live.resources.get(parent)
+            old_name = parent_live.name if parent_live else "?"
+            new_name = decision.new_name or self.desired.resources[parent].physical_name
+            if address.kind is Kind.DATASET and ref_field == "schema":
+                forces = not self.dataset_schema_updatable_to(res, parent)
+            else:
+                forces = True
+            dependency = True
+            changes.append(
+                FieldChange(
+                    ref_field,
+                    f"{parent.name} ({old_name})",
+                    f"{parent.name} ({new_name})",
+                    forces_replacement=forces,
+                )
+            )
+        if handler.taggable and not self.ignored(res, "tags"):
+            want_tags = desired_tags(res, self.stack)
+            have_tags = comparable_tags(lv.tags)
+            for key in sorted(set(want_tags) | set(have_tags)):
+                if want_tags.get(key) != have_tags.get(key):
+                    changes.append(FieldChange(f"tags.{key}", have_tags.get(key), want_tags.get(key)))
+        changes.sort(key=lambda c: c.path)
+        field_drift = any(c.drift for c in changes)
+        if any(c.forces_replacement for c in changes):
+            reasons: list[Reason] = []
+            if any(
+                c.forces_replacement and not c.path.startswith(tuple(handler.references)) for c in changes
+            ):
+                reasons.append(Reason.IMMUTABLE_FIELD_CHANGED)
+            if dependency:
+                reasons.append(Reason.DEPENDENCY_REPLACED)
+            if field_drift:
+                reasons.append(Reason.DRIFT)
+            self.plan_replace(res, lv, changes, tuple(reasons or [Reason.IMMUTABLE_FIELD_CHANGED]), deps)
+        elif changes:
+            reason = (
+                Reason.DRIFT
+                if field_drift
+                else (Reason.DEPENDENCY_REPLACED if dependency else Reason.FIELD_CHANGED)
+            )
+            notes: list[str] = []
+            if field_drift:
+                notes.append("changed outside the manifests; apply sets it back")
+            cost: float | None = None
+            if isinstance(res.spec, CampaignSpec) and any(c.path == "minProvisionedTPS" for c in changes):
+                before = int(have.get("minProvisionedTPS") or 1)
+                prices = self.options.prices
+                cost = prices.campaign_monthly_minimum(res.spec.minProvisionedTPS)
+                notes.append(
+                    f"minimum monthly cost {money(prices.campaign_monthly_minimum(before))} -> "
+                    f"{money(cost)} (estimate)"
+                )
+            if isinstance(res.spec, SolutionSpec) and res.spec.performAutoTraining:
+                notes.append(self.auto_training_note(res.spec))
+            self.add(
+                Change(
+                    address,
+                    Action.UPDATE,
+                    reasons=(reason,),
+                    physical_name=lv.name,
+                    arn=lv.arn,
+                    field_changes=tuple(changes),
+                    depends_on=deps,
+                    notes=tuple(notes),
+                    monthly_cost_usd=cost,
+                    details={"specDigest": digest},
+                )
+            )
+            self.decisions[address] = _Decision(Action.UPDATE)
+        else:
+            notes_noop: tuple[str, ...] = ()
+            if isinstance(res.spec, SolutionSpec) and res.spec.performAutoTraining:
+                notes_noop = (self.auto_training_note(res.spec),)
+            self.add(Change(address, Action.NOOP, physical_name=lv.name, arn=lv.arn, notes=notes_noop))
+            self.decisions[address] = _Decision(Action.NOOP)
+
+    def dataset_schema_updatable_to(self, res: DesiredResource, schema: Address) -> bool:
+        spec = res.spec
+        assert isinstance(spec, DatasetSpec)
+        lv = self.live.resources.get(res.address)
+        if spec.datasetType not in SCHEMA_UPDATABLE_TYPES or lv is None:
+            return False
+        old = self.live_schema_content(str(lv.fields.get("schemaArn") or ""))
+        new = self.schema_content(schema)
+        return old is not None and new is not None and is_additive(old, new)
+
+    def serving_campaigns(self, solution: Address) -> list[Address]:
+        found = []
+        for address, lv in self.live.resources.items():
+            if address.kind is not Kind.CAMPAIGN or norm_status(lv.status) != "ACTIVE":
+                continue
+            if self.ctx.solution_of_version(str(lv.fields.get("solutionVersionArn") or "")) == solution.name:
+                found.append(address)
+        return sorted(found)
+
+    def plan_replace(
+        self,
+        res: DesiredResource,
+        lv: LiveResource,
+        changes: list[FieldChange],
+        reasons: tuple[Reason, ...],
+        deps: tuple[Address, ...],
+        failed: bool = False,
+    ) -> None:
+        address = res.address
+        order = ReplaceOrder.DESTROY_BEFORE_CREATE
+        new_name: str | None = None
+        digest = self.digest(res)
+        serving: list[Address] = []
+        if address.kind is Kind.SCHEMA:
+            order = ReplaceOrder.CREATE_BEFORE_DESTROY
+        elif address.kind is Kind.SOLUTION and not failed:
+            serving = self.serving_campaigns(address)
+            if serving:
+                order = ReplaceOrder.CREATE_BEFORE_DESTROY
+        if order is ReplaceOrder.CREATE_BEFORE_DESTROY:
+            new_name = replacement_name(res.physical_name, digest, lv.name)
+        destructive = address.kind in DESTRUCTIVE_KINDS and not failed
+        allowed = True
+        notes: list[str] = []
+        forcing = [c.path for c in changes if c.forces_replacement]
+        if forcing:
+            notes.append("forced by: " + ", ".join(forcing))
+        if res.lifecycle.deletionProtection:
+            allowed = False
+            self.refuse(
+                address, "deletionProtection is set, but the plan replaces it (" + ", ".join(forcing) + ")"
+            )
+        if destructive and not self.data_loss_allowed():
+            allowed = False
+            self.refuse(
+                address,
+                "replacing it deletes its imported data; set prune.allowDataLoss: true in the stack "
+                "(or pass --allow-data-loss) to allow it",
+            )
+        if order is ReplaceOrder.CREATE_BEFORE_DESTROY and serving:
+            notes.append(
+                f"created as {new_name}, trained, then {', '.join(map(str, serving))} promoted to it; "
+                f"the old {lv.name} is deleted last, so serving never stops"
+            )
+        elif order is ReplaceOrder.CREATE_BEFORE_DESTROY:
+            notes.append(f"created as {new_name}; the old {lv.name} is deleted once nothing uses it")
+        cost, create_notes = self.cost_of_create(res)
+        details: dict[str, Any] = {"specDigest": digest, "oldArn": lv.arn, "oldName": lv.name}
+        if serving:
+            details["deleteOldAfter"] = [str(a) for a in serving]
+        self.add(
+            Change(
+                address,
+                Action.REPLACE,
+                reasons=reasons,
+                physical_name=lv.name,
+                arn=lv.arn,
+                field_changes=tuple(changes),
+                destructive=destructive,
+                allowed=allowed,
+                replace_order=order,
+                new_physical_name=new_name,
+                depends_on=deps,
+                notes=tuple(notes) + create_notes,
+                monthly_cost_usd=cost if address.kind is Kind.CAMPAIGN else None,
+                details=details,
+            )
+        )
+        self.decisions[address] = _Decision(Action.REPLACE, order=order, new_name=new_name)
+
+    # -- imports, trainings, promotions --
+
+    def plan_extras(self, res: DesiredResource, lv: LiveResource | None) -> None:
+        decision = self.decisions.get(res.address)
+        if decision is None or decision.action is Action.ADOPT:
+            return
+        if not self.is_allowed(res.address):
+            return
+        if isinstance(res.spec, DatasetSpec):
+            self.plan_import(res, lv, decision)
+        elif isinstance(res.spec, SolutionSpec):
+            self.plan_retrain(res, lv, decision)
+        elif isinstance(res.spec, CampaignSpec):
+            self.plan_promote(res, lv, decision)
+
+    def is_allowed(self, address: Address) -> bool:
+        return all(c.allowed for c in self.changes if c.address == address)
+
+    def annotate(self, address: Address, in_progress: str, note: str) -> None:
+        """Mark the primary change of `address` with work already running."""
+        for i, change in enumerate(self.changes):
+            if change.address == address:
+                self.changes[i] = replace(
+                    change,
+                    in_progress=change.in_progress or in_progress,
+                    notes=(*change.notes, note),
+                    reasons=change.reasons
+                    if Reason.IN_PROGRESS in change.reasons
+                    else (*change.reasons, Reason.IN_PROGRESS),
+                )
+                return
+
+    def plan_import(self, res: DesiredResource, lv: LiveResource | None, decision: _Decision) -> None:
+        spec = res.spec
+        assert isinstance(spec, DatasetSpec)
+        source = spec.dataImport
+        if source is None:
+            return
+        location = source.dataLocation
+        etag = self.live.s3_etags.get(location)
+        reasons: list[Reason] = []
+        mode = source.importMode
+        notes: list[str] = []
+        fresh = decision.action in (Action.CREATE, Action.REPLACE) or lv is None
+        if not fresh and lv is not None:
+            running = [j for j in lv.imports if norm_status(j.status) in REGISTRY[Kind.DATASET].in_progress]
+            if running:
+                self.annotate(
+                    res.address,
+                    f"import {norm_status(running[0].status)}",
+                    f"import {running[0].name} is running",
+                )
+                return
+            done = [j for j in lv.imports if norm_status(j.status) == "ACTIVE"]
+            if not done:
+                reasons.append(Reason.FIRST_IMPORT)
+                if lv.imports:
+                    reasons.append(Reason.FAILED)
+            else:
+                last = done[0]
+                recorded = last.tags.get(TAG_SOURCE_ETAG)
+                if etag is not None and recorded is not None and recorded != etag:
+                    reasons.append(Reason.SOURCE_CHANGED)
+                elif etag is None and source.localFile:
+                    reasons.append(Reason.SOURCE_CHANGED)
+                    notes.append(f"{location} is missing; apply uploads {source.localFile} first")
+                elif recorded is None and etag is not None and TAG_TRIGGER not in last.tags:
+                    notes.append(
+                        f"the last import ({last.name}) was not made by personalize-gitops; "
+                        "change dataImport.trigger to import again"
+                    )
+                if source.trigger is not None and source.trigger != last.tags.get(TAG_TRIGGER):
+                    reasons.append(Reason.TRIGGER_CHANGED)
+        else:
+            reasons.append(Reason.FIRST_IMPORT)
+            mode = "FULL"
+        if Reason.FIRST_IMPORT in reasons:
+            mode = "FULL"
+        if etag is None and not source.localFile and reasons:
+            self.warnings.append(
+                f"{res.address}: {location} was not found in S3; "
+                "the import will fail unless it is uploaded first"
+            )
+        if not reasons:
+            if notes:
+                self.annotate_notes(res.address, notes)
+            return
+        details = {
+            "dataLocation": location,
+            "etag": etag,
+            "importMode": mode,
+            "roleArn": source.roleArn,
+            "trigger": source.trigger,
+            "localFile": source.localFile,
+            "publishAttributionMetricsToS3": source.publishAttributionMetricsToS3,
+        }
+        self.add(
+            Change(
+                res.address,
+                Action.IMPORT,
+                reasons=tuple(reasons),
+                physical_name=lv.name if lv else res.physical_name,
+                arn=lv.arn if lv else None,
+                depends_on=self.depends([res.address]),
+                notes=tuple(notes),
+                details=details,
+            )
+        )
+        decision.imports = True
+
+    def annotate_notes(self, address: Address, notes: list[str]) -> None:
+        for i, change in enumerate(self.changes):
+            if change.address == address:
+                self.changes[i] = replace(change, notes=(*change.notes, *notes))
+                return
+
+    def group_imports_after(self, res: DesiredResource, since: float) -> tuple[bool, list[Address]]:
+        """(data imported after `since`, datasets of the group with an import planned now)."""
+        group = self.group_of(res)
+        newer = False
+        planned: list[Address] = []
+        for dataset in self.datasets_in_group(group):
+            decision = self.decisions.get(dataset.address)
+            if decision is not None and decision.imports:
+                planned.append(dataset.address)
+            lv = self.live.resources.get(dataset.address)
+            if lv is None:
+                continue
+            for job in lv.imports:
+                if norm_status(job.status) == "ACTIVE" and job.last_updated > since:
+                    newer = True
+        return newer, planned
+
+    def plan_retrain(self, res: DesiredResource, lv: LiveResource | None, decision: _Decision) -> None:
+        spec = res.spec
+        assert isinstance(spec, SolutionSpec)
+        policy = spec.training
+        reasons: list[Reason] = []
+        mode = "FULL"
+        _newer, planned_imports = self.group_imports_after(res, float("inf"))
+        trigger_tag: str | None = None
+        if decision.action is Action.CREATE or lv is None:
+            reasons.append(Reason.FIRST_VERSION)
+        elif decision.action is Action.REPLACE:
+            reasons.extend([Reason.FIRST_VERSION, Reason.REPLACEMENT])
+        else:
+            running = [v for v in lv.versions if norm_status(v.status) in VERSION_IN_PROGRESS]
+            if running:
+                decision.training = True
+                self.annotate(
+                    res.address,
+                    f"training {norm_status(running[0].status)}",
+                    "a solution version is training",
+                )
+                return
+            active = sorted(
+                (v for v in lv.versions if norm_status(v.status) == "ACTIVE"),
+                key=lambda v: (v.created, v.arn),
+                reverse=True,
+            )
+            if not active:
+                reasons.append(Reason.FIRST_VERSION)
+                if lv.versions:
+                    reasons.append(Reason.FAILED)
+            else:
+                newest = active[0]
+                trigger_tag = newest.tags.get(TAG_TRIGGER)
+                if res.address.name in self.options.retrain:
+                    reasons.append(Reason.REQUESTED)
+                if policy.trigger is not None and policy.trigger != trigger_tag:
+                    reasons.append(Reason.TRIGGER_CHANGED)
+                if policy.retrainOnDataChange:
+                    newer, _planned = self.group_imports_after(res, newest.created)
+                    if newer or planned_imports:
+                        reasons.append(Reason.DATA_CHANGED)
+                if policy.maxAge and self.live.now - newest.created > parse_duration(policy.maxAge):
+                    reasons.append(Reason.MAX_AGE)
+                if policy.mode == "UPDATE" and any(v.training_mode in (None, "FULL") for v in active):
+                    mode = "UPDATE"
+        if not reasons:
+            return
+        if Reason.FIRST_VERSION in reasons:
+            mode = "FULL"
+        prices = self.options.prices
+        notes = [
+            f"starts a {mode} training, billed per training hour: ~{money(prices.training_estimate())} "
+            f"at {prices.typical_training_hours:g} h (estimate)"
+        ]
+        if res.address.name in self.options.retrain and Reason.REQUESTED not in reasons:
+            notes.append("retraining was requested and is part of this training")
+        depends = self.depends([res.address, *planned_imports])
+        self.add(
+            Change(
+                res.address,
+                Action.RETRAIN,
+                reasons=tuple(reasons),
+                physical_name=res.physical_name,
+                arn=lv.arn if lv and decision.action is not Action.REPLACE else None,
+                depends_on=depends,
+                notes=tuple(notes),
+                details={"trainingMode": mode, "trigger": policy.trigger, "reason": reasons[0].name},
+            )
+        )
+        decision.retrain = True
+
+    def plan_promote(self, res: DesiredResource, lv: LiveResource | None, decision: _Decision) -> None:
+        spec = res.spec
+        assert isinstance(spec, CampaignSpec)
+        solution = Address(Kind.SOLUTION, spec.solution)
+        sol_decision = self.decisions.get(solution)
+        sol_live = self.live.resources.get(solution)
+        if syncs_with_latest(spec):
+            if decision.action is not Action.CREATE:
+                self.annotate_notes(
+                    res.address, ["follows the newest solution version (syncWithLatestSolutionVersion)"]
+                )
+            return
+        if decision.action is Action.CREATE:
+            return
+        if lv is None or decision.action not in (Action.NOOP, Action.UPDATE):
+            return
+        if any(c.address == res.address and c.in_progress for c in self.changes):
+            return
+        if decision.action is Action.UPDATE and any(
+            c.address == res.address and any(f.path == "solution" for f in c.field_changes)
+            for c in self.changes
+        ):
+            return  # repointed to another solution by the update
+        serving = str(lv.fields.get("solutionVersionArn") or "")
+        if sol_decision is not None and sol_decision.action is Action.REPLACE:
+            if sol_decision.order is ReplaceOrder.CREATE_BEFORE_DESTROY:
+                self.add(
+                    Change(
+                        res.address,
+                        Action.PROMOTE,
+                        reasons=(Reason.REPLACEMENT,),
+                        physical_name=lv.name,
+                        arn=lv.arn,
+                        depends_on=self.depends([solution]),
+                        notes=(
+                            f"moves to the first version of {sol_decision.new_name} "
+                            "(not gated: the manifests changed the solution)",
+                        ),
+                        details={
+                            "solution": spec.solution,
+                            "solutionVersionArn": None,
+                            "from": serving,
+                            "solutionName": sol_decision.new_name,
+                            "gated": False,
+                        },
+                    )
+                )
+            return
+        if sol_decision is not None and sol_decision.retrain:
+            gate = spec.promotion.model_dump() if spec.promotion else None
+            self.add(
+                Change(
+                    res.address,
+                    Action.PROMOTE,
+                    reasons=(Reason.NEW_VERSION,),
+                    physical_name=lv.name,
+                    arn=lv.arn,
+                    depends_on=self.depends([solution]),
+                    notes=("promoted to the new version once trained, if it passes the promotion gate",)
+                    if gate
+                    else ("promoted to the new version once trained",),
+                    details={
+                        "solution": spec.solution,
+                        "solutionVersionArn": None,
+                        "from": serving,
+                        "gate": gate,
+                        "gated": bool(gate),
+                    },
+                )
+            )
+            return
+        if sol_live is None:
+            return
+        versions = {v.arn: v for v in sol_live.versions}
+        active = sorted(
+            (v for v in sol_live.versions if norm_status(v.status) == "ACTIVE"),
+            key=lambda v: (v.created, v.arn),
+            reverse=True,
+        )
+        if not active or active[0].arn == serving:
+            return
+        candidate: LiveSolutionVersion = active[0]
+        current = versions.get(serving)
+        if current is not None and current.created >= candidate.created:
+            return
+        serving_metrics = dict(current.metrics) if current else {}
+        passes, failures = gate_check(spec.promotion, candidate.metrics, serving_metrics)
+        metrics_notes = (
+            f"new version {candidate.arn.rsplit('/', 1)[-1]}: {_fmt_metrics(candidate.metrics)}",
+            f"serving version {serving.rsplit('/', 1)[-1] or '-'}: {_fmt_metrics(serving_metrics)}",
+        )
+        details = {
+            "solution": spec.solution,
+            "solutionVersionArn": candidate.arn,
+            "from": serving,
+            "metrics": dict(candidate.metrics),
+            "servingMetrics": serving_metrics,
+            "gated": spec.promotion is not None,
+        }
+        if passes:
+            self.add(
+                Change(
+                    res.address,
+                    Action.PROMOTE,
+                    reasons=(Reason.NEW_VERSION,),
+                    physical_name=lv.name,
+                    arn=lv.arn,
+                    depends_on=self.depends([solution]),
+                    notes=metrics_notes,
+                    details=details,
+                )
+            )
+        else:
+            for i, change in enumerate(self.changes):
+                if change.address == res.address and change.action is Action.NOOP:
+                    self.changes[i] = replace(
+                        change,
+                        reasons=(Reason.HELD_BACK,),
+                        notes=(*change.notes, *failures, *metrics_notes),
+                        details=details,
+                    )
+                    return
+            self.add(
+                Change(
+                    res.address,
+                    Action.NOOP,
+                    reasons=(Reason.HELD_BACK,),
+                    physical_name=lv.name,
+                    arn=lv.arn,
+                    notes=(*failures, *metrics_notes),
+                    details=details,
+                )
+            )
+
+    # -- orphans --
+
+    def plan_orphan(self, address: Address, lv: LiveResource) -> None:
+        if not lv.managed:
+            return
+        logical, sep, _physical = address.name.partition(SUPERSEDED_SEPARATOR)
+        if sep and Address(address.kind, logical) in self.desired.resources:
+            self.plan_superseded(address, lv, Address(address.kind, logical))
+            return
+        destructive = address.kind in DESTRUCTIVE_KINDS
+        if not self.prune_enabled():
+            self.add(
+                Change(
+                    address,
+                    Action.NOOP,
+                    reasons=(Reason.NOT_IN_MANIFESTS, Reason.PRUNE_DISABLED),
+                    physical_name=lv.name,
+                    arn=lv.arn,
+                    notes=("kept: prune is not enabled for this stack",),
+                )
+            )
+            return
+        allowed = True
+        if destructive and not self.data_loss_allowed():
+            allowed = False
+            self.refuse(
+                address,
+                "deleting it deletes its imported data; set prune.allowDataLoss: true in the stack "
+                "(or pass --allow-data-loss) to allow it",
+            )
+        in_progress = (
+            norm_status(lv.status) if norm_status(lv.status) in REGISTRY[address.kind].in_progress else None
+        )
+        self.add(
+            Change(
+                address,
+                Action.DELETE,
+                reasons=(Reason.NOT_IN_MANIFESTS,),
+                physical_name=lv.name,
+                arn=lv.arn,
+                destructive=destructive,
+                allowed=allowed,
+                in_progress=in_progress,
+            )
+        )
+
+    def plan_superseded(self, address: Address, lv: LiveResource, current: Address) -> None:
+        users = [
+            a
+            for a, c in self.live.resources.items()
+            if a.kind is Kind.CAMPAIGN
+            and str(c.fields.get("solutionVersionArn") or "").startswith(lv.arn + "/")
+        ]
+        promoted = {c.address for c in self.changes if c.action is Action.PROMOTE}
+        blocking = [a for a in users if a not in promoted]
+        if blocking:
+            self.add(
+                Change(
+                    address,
+                    Action.NOOP,
+                    reasons=(Reason.REPLACEMENT,),
+                    physical_name=lv.name,
+                    arn=lv.arn,
+                    notes=(
+                        f"old half of the replacement of {current}; "
+                        f"kept while {', '.join(map(str, blocking))} still serves from it",
+                    ),
+                )
+            )
+            return
+        self.add(
+            Change(
+                address,
+                Action.DELETE,
+                reasons=(Reason.REPLACEMENT,),
+                physical_name=lv.name,
+                arn=lv.arn,
+                depends_on=tuple(sorted(users)),
+                notes=(f"old half of the replacement of {current}",),
+            )
+        )
+
+    def guard_empty(self) -> None:
+        managed = [a for a, lv in self.live.resources.items() if lv.managed]
+        deletes = {
+            c.address
+            for c in self.changes
+            if c.action is Action.DELETE and Reason.NOT_IN_MANIFESTS in c.reasons
+        }
+        if managed and deletes and set(managed) <= deletes and not self.empty_allowed():
+            self.errors.append(
+                f"the plan deletes every managed resource of stack {self.stack!r} ({len(deletes)}); "
+                "set prune.allowEmpty: true in the stack if that is intended"
+            )
+            self.changes = [
+                replace(c, allowed=False) if c.address in deletes and c.action is Action.DELETE else c
+                for c in self.changes
+            ]
+
+    # -- ordering --
+
+    def finish(self, order: list[Address]) -> Plan:
+        index = {a: i for i, a in enumerate(order)}
+        graph_children: dict[Address, set[Address]] = {}
+        for address, deps in self.edges().items():
+            for dep in deps:
+                graph_children.setdefault(dep, set()).add(address)
+        deleting = {c.address for c in self.changes if c.action is Action.DELETE}
+        fixed: list[Change] = []
+        for change in self.changes:
+            if change.action is Action.DELETE:
+                children = tuple(
+                    sorted((graph_children.get(change.address, set()) & deleting) | set(change.depends_on))
+                )
+                change = replace(change, depends_on=children)
+            fixed.append(change)
+        forward = sorted(
+            (c for c in fixed if c.action is not Action.DELETE),
+            key=lambda c: (index.get(c.address, len(index)), c.address, _ACTION_RANK[c.action]),
+        )
+        backward = sorted(
+            (c for c in fixed if c.action is Action.DELETE),
+            key=lambda c: (-index.get(c.address, len(index)), c.address),
+        )
+        fingerprints = {str(a): lv.fingerprint for a, lv in sorted(self.live.resources.items())}
+        return Plan(
+            changes=tuple(forward + backward),
+            stack=self.stack,
+            target=self.options.target,
+            manifests_digest=self.desired.digest,
+            live_fingerprints=fingerprints,
+            warnings=tuple(self.warnings),
+            errors=tuple(self.errors),
+        )
+
+
+def plan(desired: DesiredState, live: LiveState, options: PlanOptions | None = None) -> Plan:
+    """Compare the manifests with the account and say exactly what apply would do. Pure."""
+    options = options or PlanOptions()
+    planner = _Planner(desired=desired, live=live, options=options, ctx=build_context(desired, live))
+    return planner.run()
