@@ -163,7 +163,9 @@ class PersonalizeEmulator:
     # ---- internals --------------------------------------------------------------------------------
     def _check(self, operation: str, problems: list[str]) -> None:
         if problems:
-            raise ContractViolation(f"{operation} response breaks the service model: " + "; ".join(problems))
+            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+            detail = "; ".join(problems[:5]) + more
+            raise ContractViolation(f"{operation} response breaks the service model: {detail}")
 
     def _settle(self, ctx: Context) -> None:
         """Apply every scheduled transition due at or before ``ctx.now``, in time order."""

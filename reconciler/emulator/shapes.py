@@ -192,7 +192,9 @@ def undeclared_keys(record: dict[str, Any], shape: Any) -> list[str]:
 
 
 def undeclared_members(value: Any, shape: Any, path: str = "") -> list[str]:
-    """Public keys anywhere in ``value`` that ``shape`` does not declare (render would drop them silently)."""
+    """Public keys in ``value`` that ``shape`` does not declare (render would drop them silently).
+
+    Lists are not entered: List* responses deliberately project full records onto summary shapes."""
     if shape is None or value is None:
         return []
     kind = shape.type_name
@@ -205,9 +207,6 @@ def undeclared_members(value: Any, shape: Any, path: str = "") -> list[str]:
                 out.append(f"{path or shape.name}: undeclared member {key!r}")
             else:
                 out.extend(undeclared_members(item, shape.members[key], f"{path}.{key}" if path else key))
-    elif kind == "list" and isinstance(value, list):
-        for i, item in enumerate(value):
-            out.extend(undeclared_members(item, shape.member, f"{path}[{i}]"))
     elif kind == "map" and isinstance(value, dict):
         for k, item in value.items():
             out.extend(undeclared_members(item, shape.value, f"{path}[{k!r}]"))

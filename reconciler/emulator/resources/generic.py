@@ -139,8 +139,8 @@ def list_recipes(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def describe_recipe(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["recipeArn"]
     for record in _RECIPE_RECORDS:
-        if record["recipeArn"] == arn:
-            return {"recipe": record}
+        if record["recipeArn"] == arn:  # Recipe (unlike RecipeSummary) has no domain member
+            return {"recipe": {k: v for k, v in record.items() if k != "domain"}}
     raise not_found(f"Could not find recipe with ARN {arn}.")
 
 
