@@ -25,6 +25,11 @@ from reconciler.commands import validate_cmd  # noqa: E402
 
 app.command("validate")(validate_cmd.validate_command)
 app.command("schema")(validate_cmd.schema_command)
+from reconciler.commands import iam_cmd, stacks_cmd  # noqa: E402
+
+app.command("iam-policy")(iam_cmd.iam_policy_command)
+app.command("ci-setup")(iam_cmd.ci_setup_command)
+app.command("stacks")(stacks_cmd.stacks_command)
 
 
 def main() -> None:

@@ -1,0 +1,564 @@
+"""`iam-policy` and `ci-setup`: least-privilege IAM for the two CI roles, and their GitHub OIDC trust.
+
+Two roles, two trust boundaries (docs/github-setup.md):
+
+* the **plan** role is read-only. Pull requests (whose author controls what the plan job runs) and the
+  scheduled drift check on main assume it;
+* the **apply** role can change the stack's resources. Only jobs in the protected GitHub environment
+  (`environment: production`) can assume it.
+
+Personalize ARNs carry the resource name (`campaign/NAME`), and names are the stack's `namePrefix` plus the
+logical name, so write and describe permissions are scoped by name. A trailing `*` keeps covering what the
+tool derives from a name: solution versions (`solution/NAME/ID`), replacement resources created before the
+old one is deleted, import job names. List operations and event trackers (whose ARN holds a generated id)
+cannot be scoped by name; the generated policy says so in its `Sid`s.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import typer
+
+from reconciler.errors import ReconcilerError
+from reconciler.model.address import Kind
+from reconciler.model.spec import DatasetGroupSpec, DatasetSpec, MetricAttributionSpec
+from reconciler.model.state import DesiredState
+
+Role = Literal["plan", "apply"]
+
+#: SSM parameter prefix of the per-stack apply lock (reconciler.apply.lock.LOCK_PREFIX).
+LOCK_PARAMETER_PREFIX = "/personalize-gitops/locks/"
+#: The GitHub Actions OIDC issuer (without https://) and the audience configure-aws-credentials requests.
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
+#: IAM limits on policy size, counted without whitespace.
+MANAGED_POLICY_LIMIT = 6144
+INLINE_POLICY_LIMIT = 10240
+
+# Kind -> the ARN resource type Personalize uses (`arn:aws:personalize:REGION:ACCOUNT:<type>/<name>`).
+_ARN_TYPE: dict[Kind, str] = {
+    Kind.DATASET_GROUP: "dataset-group",
+    Kind.SCHEMA: "schema",
+    Kind.SOLUTION: "solution",
+    Kind.CAMPAIGN: "campaign",
+    Kind.FILTER: "filter",
+    Kind.RECOMMENDER: "recommender",
+    Kind.METRIC_ATTRIBUTION: "metric-attribution",
+}
+
+# Read operations: everything `plan` (and the drift check) calls.
+LIST_ACTIONS = (
+    "ListDatasetGroups",
+    "ListSchemas",
+    "ListDatasets",
+    "ListDatasetImportJobs",
+    "ListSolutions",
+    "ListSolutionVersions",
+    "ListCampaigns",
+    "ListFilters",
+    "ListEventTrackers",
+    "ListRecommenders",
+    "ListMetricAttributions",
+    "ListMetricAttributionMetrics",
+    "ListRecipes",
+)
+DESCRIBE_ACTIONS = (
+    "DescribeDatasetGroup",
+    "DescribeSchema",
+    "DescribeDataset",
+    "DescribeDatasetImportJob",
+    "DescribeSolution",
+    "DescribeSolutionVersion",
+    "GetSolutionMetrics",
+    "DescribeCampaign",
+    "DescribeFilter",
+    "DescribeEventTracker",
+    "DescribeRecommender",
+    "DescribeMetricAttribution",
+    "ListTagsForResource",
+)
+CATALOG_ACTIONS = ("DescribeRecipe", "DescribeAlgorithm", "DescribeFeatureTransformation")
+# Write operations: what `apply` calls on top of the reads.
+WRITE_ACTIONS = (
+    "CreateDatasetGroup",
+    "DeleteDatasetGroup",
+    "CreateSchema",
+    "DeleteSchema",
+    "CreateDataset",
+    "UpdateDataset",
+    "DeleteDataset",
+    "CreateDatasetImportJob",
+    "CreateSolution",
+    "UpdateSolution",
+    "DeleteSolution",
+    "CreateSolutionVersion",
+    "StopSolutionVersionCreation",
+    "CreateCampaign",
+    "UpdateCampaign",
+    "DeleteCampaign",
+    "CreateFilter",
+    "DeleteFilter",
+    "CreateEventTracker",
+    "DeleteEventTracker",
+    "CreateRecommender",
+    "UpdateRecommender",
+    "DeleteRecommender",
+    "StartRecommender",
+    "StopRecommender",
+    "CreateMetricAttribution",
+    "UpdateMetricAttribution",
+    "DeleteMetricAttribution",
+    "TagResource",
+    "UntagResource",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where the policy applies: partition, region and account of the stack (`*` when not pinned)."""
+
+    partition: str = "aws"
+    region: str = "*"
+    account: str = "*"
+
+    def personalize(self, resource: str) -> str:
+        return f"arn:{self.partition}:personalize:{self.region}:{self.account}:{resource}"
+
+    def ssm_parameter(self, name: str) -> str:
+        # Parameter ARNs drop the leading slash of the name: parameter/personalize-gitops/locks/prod
+        return f"arn:{self.partition}:ssm:{self.region}:{self.account}:parameter/{name.lstrip('/')}"
+
+
+def _name_patterns(desired: DesiredState, kind: Kind) -> list[str]:
+    """`<prefix>*` when the stack has a name prefix, else one `<physical name>*` per resource of the kind."""
+    prefix = desired.stack.settings.namePrefix
+    if prefix:
+        return [f"{prefix}*"]
+    return sorted({f"{r.physical_name}*" for r in desired.of_kind(kind)})
+
+
+def _personalize_resources(desired: DesiredState, scope: Scope) -> list[str]:
+    """ARNs (with wildcards) of every Personalize resource the stack owns or derives."""
+    arns: list[str] = []
+    for kind, arn_type in _ARN_TYPE.items():
+        arns += [scope.personalize(f"{arn_type}/{p}") for p in _name_patterns(desired, kind)]
+    # Datasets: dataset/<dataset group name>/<TYPE>; import jobs are named after their dataset (+ suffix).
+    arns += [scope.personalize(f"dataset/{p}/*") for p in _name_patterns(desired, Kind.DATASET_GROUP)]
+    arns += [scope.personalize(f"dataset-import-job/{p}") for p in _name_patterns(desired, Kind.DATASET)]
+    return sorted(set(arns))
+
+
+def _s3_locations(desired: DesiredState) -> list[tuple[str, str, bool]]:
+    """(bucket, key or key prefix, uploaded by apply) for every dataImport.dataLocation."""
+    found: dict[tuple[str, str], bool] = {}
+    for res in desired.of_kind(Kind.DATASET):
+        spec = res.spec
+        if not isinstance(spec, DatasetSpec) or spec.dataImport is None:
+            continue
+        bucket, _, key = spec.dataImport.dataLocation.removeprefix("s3://").partition("/")
+        uploaded = spec.dataImport.localFile is not None
+        found[(bucket, key)] = found.get((bucket, key), False) or uploaded
+    return sorted((b, k, up) for (b, k), up in found.items())
+
+
+def _object_arn(partition: str, bucket: str, key: str) -> str:
+    # A location ending in "/" is a folder of files: every object below it.
+    return (
+        f"arn:{partition}:s3:::{bucket}/{key}*"
+        if key.endswith("/") or not key
+        else (f"arn:{partition}:s3:::{bucket}/{key}")
+    )
+
+
+def _pass_roles(desired: DesiredState) -> list[str]:
+    """Role ARNs the manifests hand to Personalize (imports, KMS dataset groups, metric attributions)."""
+    roles: set[str] = set()
+    for res in desired.resources.values():
+        spec = res.spec
+        if isinstance(spec, DatasetSpec) and spec.dataImport is not None and spec.dataImport.roleArn:
+            roles.add(spec.dataImport.roleArn)
+        elif isinstance(spec, DatasetGroupSpec) and spec.roleArn:
+            roles.add(spec.roleArn)
+        elif isinstance(spec, MetricAttributionSpec):
+            roles.add(spec.metricsOutputConfig.roleArn)
+    return sorted(roles)
+
+
+def _actions(service: str, names: Iterable[str]) -> list[str]:
+    return [f"{service}:{n}" for n in names]
+
+
+def _statement(sid: str, actions: list[str], resources: list[str], **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": actions}
+    body["Resource"] = resources[0] if len(resources) == 1 else resources
+    body.update(extra)
+    return body
+
+
+def scope_of(desired: DesiredState, *, partition: str = "aws") -> Scope:
+    settings = desired.stack.settings
+    return Scope(partition=partition, region=settings.region or "*", account=settings.accountId or "*")
+
+
+def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> dict[str, Any]:
+    """The least-privilege identity policy of the plan or apply role for one stack."""
+    scope = scope_of(desired, partition=partition)
+    owned = _personalize_resources(desired, scope)
+    trackers = [scope.personalize("event-tracker/*")] if desired.of_kind(Kind.EVENT_TRACKER) else []
+    statements: list[dict[str, Any]] = [
+        _statement("PersonalizeListNotScopableByName", _actions("personalize", LIST_ACTIONS), ["*"]),
+        _statement("PersonalizeReadStackResources", _actions("personalize", DESCRIBE_ACTIONS), owned),
+        _statement(
+            "PersonalizeReadRecipes",
+            _actions("personalize", CATALOG_ACTIONS),
+            [
+                f"arn:{partition}:personalize:::recipe/*",
+                f"arn:{partition}:personalize:::algorithm/*",
+                f"arn:{partition}:personalize:::feature-transformation/*",
+            ],
+        ),
+    ]
+    if trackers:
+        statements.append(
+            _statement(
+                "PersonalizeReadEventTrackersIdsNotNames",
+                _actions("personalize", ("DescribeEventTracker", "ListTagsForResource")),
+                trackers,
+            )
+        )
+    locations = _s3_locations(desired)
+    if locations:
+        statements.append(
+            _statement(
+                "ReadDataLocations",
+                ["s3:GetObject"],
+                sorted({_object_arn(partition, b, k) for b, k, _ in locations}),
+            )
+        )
+        # ListBucket lets a missing object answer 404 (not found) instead of 403, limited to the keys used.
+        for bucket in sorted({b for b, _, _ in locations}):
+            keys = sorted(
+                {k + ("*" if k.endswith("/") or not k else "") for b, k, _ in locations if b == bucket}
+            )
+            statements.append(
+                _statement(
+                    f"ListDataLocations{_sid_part(bucket)}",
+                    ["s3:ListBucket"],
+                    [f"arn:{partition}:s3:::{bucket}"],
+                    Condition={"StringLike": {"s3:prefix": keys}},
+                )
+            )
+    if role == "plan":
+        return {"Version": "2012-10-17", "Statement": statements}
+
+    statements.append(
+        _statement("PersonalizeWriteStackResources", _actions("personalize", WRITE_ACTIONS), owned)
+    )
+    if trackers:
+        statements.append(
+            _statement(
+                "PersonalizeWriteEventTrackersIdsNotNames",
+                _actions("personalize", ("DeleteEventTracker", "TagResource", "UntagResource")),
+                trackers,
+            )
+        )
+        statements.append(
+            _statement(
+                "PersonalizeCreateEventTrackers",
+                _actions("personalize", ("CreateEventTracker",)),
+                [scope.personalize(f"dataset-group/{p}") for p in _name_patterns(desired, Kind.DATASET_GROUP)]
+                + trackers,
+            )
+        )
+    roles = _pass_roles(desired)
+    if roles:
+        statements.append(
+            _statement(
+                "PassManifestRolesToPersonalize",
+                ["iam:PassRole"],
+                roles,
+                Condition={"StringEquals": {"iam:PassedToService": "personalize.amazonaws.com"}},
+            )
+        )
+    uploads = [(b, k) for b, k, up in locations if up]
+    if uploads:
+        statements.append(
+            _statement(
+                "UploadLocalDataFiles",
+                ["s3:PutObject"],
+                sorted({_object_arn(partition, b, k) for b, k in uploads}),
+            )
+        )
+    stack = desired.stack.name
+    statements.append(
+        _statement(
+            "StackApplyLock",
+            ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
+            [scope.ssm_parameter(f"{LOCK_PARAMETER_PREFIX}{stack}")],
+        )
+    )
+    ssm_prefix = desired.stack.settings.outputs.ssmPrefix
+    if ssm_prefix:
+        statements.append(
+            _statement(
+                "StackOutputsParameters",
+                ["ssm:GetParameter", "ssm:PutParameter"],
+                [scope.ssm_parameter(f"{ssm_prefix.strip('/')}/*")],
+            )
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _sid_part(text: str) -> str:
+    """Sids allow [A-Za-z0-9] only."""
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text) if part)
+
+
+def policy_size(policy: dict[str, Any]) -> int:
+    """Characters IAM counts against its size limits (whitespace excluded)."""
+    return len(json.dumps(policy, separators=(",", ":")))
+
+
+def policy_warnings(desired: DesiredState, policy: dict[str, Any]) -> list[str]:
+    settings = desired.stack.settings
+    warnings: list[str] = []
+    if not settings.accountId:
+        warnings.append(
+            "the stack pins no accountId, so the policy allows any account (`*`); set accountId in the stack "
+            "file to scope it (apply also refuses other accounts then)"
+        )
+    if not settings.region:
+        warnings.append("the stack pins no region, so the policy allows any region (`*`)")
+    if not settings.namePrefix:
+        warnings.append(
+            "the stack has no namePrefix, so resources are scoped one name at a time; a prefix per "
+            "environment keeps the policy short and separates dev from prod"
+        )
+    size = policy_size(policy)
+    if size > MANAGED_POLICY_LIMIT:
+        limit = "inline policies" if size <= INLINE_POLICY_LIMIT else "any IAM policy"
+        warnings.append(
+            f"the policy is {size} characters, over the {MANAGED_POLICY_LIMIT}-character limit of managed "
+            f"policies (fits {limit}); a namePrefix shortens it"
+        )
+    return warnings
+
+
+# --- OIDC trust policies -------------------------------------------------------------------------------
+
+_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
+
+
+def subject_prefix(repo: str, *, org_id: int | None = None, repo_id: int | None = None) -> str:
+    """`repo:ORG/REPO`, or the immutable form `repo:ORG@ORG_ID/REPO@REPO_ID` GitHub emits for repositories
+    created on or after 15 July 2026 (and older ones that opted in)."""
+    if not _REPO_RE.match(repo):
+        raise ReconcilerError(
+            f"--repo {repo!r} is not OWNER/NAME", hint="pass the GitHub repository, e.g. --repo acme/recs"
+        )
+    if (org_id is None) != (repo_id is None):
+        raise ReconcilerError("--org-id and --repo-id go together (both numeric ids, or neither)")
+    owner, name = repo.split("/")
+    if org_id is not None:
+        return f"repo:{owner}@{org_id}/{name}@{repo_id}"
+    return f"repo:{owner}/{name}"
+
+
+def plan_subjects(prefix: str, *, branch: str = "main") -> list[str]:
+    """Pull requests (plan comments) and the default branch (scheduled drift check, read-only)."""
+    return [f"{prefix}:pull_request", f"{prefix}:ref:refs/heads/{branch}"]
+
+
+def apply_subjects(prefix: str, *, environment: str = "production") -> list[str]:
+    """Only jobs that run in the protected environment."""
+    return [f"{prefix}:environment:{environment}"]
+
+
+def oidc_provider_arn(account: str, *, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account}:oidc-provider/{GITHUB_OIDC_HOST}"
+
+
+def trust_policy(account: str, subjects: list[str], *, partition: str = "aws") -> dict[str, Any]:
+    """StringEquals on `aud` and `sub` (a list means any of them); never ForAllValues in an Allow."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "GitHubActionsOidc",
+                "Effect": "Allow",
+                "Principal": {"Federated": oidc_provider_arn(account, partition=partition)},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE,
+                        f"{GITHUB_OIDC_HOST}:sub": subjects[0] if len(subjects) == 1 else subjects,
+                    }
+                },
+            }
+        ],
+    }
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+def _load(directory: Path, stack_file: Path | None) -> DesiredState:
+    from reconciler.manifest import load
+
+    return load(directory, stack_file=stack_file)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Print a `ReconcilerError` as its message (no traceback) and exit with its code."""
+    try:
+        yield
+    except ReconcilerError as exc:
+        print(f"error: {exc.render()}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2) + "\n"
+
+
+def iam_policy_command(
+    role: str = typer.Option(..., "--role", help="plan (read-only) or apply (changes the stack)."),
+    directory: Path = typer.Argument(Path("manifests"), help="Manifest directory."),
+    stack: Path | None = typer.Option(None, "--stack", help="Stack settings file (default: found in DIR)."),
+    partition: str = typer.Option("aws", "--partition", help="AWS partition (aws, aws-cn, aws-us-gov)."),
+) -> None:
+    """Print the least-privilege IAM policy (JSON) for the plan or apply role of a stack."""
+    with user_errors():
+        _iam_policy(role, directory, stack, partition)
+
+
+def _iam_policy(role: str, directory: Path, stack: Path | None, partition: str) -> None:
+    if role not in ("plan", "apply"):
+        raise ReconcilerError(f"--role must be plan or apply (got {role!r})")
+    desired = _load(directory, stack)
+    policy = iam_policy(desired, "plan" if role == "plan" else "apply", partition=partition)
+    for warning in policy_warnings(desired, policy):
+        print(f"note: {warning}", file=sys.stderr)
+    sys.stdout.write(_dump(policy))
+
+
+def ci_setup_command(
+    repo: str = typer.Option(
+        ..., "--repo", help="GitHub repository OWNER/NAME whose workflows assume the roles."
+    ),
+    environment: str = typer.Option("production", "--environment", help="Protected environment of apply."),
+    branch: str = typer.Option("main", "--branch", help="Branch the drift check and applies run on."),
+    account_id: str | None = typer.Option(
+        None, "--account-id", help="AWS account of the roles (default: the stack's accountId)."
+    ),
+    org_id: int | None = typer.Option(None, "--org-id", help="Numeric owner id (immutable OIDC subjects)."),
+    repo_id: int | None = typer.Option(None, "--repo-id", help="Numeric repository id (immutable subjects)."),
+    directory: Path = typer.Argument(Path("manifests"), help="Manifest directory (for the stack's account)."),
+    stack: Path | None = typer.Option(None, "--stack", help="Stack settings file."),
+    out_dir: Path | None = typer.Option(
+        None,
+        "--out-dir",
+        help="Also write plan-trust.json, apply-trust.json, plan-policy.json, apply-policy.json.",
+    ),
+    partition: str = typer.Option("aws", "--partition", help="AWS partition."),
+) -> None:
+    """Print the GitHub OIDC trust policies of the plan and apply roles, and the commands that create them."""
+    with user_errors():
+        _ci_setup(
+            repo, environment, branch, account_id, org_id, repo_id, directory, stack, out_dir, partition
+        )
+
+
+def _ci_setup(
+    repo: str,
+    environment: str,
+    branch: str,
+    account_id: str | None,
+    org_id: int | None,
+    repo_id: int | None,
+    directory: Path,
+    stack: Path | None,
+    out_dir: Path | None,
+    partition: str,
+) -> None:
+    prefix = subject_prefix(repo, org_id=org_id, repo_id=repo_id)
+    desired: DesiredState | None = None
+    if directory.exists():
+        desired = _load(directory, stack)
+    account = account_id or (desired.stack.settings.accountId if desired else None)
+    if not account or not re.fullmatch(r"\d{12}", account):
+        raise ReconcilerError(
+            "ci-setup needs the 12-digit AWS account id of the roles",
+            hint="pass --account-id 123456789012 or set accountId in the stack file",
+        )
+    plan_trust = trust_policy(account, plan_subjects(prefix, branch=branch), partition=partition)
+    apply_trust = trust_policy(account, apply_subjects(prefix, environment=environment), partition=partition)
+    files = {"plan-trust.json": plan_trust, "apply-trust.json": apply_trust}
+    if desired is not None:
+        files["plan-policy.json"] = iam_policy(desired, "plan", partition=partition)
+        files["apply-policy.json"] = iam_policy(desired, "apply", partition=partition)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, document in files.items():
+            (out_dir / name).write_text(_dump(document), encoding="utf-8")
+    stack_name = desired.stack.name if desired else "STACK"
+    where = f"{out_dir}/" if out_dir is not None else ""
+    lines = [
+        f"# GitHub Actions OIDC setup for {repo} in AWS account {account}",
+        "",
+        "# 1. The OIDC identity provider (once per account):",
+        f"aws iam create-open-id-connect-provider --url https://{GITHUB_OIDC_HOST} "
+        f"--client-id-list {GITHUB_OIDC_AUDIENCE}",
+        "",
+        f"# 2. Plan role (read-only): trusted by pull requests and by {branch} (scheduled drift check).",
+        "#    plan-trust.json:",
+        _dump(plan_trust).rstrip(),
+        "",
+        f"# 3. Apply role: trusted only by jobs in the protected environment '{environment}'.",
+        "#    apply-trust.json:",
+        _dump(apply_trust).rstrip(),
+        "",
+        "# 4. Create the roles and attach the least-privilege policies of this stack:",
+        f"personalize-gitops iam-policy --role plan {directory} > {where}plan-policy.json"
+        if out_dir is None
+        else f"#    (policies written to {where}plan-policy.json and {where}apply-policy.json)",
+    ]
+    if out_dir is None:
+        lines.append(f"personalize-gitops iam-policy --role apply {directory} > apply-policy.json")
+    lines += [
+        f"aws iam create-role --role-name personalize-gitops-plan-{stack_name} "
+        f"--assume-role-policy-document file://{where}plan-trust.json",
+        f"aws iam put-role-policy --role-name personalize-gitops-plan-{stack_name} --policy-name plan "
+        f"--policy-document file://{where}plan-policy.json",
+        f"aws iam create-role --role-name personalize-gitops-apply-{stack_name} "
+        f"--assume-role-policy-document file://{where}apply-trust.json",
+        f"aws iam put-role-policy --role-name personalize-gitops-apply-{stack_name} --policy-name apply "
+        f"--policy-document file://{where}apply-policy.json",
+        "",
+        "# 5. Repository variables the workflows read (no secrets: OIDC needs none):",
+        f"gh variable set PLAN_ROLE_ARN --repo {repo} "
+        f"--body arn:{partition}:iam::{account}:role/personalize-gitops-plan-{stack_name}",
+        f"gh variable set APPLY_ROLE_ARN --repo {repo} --env {environment} "
+        f"--body arn:{partition}:iam::{account}:role/personalize-gitops-apply-{stack_name}",
+        f"gh variable set AWS_REGION --repo {repo} --body "
+        f"{(desired.stack.settings.region if desired and desired.stack.settings.region else 'REGION')}",
+        "",
+        f"# 6. Create the environment '{environment}' (Settings > Environments), add required reviewers, and",
+        f"#    limit its deployment branches to {branch}.",
+    ]
+    if org_id is None:
+        lines += [
+            "",
+            "# Repositories created on or after 15 July 2026 (or opted in) emit immutable subjects",
+            "# (repo:OWNER@OWNER_ID/NAME@REPO_ID:...): rerun with --org-id and --repo-id for them.",
+        ]
+    print("\n".join(lines))
