@@ -1,0 +1,254 @@
+"""Thin access to Personalize for apply: reads by name, and the ONE place where "already done" is success.
+
+* `create()` turns `ResourceAlreadyExistsException` into "re-read it by name and continue if it is ours"
+  (a rerun after a crash between the create call and its response lands here);
+* `delete()` turns `ResourceNotFoundException` into "already gone";
+* `describe()` returns None for a resource that does not exist.
+
+Every other API error becomes an `ApiError` naming the operation and the resource. Throttling, 5xx and
+connection resets are retried by botocore (the target configures its retry mode); what still fails here is
+reported, never swallowed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from reconciler.errors import ApiError
+from reconciler.model.address import Address, Kind
+from reconciler.model.state import (
+    TAG_NAME,
+    TAG_STACK,
+    LiveImportJob,
+    LiveResource,
+    LiveSolutionVersion,
+)
+from reconciler.resources.base import ResourceHandler, tags_from_list
+
+#: Read operations (everything else the reconciler calls on Personalize mutates the account).
+READ_PREFIXES = ("describe_", "list_", "get_")
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class PersonalizeApi:
+    """Wraps the boto3 Personalize client; counts calls (reads spent waiting, mutations)."""
+
+    def __init__(self, client: Any, *, stack: str) -> None:
+        self.client = client
+        self.stack = stack
+        self._lock = threading.Lock()
+        self.calls: dict[str, int] = {}
+
+    # -- raw calls -------------------------------------------------------------------------------------
+
+    def call(self, operation: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        """Call `operation`; errors become `ApiError("<operation> <what>: <message>")`."""
+        with self._lock:
+            self.calls[operation] = self.calls.get(operation, 0) + 1
+        try:
+            response: dict[str, Any] = getattr(self.client, operation)(**kwargs)
+        except ClientError as exc:
+            message = exc.response.get("Error", {}).get("Message", str(exc))
+            raise ApiError(f"{operation} {what}: {message}", code=error_code(exc)) from exc
+        except BotoCoreError as exc:
+            raise ApiError(
+                f"{operation} {what}: {exc}", hint="the endpoint did not answer; rerun apply to continue"
+            ) from exc
+        return _jsonable(response)  # type: ignore[no-any-return]
+
+    @property
+    def mutating_calls(self) -> int:
+        with self._lock:
+            return sum(n for op, n in self.calls.items() if not op.startswith(READ_PREFIXES))
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def paginate(self, operation: str, key: str, what: str, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page_args = dict(kwargs)
+            if token:
+                page_args["nextToken"] = token
+            page = self.call(operation, what, **page_args)
+            items.extend(page.get(key) or [])
+            token = page.get("nextToken")
+            if not token:
+                return items
+
+    def describe(self, handler: ResourceHandler, arn: str) -> dict[str, Any] | None:
+        try:
+            response = self.call(handler.ops.describe, arn, **handler.describe_request(arn))
+        except ApiError as exc:
+            if exc.code == "ResourceNotFoundException":
+                return None
+            raise
+        found: dict[str, Any] = response.get(handler.ops.describe_key) or {}
+        return found
+
+    def find_arn(self, handler: ResourceHandler, physical_name: str, parent_arn: str | None) -> str | None:
+        """ARN of the resource of this kind named `physical_name` (under `parent_arn` when given)."""
+        kwargs: dict[str, Any] = {}
+        if handler.ops.parent_param and parent_arn:
+            kwargs[handler.ops.parent_param] = parent_arn
+        what = f"{handler.kind.value} named {physical_name}"
+        for item in self.paginate(handler.ops.list, handler.ops.list_key, what, **kwargs):
+            if item.get("name") == physical_name and not str(item.get("status", "")).startswith("DELETE"):
+                return str(item[handler.ops.arn_key])
+        return None
+
+    def tags(self, arn: str) -> dict[str, str]:
+        try:
+            response = self.call("list_tags_for_resource", arn, resourceArn=arn)
+        except ApiError as exc:
+            if exc.code == "ResourceNotFoundException":
+                return {}
+            raise
+        return tags_from_list(response.get("tags"))
+
+    def live(self, handler: ResourceHandler, arn: str, address: Address | None) -> LiveResource | None:
+        """Describe (plus tags, versions or imports) as a `LiveResource`; None when it does not exist."""
+        fields = self.describe(handler, arn)
+        if fields is None:
+            return None
+        tags = self.tags(arn) if handler.taggable else {}
+        versions: tuple[LiveSolutionVersion, ...] = ()
+        imports: tuple[LiveImportJob, ...] = ()
+        if handler.kind is Kind.SOLUTION:
+            versions = tuple(self.solution_versions(arn))
+        if handler.kind is Kind.DATASET:
+            imports = tuple(self.import_jobs(arn))
+        return LiveResource(
+            kind=handler.kind,
+            arn=arn,
+            name=str(fields.get("name", "")),
+            status=str(fields.get("status", "ACTIVE")),
+            fields=fields,
+            tags=tags,
+            address=address,
+            managed=tags.get(TAG_STACK) == self.stack,
+            versions=versions,
+            imports=imports,
+        )
+
+    def solution_versions(self, solution_arn: str, *, with_tags: bool = True) -> list[LiveSolutionVersion]:
+        """Every version of a solution, newest first (describe of each, tags when asked)."""
+        summaries = self.paginate(
+            "list_solution_versions",
+            "solutionVersions",
+            f"versions of {solution_arn}",
+            solutionArn=solution_arn,
+        )
+        versions: list[LiveSolutionVersion] = []
+        for summary in summaries:
+            arn = str(summary["solutionVersionArn"])
+            try:
+                detail = self.call("describe_solution_version", arn, solutionVersionArn=arn)[
+                    "solutionVersion"
+                ]
+            except ApiError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    continue
+                raise
+            versions.append(
+                LiveSolutionVersion(
+                    arn=arn,
+                    status=str(detail.get("status", "")),
+                    training_mode=detail.get("trainingMode"),
+                    training_type=detail.get("trainingType"),
+                    created=float(detail.get("creationDateTime") or 0.0),
+                    last_updated=float(detail.get("lastUpdatedDateTime") or 0.0),
+                    failure_reason=detail.get("failureReason"),
+                    tags=self.tags(arn) if with_tags else {},
+                )
+            )
+        versions.sort(key=lambda v: (v.created, v.arn), reverse=True)
+        return versions
+
+    def import_jobs(self, dataset_arn: str) -> list[LiveImportJob]:
+        summaries = self.paginate(
+            "list_dataset_import_jobs",
+            "datasetImportJobs",
+            f"imports of {dataset_arn}",
+            datasetArn=dataset_arn,
+        )
+        jobs: list[LiveImportJob] = []
+        for summary in summaries:
+            arn = str(summary["datasetImportJobArn"])
+            jobs.append(
+                LiveImportJob(
+                    arn=arn,
+                    name=str(summary.get("jobName", "")),
+                    status=str(summary.get("status", "")),
+                    created=float(summary.get("creationDateTime") or 0.0),
+                    last_updated=float(summary.get("lastUpdatedDateTime") or 0.0),
+                    data_location="",
+                    import_mode=summary.get("importMode"),
+                    failure_reason=summary.get("failureReason"),
+                    tags=self.tags(arn),
+                )
+            )
+        jobs.sort(key=lambda j: (j.created, j.arn), reverse=True)
+        return jobs
+
+    # -- writes: "already done" is success, here and only here ----------------------------------------
+
+    def create(
+        self,
+        handler: ResourceHandler,
+        request: Mapping[str, Any],
+        find_existing: Callable[[], str | None],
+        what: str,
+        logical_name: str,
+    ) -> tuple[str, bool]:
+        """Create; returns (arn, created). An existing resource of that name is re-read and returned when it
+        carries this stack's ownership tags (or the kind cannot be tagged); otherwise it is an error."""
+        try:
+            response = self.call(handler.ops.create, what, **request)
+        except ApiError as exc:
+            if exc.code != "ResourceAlreadyExistsException":
+                raise
+            arn = find_existing()
+            if arn is None:
+                raise
+            if handler.taggable:
+                tags = self.tags(arn)
+                if tags.get(TAG_STACK) != self.stack or tags.get(TAG_NAME, logical_name) != logical_name:
+                    raise ApiError(
+                        f"{what}: a resource with this name already exists and is not managed by stack "
+                        f"{self.stack!r} ({arn})",
+                        code=exc.code,
+                        hint="rename the resource in the manifests, or delete or adopt the existing one",
+                    ) from exc
+            return arn, False
+        return str(response[handler.ops.arn_key]), True
+
+    def delete(self, handler: ResourceHandler, arn: str, what: str) -> bool:
+        """Delete; False when it was already gone."""
+        try:
+            self.call(handler.ops.delete, what, **handler.delete_request(arn))
+        except ApiError as exc:
+            if exc.code == "ResourceNotFoundException":
+                return False
+            raise
+        return True

@@ -1,0 +1,1066 @@
+"""Execute a plan: the account converges to it, in parallel, safely, resumably.
+
+`apply_plan(plan, desired, live, personalize=..., clock=...)` turns every change into one or two steps and
+runs them as a dependency graph (`graph.GraphRunner`): each step starts as soon as what it needs is ready
+and never waits for anything else (the seed's three trainings run at once).
+
+Steps per action (the executor branches on `Change.action`, never on reasons):
+
+* create: re-read by name first; a leftover CREATE FAILED resource is deleted and created again.
+* update / adopt: re-read; Update* when something updatable differs; Start/Stop; Tag/Untag.
+* replace: destroy-before-create deletes, then creates under the same name; create-before-destroy creates
+  under `new_physical_name`, then deletes the old one once everything depending on it moved over.
+* import: CreateDatasetImportJob with a deterministic job name (dataset + source ETag + trigger), reused
+  when it exists.
+* retrain: CreateSolutionVersion, unless a version is already training or this same training (same key
+  tag) exists.
+* promote: UpdateCampaign(solutionVersionArn) once the version is ACTIVE and passes the campaign's gate.
+* delete: stop in-flight work (StopSolutionVersionCreation, wait for imports/updates), delete, wait until
+  gone.
+
+Ordering (edges of the graph):
+* a step waits for the earlier steps of the same resource (delete -> create -> update -> import -> train ->
+  promote -> delete-old);
+* a step waits for the create/update steps of the resources it references; a campaign also waits for its
+  solution's training; trainings and recommenders also wait for the imports of their dataset group;
+* deletes run in reverse dependency order (campaigns, recommenders, solutions, filters, metric attributions,
+  event trackers, datasets, dataset groups, schemas: §2.16), and the old half of a create-before-destroy
+  replacement waits until everything depending on it has moved to the new one.
+
+Level-based: every step re-reads the resource before acting, so rerunning apply after a crash, a timeout or
+a failure continues where the last run stopped; "already exists" / "already gone" are handled in `api.py`.
+Waits use `waiter.wait_for` with the injected clock; when `timeout` runs out (or with `no_wait`) a step whose
+work is still running ends RUNNING and apply exits 3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.apply.api import PersonalizeApi
+from reconciler.apply.gate import evaluate_gate, gate_metric_names
+from reconciler.apply.graph import (
+    CoordinatedClock,
+    GraphRunner,
+    Node,
+    NodeResult,
+    Outcome,
+    StepFailed,
+    StillRunning,
+    is_virtual_clock,
+)
+from reconciler.apply.progress import EventKind, NullReporter, Reporter, StepEvent
+from reconciler.apply.report import ApplyReport, Phase, StepRecord
+from reconciler.apply.waiter import GONE, Clock, WaitFailed, WaitTimeout, normalize_status, wait_for
+from reconciler.errors import ApiError, PlanError
+from reconciler.model.address import Address, Kind
+from reconciler.model.spec import CampaignSpec, DatasetSpec, SolutionSpec
+from reconciler.model.state import (
+    TAG_NAME,
+    TAG_REASON,
+    TAG_SOURCE_ETAG,
+    TAG_STACK,
+    TAG_TRIGGER,
+    DesiredResource,
+    DesiredState,
+    LiveResource,
+    LiveState,
+)
+from reconciler.plan.types import Action, Change, Plan, ReplaceOrder
+from reconciler.resources.base import RefContext, ResourceHandler, spec_digest, tag_list, tag_requests
+from reconciler.resources.registry import handler as handler_for
+
+#: Bookkeeping tag on solution versions: identifies one requested training, so a rerun never starts it twice.
+TAG_TRAINING_KEY = "personalize-gitops:training-key"
+
+#: Typical durations (seconds) shown next to elapsed time and used to pace polling.
+TYPICAL_CREATE: dict[Kind, float] = {
+    Kind.DATASET_GROUP: 60,
+    Kind.SCHEMA: 1,
+    Kind.DATASET: 60,
+    Kind.SOLUTION: 60,
+    Kind.CAMPAIGN: 25 * 60,
+    Kind.FILTER: 120,
+    Kind.EVENT_TRACKER: 60,
+    Kind.RECOMMENDER: 60 * 60,
+    Kind.METRIC_ATTRIBUTION: 120,
+}
+TYPICAL_UPDATE: dict[Kind, float] = {Kind.CAMPAIGN: 15 * 60, Kind.RECOMMENDER: 30 * 60, Kind.SOLUTION: 5 * 60}
+TYPICAL_TRAINING = {"FULL": 45 * 60, "UPDATE": 15 * 60, "AUTOTRAIN": 45 * 60}
+TYPICAL_IMPORT = 15 * 60
+TYPICAL_DELETE = 60.0
+TYPICAL_STOP = 120.0
+
+#: Reverse dependency order of deletes (personalize-api.md §2.16).
+DELETE_RANK: dict[Kind, int] = {
+    Kind.CAMPAIGN: 0,
+    Kind.RECOMMENDER: 1,
+    Kind.SOLUTION: 2,
+    Kind.FILTER: 3,
+    Kind.METRIC_ATTRIBUTION: 4,
+    Kind.EVENT_TRACKER: 5,
+    Kind.DATASET: 6,
+    Kind.DATASET_GROUP: 7,
+    Kind.SCHEMA: 8,
+}
+
+VERSION_IN_PROGRESS = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS", "CREATE STOPPING"})
+VERSION_FAILED = frozenset({"CREATE FAILED", "CREATE STOPPED"})
+JOB_IN_PROGRESS = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
+SETTLED = frozenset({"ACTIVE", "CREATE FAILED", "INACTIVE"})
+
+#: Forward phases in the order they run for one resource.
+FORWARD_ORDER = (
+    Phase.CREATE,
+    Phase.REPLACE_CREATE,
+    Phase.ADOPT,
+    Phase.UPDATE,
+    Phase.IMPORT,
+    Phase.TRAIN,
+    Phase.PROMOTE,
+)
+EXISTS_PHASES = frozenset({Phase.CREATE, Phase.REPLACE_CREATE, Phase.ADOPT, Phase.UPDATE})
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    timeout: float | None = None
+    """Seconds apply may wait in total; then running work is left running (exit 3)."""
+    no_wait: bool = False
+    """Start work and do not wait for long operations (trainings, campaign creates/updates, imports)."""
+    max_workers: int | None = None
+    seed: int = 0
+    """Seed of the polling jitter (reproducible runs)."""
+
+
+@dataclass
+class Step:
+    key: str
+    phase: str
+    address: Address
+    change: Change
+    deps: set[str] = field(default_factory=set)
+
+    @property
+    def label(self) -> str:
+        return f"{self.phase} {self.address}"
+
+
+def _short_hash(*parts: object, length: int = 10) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:length]
+
+
+def _job_name(base: str, suffix: str) -> str:
+    return f"{base[: 62 - len(suffix)]}-{suffix}"
+
+
+class Executor:
+    def __init__(
+        self,
+        plan: Plan,
+        desired: DesiredState,
+        live: LiveState,
+        *,
+        personalize: Any,
+        clock: Clock,
+        s3: Any | None = None,
+        region: str | None = None,
+        account_id: str | None = None,
+        reporter: Reporter | None = None,
+        options: ApplyOptions | None = None,
+    ) -> None:
+        self.plan = plan
+        self.desired = desired
+        self.live = live
+        self.stack = desired.stack.name
+        self.api = PersonalizeApi(personalize, stack=self.stack)
+        self.s3 = s3
+        self.region = region or live.region or "us-east-1"
+        self.account = account_id or live.account_id or "000000000000"
+        self.base_clock = clock
+        self.clock: Clock = CoordinatedClock(clock) if is_virtual_clock(clock) else clock
+        self.reporter = reporter or NullReporter()
+        self.options = options or ApplyOptions()
+        self.deadline: float | None = None
+        self._lock = threading.Lock()
+        self._arns: dict[Address, str] = {}
+        self._versions: dict[str, str] = {}
+        self._trained: dict[str, str] = {}
+        self._did_work: dict[str, bool] = {}
+        self._held: dict[str, str] = {}
+        self._seed_refs()
+        self.steps = self._build_steps()
+
+    # -- references ------------------------------------------------------------------------------------
+
+    def _seed_refs(self) -> None:
+        for address, res in self.live.resources.items():
+            if res.status.startswith("DELETE"):
+                continue
+            self._arns[address] = res.arn
+            if res.kind is Kind.SOLUTION:
+                active = [v for v in res.versions if normalize_status(v.status) == "ACTIVE"]
+                if active:
+                    self._versions[address.name] = max(active, key=lambda v: v.created).arn
+        for address in self.desired.resources:
+            if address.kind is Kind.CAMPAIGN and address in self.live.resources:
+                serving = self.live.resources[address].fields.get("solutionVersionArn")
+                spec = self.desired.resources[address].spec
+                if isinstance(spec, CampaignSpec) and serving and spec.solution not in self._versions:
+                    self._versions[spec.solution] = str(serving)
+
+    def ctx(self) -> RefContext:
+        with self._lock:
+            arns = dict(self._arns)
+            versions = dict(self._versions)
+        return RefContext(
+            region=self.region,
+            account=self.account,
+            stack=self.stack,
+            arns=arns,
+            addresses={arn: address for address, arn in arns.items()},
+            physical_names={a: r.physical_name for a, r in self.desired.resources.items()},
+            solution_versions=versions,
+        )
+
+    def _set_arn(self, address: Address, arn: str) -> None:
+        with self._lock:
+            self._arns[address] = arn
+
+    def _arn(self, address: Address) -> str | None:
+        with self._lock:
+            return self._arns.get(address)
+
+    # -- graph construction ----------------------------------------------------------------------------
+
+    def _build_steps(self) -> dict[str, Step]:
+        steps: dict[str, Step] = {}
+        by_address: dict[Address, list[Step]] = {}
+
+        def add(phase: str, change: Change) -> Step:
+            step = Step(key=f"{phase}:{change.address}", phase=phase, address=change.address, change=change)
+            steps[step.key] = step
+            by_address.setdefault(change.address, []).append(step)
+            return step
+
+        for change in self.plan.changes:
+            if change.action is Action.NOOP:
+                continue
+            if change.action is Action.CREATE:
+                add(Phase.CREATE, change)
+            elif change.action is Action.UPDATE:
+                add(Phase.UPDATE, change)
+            elif change.action is Action.ADOPT:
+                add(Phase.ADOPT, change)
+            elif change.action is Action.IMPORT:
+                add(Phase.IMPORT, change)
+            elif change.action is Action.RETRAIN:
+                add(Phase.TRAIN, change)
+            elif change.action is Action.PROMOTE:
+                add(Phase.PROMOTE, change)
+            elif change.action is Action.DELETE:
+                add(Phase.DELETE, change)
+            elif change.action is Action.REPLACE:
+                if change.replace_order is ReplaceOrder.CREATE_BEFORE_DESTROY:
+                    add(Phase.REPLACE_CREATE, change)
+                    add(Phase.REPLACE_DELETE, change)
+                else:
+                    add(Phase.REPLACE_DELETE, change)
+                    add(Phase.REPLACE_CREATE, change)
+
+        dependents: dict[Address, set[Address]] = {}
+        for res in self.desired.resources.values():
+            for dep in res.depends_on:
+                dependents.setdefault(dep, set()).add(res.address)
+        for change in self.plan.changes:
+            for dep in change.depends_on:
+                dependents.setdefault(dep, set()).add(change.address)
+
+        def phases(address: Address, wanted: frozenset[str] | set[str]) -> set[str]:
+            return {s.key for s in by_address.get(address, []) if s.phase in wanted}
+
+        def group_of(address: Address) -> str | None:
+            res = self.desired.resources.get(address)
+            return getattr(res.spec, "datasetGroup", None) if res is not None else None
+
+        datasets_by_group: dict[str, list[Address]] = {}
+        for res in self.desired.of_kind(Kind.DATASET):
+            assert isinstance(res.spec, DatasetSpec)
+            datasets_by_group.setdefault(res.spec.datasetGroup, []).append(res.address)
+
+        def is_delete(step: Step) -> bool:
+            return step.phase == Phase.DELETE or (
+                step.phase == Phase.REPLACE_DELETE
+                and step.change.replace_order is not ReplaceOrder.CREATE_BEFORE_DESTROY
+            )
+
+        deletes = [s for s in steps.values() if is_delete(s)]
+        for address, chain in by_address.items():
+            ordered = sorted(
+                chain,
+                key=lambda s: (
+                    -1 if is_delete(s) else (FORWARD_ORDER.index(s.phase) if s.phase in FORWARD_ORDER else 99)
+                ),
+            )
+            for earlier, later in itertools.pairwise(ordered):
+                later.deps.add(earlier.key)
+            desired_res = self.desired.resources.get(address)
+            refs = set(desired_res.depends_on) if desired_res is not None else set()
+            for step in ordered:
+                if is_delete(step):
+                    rank = DELETE_RANK[address.kind]
+                    step.deps |= {d.key for d in deletes if DELETE_RANK[d.address.kind] < rank}
+                    continue
+                if step.phase == Phase.REPLACE_DELETE:  # the old half of create-before-destroy
+                    for user in dependents.get(address, set()):
+                        step.deps |= phases(user, frozenset(FORWARD_ORDER))
+                    continue
+                for dep in refs | set(step.change.depends_on):
+                    if dep == address:
+                        continue
+                    step.deps |= phases(dep, EXISTS_PHASES)
+                    if address.kind is Kind.CAMPAIGN and dep.kind is Kind.SOLUTION:
+                        step.deps |= phases(dep, {Phase.TRAIN})
+                group = group_of(address)
+                if group and address.kind in (
+                    Kind.SOLUTION,
+                    Kind.FILTER,
+                    Kind.METRIC_ATTRIBUTION,
+                    Kind.RECOMMENDER,
+                ):
+                    needs_data = step.phase == Phase.TRAIN or address.kind is Kind.RECOMMENDER
+                    wanted = EXISTS_PHASES | ({Phase.IMPORT} if needs_data else set())
+                    for dataset in datasets_by_group.get(group, []):
+                        step.deps |= phases(dataset, wanted)
+        for step in steps.values():
+            step.deps.discard(step.key)
+        return steps
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    def run(self) -> ApplyReport:
+        report = ApplyReport(stack=self.stack, started=self.clock.now())
+        if self.options.timeout is not None:
+            self.deadline = report.started + self.options.timeout
+        nodes = [Node(s.key, self._runner(s), set(s.deps), s.label) for s in self.steps.values()]
+        runner = GraphRunner(nodes, max_workers=self.options.max_workers, clock=self.clock)
+        runner.on_result = self._on_result
+        results = runner.run()
+        report.finished = self.clock.now()
+        for key, step in self.steps.items():
+            result = results[key]
+            report.steps.append(
+                StepRecord(
+                    key=key,
+                    label=step.label,
+                    address=str(step.address),
+                    phase=step.phase,
+                    outcome=result.outcome,
+                    message=result.message,
+                    status=result.status,
+                    cause=result.cause,
+                    started=result.started,
+                    finished=result.finished,
+                    did_work=self._did_work.get(key, True),
+                    held_back=key in self._held,
+                )
+            )
+        report.held_back = [self._held[k] for k in sorted(self._held)]
+        report.mutating_calls = self.api.mutating_calls
+        report.describe_calls = sum(n for op, n in self.api.calls.items() if op.startswith("describe_"))
+        return report
+
+    def _emit(
+        self,
+        step: Step,
+        kind: EventKind,
+        *,
+        status: str = "",
+        message: str = "",
+        started: float = 0.0,
+        typical: float | None = None,
+    ) -> None:
+        now = self.clock.now()
+        self.reporter.event(
+            StepEvent(
+                step=step.label,
+                kind=kind,
+                at=now,
+                status=status,
+                elapsed=now - started if started else 0.0,
+                typical=typical,
+                message=message,
+            )
+        )
+
+    def _on_result(self, key: str, result: NodeResult) -> None:
+        step = self.steps[key]
+        kind = {
+            Outcome.DONE: EventKind.DONE,
+            Outcome.FAILED: EventKind.FAILED,
+            Outcome.SKIPPED: EventKind.SKIPPED,
+            Outcome.RUNNING: EventKind.RUNNING,
+            Outcome.PENDING: EventKind.SKIPPED,
+        }[result.outcome]
+        message = result.message.splitlines()[0] if result.message else ""
+        if result.outcome is Outcome.SKIPPED and result.cause:
+            message = f"because {self.steps[result.cause].label} failed"
+        if result.outcome is Outcome.PENDING and result.cause:
+            message = f"waits for {self.steps[result.cause].label} (still running)"
+        if result.outcome is Outcome.DONE and key in self._held:
+            message = "held back by the promotion gate"
+        elif result.outcome is Outcome.DONE and not self._did_work.get(key, True):
+            message = "already done"
+        self.reporter.event(
+            StepEvent(
+                step=step.label,
+                kind=kind,
+                at=self.clock.now(),
+                status=result.status,
+                elapsed=(result.finished or 0) - (result.started or 0) if result.started is not None else 0.0,
+                message=message,
+            )
+        )
+
+    def _runner(self, step: Step) -> Callable[[], Any]:
+        def run() -> Any:
+            self._emit(step, EventKind.STARTED)
+            if not step.change.allowed:
+                notes = "; ".join(step.change.notes) or "refused by policy"
+                raise StepFailed(f"{step.address}: change not allowed ({notes}); nothing was done")
+            method = {
+                Phase.CREATE: self._create,
+                Phase.REPLACE_CREATE: self._create,
+                Phase.UPDATE: self._update,
+                Phase.ADOPT: self._update,
+                Phase.IMPORT: self._import,
+                Phase.TRAIN: self._train,
+                Phase.PROMOTE: self._promote,
+                Phase.DELETE: self._delete,
+                Phase.REPLACE_DELETE: self._delete,
+            }[step.phase]
+            return method(step)
+
+        return run
+
+    # -- shared helpers --------------------------------------------------------------------------------
+
+    def _desired(self, step: Step) -> DesiredResource:
+        res = self.desired.resources.get(step.address)
+        if res is None:
+            raise StepFailed(f"{step.address} is not in the manifests; the plan does not match them")
+        return res
+
+    def _physical_name(self, step: Step) -> str:
+        res = self._desired(step)
+        if (
+            step.phase == Phase.REPLACE_CREATE
+            and step.change.replace_order is ReplaceOrder.CREATE_BEFORE_DESTROY
+        ):
+            return (
+                step.change.new_physical_name
+                or f"{res.physical_name[:54]}-{_short_hash(step.change.arn)[:8]}"
+            )
+        return res.physical_name
+
+    def _parent_arn(self, handler: ResourceHandler, res: DesiredResource) -> str | None:
+        if not handler.parent_field:
+            return None
+        parent_name = getattr(res.spec, handler.parent_field, None)
+        parent_kind = handler.references.get(handler.parent_field)
+        if parent_name is None or parent_kind is None:
+            return None
+        return self._arn(Address(parent_kind, str(parent_name)))
+
+    def _find(self, handler: ResourceHandler, res: DesiredResource, physical_name: str) -> str | None:
+        parent = self._parent_arn(handler, res)
+        if handler.ops.parent_param and handler.parent_field and parent is None:
+            return None  # the parent does not exist yet, so neither does this
+        return self.api.find_arn(handler, physical_name, parent)
+
+    def _wait(
+        self,
+        step: Step,
+        read: Callable[[], str | None],
+        ready: frozenset[str] | set[str],
+        failed: frozenset[str] | set[str],
+        typical: float,
+        *,
+        long_running: bool = True,
+        failure: Callable[[], str] | None = None,
+    ) -> str:
+        """Wait with the apply deadline; raise StillRunning / StepFailed as the graph expects."""
+        started = self.clock.now()
+        if self.options.no_wait and long_running:
+            status = normalize_status(read())
+            if status in {normalize_status(s) for s in ready}:
+                return status
+            if status in {normalize_status(s) for s in failed}:
+                raise StepFailed(
+                    f"{step.address}: {status}: {failure() if failure else ''}".rstrip(": "), status
+                )
+            raise StillRunning(status)
+
+        def on_status(status: str) -> None:
+            self._emit(step, EventKind.STATUS, status=status, started=started, typical=typical)
+
+        try:
+            result = wait_for(
+                read,
+                ready,
+                failed,
+                self.clock,
+                None,
+                typical,
+                deadline=self.deadline,
+                seed=self.options.seed + hash(step.key) % 1000,
+                on_status=on_status,
+            )
+        except WaitFailed as exc:
+            reason = failure() if failure else ""
+            raise StepFailed(
+                f"{step.address}: {exc.status}" + (f": {reason}" if reason else ""), exc.status
+            ) from exc
+        except WaitTimeout as exc:
+            raise StillRunning(exc.last_status, exc.result.elapsed) from exc
+        return result.status
+
+    def _status_reader(
+        self, handler: ResourceHandler, arn: str, summary_key: str | None = None
+    ) -> tuple[Callable[[], str | None], Callable[[], str]]:
+        last: dict[str, Any] = {}
+
+        def read() -> str | None:
+            found = self.api.describe(handler, arn)
+            if found is None:
+                return None
+            last.clear()
+            last.update(found)
+            if summary_key:
+                summary = found.get(summary_key)
+                if isinstance(summary, Mapping) and summary.get("status"):
+                    return str(summary["status"])
+            return str(found.get("status") or "ACTIVE")
+
+        def failure() -> str:
+            if summary_key and isinstance(last.get(summary_key), Mapping):
+                return str(last[summary_key].get("failureReason") or "")
+            return str(last.get("failureReason") or "")
+
+        return read, failure
+
+    def _wait_ready(self, step: Step, handler: ResourceHandler, arn: str, typical: float) -> str:
+        read, failure = self._status_reader(handler, arn)
+        long_running = typical >= 300
+        return self._wait(
+            step, read, handler.ready, handler.failed, typical, long_running=long_running, failure=failure
+        )
+
+    def _wait_gone(self, step: Step, handler: ResourceHandler, arn: str) -> None:
+        read, failure = self._status_reader(handler, arn)
+        self._wait(step, read, {GONE}, {"DELETE FAILED"}, TYPICAL_DELETE, long_running=False, failure=failure)
+
+    def _mark(self, step: Step, did_work: bool) -> None:
+        with self._lock:
+            self._did_work[step.key] = self._did_work.get(step.key, False) or did_work
+
+    # -- create ----------------------------------------------------------------------------------------
+
+    def _create(self, step: Step) -> str:
+        res = self._desired(step)
+        handler = handler_for(step.address.kind)
+        name = self._physical_name(step)
+        self._mark(step, False)
+        arn = self._find(handler, res, name)
+        if arn is not None:
+            current = self.api.describe(handler, arn)
+            status = normalize_status(str((current or {}).get("status") or "ACTIVE")) if current else GONE
+            if status.startswith("DELETE"):
+                self._wait_gone(step, handler, arn)
+                arn = None
+            elif status in {normalize_status(s) for s in handler.failed}:
+                # A failed earlier attempt: remove it and create again (the plan recorded the failure).
+                self._mark(step, True)
+                self.api.delete(handler, arn, f"{step.address} (failed earlier: {arn})")
+                self._wait_gone(step, handler, arn)
+                arn = None
+        if arn is None:
+            request = handler.create_request(dataclasses.replace(res, physical_name=name), self.ctx())
+            arn, created = self.api.create(
+                handler, request, lambda: self._find(handler, res, name), str(step.address), step.address.name
+            )
+            self._mark(step, created)
+        self._set_arn(step.address, arn)
+        self._wait_ready(step, handler, arn, TYPICAL_CREATE.get(step.address.kind, 60))
+        # Settings applied after creation (Start/StopRecommender for running: false).
+        live = self.api.live(handler, arn, step.address)
+        if live is not None:
+            self._extra_calls(step, handler, res, live)
+        return arn
+
+    # -- update / adopt --------------------------------------------------------------------------------
+
+    def _locate(self, step: Step, handler: ResourceHandler, res: DesiredResource | None) -> str | None:
+        arn = self._arn(step.address) or step.change.arn
+        if arn is None and res is not None:
+            arn = self._find(handler, res, step.change.physical_name or res.physical_name)
+        return arn
+
+    def _update(self, step: Step) -> str:
+        res = self._desired(step)
+        handler = handler_for(step.address.kind)
+        self._mark(step, False)
+        arn = self._locate(step, handler, res)
+        if arn is None:
+            raise StepFailed(f"{step.address}: not found in the account any more; run plan again")
+        live = self.api.live(handler, arn, step.address)
+        if live is None:
+            raise StepFailed(f"{step.address}: {arn} no longer exists; run plan again")
+        self._set_arn(step.address, arn)
+        summary_key = handler.ops.update_summary_key
+        typical = TYPICAL_UPDATE.get(step.address.kind, 300)
+        if handler.update_in_progress(live):
+            read, failure = self._status_reader(handler, arn, summary_key)
+            self._wait(step, read, {"ACTIVE"}, {"CREATE FAILED"}, typical, failure=failure)
+            live = self.api.live(handler, arn, step.address) or live
+        ctx = self.ctx()
+        request = handler.update_request(res, live, ctx)
+        if request and handler.ops.update:
+            self._mark(step, True)
+            self.api.call(handler.ops.update, str(step.address), **request)
+            read, failure = self._status_reader(handler, arn, summary_key)
+            self._wait(step, read, {"ACTIVE"}, {"CREATE FAILED"}, typical, failure=failure)
+            live = self.api.live(handler, arn, step.address) or live
+        self._extra_calls(step, handler, res, live)
+        digest = spec_digest(handler.desired_fields(res, ctx)) if handler.taggable else None
+        if handler.taggable:
+            for operation, kwargs in tag_requests(res, live, ctx, digest):
+                self._mark(step, True)
+                self.api.call(operation, str(step.address), **kwargs)
+        return arn
+
+    def _extra_calls(
+        self, step: Step, handler: ResourceHandler, res: DesiredResource, live: LiveResource
+    ) -> None:
+        for operation, kwargs in handler.extra_requests(res, live, self.ctx()):
+            self._mark(step, True)
+            self.api.call(operation, str(step.address), **kwargs)
+            read, failure = self._status_reader(handler, live.arn)
+            self._wait(step, read, handler.ready, handler.failed, TYPICAL_STOP, failure=failure)
+
+    # -- import ----------------------------------------------------------------------------------------
+
+    def _import(self, step: Step) -> str:
+        res = self._desired(step)
+        spec = res.spec
+        if not isinstance(spec, DatasetSpec) or spec.dataImport is None:
+            raise StepFailed(f"{step.address}: import planned but the manifest declares no dataImport")
+        data = spec.dataImport
+        dataset_arn = self._arn(step.address) or step.change.arn
+        if dataset_arn is None:
+            raise StepFailed(f"{step.address}: the dataset does not exist; nothing to import into")
+        self._mark(step, False)
+        etag = self._upload_if_needed(step, res) or str(step.change.details.get("etag") or "")
+        trigger = data.trigger or ""
+        location = str(step.change.details.get("dataLocation") or data.dataLocation)
+        base = _job_name(res.physical_name, _short_hash(location, etag, trigger, data.importMode))
+        jobs = self.api.import_jobs(dataset_arn)
+        job_arn: str | None = None
+        attempt = 1
+        for job in jobs:
+            if job.name == base or job.name.startswith(base + "-r"):
+                status = normalize_status(job.status)
+                if status in JOB_IN_PROGRESS or status == "ACTIVE":
+                    job_arn = job.arn
+                    break
+                attempt += 1
+        if job_arn is None:
+            name = base if attempt == 1 else _job_name(base, f"r{attempt}")[-63:]
+            has_active = any(normalize_status(j.status) == "ACTIVE" for j in jobs)
+            tags = {
+                **dict(res.tags),
+                TAG_STACK: self.stack,
+                TAG_NAME: step.address.name,
+                TAG_SOURCE_ETAG: etag,
+                TAG_TRIGGER: trigger,
+            }
+            request: dict[str, Any] = {
+                "jobName": name,
+                "datasetArn": dataset_arn,
+                "dataSource": {"dataLocation": location},
+                "importMode": data.importMode if has_active else "FULL",
+                "tags": tag_list(tags),
+            }
+            if data.roleArn:
+                request["roleArn"] = data.roleArn
+            if data.publishAttributionMetricsToS3 is not None:
+                request["publishAttributionMetricsToS3"] = data.publishAttributionMetricsToS3
+            try:
+                response = self.api.call(
+                    "create_dataset_import_job", f"{step.address} import {name}", **request
+                )
+                job_arn = str(response["datasetImportJobArn"])
+                self._mark(step, True)
+            except ApiError as exc:
+                if exc.code != "ResourceAlreadyExistsException":
+                    raise
+                found = [j for j in self.api.import_jobs(dataset_arn) if j.name == name]
+                if not found:
+                    raise
+                job_arn = found[0].arn
+        arn = job_arn
+
+        def read() -> str | None:
+            try:
+                job = self.api.call("describe_dataset_import_job", arn, datasetImportJobArn=arn)
+            except ApiError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    return None
+                raise
+            last.update(job.get("datasetImportJob") or {})
+            return str(last.get("status", ""))
+
+        last: dict[str, Any] = {}
+        self._wait(
+            step,
+            read,
+            {"ACTIVE"},
+            {"CREATE FAILED"},
+            TYPICAL_IMPORT,
+            failure=lambda: str(last.get("failureReason") or ""),
+        )
+        return arn
+
+    def _upload_if_needed(self, step: Step, res: DesiredResource) -> str | None:
+        """Upload `dataImport.localFile` to `dataLocation` when it differs; returns the object's ETag."""
+        spec = res.spec
+        assert isinstance(spec, DatasetSpec) and spec.dataImport is not None
+        local = spec.dataImport.localFile
+        if not local or self.s3 is None:
+            return None
+        path = Path(local)
+        if not path.is_absolute():
+            path = (
+                Path(res.source.file).parent / path if res.source.file else Path(self.desired.base_dir) / path
+            )
+        if not path.exists():
+            path = Path(self.desired.base_dir) / local
+        if not path.exists():
+            raise StepFailed(f"{step.address}: dataImport.localFile {local} not found ({res.source})")
+        body = path.read_bytes()
+        md5 = hashlib.md5(body).hexdigest()  # S3's ETag of a single-part upload
+        bucket, _, key = spec.dataImport.dataLocation[len("s3://") :].partition("/")
+        try:
+            current = str(self.s3.head_object(Bucket=bucket, Key=key).get("ETag", "")).strip('"')
+        except Exception:  # missing object (or no access): upload decides
+            current = ""
+        if current != md5:
+            self._mark(step, True)
+            self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        return md5
+
+    # -- training --------------------------------------------------------------------------------------
+
+    def _solution_arn(self, step: Step, name: str) -> str:
+        arn = self._arn(Address(Kind.SOLUTION, name))
+        if arn is None:
+            res = self.desired.resources.get(Address(Kind.SOLUTION, name))
+            handler = handler_for(Kind.SOLUTION)
+            arn = self._find(handler, res, res.physical_name) if res is not None else None
+        if arn is None:
+            raise StepFailed(f"{step.address}: Solution/{name} does not exist")
+        return arn
+
+    def _train(self, step: Step) -> str:
+        res = self._desired(step)
+        spec = res.spec
+        assert isinstance(spec, SolutionSpec)
+        solution_arn = self._solution_arn(step, step.address.name)
+        self._set_arn(step.address, solution_arn)
+        self._mark(step, False)
+        details = step.change.details
+        versions = self.api.solution_versions(solution_arn)
+        mode = str(details.get("trainingMode") or spec.training.mode)
+        if not any(normalize_status(v.status) == "ACTIVE" for v in versions):
+            mode = "FULL"  # the first version of a solution is always FULL
+        reason = step.change.reasons[0].name if step.change.reasons else "REQUESTED"
+        trigger = str(details.get("trigger") or spec.training.trigger or "")
+        baseline = self.live.resources.get(step.address)
+        previous = baseline.versions[0].arn if baseline is not None and baseline.versions else "none"
+        key = _short_hash(
+            self.stack, step.address, reason, trigger, previous, details.get("etag", ""), length=16
+        )
+        version_arn: str | None = None
+        for version in versions:
+            status = normalize_status(version.status)
+            if status in VERSION_IN_PROGRESS:
+                version_arn = version.arn  # one training at a time: follow the one already running
+                break
+            if version.tags.get(TAG_TRAINING_KEY) == key and status == "ACTIVE":
+                version_arn = version.arn  # this very training already finished (rerun after a crash)
+                break
+        if version_arn is None:
+            tags = {
+                **dict(res.tags),
+                TAG_STACK: self.stack,
+                TAG_NAME: step.address.name,
+                TAG_REASON: reason,
+                TAG_TRAINING_KEY: key,
+            }
+            if trigger:
+                tags[TAG_TRIGGER] = trigger
+            response = self.api.call(
+                "create_solution_version",
+                f"{step.address} ({mode})",
+                solutionArn=solution_arn,
+                trainingMode=mode,
+                tags=tag_list(tags),
+            )
+            version_arn = str(response["solutionVersionArn"])
+            self._mark(step, True)
+        arn = version_arn
+        last: dict[str, Any] = {}
+
+        def read() -> str | None:
+            try:
+                found = self.api.call("describe_solution_version", arn, solutionVersionArn=arn)
+            except ApiError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    return None
+                raise
+            last.update(found.get("solutionVersion") or {})
+            return str(last.get("status", ""))
+
+        self._wait(
+            step,
+            read,
+            {"ACTIVE"},
+            VERSION_FAILED,
+            TYPICAL_TRAINING.get(mode, 2700),
+            failure=lambda: str(last.get("failureReason") or ""),
+        )
+        with self._lock:
+            self._versions[step.address.name] = arn
+            self._trained[step.address.name] = arn
+        return arn
+
+    # -- promotion -------------------------------------------------------------------------------------
+
+    def _metrics(self, version_arn: str) -> dict[str, float]:
+        try:
+            response = self.api.call("get_solution_metrics", version_arn, solutionVersionArn=version_arn)
+        except ApiError as exc:
+            if exc.code in ("ResourceNotFoundException", "ResourceInUseException"):
+                return {}
+            raise
+        return {str(k): float(v) for k, v in (response.get("metrics") or {}).items()}
+
+    def _promote(self, step: Step) -> str:
+        res = self._desired(step)
+        spec = res.spec
+        assert isinstance(spec, CampaignSpec)
+        handler = handler_for(Kind.CAMPAIGN)
+        self._mark(step, False)
+        arn = self._locate(step, handler, res)
+        if arn is None:
+            raise StepFailed(f"{step.address}: the campaign does not exist")
+        details = step.change.details
+        with self._lock:
+            target = self._trained.get(spec.solution)
+        target = target or (str(details["solutionVersionArn"]) if details.get("solutionVersionArn") else None)
+        if target is None:
+            solution_arn = self._solution_arn(step, spec.solution)
+            active = [
+                v
+                for v in self.api.solution_versions(solution_arn, with_tags=False)
+                if normalize_status(v.status) == "ACTIVE"
+            ]
+            if not active:
+                raise StepFailed(f"{step.address}: Solution/{spec.solution} has no ACTIVE version to promote")
+            target = active[0].arn
+        current = self.api.describe(handler, arn) or {}
+        serving = str(current.get("solutionVersionArn") or "")
+        update = (
+            current.get("latestCampaignUpdate")
+            if isinstance(current.get("latestCampaignUpdate"), Mapping)
+            else None
+        )
+        updating_to = str(update.get("solutionVersionArn") or "") if update else ""
+        update_status = normalize_status(str(update.get("status"))) if update else ""
+        read, failure = self._status_reader(handler, arn, "latestCampaignUpdate")
+        typical = TYPICAL_UPDATE[Kind.CAMPAIGN]
+        if updating_to == target and update_status in JOB_IN_PROGRESS:
+            self._wait(step, read, {"ACTIVE"}, {"CREATE FAILED"}, typical, failure=failure)
+            return target
+        if serving == target:
+            return target
+        gate_checked = bool(details.get("gatePassed")) and details.get("solutionVersionArn") == target
+        if spec.promotion is not None and not gate_checked:
+            candidate = self._metrics(target)
+            current_metrics = self._metrics(serving) if serving else {}
+            result = evaluate_gate(spec.promotion, candidate, current_metrics)
+            if not result.passed:
+                names = gate_metric_names(spec.promotion)
+                text = (
+                    f"{step.address} keeps serving {serving.rsplit('/', 1)[-1]}; candidate "
+                    f"{target.rsplit('/', 1)[-1]} held back: "
+                    + "; ".join(result.failures)
+                    + " ["
+                    + "; ".join(result.side_by_side(names))
+                    + "]"
+                )
+                with self._lock:
+                    self._held[step.key] = text
+                self._emit(step, EventKind.NOTE, message=text)
+                return serving
+        if update_status in JOB_IN_PROGRESS:  # another update is running: let it finish first
+            self._wait(step, read, {"ACTIVE"}, {"CREATE FAILED"}, typical, failure=failure)
+        self._mark(step, True)
+        self.api.call("update_campaign", str(step.address), campaignArn=arn, solutionVersionArn=target)
+        self._wait(step, read, {"ACTIVE"}, {"CREATE FAILED"}, typical, failure=failure)
+        return target
+
+    # -- delete ----------------------------------------------------------------------------------------
+
+    def _delete(self, step: Step) -> None:
+        handler = handler_for(step.address.kind)
+        self._mark(step, False)
+        arn = step.change.arn
+        if arn is None:
+            live = self.live.resources.get(step.address)
+            arn = live.arn if live is not None else None
+        if arn is None:
+            return  # never existed
+        current = self.api.describe(handler, arn)
+        if current is None:
+            return  # already gone
+        status = normalize_status(str(current.get("status") or "ACTIVE"))
+        if not status.startswith("DELETE"):
+            self._stop_in_flight(step, handler, arn, current)
+            typical = TYPICAL_DELETE
+            attempts = 0
+            while True:
+                try:
+                    self._mark(step, True)
+                    self.api.delete(handler, arn, f"{step.address} ({arn})")
+                    break
+                except ApiError as exc:
+                    attempts += 1
+                    if exc.code != "ResourceInUseException" or attempts > 20:
+                        raise StepFailed(f"{step.address}: {exc.message}") from exc
+                    if self.deadline is not None and self.clock.now() >= self.deadline:
+                        raise StillRunning("waiting for dependents to go") from exc
+                    self.clock.sleep(min(typical * attempts / 4, 300))
+        self._wait_gone(step, handler, arn)
+        with self._lock:
+            if self._arns.get(step.address) == arn:
+                del self._arns[step.address]
+
+    def _stop_in_flight(
+        self, step: Step, handler: ResourceHandler, arn: str, current: Mapping[str, Any]
+    ) -> None:
+        """Stop trainings (StopSolutionVersionCreation); wait for imports, creates and updates to settle."""
+        if handler.kind is Kind.SOLUTION:
+            for version in self.api.solution_versions(arn, with_tags=False):
+                if normalize_status(version.status) not in VERSION_IN_PROGRESS:
+                    continue
+                version_arn = version.arn
+                if normalize_status(version.status) != "CREATE STOPPING":
+                    try:
+                        self.api.call(
+                            "stop_solution_version_creation", version_arn, solutionVersionArn=version_arn
+                        )
+                    except ApiError as exc:
+                        if exc.code not in ("ResourceInUseException", "ResourceNotFoundException"):
+                            raise
+
+                def read_version(version_arn: str = version_arn) -> str | None:
+                    try:
+                        found = self.api.call(
+                            "describe_solution_version", version_arn, solutionVersionArn=version_arn
+                        )
+                    except ApiError as exc:
+                        if exc.code == "ResourceNotFoundException":
+                            return None
+                        raise
+                    return str(found["solutionVersion"].get("status", ""))
+
+                self._wait(
+                    step,
+                    read_version,
+                    {"CREATE STOPPED", "ACTIVE", "CREATE FAILED", GONE},
+                    set(),
+                    TYPICAL_STOP,
+                    long_running=False,
+                )
+        if handler.kind is Kind.DATASET:
+            for job in self.api.import_jobs(arn):
+                if normalize_status(job.status) in JOB_IN_PROGRESS:
+                    job_arn = job.arn
+
+                    def read_job(job_arn: str = job_arn) -> str | None:
+                        found = self.api.call(
+                            "describe_dataset_import_job", job_arn, datasetImportJobArn=job_arn
+                        )
+                        return str(found["datasetImportJob"].get("status", ""))
+
+                    self._wait(step, read_job, {"ACTIVE", "CREATE FAILED"}, set(), TYPICAL_IMPORT)
+        status = normalize_status(str(current.get("status") or "ACTIVE"))
+        summary_key = handler.ops.update_summary_key
+        summary = current.get(summary_key) if summary_key else None
+        updating = (
+            isinstance(summary, Mapping) and normalize_status(str(summary.get("status"))) in JOB_IN_PROGRESS
+        )
+        if status not in SETTLED or updating:
+            read, _ = self._status_reader(handler, arn, summary_key if updating else None)
+            settled = SETTLED | {GONE} | {normalize_status(s) for s in handler.failed}
+            self._wait(step, read, settled, set(), TYPICAL_CREATE.get(handler.kind, 60))
+
+
+def apply_plan(
+    plan: Plan,
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    personalize: Any,
+    clock: Clock,
+    s3: Any | None = None,
+    region: str | None = None,
+    account_id: str | None = None,
+    reporter: Reporter | None = None,
+    options: ApplyOptions | None = None,
+) -> ApplyReport:
+    """Run `plan` (computed from `desired` and `live`) against the account behind `personalize`.
+
+    Refuses a plan with errors (`PlanError`) before any call. Never raises for a failed step: failures,
+    skipped steps, held-back promotions and work still running are in the returned `ApplyReport`
+    (`report.exit_code`: 0 done, 1 failed, 3 still running).
+    """
+    if plan.errors:
+        raise PlanError(
+            "The plan is refused, nothing was applied:\n" + "\n".join(f"  {e}" for e in plan.errors),
+            hint="fix the manifests or pass the flag the message names (for example --allow-data-loss)",
+        )
+    executor = Executor(
+        plan,
+        desired,
+        live,
+        personalize=personalize,
+        clock=clock,
+        s3=s3,
+        region=region,
+        account_id=account_id,
+        reporter=reporter,
+        options=options,
+    )
+    try:
+        return executor.run()
+    finally:
+        (reporter or NullReporter()).close()
