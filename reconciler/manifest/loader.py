@@ -307,7 +307,7 @@ def _resolve_sources(path: Path, stack_file: Path | None, reporter: Reporter) ->
             )
             return None
         base = path if path.is_dir() else path.parent
-        return _Sources(find_manifest_files(path), base, None, False)
+        return _Sources(find_manifest_files(path), base.resolve(), None, False)
     if not stack_file.is_file():
         reporter.add(Severity.ERROR, display_path(stack_file), None, "stack file not found")
         return None
@@ -342,10 +342,10 @@ def _resolve_sources(path: Path, stack_file: Path | None, reporter: Reporter) ->
             files.extend(find_manifest_files(target))
         files = sorted(set(files))
         files = [f for f in files if f.resolve() != stack_file.resolve()]
-        return _Sources(files, stack_file.parent, stack, True)
+        return _Sources(files, stack_file.parent.resolve(), stack, True)
     base = path if path.is_dir() else path.parent
     files = [f for f in find_manifest_files(path) if f.resolve() != stack_file.resolve()]
-    return _Sources(files, base, stack, True)
+    return _Sources(files, base.resolve(), stack, True)
 
 
 def _variables(stack: _StackInfo) -> dict[str, str]:

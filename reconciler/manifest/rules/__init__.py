@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reconciler.manifest.context import Context
-from reconciler.manifest.rules import names, refs
+from reconciler.manifest.rules import datasets, filters, groups, names, refs, solutions
 
-RULES: tuple[Callable[[Context], None], ...] = (names.check, refs.check)
+RULES: tuple[Callable[[Context], None], ...] = (
+    names.check,
+    refs.check,
+    datasets.check,
+    filters.check,
+    solutions.check,
+    groups.check,
+)
 
 
 def run_rules(ctx: Context) -> None:
