@@ -252,6 +252,8 @@ class Executor:
 
         for change in self.plan.changes:
             if change.action is Action.NOOP:
+                if change.in_progress and change.arn:
+                    add(Phase.WAIT, change)
                 continue
             if change.action is Action.CREATE:
                 add(Phase.CREATE, change)
@@ -445,6 +447,7 @@ class Executor:
                 Phase.PROMOTE: self._promote,
                 Phase.DELETE: self._delete,
                 Phase.REPLACE_DELETE: self._delete,
+                Phase.WAIT: self._wait_in_progress,
             }[step.phase]
             return method(step)
 
@@ -715,7 +718,11 @@ class Executor:
                 if not found:
                     raise
                 job_arn = found[0].arn
-        arn = job_arn
+        self._wait_import(step, job_arn)
+        return job_arn
+
+    def _wait_import(self, step: Step, arn: str) -> None:
+        last: dict[str, Any] = {}
 
         def read() -> str | None:
             try:
@@ -727,7 +734,6 @@ class Executor:
             last.update(job.get("datasetImportJob") or {})
             return str(last.get("status", ""))
 
-        last: dict[str, Any] = {}
         self._wait(
             step,
             read,
@@ -736,7 +742,6 @@ class Executor:
             TYPICAL_IMPORT,
             failure=lambda: str(last.get("failureReason") or ""),
         )
-        return arn
 
     def _upload_if_needed(self, step: Step, res: DesiredResource) -> str | None:
         """Upload `dataImport.localFile` to `dataLocation` when it differs; returns the object's ETag."""
@@ -826,26 +831,7 @@ class Executor:
             version_arn = str(response["solutionVersionArn"])
             self._mark(step, True)
         arn = version_arn
-        last: dict[str, Any] = {}
-
-        def read() -> str | None:
-            try:
-                found = self.api.call("describe_solution_version", arn, solutionVersionArn=arn)
-            except ApiError as exc:
-                if exc.code == "ResourceNotFoundException":
-                    return None
-                raise
-            last.update(found.get("solutionVersion") or {})
-            return str(last.get("status", ""))
-
-        self._wait(
-            step,
-            read,
-            {"ACTIVE"},
-            VERSION_FAILED,
-            TYPICAL_TRAINING.get(mode, 2700),
-            failure=lambda: str(last.get("failureReason") or ""),
-        )
+        self._wait_version(step, arn, TYPICAL_TRAINING.get(mode, 2700))
         with self._lock:
             self._versions[step.address.name] = arn
             self._trained[step.address.name] = arn
@@ -927,6 +913,46 @@ class Executor:
         self._wait(step, read, {"ACTIVE"}, {"CREATE FAILED"}, typical, failure=failure)
         return target
 
+    # -- work an earlier apply left running ------------------------------------------------------------
+
+    def _wait_in_progress(self, step: Step) -> None:
+        """Wait for trainings, imports, creates and updates already running on this resource."""
+        handler = handler_for(step.address.kind)
+        arn = step.change.arn
+        assert arn is not None
+        self._mark(step, False)
+        if handler.kind is Kind.SOLUTION:
+            for version in self.api.solution_versions(arn, with_tags=False):
+                if normalize_status(version.status) in VERSION_IN_PROGRESS:
+                    self._wait_version(
+                        step, version.arn, TYPICAL_TRAINING.get(version.training_mode or "FULL", 2700)
+                    )
+        current = self.api.describe(handler, arn)
+        if current is not None:
+            self._settle(step, handler, arn, current)
+
+    def _wait_version(self, step: Step, arn: str, typical: float) -> None:
+        last: dict[str, Any] = {}
+
+        def read() -> str | None:
+            try:
+                found = self.api.call("describe_solution_version", arn, solutionVersionArn=arn)
+            except ApiError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    return None
+                raise
+            last.update(found.get("solutionVersion") or {})
+            return str(last.get("status", ""))
+
+        self._wait(
+            step,
+            read,
+            {"ACTIVE"},
+            VERSION_FAILED,
+            typical,
+            failure=lambda: str(last.get("failureReason") or ""),
+        )
+
     # -- delete ----------------------------------------------------------------------------------------
 
     def _delete(self, step: Step) -> None:
@@ -1000,18 +1026,14 @@ class Executor:
                     TYPICAL_STOP,
                     long_running=False,
                 )
+        self._settle(step, handler, arn, current)
+
+    def _settle(self, step: Step, handler: ResourceHandler, arn: str, current: Mapping[str, Any]) -> None:
+        """Wait until the resource is in a settled status with no update running."""
         if handler.kind is Kind.DATASET:
             for job in self.api.import_jobs(arn):
                 if normalize_status(job.status) in JOB_IN_PROGRESS:
-                    job_arn = job.arn
-
-                    def read_job(job_arn: str = job_arn) -> str | None:
-                        found = self.api.call(
-                            "describe_dataset_import_job", job_arn, datasetImportJobArn=job_arn
-                        )
-                        return str(found["datasetImportJob"].get("status", ""))
-
-                    self._wait(step, read_job, {"ACTIVE", "CREATE FAILED"}, set(), TYPICAL_IMPORT)
+                    self._wait_import(step, job.arn)
         status = normalize_status(str(current.get("status") or "ACTIVE"))
         summary_key = handler.ops.update_summary_key
         summary = current.get(summary_key) if summary_key else None
@@ -1041,7 +1063,7 @@ def apply_plan(
 
     Refuses a plan with errors (`PlanError`) before any call. Never raises for a failed step: failures,
     skipped steps, held-back promotions and work still running are in the returned `ApplyReport`
-    (`report.exit_code`: 0 done, 1 failed, 3 still running).
+    (`report.exit_code`: 0 done, 1 failed, 3 still running). The caller closes `reporter`.
     """
     if plan.errors:
         raise PlanError(
@@ -1060,7 +1082,4 @@ def apply_plan(
         reporter=reporter,
         options=options,
     )
-    try:
-        return executor.run()
-    finally:
-        (reporter or NullReporter()).close()
+    return executor.run()

@@ -20,6 +20,8 @@ class Phase:
     PROMOTE = "promote"
     DELETE = "delete"
     REPLACE_DELETE = "delete replaced"
+    WAIT = "wait for"
+    """Work an earlier apply left running (a training, an import, an update)."""
 
 
 #: Phase -> counter in the summary line.
