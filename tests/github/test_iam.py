@@ -1,0 +1,213 @@
+"""iam-policy and ci-setup: least-privilege policies scoped to the stack, OIDC trust for the two roles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import botocore.session
+import pytest
+from typer.testing import CliRunner
+
+from reconciler.cli import app
+from reconciler.commands import iam_cmd
+from reconciler.manifest import load
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFESTS = ROOT / "manifests"
+PROD = MANIFESTS / "prod.stack.yaml"
+PERSONALIZE_OPS = set(botocore.session.get_session().get_service_model("personalize").operation_names)
+runner = CliRunner()
+
+
+def _statements(policy: dict) -> dict[str, dict]:
+    return {s["Sid"]: s for s in policy["Statement"]}
+
+
+def _actions(policy: dict) -> set[str]:
+    found: set[str] = set()
+    for statement in policy["Statement"]:
+        actions = statement["Action"]
+        found.update([actions] if isinstance(actions, str) else actions)
+    return found
+
+
+def _resources(statement: dict) -> list[str]:
+    res = statement["Resource"]
+    return [res] if isinstance(res, str) else res
+
+
+@pytest.mark.parametrize("role", ["plan", "apply"])
+def test_every_personalize_action_is_a_real_operation(role: str) -> None:
+    policy = iam_cmd.iam_policy(load(MANIFESTS), role)
+    personalize = {a.split(":", 1)[1] for a in _actions(policy) if a.startswith("personalize:")}
+    assert personalize, "no Personalize action at all"
+    assert personalize <= PERSONALIZE_OPS, personalize - PERSONALIZE_OPS
+
+
+def test_plan_role_is_read_only() -> None:
+    policy = iam_cmd.iam_policy(load(MANIFESTS), "plan")
+    writes = {
+        a
+        for a in _actions(policy)
+        if a.split(":", 1)[1].startswith(
+            ("Create", "Update", "Delete", "Tag", "Untag", "Start", "Stop", "Put")
+        )
+        or a == "iam:PassRole"
+    }
+    assert writes == set()
+    assert _actions(policy) >= {
+        "personalize:DescribeCampaign",
+        "personalize:GetSolutionMetrics",
+        "s3:GetObject",
+    }
+
+
+def test_apply_role_scoped_to_the_stack_prefix_account_and_region() -> None:
+    policy = iam_cmd.iam_policy(load(MANIFESTS, stack_file=PROD), "apply")
+    statements = _statements(policy)
+    write = statements["PersonalizeWriteStackResources"]
+    assert "personalize:CreateSolutionVersion" in write["Action"]
+    for arn in _resources(write):
+        assert arn.startswith("arn:aws:personalize:us-east-1:123456789012:"), arn
+        assert ":campaign/prod-" in arn or "/prod-" in arn, arn
+    # the only unscoped Personalize statement is the List one, and it has no write action
+    unscoped = [s for s in policy["Statement"] if "*" in _resources(s)]
+    assert [s["Sid"] for s in unscoped] == ["PersonalizeListNotScopableByName"]
+    assert all(a.startswith("personalize:List") for a in unscoped[0]["Action"])
+
+
+def test_apply_role_passes_only_manifest_roles_to_personalize() -> None:
+    statement = _statements(iam_cmd.iam_policy(load(MANIFESTS), "apply"))["PassManifestRolesToPersonalize"]
+    assert _resources(statement) == ["arn:aws:iam::123456789012:role/PersonalizeS3"]
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "personalize.amazonaws.com"}}
+
+
+def test_lock_outputs_and_data_locations() -> None:
+    desired = load(MANIFESTS, stack_file=PROD)
+    statements = _statements(iam_cmd.iam_policy(desired, "apply"))
+    lock = statements["StackApplyLock"]
+    assert _resources(lock) == [
+        "arn:aws:ssm:us-east-1:123456789012:parameter/personalize-gitops/locks/retail-prod"
+    ]
+    assert set(lock["Action"]) == {"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"}
+    assert _resources(statements["StackOutputsParameters"]) == [
+        "arn:aws:ssm:us-east-1:123456789012:parameter/retail/personalize/*"
+    ]
+    bucket = "123456789012-us-east-1-personalize-immersionday-retail-prod"
+    assert f"arn:aws:s3:::{bucket}/interactions.csv" in _resources(statements["ReadDataLocations"])
+    listing = next(s for sid, s in statements.items() if sid.startswith("ListDataLocations"))
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == ["interactions.csv", "items.csv", "users.csv"]
+    # localFile is set in the samples: apply uploads, so it may PutObject there (and nowhere else)
+    assert _resources(statements["UploadLocalDataFiles"]) == [
+        f"arn:aws:s3:::{bucket}/{name}" for name in ("interactions.csv", "items.csv", "users.csv")
+    ]
+    # the plan role has no lock/outputs/upload statements
+    plan = _statements(iam_cmd.iam_policy(desired, "plan"))
+    assert not {"StackApplyLock", "StackOutputsParameters", "UploadLocalDataFiles"} & set(plan)
+
+
+def test_no_prefix_scopes_each_resource_by_name(tmp_path: Path) -> None:
+    stack = tmp_path / "noprefix.stack.yaml"
+    text = (
+        PROD.read_text()
+        .replace("namePrefix: prod-", 'namePrefix: ""')
+        .replace("- retail/", f"- {MANIFESTS}/retail/")
+    )
+    stack.write_text(text)
+    desired = load(MANIFESTS, stack_file=stack)
+    write = _statements(iam_cmd.iam_policy(desired, "apply"))["PersonalizeWriteStackResources"]
+    campaigns = sorted(a for a in _resources(write) if ":campaign/" in a)
+    expected = sorted(
+        f"{r.physical_name}*" for r in desired.resources.values() if r.address.kind.value == "Campaign"
+    )
+    assert [a.rsplit("/", 1)[1] for a in campaigns] == expected
+    assert any(
+        "namePrefix" in w for w in iam_cmd.policy_warnings(desired, iam_cmd.iam_policy(desired, "apply"))
+    )
+
+
+def test_policy_fits_a_managed_policy_for_the_samples() -> None:
+    desired = load(MANIFESTS)
+    assert iam_cmd.policy_size(iam_cmd.iam_policy(desired, "apply")) < iam_cmd.MANAGED_POLICY_LIMIT
+
+
+def test_iam_policy_cli_prints_json_and_rejects_unknown_role() -> None:
+    result = runner.invoke(app, ["iam-policy", "--role", "plan", str(MANIFESTS)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["Version"] == "2012-10-17"
+    bad = runner.invoke(app, ["iam-policy", "--role", "admin", str(MANIFESTS)])
+    assert bad.exit_code == 1
+    assert "--role must be plan or apply" in bad.stderr
+    assert "Traceback" not in bad.output
+
+
+def test_iam_policy_cli_reports_manifest_errors_without_traceback(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text(
+        "apiVersion: personalize-gitops/v1alpha1\nkind: Campaign\nmetadata: {}\n"
+    )
+    result = runner.invoke(app, ["iam-policy", "--role", "apply", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "broken.yaml" in result.stderr
+    assert "Traceback" not in result.output
+
+
+# --- trust policies ----------------------------------------------------------------------------------
+
+
+def _trust_condition(policy: dict) -> dict:
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert "ForAllValues" not in json.dumps(policy)
+    return statement["Condition"]["StringEquals"]
+
+
+def test_trust_policies_split_plan_and_apply_subjects() -> None:
+    prefix = iam_cmd.subject_prefix("acme/recs")
+    plan = _trust_condition(iam_cmd.trust_policy("111122223333", iam_cmd.plan_subjects(prefix)))
+    apply = _trust_condition(iam_cmd.trust_policy("111122223333", iam_cmd.apply_subjects(prefix)))
+    assert plan["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+    assert plan["token.actions.githubusercontent.com:sub"] == [
+        "repo:acme/recs:pull_request",
+        "repo:acme/recs:ref:refs/heads/main",
+    ]
+    assert apply["token.actions.githubusercontent.com:sub"] == "repo:acme/recs:environment:production"
+
+
+def test_immutable_subjects_and_bad_repo() -> None:
+    assert iam_cmd.subject_prefix("acme/recs", org_id=12, repo_id=34) == "repo:acme@12/recs@34"
+    with pytest.raises(iam_cmd.ReconcilerError, match="OWNER/NAME"):
+        iam_cmd.subject_prefix("not a repo")
+    with pytest.raises(iam_cmd.ReconcilerError, match="go together"):
+        iam_cmd.subject_prefix("acme/recs", org_id=12)
+
+
+def test_ci_setup_cli_writes_trust_and_policies(tmp_path: Path) -> None:
+    out = tmp_path / "iam"
+    result = runner.invoke(
+        app,
+        ["ci-setup", "--repo", "acme/recs", "--environment", "prod", str(MANIFESTS), "--out-dir", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "apply-policy.json",
+        "apply-trust.json",
+        "plan-policy.json",
+        "plan-trust.json",
+    ]
+    apply_trust = json.loads((out / "apply-trust.json").read_text())
+    assert (
+        _trust_condition(apply_trust)["token.actions.githubusercontent.com:sub"]
+        == "repo:acme/recs:environment:prod"
+    )
+    assert apply_trust["Statement"][0]["Principal"]["Federated"].startswith(
+        "arn:aws:iam::123456789012:oidc-provider/"
+    )
+    assert "gh variable set APPLY_ROLE_ARN --repo acme/recs --env prod" in result.stdout
+    assert "personalize-gitops-apply-retail-dev" in result.stdout  # the name `stacks` derives for the matrix
+
+
+def test_ci_setup_needs_an_account(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ci-setup", "--repo", "acme/recs", str(tmp_path / "missing")])
+    assert result.exit_code == 1
+    assert "--account-id" in result.stderr
