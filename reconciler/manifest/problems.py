@@ -26,6 +26,8 @@ def format_path(path: Path) -> str:
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif part == "" or not str(part).replace("_", "a").replace("-", "a").isalnum():
+            text += f"[{str(part)!r}]"
         else:
             text += ("." if text else "") + str(part)
     return text
