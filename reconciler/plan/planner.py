@@ -370,11 +370,14 @@ class _Planner:
             notes = (*notes, "waits until the previous resource of this name is deleted")
         if isinstance(res.spec, CampaignSpec) and not syncs_with_latest(res.spec):
             details["solutionVersion"] = f"newest ACTIVE version of Solution/{res.spec.solution}"
+        shown = flatten(REGISTRY[res.address.kind].desired_fields(res, self.ctx))
+        fields = tuple(FieldChange(path, None, value) for path, value in sorted(shown.items()))
         self.add(
             Change(
                 res.address,
                 Action.CREATE,
                 reasons=reasons,
+                field_changes=fields,
                 physical_name=res.physical_name,
                 depends_on=deps,
                 notes=notes,
@@ -1091,8 +1094,17 @@ class _Planner:
             for dep in deps:
                 graph_children.setdefault(dep, set()).add(address)
         deleting = {c.address for c in self.changes if c.action is Action.DELETE}
+        working = {c.address for c in self.changes if c.action is not Action.NOOP}
         fixed: list[Change] = []
         for change in self.changes:
+            if (
+                change.action is Action.NOOP
+                and change.address in working
+                and not change.reasons
+                and not change.in_progress
+                and not change.notes
+            ):
+                continue  # the address has real work; a bare no-op next to it says nothing
             if change.action is Action.DELETE:
                 children = tuple(
                     sorted((graph_children.get(change.address, set()) & deleting) | set(change.depends_on))

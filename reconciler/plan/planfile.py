@@ -1,0 +1,191 @@
+"""Plan <-> JSON-able dict, and saved plan files (`plan --out PLANFILE`, `apply PLANFILE`).
+
+The dict is the JSON rendering (`reconciler.render.json`) plus everything apply needs to act on it without
+planning again: the manifests' digest, a fingerprint of every live resource read (apply refuses a stale plan),
+and each change in full (`details`, field changes, dependencies). `plan_from_dict(plan_to_dict(p)) == p`.
+
+`save`/`load` use the builtin `open` only; everything else here is pure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.errors import PlanError
+from reconciler.model.address import Address
+from reconciler.plan.types import FORMAT_VERSION, Action, Change, FieldChange, Plan, Reason, ReplaceOrder
+
+#: Order of the summary keys (also the order of the summary line).
+SUMMARY_ACTIONS = (
+    Action.CREATE,
+    Action.UPDATE,
+    Action.REPLACE,
+    Action.DELETE,
+    Action.RETRAIN,
+    Action.PROMOTE,
+    Action.IMPORT,
+    Action.ADOPT,
+)
+
+
+def summary_counts(plan: Plan) -> dict[str, int]:
+    counts = {action.value: plan.count(action) for action in SUMMARY_ACTIONS}
+    counts[Action.NOOP.value] = plan.count(Action.NOOP)
+    counts["refused"] = sum(1 for c in plan.changes if not c.allowed)
+    return counts
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def field_change_to_dict(change: FieldChange) -> dict[str, Any]:
+    return {
+        "path": change.path,
+        "before": _jsonable(change.before),
+        "after": _jsonable(change.after),
+        "forces_replacement": change.forces_replacement,
+        "drift": change.drift,
+    }
+
+
+def change_to_dict(change: Change) -> dict[str, Any]:
+    return {
+        "address": str(change.address),
+        "kind": change.address.kind.value,
+        "name": change.address.name,
+        "physical_name": change.physical_name,
+        "arn": change.arn,
+        "action": change.action.value,
+        "actions": change.actions_list,
+        "change": {
+            "actions": change.actions_list,
+            "fields": [field_change_to_dict(f) for f in change.field_changes],
+            "replace_paths": [f.path for f in change.field_changes if f.forces_replacement],
+        },
+        "reasons": [r.name for r in change.reasons],
+        "reason_texts": [r.value for r in change.reasons],
+        "destructive": change.destructive,
+        "allowed": change.allowed,
+        "replace_order": change.replace_order.value if change.replace_order else None,
+        "new_physical_name": change.new_physical_name,
+        "in_progress": change.in_progress,
+        "depends_on": [str(a) for a in change.depends_on],
+        "notes": list(change.notes),
+        "monthly_cost_usd": change.monthly_cost_usd,
+        "details": _jsonable(dict(change.details)),
+    }
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    drift = [
+        {"address": str(c.address), "fields": [field_change_to_dict(f) for f in c.field_changes if f.drift]}
+        for c in plan.changes
+        if any(f.drift for f in c.field_changes)
+    ]
+    return {
+        "format_version": FORMAT_VERSION,
+        "stack": plan.stack,
+        "target": plan.target,
+        "manifests_digest": plan.manifests_digest,
+        "applyable": plan.applyable,
+        "has_changes": plan.has_changes,
+        "complete": True,
+        "errored": bool(plan.errors),
+        "summary": summary_counts(plan),
+        "errors": list(plan.errors),
+        "warnings": list(plan.warnings),
+        "resource_changes": [change_to_dict(c) for c in plan.changes],
+        "resource_drift": drift,
+        "live_fingerprints": dict(sorted(plan.live_fingerprints.items())),
+    }
+
+
+def _field_change(data: Mapping[str, Any]) -> FieldChange:
+    return FieldChange(
+        path=str(data["path"]),
+        before=data.get("before"),
+        after=data.get("after"),
+        forces_replacement=bool(data.get("forces_replacement")),
+        drift=bool(data.get("drift")),
+    )
+
+
+def change_from_dict(data: Mapping[str, Any]) -> Change:
+    order = data.get("replace_order")
+    cost = data.get("monthly_cost_usd")
+    return Change(
+        address=Address.parse(str(data["address"])),
+        action=Action(data["action"]),
+        reasons=tuple(Reason[name] for name in data.get("reasons", [])),
+        physical_name=str(data.get("physical_name") or ""),
+        arn=data.get("arn"),
+        field_changes=tuple(_field_change(f) for f in data.get("change", {}).get("fields", [])),
+        destructive=bool(data.get("destructive")),
+        allowed=bool(data.get("allowed", True)),
+        replace_order=ReplaceOrder(order) if order else None,
+        new_physical_name=data.get("new_physical_name"),
+        in_progress=data.get("in_progress"),
+        depends_on=tuple(Address.parse(a) for a in data.get("depends_on", [])),
+        notes=tuple(data.get("notes", [])),
+        monthly_cost_usd=float(cost) if cost is not None else None,
+        details=dict(data.get("details") or {}),
+    )
+
+
+def plan_from_dict(data: Mapping[str, Any]) -> Plan:
+    version = str(data.get("format_version", ""))
+    if version.split(".")[0] != FORMAT_VERSION.split(".")[0]:
+        raise PlanError(
+            f"unsupported plan format_version {version!r} (this tool reads {FORMAT_VERSION})",
+            hint="create the plan again with this version of personalize-gitops",
+        )
+    try:
+        return Plan(
+            changes=tuple(change_from_dict(c) for c in data["resource_changes"]),
+            stack=str(data["stack"]),
+            target=str(data.get("target", "")),
+            manifests_digest=str(data["manifests_digest"]),
+            live_fingerprints=dict(data.get("live_fingerprints", {})),
+            warnings=tuple(data.get("warnings", [])),
+            errors=tuple(data.get("errors", [])),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise PlanError(
+            f"the plan file is damaged ({type(exc).__name__}: {exc})",
+            hint="create it again with `plan --out`",
+        ) from exc
+
+
+def dumps(plan: Plan) -> str:
+    return json.dumps(plan_to_dict(plan), indent=2) + "\n"
+
+
+def loads(text: str, source: str = "plan file") -> Plan:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise PlanError(f"{source}: not a personalize-gitops plan (invalid JSON: {exc})") from exc
+    if not isinstance(data, Mapping) or "resource_changes" not in data:
+        raise PlanError(f"{source}: not a personalize-gitops plan (no resource_changes)")
+    return plan_from_dict(data)
+
+
+def save(plan: Plan, path: str) -> None:
+    """Write the plan file (the JSON rendering plus what apply needs)."""
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(dumps(plan))
+    except OSError as exc:
+        raise PlanError(f"cannot write the plan file {path}: {exc.strerror}") from exc
+
+
+def load(path: str) -> Plan:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise PlanError(f"cannot read the plan file {path}: {exc.strerror}") from exc
+    return loads(text, source=path)

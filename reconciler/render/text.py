@@ -1,0 +1,80 @@
+"""Terminal rendering (Terraform-like). Colours only when asked (the CLI asks when stdout is a TTY)."""
+
+from __future__ import annotations
+
+from reconciler.plan.types import Action, Change, Plan
+from reconciler.render.common import LEGEND, field_lines, header, legend_keys, shown, summary_line, symbol
+
+_COLOURS = {
+    "+": "32",
+    "~": "33",
+    "-": "31",
+    "-/+": "31",
+    "+/-": "31",
+    "^": "36",
+    "<": "34",
+    ">": "35",
+    "=": "36",
+    " ": "0",
+}
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if colour and code != "0" else text
+
+
+def _block(change: Change, colour: bool) -> list[str]:
+    sym = symbol(change)
+    name = change.physical_name
+    if change.new_physical_name:
+        name += f" -> {change.new_physical_name}"
+    lines = [
+        f"  # {change.address} {header(change)}",
+        _paint(f"{sym:>3} {change.address}", _COLOURS.get(sym, "0"), colour)
+        + (f"  ({name})" if name else ""),
+    ]
+    lines += [f"      {line}" for line in field_lines(change)]
+    if change.reasons:
+        lines.append("      why: " + "; ".join(r.value for r in change.reasons))
+    if change.in_progress:
+        lines.append(f"      in progress: {change.in_progress}")
+    if change.destructive:
+        lines.append(_paint("      destructive: imported data is lost", "31", colour))
+    lines += [f"      note: {note}" for note in change.notes]
+    if change.depends_on:
+        lines.append("      after: " + ", ".join(str(a) for a in change.depends_on))
+    return lines
+
+
+def render_text(plan: Plan, *, colour: bool = False) -> str:
+    out = [f'Personalize plan for stack "{plan.stack}" against {plan.target or "an unnamed target"}', ""]
+    if not plan.has_changes:
+        kept = [c for c in plan.changes if shown(c)]
+        for change in kept:
+            out += _block(change, colour)
+            out.append("")
+        out += [*(f"Warning: {w}" for w in plan.warnings), summary_line(plan)]
+        return "\n".join(out) + "\n"
+    out.append("Resource actions are indicated with the following symbols:")
+    out += [f"  {_paint(f'{k:>3}', _COLOURS.get(k, '0'), colour)} {LEGEND[k]}" for k in legend_keys(plan)]
+    out += ["", "personalize-gitops will perform the following actions:", ""]
+    for change in plan.changes:
+        if change.action is not Action.NOOP:
+            out += _block(change, colour)
+            out.append("")
+    quiet = [c for c in plan.changes if c.action is Action.NOOP and shown(c)]
+    if quiet:
+        out += ["Unchanged, but worth knowing:", ""]
+        for change in quiet:
+            out += _block(change, colour)
+            out.append("")
+    for warning in plan.warnings:
+        out.append(_paint(f"Warning: {warning}", "33", colour))
+    for error in plan.errors:
+        out.append(_paint(f"Error: {error}", "31", colour))
+    if plan.warnings or plan.errors:
+        out.append("")
+    if not plan.applyable:
+        out.append(_paint("This plan cannot be applied: fix the errors above first.", "31", colour))
+    out.append(_paint(summary_line(plan), "1", colour))
+    return "\n".join(out) + "\n"
