@@ -151,7 +151,7 @@ class RichReporter:
         self._notes: list[str] = []
         self._lock = threading.Lock()
         self._live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False)
-        self._live.start()
+        self._started_live = False  # started on the first event, so a plan and a prompt can come first
 
     def _table(self) -> Any:
         from rich.table import Table
@@ -187,12 +187,16 @@ class RichReporter:
                 self.console.print(f"{event.step}: {event.message}")
                 return
             self._rows[event.step] = event
+            if not self._started_live:
+                self._live.start()
+                self._started_live = True
             self._live.update(self._table(), refresh=True)
 
     def close(self) -> None:
         with self._lock:
-            self._live.update(self._table(), refresh=True)
-            self._live.stop()
+            if self._started_live:
+                self._live.update(self._table(), refresh=True)
+                self._live.stop()
 
 
 def make_reporter(stream: IO[str] | None = None, *, interactive: bool | None = None) -> Reporter:

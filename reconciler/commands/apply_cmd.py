@@ -1,0 +1,244 @@
+"""`apply`: converge the account to the manifests (or to a saved plan).
+
+Exit codes: 0 applied (or nothing to do), 1 error / a step failed / refused / cancelled, 3 `--timeout` ran out
+(or `--no-wait`) while work is still running (run apply again to continue), 4 another apply holds the stack
+lock.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from reconciler.errors import ManifestError, ReconcilerError
+
+#: Operations whose effect must survive a killed `apply --local` (everything but reads).
+_READ_PREFIXES = ("Describe", "List", "Get")
+
+
+def parse_duration(text: str) -> float:
+    """`30m`, `2h`, `1h30m`, `90s`, `45` (seconds) -> seconds."""
+    cleaned = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", cleaned):
+        return float(cleaned)
+    parts = re.findall(r"(\d+(?:\.\d+)?)([dhms])", cleaned)
+    if not parts or "".join(n + u for n, u in parts) != cleaned:
+        raise typer.BadParameter(f"{text!r} is not a duration; use for example 30m, 2h, 1h30m or 90s")
+    unit = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    return sum(float(n) * unit[u] for n, u in parts)
+
+
+def _is_plan_file(path: Path) -> bool:
+    if not path.is_file() or path.suffix in (".yaml", ".yml"):
+        return False
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:200].lstrip()
+    except OSError:
+        return False
+    return head.startswith("{")
+
+
+def persist_local_state_after_changes(target: Any) -> None:
+    """`--local` only: save the emulated account after every mutating call, not just at exit, so an apply that
+    is killed (SIGKILL, a crashed runner) leaves the account exactly as far as it got, as real AWS would."""
+    if getattr(target, "mode", None) != "local" or target.emulator is None or target.state_path is None:
+        return
+    import threading
+
+    from reconciler.emulator.persistence import AccountState
+
+    state = AccountState(
+        Path(target.state_path),
+        lambda service, region: target.client(service, region),
+        regions=[target.region],
+    )
+    lock = threading.Lock()
+
+    def save(**kwargs: Any) -> None:
+        model = kwargs.get("model")
+        name = getattr(model, "name", "")
+        if not name or name.startswith(_READ_PREFIXES):
+            return
+        with lock:
+            state.save(target.emulator.snapshot(), float(target.clock.now()))
+
+    target.personalize.meta.events.register("after-call.personalize", save)
+    target.ssm.meta.events.register("after-call.ssm.PutParameter", save)
+    target.ssm.meta.events.register("after-call.ssm.DeleteParameter", save)
+
+
+def apply_command(
+    path: Path = typer.Argument(
+        Path("manifests"), help="Manifest directory or file, or a saved plan (`plan --out PLANFILE`)."
+    ),
+    stack: Path | None = typer.Option(None, "--stack", help="Stack settings file (default: the one in DIR)."),
+    manifests: Path | None = typer.Option(
+        None, "--manifests", help="With a saved plan: the manifests it was made from (default: manifests/)."
+    ),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Apply without asking (CI)."),
+    timeout: str | None = typer.Option(
+        None,
+        "--timeout",
+        help="Stop waiting after this long (30m, 2h); work still running is left running and apply exits 3.",
+    ),
+    no_wait: bool = typer.Option(
+        False, "--no-wait", help="Start the work and exit (3 when work is still running); rerun to continue."
+    ),
+    retrain: list[str] = typer.Option(
+        [], "--retrain", help="Train a new version of this solution (logical name); repeatable."
+    ),
+    allow_data_loss: bool = typer.Option(
+        False, "--allow-data-loss", help="Allow deleting or replacing datasets and dataset groups."
+    ),
+    break_lock: bool = typer.Option(
+        False, "--break-lock", help="Remove a stale stack lock left by an apply that died."
+    ),
+    endpoint_url: str | None = typer.Option(
+        None, "--endpoint-url", help="Use this endpoint for every AWS API."
+    ),
+    local: bool = typer.Option(
+        False, "--local", help="Use the embedded emulator (state in .personalize-gitops/)."
+    ),
+    region: str | None = typer.Option(
+        None, "--region", help="AWS region (default: the stack's, then AWS_REGION)."
+    ),
+    time_scale: float | None = typer.Option(
+        None, "--time-scale", hidden=True, help="--local only: virtual seconds per wall second."
+    ),
+) -> None:
+    """Apply the manifests (or a saved plan) to the account: create, update, train, promote, prune.
+
+    Exit codes: 0 done, 1 failed/refused, 3 still running after --timeout/--no-wait (rerun to continue),
+    4 stack locked by another apply.
+    """
+    try:
+        code = _apply(
+            path=path,
+            stack=stack,
+            manifests=manifests,
+            auto_approve=auto_approve,
+            timeout=parse_duration(timeout) if timeout else None,
+            no_wait=no_wait,
+            retrain=retrain,
+            allow_data_loss=allow_data_loss,
+            break_lock=break_lock,
+            endpoint_url=endpoint_url,
+            local=local,
+            region=region,
+            time_scale=time_scale,
+        )
+    except ReconcilerError as exc:
+        print(f"Error: {exc.render()}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    raise typer.Exit(code)
+
+
+def _apply(
+    *,
+    path: Path,
+    stack: Path | None,
+    manifests: Path | None,
+    auto_approve: bool,
+    timeout: float | None,
+    no_wait: bool,
+    retrain: list[str],
+    allow_data_loss: bool,
+    break_lock: bool,
+    endpoint_url: str | None,
+    local: bool,
+    region: str | None,
+    time_scale: float | None,
+) -> int:
+    from reconciler.apply.executor import ApplyOptions
+    from reconciler.apply.progress import make_reporter
+    from reconciler.apply.run import run_apply
+    from reconciler.aws.target import open_target
+    from reconciler.live.reader import read_live
+    from reconciler.manifest import load
+    from reconciler.plan import planfile
+    from reconciler.plan.planner import PlanOptions, plan
+    from reconciler.render.text import render_text
+
+    interactive = sys.stdin.isatty()
+    if not auto_approve and not interactive:
+        raise ReconcilerError(
+            "apply needs a confirmation, and there is no terminal to ask on (stdin is not a TTY); "
+            "nothing was changed",
+            hint="review the plan (`personalize-gitops plan`) and rerun with --auto-approve",
+        )
+    saved = None
+    source = path
+    if _is_plan_file(path):
+        saved = planfile.load(str(path))
+        source = manifests or (stack.parent if stack else Path("manifests"))
+    try:
+        desired = load(source, stack_file=stack)
+    except ManifestError:
+        raise
+    unknown = sorted(set(retrain) - {a.name for a in desired.resources if a.kind.value == "Solution"})
+    if unknown:
+        raise ReconcilerError(
+            f"--retrain {', '.join(unknown)}: no such Solution in the manifests",
+            hint="use the logical name (metadata.name) of a Solution",
+        )
+    target_kwargs: dict[str, Any] = {"local": local, "endpoint_url": endpoint_url}
+    target_kwargs["region"] = region or desired.stack.settings.region
+    if local and time_scale is not None:
+        target_kwargs["time_scale"] = time_scale
+    target = open_target(**target_kwargs)
+    reporter = None
+    try:
+        persist_local_state_after_changes(target)
+        options = PlanOptions(
+            target=target.label,
+            retrain=frozenset(retrain),
+            allow_data_loss=True if allow_data_loss else None,
+        )
+
+        def show(p: Any) -> None:
+            print(render_text(p, colour=interactive and sys.stdout.isatty()), flush=True)
+
+        def confirm(p: Any) -> bool:
+            if auto_approve:
+                return True
+            return bool(typer.confirm("Apply these changes?", default=False))
+
+        reporter = make_reporter(sys.stdout)
+        result = run_apply(
+            desired,
+            target,
+            read_live=lambda: read_live(desired, target),
+            make_plan=lambda live: plan(desired, live, options),
+            reporter=reporter,
+            options=ApplyOptions(timeout=timeout, no_wait=no_wait),
+            saved_plan=saved,
+            confirm=confirm,
+            break_lock=break_lock,
+            on_plan=show,
+        )
+    finally:
+        if reporter is not None:
+            reporter.close()
+        target.close()
+    if result.broke_lock_of:
+        print(f"Broke the stack lock held by {result.broke_lock_of}.")
+    if result.cancelled:
+        print("Apply cancelled; nothing was changed.")
+        return 1
+    report = result.summary()
+    if report is None:
+        print("No changes. Your Personalize resources match the manifests.")
+    else:
+        for line in report.details():
+            print(line)
+        print(report.summary_line())
+    if result.outputs_file:
+        print(
+            f"Outputs written to {result.outputs_file}"
+            + (f" ({result.ssm_written} SSM parameters updated)" if result.ssm_written else "")
+        )
+    return result.exit_code
