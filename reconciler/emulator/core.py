@@ -17,11 +17,14 @@ from .resources.solutions import auto_train
 from .s3data import S3ClientFactory
 from .shapes import check_shape, declared_errors, operation_model, operation_names, render, undeclared_members
 from .state import Context, RegionState
-from .validation import validate_input
+from .validation import COMMON_VALIDATION_ERROR, validate_input
 
 DEFAULT_ACCOUNT = "123456789012"
 SNAPSHOT_VERSION = 1
 MUTATING_PREFIXES = ("Create", "Delete", "Update", "Tag", "Untag", "Start", "Stop")
+
+#: Errors every AWS API may return although the model does not declare them (AWS "common errors").
+COMMON_ERRORS = frozenset({COMMON_VALIDATION_ERROR})
 
 #: Operations of botocore's model that the emulator does not implement (a test keeps this honest).
 NOT_IMPLEMENTED: frozenset[str] = frozenset()
@@ -91,7 +94,7 @@ class PersonalizeEmulator:
                 self._settle(ctx)
                 raw = handler(ctx, copy.deepcopy(params))
             except EmulatorError as exc:
-                if self.strict and exc.code not in declared_errors(operation):
+                if self.strict and exc.code not in declared_errors(operation) | COMMON_ERRORS:
                     raise ContractViolation(
                         f"{operation} raised undeclared error {exc.code}: {exc.message}"
                     ) from exc

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import invalid
-from .shapes import check_shape, operation_model
+from .errors import EmulatorError, invalid
+from .shapes import check_shape, declared_errors, operation_model
+
+#: AWS's common error for malformed requests, used where an operation declares no InvalidInputException.
+COMMON_VALIDATION_ERROR = "ValidationException"
 
 
 def validate_input(operation: str, params: dict[str, Any]) -> None:
@@ -16,4 +19,7 @@ def validate_input(operation: str, params: dict[str, Any]) -> None:
     problems = check_shape(params, shape, for_input=True) if shape is not None else []
     if problems:
         noun = "error" if len(problems) == 1 else "errors"
-        raise invalid(f"{len(problems)} validation {noun} detected: " + "; ".join(problems))
+        message = f"{len(problems)} validation {noun} detected: " + "; ".join(problems)
+        if "InvalidInputException" not in declared_errors(operation):
+            raise EmulatorError(COMMON_VALIDATION_ERROR, message)
+        raise invalid(message)

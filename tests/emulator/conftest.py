@@ -16,13 +16,34 @@ from reconciler.emulator import DurationProfile, PersonalizeEmulator, VirtualClo
 REGION = "eu-west-1"
 
 
+_S3: list[Any] = []
+
+
+def shared_s3() -> Any:
+    """One moto-answered S3 client for the whole run (creating boto3 clients is the slow part of setup)."""
+    if not _S3:
+        _S3.append(
+            boto3.client(
+                "s3", region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+            )
+        )
+    return _S3[0]
+
+
 @dataclass
 class Env:
     emulator: PersonalizeEmulator
     clock: VirtualClock
-    client: Any
+    _client: Any
     s3: Any
     bucket: str = "emu-data"
+
+    @property
+    def client(self) -> Any:
+        """A real boto3 personalize client answered by this emulator (created on first use)."""
+        if self._client is None:
+            self._client = emulated_client(self.emulator, REGION)
+        return self._client
 
     @property
     def role(self) -> str:
@@ -38,9 +59,11 @@ class Env:
     def group(self, name: str = "dg", **extra: Any) -> str:
         return str(self.call("CreateDatasetGroup", name=name, **extra)["datasetGroupArn"])
 
-    def trainable_group(self, name: str = "dg", csv: bytes | None = None) -> str:
-        """A dataset group with an interactions dataset whose import is ACTIVE (instant profile)."""
+    def trainable_group(self, name: str = "dg", csv: bytes | None = None, wait: float = 0.0) -> str:
+        """A dataset group with an interactions dataset and an import job (ACTIVE at once with the instant
+        profile; otherwise ``wait`` virtual seconds pass after each create)."""
         dg = self.group(name)
+        self.clock.advance(wait)
         schema = self.call("CreateSchema", name=f"{name}-interactions", schema=INTERACTIONS_SCHEMA)[
             "schemaArn"
         ]
@@ -51,6 +74,7 @@ class Env:
             schemaArn=schema,
             datasetType="Interactions",
         )["datasetArn"]
+        self.clock.advance(wait)
         url = self.put(f"{name}/interactions.csv", csv if csv is not None else interactions_csv())
         self.call(
             "CreateDatasetImportJob",
@@ -82,7 +106,9 @@ class Env:
 def env() -> Iterator[Env]:
     with mock_aws():
         clock = VirtualClock()
-        emulator = PersonalizeEmulator(clock=clock, profile=DurationProfile.instant(), strict=True)
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = shared_s3()
+        emulator = PersonalizeEmulator(
+            clock=clock, profile=DurationProfile.instant(), strict=True, s3_client_factory=lambda _region: s3
+        )
         s3.create_bucket(Bucket="emu-data", CreateBucketConfiguration={"LocationConstraint": REGION})
-        yield Env(emulator, clock, emulated_client(emulator, REGION), s3)
+        yield Env(emulator, clock, None, s3)
