@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,9 @@ def stacks_command(
         "--changed-files",
         help="File listing changed paths, one per line (git diff --name-only); only stacks they touch.",
     ),
+    only: list[str] | None = typer.Option(
+        None, "--only", help="Keep only this stack (repeatable); with an empty value, keep none."
+    ),
     github_output: bool = typer.Option(
         False, "--github-output", help="Print `matrix=...` and `count=N` lines for $GITHUB_OUTPUT."
     ),
@@ -208,11 +212,16 @@ def stacks_command(
 ) -> None:
     """List the stacks as a GitHub Actions matrix (JSON), with the role ARNs `ci-setup` names."""
     with user_errors():
-        _stacks(directory, stacks_dir, changed_files, github_output, partition)
+        _stacks(directory, stacks_dir, changed_files, only, github_output, partition)
 
 
 def _stacks(
-    directory: Path, stacks_dir: Path, changed_files: Path | None, github_output: bool, partition: str
+    directory: Path,
+    stacks_dir: Path,
+    changed_files: Path | None,
+    only: list[str] | None,
+    github_output: bool,
+    partition: str,
 ) -> None:
     entries = discover(directory, stacks_dir)
     if changed_files is not None:
@@ -221,6 +230,16 @@ def _stacks(
         except OSError as exc:
             raise ReconcilerError(f"--changed-files {changed_files}: {exc.strerror}") from exc
         entries = [e for e in entries if touched(e, [c for c in changed if c])]
+    if only is not None:
+        wanted = {name for name in only if name}
+        unknown = sorted(wanted - {e.name for e in entries})
+        if unknown:
+            known = ", ".join(e.name for e in entries) or "none"
+            print(
+                f"note: --only names no selected stack: {', '.join(unknown)} (selected: {known})",
+                file=sys.stderr,
+            )
+        entries = [e for e in entries if e.name in wanted]
     document = json.dumps(matrix(entries, partition), separators=(",", ":"), sort_keys=True)
     if github_output:
         print(f"matrix={document}")

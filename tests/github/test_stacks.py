@@ -105,3 +105,12 @@ def test_missing_everything_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["stacks", str(tmp_path / "nope"), "--stacks-dir", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert "no stack found" in result.stderr
+
+
+def test_only_keeps_named_stacks_and_empty_keeps_none(repo: Path) -> None:
+    assert [e["stack"] for e in _stacks("--only", "retail-prod")] == ["retail-prod"]
+    assert _stacks("--only", "") == []
+    result = runner.invoke(app, ["stacks", "--only", "", "--only", "gone"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"include": []}
+    assert "gone" in result.stderr

@@ -1,0 +1,259 @@
+"""`make demo`: the whole first-run experience against the embedded emulator, in about a minute.
+
+It works in `./demo-out/` (git-ignored) so the repository stays clean, and runs the CLI as real subprocesses,
+exactly as a user would type it:
+
+1. generate the sample data (the seed workshop's columns and event types, deterministic);
+2. the "data pipeline" step every user already has: create the S3 bucket and the IAM role Personalize reads
+   it with, and upload the data (here into the local emulated account; in real life your ETL does this);
+3. `personalize-gitops validate manifests/`;
+4. `personalize-gitops plan manifests/ --local` (everything to create, import, train and promote);
+5. `personalize-gitops apply manifests/ --local --auto-approve` with visible progress (the local emulator
+   runs a scaled clock: a 45-minute training takes seconds);
+6. `personalize-gitops plan manifests/ --local --detailed-exitcode`: no changes, exit code 0;
+7. the outputs file applications read, and how to point the same commands at a real account.
+
+`python -m reconciler.demo [--workdir DIR] [--keep]`: `--keep` continues from the account of a previous run
+instead of starting from an empty one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reconciler.aws.target import DEFAULT_LOCAL_STATE, open_target
+from reconciler.errors import ReconcilerError
+from reconciler.manifest import load
+from reconciler.model.address import Kind
+from reconciler.model.spec import DatasetSpec
+from reconciler.model.state import DesiredState
+from reconciler.sampledata import generate_sample_data
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_WORKDIR = REPO / "demo-out"
+
+#: Trust policy of the role Personalize assumes to read the bucket (what the workshop creates by hand).
+PERSONALIZE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "personalize.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+class DemoFailed(Exception):
+    """A demo step did not do what it should; the message says which and what to look at."""
+
+
+def _bold(text: str) -> str:
+    return f"\033[1m{text}\033[0m" if sys.stdout.isatty() else text
+
+
+def banner(step: int, title: str) -> None:
+    print(f"\n{_bold(f'== {step}. {title}')}", flush=True)
+
+
+def cli_command() -> list[str]:
+    """`personalize-gitops` next to this interpreter (the venv's), else `python -m reconciler`."""
+    script = Path(sys.executable).parent / "personalize-gitops"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "reconciler"]
+
+
+def run_cli(args: Sequence[str], *, cwd: Path, expect: Sequence[int] = (0,)) -> int:
+    """Run `personalize-gitops ARGS` as a subprocess, output streamed to the terminal; check the exit code."""
+    print(f"$ personalize-gitops {shlex.join(args)}", flush=True)
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    started = time.monotonic()
+    code = subprocess.call([*cli_command(), *args], cwd=cwd, env=env)
+    print(f"  (exit code {code}, {time.monotonic() - started:.1f}s)", flush=True)
+    if code not in expect:
+        raise DemoFailed(
+            f"`personalize-gitops {shlex.join(args)}` exited with {code}, "
+            f"expected {' or '.join(map(str, expect))}"
+        )
+    return code
+
+
+def prepare_workdir(workdir: Path, *, keep: bool) -> None:
+    """Copy the sample manifests into the work directory; start from an empty account unless `keep`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    target = workdir / "manifests"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(REPO / "manifests", target)
+    if not keep:
+        state = workdir / DEFAULT_LOCAL_STATE
+        if state.parent.exists():
+            shutil.rmtree(state.parent)
+        for old in workdir.glob("personalize-outputs.*.json"):
+            old.unlink()
+
+
+def data_locations(desired: DesiredState) -> list[tuple[str, str, str, str | None]]:
+    """(bucket, key, local file name, import role ARN) of every dataset import in the manifests."""
+    found = []
+    for res in desired.of_kind(Kind.DATASET):
+        spec = res.spec
+        if isinstance(spec, DatasetSpec) and spec.dataImport is not None:
+            bucket, _, key = spec.dataImport.dataLocation.removeprefix("s3://").partition("/")
+            name = Path(spec.dataImport.localFile or key).name
+            found.append((bucket, key, name, spec.dataImport.roleArn))
+    return found
+
+
+def _ensure_role(iam: Any, role_arn: str, buckets: list[str]) -> None:
+    name = role_arn.rsplit("/", 1)[1]
+    try:
+        iam.get_role(RoleName=name)
+        return
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(PERSONALIZE_TRUST))
+    read = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{b}" for b in buckets] + [f"arn:aws:s3:::{b}/*" for b in buckets],
+            }
+        ],
+    }
+    iam.put_role_policy(RoleName=name, PolicyName="read-personalize-data", PolicyDocument=json.dumps(read))
+
+
+def seed_local_account(workdir: Path, data_dir: Path, desired: DesiredState) -> list[str]:
+    """The user's data pipeline, in the local emulated account: bucket, IAM role, uploaded CSV files.
+
+    Returns what was done, one line each. Idempotent (an existing bucket or role is kept).
+    """
+    done: list[str] = []
+    region = desired.stack.settings.region
+    with open_target(
+        local=True, endpoint_url=None, region=region, state_path=workdir / DEFAULT_LOCAL_STATE
+    ) as t:
+        locations = data_locations(desired)
+        buckets = sorted({b for b, _, _, _ in locations})
+        for bucket in buckets:
+            existing = {b["Name"] for b in t.s3.list_buckets().get("Buckets", [])}
+            if bucket not in existing:
+                if t.region == "us-east-1":
+                    t.s3.create_bucket(Bucket=bucket)
+                else:
+                    t.s3.create_bucket(
+                        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": t.region}
+                    )
+            done.append(f"bucket  s3://{bucket}")
+        for role in sorted({r for _, _, _, r in locations if r}):
+            _ensure_role(t.iam, role, buckets)
+            done.append(f"role    {role} (trusted by personalize.amazonaws.com, reads the bucket)")
+        for bucket, key, name, _ in locations:
+            body = (data_dir / name).read_bytes()
+            t.s3.put_object(Bucket=bucket, Key=key, Body=body)
+            done.append(f"upload  {name} -> s3://{bucket}/{key} ({len(body):,} bytes)")
+    return done
+
+
+def real_account_help() -> str:
+    return """\
+The same commands against a real AWS account (they cost money: campaigns bill per TPS-hour while ACTIVE):
+
+  export AWS_PROFILE=my-profile           # or any standard AWS credentials; region from the stack file
+  personalize-gitops plan manifests/      # reads the account, changes nothing
+  personalize-gitops apply manifests/     # shows the plan and asks before changing anything
+
+Against the emulator over HTTP (for notebooks, the AWS CLI or several processes):
+
+  personalize-gitops emulator serve --port 4566 &
+  personalize-gitops plan manifests/ --endpoint-url http://127.0.0.1:4566
+  aws --endpoint-url http://127.0.0.1:4566 personalize list-campaigns
+
+In GitHub: copy examples/github/workflows/*.yml into .github/workflows/ and follow docs/github-setup.md
+(`personalize-gitops ci-setup --repo OWNER/REPO` prints the roles and their trust policies)."""
+
+
+def run_demo(workdir: Path, *, keep: bool = False) -> None:
+    started = time.monotonic()
+    banner(1, f"Sample data and manifests in {_display(workdir)}")
+    prepare_workdir(workdir, keep=keep)
+    data_dir = workdir / "data" / "sample"
+    written = generate_sample_data(data_dir, seed=0)
+    for name, path in sorted(written.items()):
+        lines = sum(1 for _ in path.open(encoding="utf-8")) - 1
+        print(f"  {name:<18} {lines:>5} rows  {_display(path)}")
+
+    banner(2, "Your data pipeline: bucket, IAM role and data upload (in the local emulated account)")
+    desired = load(workdir / "manifests")
+    for line in seed_local_account(workdir, data_dir, desired):
+        print(f"  {line}")
+    print(
+        "  In a real account your ETL job puts the files in S3; personalize-gitops imports them from there."
+    )
+
+    banner(3, "Validate the manifests (offline, no AWS call)")
+    run_cli(["validate", "manifests/"], cwd=workdir)
+
+    banner(4, "Plan against the empty local account")
+    run_cli(["plan", "manifests/", "--local"], cwd=workdir)
+
+    banner(5, "Apply (imports, three trainings at once, campaigns; the local emulator runs a scaled clock)")
+    run_cli(["apply", "manifests/", "--local", "--auto-approve"], cwd=workdir)
+
+    banner(6, "Plan again: the account matches the manifests")
+    run_cli(["plan", "manifests/", "--local", "--detailed-exitcode"], cwd=workdir)
+
+    banner(7, "Outputs for applications (campaign ARNs, filter ARNs, event tracker tracking id)")
+    outputs = _outputs_file(workdir, desired)
+    if outputs is None:
+        raise DemoFailed(f"apply wrote no outputs file in {_display(workdir)}")
+    print(f"{_display(outputs)}:")
+    print(outputs.read_text(encoding="utf-8").rstrip())
+    print()
+    print(real_account_help())
+    elapsed = time.monotonic() - started
+    print(f"\n{_bold('Demo complete')} in {elapsed:.0f}s. Work directory: {_display(workdir)}")
+
+
+def _outputs_file(workdir: Path, desired: DesiredState) -> Path | None:
+    configured = desired.stack.settings.outputs.file or f"personalize-outputs.{desired.stack.name}.json"
+    for candidate in (workdir / configured, workdir / "manifests" / configured):
+        if candidate.is_file():
+            return candidate
+    found = sorted(workdir.rglob("personalize-outputs.*.json"))
+    return found[0] if found else None
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reconciler.demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="default: ./demo-out")
+    parser.add_argument("--keep", action="store_true", help="keep the local account of the previous run")
+    args = parser.parse_args(argv)
+    try:
+        run_demo(args.workdir, keep=args.keep)
+    except (DemoFailed, ReconcilerError) as exc:
+        message = exc.render() if isinstance(exc, ReconcilerError) else str(exc)
+        print(f"\ndemo failed: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
