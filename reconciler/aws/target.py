@@ -1,0 +1,434 @@
+"""Which account the reconciler talks to, and the boto3 clients it uses there.
+
+``open_target`` is the only way the rest of the reconciler gets clients. Three modes:
+
+* **real AWS** (default): boto3's default credential chain and the standard AWS environment variables
+  (``AWS_PROFILE``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_ACCESS_KEY_ID`` ...), or ``profile``;
+* **endpoint** (``--endpoint-url URL``): every client (Personalize, S3, SSM, STS, IAM) uses ``URL``, for
+  example ``personalize-gitops emulator serve``; dummy credentials are used when none are configured;
+* **local** (``--local``): an in-process Personalize emulator plus moto (``mock_aws``) for S3/IAM/STS/SSM,
+  whose whole account (Personalize resources, S3 buckets and objects, SSM parameters, IAM roles) is loaded
+  from ``.personalize-gitops/emulator-state.json`` at open and saved at ``close()``, so successive
+  ``plan``/``apply`` commands see the same account. Its clock is the emulator's ``ScaledClock``: waiting for
+  a 45-minute training costs seconds of wall time.
+
+Every client is a real boto3 client configured with standard retries (8 attempts: throttling, 5xx and
+connection resets are retried by botocore with backoff) and a connection pool for 16+ concurrent callers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from reconciler.errors import TargetError
+
+#: Where ``--local`` keeps the emulated account, relative to the working directory.
+DEFAULT_LOCAL_STATE = Path(".personalize-gitops") / "emulator-state.json"
+DEFAULT_TIME_SCALE = 600.0
+DUMMY_CREDENTIALS = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
+LOCAL_REGION_FALLBACK = "us-east-1"
+#: botocore client options shared by every client (see ``client_config``).
+CLIENT_CONFIG: dict[str, Any] = {
+    "retries": {"mode": "standard", "max_attempts": 8},
+    "max_pool_connections": 32,
+    "connect_timeout": 10,
+    "read_timeout": 60,
+    "user_agent_extra": "personalize-gitops",
+}
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """Wall-clock time (real AWS and ``--endpoint-url``: the server keeps its own time)."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+def client_config(*, addressing_path: bool = False, max_attempts: int | None = None) -> Any:
+    """The botocore ``Config`` every target client uses."""
+    from botocore.config import Config
+
+    options = dict(CLIENT_CONFIG)
+    if max_attempts is not None:
+        options["retries"] = {"mode": "standard", "max_attempts": max_attempts}
+    if addressing_path:
+        options["s3"] = {"addressing_style": "path"}
+    return Config(**options)
+
+
+class Target:
+    """The clients, clock and description of one account.
+
+    ``personalize``, ``s3``, ``ssm``, ``sts`` (and ``iam``) are real boto3 clients; ``clock`` has
+    ``now()`` and ``sleep(seconds)``; ``label`` says in words which target is used; ``emulator`` is the
+    in-process ``PersonalizeEmulator`` for ``--local`` (else None); ``mode`` is ``"aws"``, ``"endpoint"``,
+    ``"local"`` or ``"test"``. ``close()`` persists ``--local`` state; a Target is also a context manager.
+    """
+
+    def __init__(
+        self,
+        *,
+        mode: str,
+        region: str,
+        session: Any,
+        personalize: Any,
+        clock: Clock,
+        label: str | Callable[[Target], str],
+        endpoint_url: str | None = None,
+        emulator: Any = None,
+        state_path: Path | None = None,
+        on_close: Callable[[], None] | None = None,
+        config: Any = None,
+    ) -> None:
+        self.mode = mode
+        self.region = region
+        self.session = session
+        self.endpoint_url = endpoint_url
+        self.personalize = personalize
+        self.clock = clock
+        self.emulator = emulator
+        self.state_path = state_path
+        self._label = label
+        self._on_close = on_close
+        self._closed = False
+        self._account: str | None = None
+        self._lock = threading.Lock()
+        self._config = config if config is not None else client_config()
+        self._s3_config = client_config(addressing_path=True) if endpoint_url else self._config
+        self.s3 = self.client("s3")
+        self.ssm = self.client("ssm")
+        self.sts = self.client("sts")
+        self._iam: Any = None
+
+    # ----------------------------------------------------------------------------------- clients
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A further boto3 client for ``service`` on this target (same endpoint, credentials, retries)."""
+        kwargs: dict[str, Any] = {
+            "region_name": region or self.region,
+            "config": self._s3_config if service == "s3" else self._config,
+        }
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        return self.session.client(service, **kwargs)
+
+    @property
+    def iam(self) -> Any:
+        with self._lock:
+            if self._iam is None:
+                self._iam = self.client("iam")
+            return self._iam
+
+    # --------------------------------------------------------------------------------- identity
+
+    def account_id(self) -> str:
+        """The account id (STS ``GetCallerIdentity``, once)."""
+        with self._lock:
+            if self._account is not None:
+                return self._account
+        try:
+            account = str(self.sts.get_caller_identity()["Account"])
+        except Exception as exc:
+            raise TargetError(
+                f"cannot identify the {self.mode_description} ({type(exc).__name__}: {exc})",
+                hint=_credentials_hint(self.mode),
+            ) from exc
+        with self._lock:
+            self._account = account
+        return account
+
+    @property
+    def mode_description(self) -> str:
+        return {
+            "aws": f"AWS account in {self.region}",
+            "endpoint": f"endpoint {self.endpoint_url}",
+            "local": "local emulator",
+            "test": "test emulator",
+        }.get(self.mode, self.mode)
+
+    @property
+    def label(self) -> str:
+        """Which target is used, for every output (e.g. ``AWS account 123456789012 (eu-west-1)``)."""
+        return self._label(self) if callable(self._label) else self._label
+
+    # ---------------------------------------------------------------------------------- closing
+
+    def close(self) -> None:
+        """Release the target; for ``--local`` save the emulated account to its state file. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._on_close is not None:
+            self._on_close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Target(mode={self.mode!r}, region={self.region!r}, endpoint_url={self.endpoint_url!r})"
+
+    # ------------------------------------------------------------------------------------ tests
+
+    @classmethod
+    def for_tests(
+        cls,
+        emulator: Any,
+        clock: Clock,
+        region: str = "us-east-1",
+        *,
+        max_attempts: int = 8,
+        label: str = "test emulator",
+    ) -> Target:
+        """A target for tests that already run under ``moto.mock_aws``: Personalize answered in-process by
+        ``emulator`` (sentinel endpoint), S3/SSM/STS/IAM by moto. ``close()`` does nothing."""
+        import boto3
+
+        from reconciler.emulator import emulated_client
+
+        session = boto3.session.Session(region_name=region)
+        config = client_config(max_attempts=max_attempts)
+        personalize = emulated_client(emulator, region=region, session=session, config=config)
+        return cls(
+            mode="test",
+            region=region,
+            session=session,
+            personalize=personalize,
+            clock=clock,
+            label=label,
+            emulator=emulator,
+            config=config,
+        )
+
+
+# ----------------------------------------------------------------------------------------- opening
+
+
+def open_target(
+    *,
+    local: bool,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None = None,
+    state_path: Path | None = None,
+    time_scale: float = DEFAULT_TIME_SCALE,
+) -> Target:
+    """Open the target the command line asked for (``--local``, ``--endpoint-url``, or real AWS).
+
+    Raises ``TargetError`` (with a hint) when the choice is contradictory or cannot work: both ``--local``
+    and ``--endpoint-url``, an unknown profile, no region for real AWS, no credentials for real AWS, a
+    malformed endpoint URL, an unreadable ``--local`` state file.
+    """
+    if local and endpoint_url:
+        raise TargetError(
+            "--local and --endpoint-url both given",
+            hint="use --local for the embedded emulator, or --endpoint-url for a running `emulator serve`",
+        )
+    if local:
+        return _open_local(region=region, state_path=state_path, time_scale=time_scale)
+    if endpoint_url:
+        return _open_endpoint(endpoint_url, region=region, profile=profile)
+    return _open_aws(region=region, profile=profile)
+
+
+def _session(profile: str | None, region: str | None, **credentials: str) -> Any:
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return boto3.session.Session(profile_name=profile, region_name=region, **credentials)
+    except BotoCoreError as exc:  # ProfileNotFound and friends
+        raise TargetError(
+            f"cannot use AWS profile {profile or os.environ.get('AWS_PROFILE')!r}: {exc}",
+            hint="check --profile / AWS_PROFILE against ~/.aws/config (`aws configure list-profiles`)",
+        ) from exc
+
+
+def _open_aws(*, region: str | None, profile: str | None) -> Target:
+    session = _session(profile, region)
+    resolved = session.region_name
+    if not resolved:
+        raise TargetError(
+            "no AWS region configured",
+            hint="pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), or set a region in your AWS "
+            "profile; use --local to try the tool without AWS",
+        )
+    if session.get_credentials() is None:
+        raise TargetError(
+            "no AWS credentials found",
+            hint=_credentials_hint("aws"),
+        )
+    config = client_config()
+    personalize = session.client("personalize", region_name=resolved, config=config)
+
+    def label(target: Target) -> str:
+        try:
+            account = target.account_id()
+        except TargetError:
+            account = "(unidentified)"
+        suffix = f", profile {profile}" if profile else ""
+        return f"AWS account {account} ({resolved}{suffix})"
+
+    return Target(
+        mode="aws",
+        region=resolved,
+        session=session,
+        personalize=personalize,
+        clock=SystemClock(),
+        label=label,
+        config=config,
+    )
+
+
+def _open_endpoint(endpoint_url: str, *, region: str | None, profile: str | None) -> Target:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise TargetError(
+            f"--endpoint-url {endpoint_url!r} is not an http(s) URL",
+            hint="for `personalize-gitops emulator serve --port 4566` use --endpoint-url http://127.0.0.1:4566",
+        )
+    session = _session(profile, region)
+    if session.get_credentials() is None:
+        session = _session(profile, region, **DUMMY_CREDENTIALS)
+    resolved = session.region_name or LOCAL_REGION_FALLBACK
+    config = client_config()
+    personalize = session.client(
+        "personalize", region_name=resolved, endpoint_url=endpoint_url, config=config
+    )
+    url = endpoint_url.rstrip("/")
+    return Target(
+        mode="endpoint",
+        region=resolved,
+        session=session,
+        personalize=personalize,
+        clock=SystemClock(),
+        label=f"endpoint {url} ({resolved})",
+        endpoint_url=url,
+        config=config,
+    )
+
+
+def _open_local(*, region: str | None, state_path: Path | None, time_scale: float) -> Target:
+    import boto3
+    from moto import mock_aws
+
+    from reconciler.emulator import PersonalizeEmulator, ScaledClock, emulated_client
+    from reconciler.emulator.persistence import AccountState, StateFileError
+
+    if time_scale <= 0:
+        raise TargetError(f"--time-scale must be > 0, got {time_scale:g}")
+    path = Path(state_path) if state_path is not None else Path.cwd() / DEFAULT_LOCAL_STATE
+    resolved = (
+        region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or LOCAL_REGION_FALLBACK
+    )
+    mock = mock_aws()
+    mock.start()
+    try:
+        # Explicit credentials: never the user's real ones, never their AWS_PROFILE.
+        session = boto3.session.Session(
+            aws_access_key_id="FOOBARKEY", aws_secret_access_key="FOOBARSECRET", region_name=resolved
+        )
+        config = client_config()
+
+        def client_for(service: str, client_region: str) -> Any:
+            return session.client(service, region_name=client_region, config=config)
+
+        s3_clients: dict[str, Any] = {}
+
+        def s3_client_factory(client_region: str) -> Any:
+            if client_region not in s3_clients:
+                s3_clients[client_region] = client_for("s3", client_region)
+            return s3_clients[client_region]
+
+        clock = ScaledClock(time_scale)
+        emulator = PersonalizeEmulator(clock=clock, s3_client_factory=s3_client_factory)
+        state = AccountState(path, client_for, regions=[resolved])
+        try:
+            saved = state.read()
+            if saved is not None:
+                if saved.get("personalize"):
+                    emulator.restore(saved["personalize"])
+                saved_now = (saved.get("clock") or {}).get("now")
+                if isinstance(saved_now, int | float):
+                    clock.ensure_not_before(float(saved_now))
+                state.restore_moto(saved)
+        except (StateFileError, ValueError, KeyError, TypeError) as exc:
+            raise TargetError(
+                f"cannot load the local emulator state {path}: {exc}",
+                hint=f"delete {path} (and {path.stem}.blobs/) to start with an empty local account",
+            ) from exc
+        personalize = emulated_client(emulator, region=resolved, session=session, config=config)
+    except BaseException:
+        mock.stop()
+        raise
+
+    def on_close() -> None:
+        try:
+            state.save(emulator.snapshot(), float(clock.now()))
+        except Exception as exc:
+            raise TargetError(
+                f"cannot save the local emulator state to {path}: {exc}",
+                hint=f"check that {path.parent} is writable; the changes of this run are not saved",
+            ) from exc
+        finally:
+            with contextlib.suppress(RuntimeError):
+                mock.stop()
+
+    return Target(
+        mode="local",
+        region=resolved,
+        session=session,
+        personalize=personalize,
+        clock=clock,
+        label=f"local emulator (state: {_display_path(path)})",
+        emulator=emulator,
+        state_path=path,
+        on_close=on_close,
+        config=config,
+    )
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _credentials_hint(mode: str) -> str:
+    if mode == "endpoint":
+        return "check that `personalize-gitops emulator serve` is running at that URL"
+    if mode in ("local", "test"):
+        return "this is a bug in the local emulator setup; please report it"
+    return (
+        "configure credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO via "
+        "`aws sso login`, or an instance/OIDC role), or use --local to try the tool without AWS"
+    )

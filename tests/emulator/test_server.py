@@ -1,0 +1,557 @@
+"""`emulator serve`: one HTTP endpoint for Personalize (the emulator) and S3/IAM/STS/SSM (moto).
+
+Every test serves on an ephemeral loopback port in a background thread and talks to it with real boto3
+clients over HTTP. Waits use the control endpoint's ``advance`` action, never wall-clock sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionClosedError
+from emu_support import (
+    INTERACTIONS_SCHEMA,
+    ITEMS_SCHEMA,
+    USERS_SCHEMA,
+    interactions_csv,
+    items_csv,
+    users_csv,
+)
+
+from reconciler.emulator.metrics import METRIC_KEYS
+from reconciler.emulator.server import EmulatorServer, MotoBridge, is_loopback, scope_of, usage_text
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+
+
+def control(url: str, action: str, **args: Any) -> Any:
+    request = urllib.request.Request(
+        url + "/_emulator/control",
+        data=json.dumps({"action": action, **args}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        doc = json.loads(response.read())
+    assert doc["ok"] is True
+    return doc["result"]
+
+
+def control_error(url: str, payload: bytes) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url + "/_emulator/control", data=payload, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    return caught.value.code, json.loads(caught.value.read())
+
+
+def status(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url + "/_emulator/status", timeout=10) as response:
+        doc: dict[str, Any] = json.loads(response.read())
+    return doc
+
+
+def session(region: str = REGION) -> boto3.session.Session:
+    return boto3.session.Session(
+        aws_access_key_id="emulator", aws_secret_access_key="emulator", region_name=region
+    )
+
+
+def clients(url: str, region: str = REGION, attempts: int = 3) -> dict[str, Any]:
+    config = Config(retries={"mode": "standard", "total_max_attempts": attempts})
+    s = session(region)
+    return {
+        name: s.client(name, endpoint_url=url, config=config)
+        for name in ("personalize", "s3", "iam", "sts", "ssm")
+    }
+
+
+def start_server(**kwargs: Any) -> EmulatorServer:
+    MotoBridge().reset()  # moto's backends are process-global: every server starts from an empty account
+    kwargs.setdefault("time_scale", 1.0)
+    return EmulatorServer.create(port=0, **kwargs).start()
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    srv = start_server()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+# ----------------------------------------------------------------------------------- the workshop
+
+
+def wait_for(
+    url: str, describe: Any, key: str, poll: float = 60.0, limit: float = 6 * 3600
+) -> dict[str, Any]:
+    """The notebook's polling loop, with ``time.sleep(60)`` replaced by the control endpoint's ``advance``."""
+    waited = 0.0
+    while True:
+        resource = describe()[key]
+        if resource["status"] in ("ACTIVE", "CREATE FAILED"):
+            return dict(resource)
+        assert waited < limit, f"{key} stuck in {resource['status']}"
+        control(url, "advance", seconds=poll)
+        waited += poll
+
+
+@pytest.fixture
+def managed_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve()` sets this for its process; here it is scoped to one test."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+
+def test_seed_workshop_calls_reach_active_through_one_endpoint(
+    managed_policies: None, server: EmulatorServer
+) -> None:
+    url = server.url
+    c = clients(url)
+    personalize, s3, iam = c["personalize"], c["s3"], c["iam"]
+    account_id = c["sts"].get_caller_identity()["Account"]
+    assert account_id == ACCOUNT
+
+    # 01: bucket + policy + role, exactly as the notebook does (through the same endpoint)
+    bucket = f"{account_id}-{REGION}-personalize-immersionday-retail"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    policy = {
+        "Version": "2012-10-17",
+        "Id": "PersonalizeS3BucketAccessPolicy",
+        "Statement": [
+            {
+                "Sid": "PersonalizeS3BucketAccessPolicy",
+                "Effect": "Allow",
+                "Principal": {"Service": "personalize.amazonaws.com"},
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "personalize.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role_arn = iam.create_role(
+        RoleName=f"{account_id}-PersonalizeS3", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    iam.attach_role_policy(
+        RoleName=f"{account_id}-PersonalizeS3", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    )
+    for key, body in (
+        ("interactions.csv", interactions_csv(users=60, per_user=25)),
+        ("items.csv", items_csv()),
+        ("users.csv", users_csv(users=60)),
+    ):
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+    dataset_group_arn = personalize.create_dataset_group(name="personalize-immersion-day-retail")[
+        "datasetGroupArn"
+    ]
+    assert (
+        dataset_group_arn
+        == f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/personalize-immersion-day-retail"
+    )
+    group = wait_for(
+        url, lambda: personalize.describe_dataset_group(datasetGroupArn=dataset_group_arn), "datasetGroup"
+    )
+    assert group["status"] == "ACTIVE"
+
+    schemas = {}
+    for kind, schema in (
+        ("items", ITEMS_SCHEMA),
+        ("users", USERS_SCHEMA),
+        ("interactions", INTERACTIONS_SCHEMA),
+    ):
+        schemas[kind] = personalize.create_schema(
+            name=f"personalize-immersion-day-retail-schema-{kind}", schema=schema
+        )["schemaArn"]
+    datasets = {
+        kind: personalize.create_dataset(
+            name=f"personalize-immersion-day-dataset-{kind}",
+            datasetType=kind.upper(),
+            datasetGroupArn=dataset_group_arn,
+            schemaArn=schemas[kind],
+        )["datasetArn"]
+        for kind in schemas
+    }
+    for arn in datasets.values():
+        assert (
+            wait_for(url, lambda a=arn: personalize.describe_dataset(datasetArn=a), "dataset")["status"]
+            == "ACTIVE"
+        )
+
+    jobs = {
+        kind: personalize.create_dataset_import_job(
+            jobName=f"immersion-day-retail-dataset-{kind}-import",
+            datasetArn=datasets[kind],
+            dataSource={"dataLocation": f"s3://{bucket}/{kind}.csv"},
+            roleArn=role_arn,
+        )["datasetImportJobArn"]
+        for kind in datasets
+    }
+    for kind, arn in jobs.items():
+        job = wait_for(
+            url,
+            lambda a=arn: personalize.describe_dataset_import_job(datasetImportJobArn=a),
+            "datasetImportJob",
+        )
+        assert job["status"] == "ACTIVE", (kind, job.get("failureReason"))
+
+    # 02: three solutions, one version each, polled until ACTIVE, then metrics and campaigns
+    recipes = {
+        "related-products": "arn:aws:personalize:::recipe/aws-sims",
+        "product-personalization": "arn:aws:personalize:::recipe/aws-user-personalization",
+        "personalized-ranking": "arn:aws:personalize:::recipe/aws-personalized-ranking",
+    }
+    solutions = {
+        key: personalize.create_solution(
+            name=f"amazon-personalize-immersionday-{key}", datasetGroupArn=dataset_group_arn, recipeArn=recipe
+        )["solutionArn"]
+        for key, recipe in recipes.items()
+    }
+    versions = {}
+    for key, arn in solutions.items():
+        wait_for(url, lambda a=arn: personalize.describe_solution(solutionArn=a), "solution")
+        versions[key] = personalize.create_solution_version(solutionArn=arn)["solutionVersionArn"]
+    for arn in versions.values():
+        version = wait_for(
+            url, lambda a=arn: personalize.describe_solution_version(solutionVersionArn=a), "solutionVersion"
+        )
+        assert version["status"] == "ACTIVE", version.get("failureReason")
+        metrics = personalize.get_solution_metrics(solutionVersionArn=arn)["metrics"]
+        assert set(METRIC_KEYS) <= set(metrics)
+    campaigns = {
+        key: personalize.create_campaign(
+            name=f"amazon-personalize-immersionday-{key}", solutionVersionArn=arn, minProvisionedTPS=1
+        )["campaignArn"]
+        for key, arn in versions.items()
+    }
+    for arn in campaigns.values():
+        campaign = wait_for(url, lambda a=arn: personalize.describe_campaign(campaignArn=a), "campaign")
+        assert campaign["status"] == "ACTIVE" and campaign["minProvisionedTPS"] == 1
+
+    filter_arn = personalize.create_filter(
+        name="immersion-day-filter-purchased-products",
+        datasetGroupArn=dataset_group_arn,
+        filterExpression='EXCLUDE itemId WHERE INTERACTIONS.event_type in ("OrderCompleted")',
+    )["filterArn"]
+    assert (
+        wait_for(url, lambda: personalize.describe_filter(filterArn=filter_arn), "filter")["status"]
+        == "ACTIVE"
+    )
+
+    # 03: the event tracker
+    tracker = personalize.create_event_tracker(
+        datasetGroupArn=dataset_group_arn, name="retaildemostore-event-tracker"
+    )
+    described = wait_for(
+        url,
+        lambda: personalize.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]),
+        "eventTracker",
+    )
+    assert described["status"] == "ACTIVE" and described["trackingId"] == tracker["trackingId"]
+
+    counts = status(url)["resources"]
+    assert counts["campaign"] == 3 and counts["filter"] == 1 and counts["dataset_import_job"] == 3
+    assert counts["solution_version"] >= 3
+
+
+def test_import_job_fails_realistically_when_the_object_was_not_uploaded(server: EmulatorServer) -> None:
+    c = clients(server.url)
+    personalize = c["personalize"]
+    c["s3"].create_bucket(Bucket="data-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    group = personalize.create_dataset_group(name="g")["datasetGroupArn"]
+    control(server.url, "advance", seconds=3600)
+    schema = personalize.create_schema(name="s", schema=INTERACTIONS_SCHEMA)["schemaArn"]
+    dataset = personalize.create_dataset(
+        name="d", datasetType="Interactions", datasetGroupArn=group, schemaArn=schema
+    )["datasetArn"]
+    control(server.url, "advance", seconds=3600)
+    job = personalize.create_dataset_import_job(
+        jobName="j",
+        datasetArn=dataset,
+        dataSource={"dataLocation": "s3://data-bucket/missing.csv"},
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
+    )["datasetImportJobArn"]
+    done = wait_for(
+        server.url,
+        lambda: personalize.describe_dataset_import_job(datasetImportJobArn=job),
+        "datasetImportJob",
+    )
+    assert done["status"] == "CREATE FAILED"
+    assert "s3://data-bucket/missing.csv" in done["failureReason"]
+
+
+# ------------------------------------------------------------------------------------------ routing
+
+
+def test_region_comes_from_the_sigv4_scope_and_each_region_is_separate(server: EmulatorServer) -> None:
+    west = clients(server.url, "eu-west-1")["personalize"]
+    south = clients(server.url, "ap-south-1")["personalize"]
+    arn = south.create_dataset_group(name="g")["datasetGroupArn"]
+    assert arn.startswith("arn:aws:personalize:ap-south-1:123456789012:")
+    assert west.list_dataset_groups()["datasetGroups"] == []
+    assert [g["name"] for g in south.list_dataset_groups()["datasetGroups"]] == ["g"]
+    assert set(status(server.url)["regions"]) >= {"eu-west-1", "ap-south-1"}
+
+
+def test_modeled_errors_arrive_as_botocore_exceptions(server: EmulatorServer) -> None:
+    personalize = clients(server.url)["personalize"]
+    personalize.create_dataset_group(name="dup")
+    with pytest.raises(personalize.exceptions.ResourceAlreadyExistsException):
+        personalize.create_dataset_group(name="dup")
+    with pytest.raises(personalize.exceptions.ResourceNotFoundException):
+        personalize.describe_campaign(campaignArn=f"arn:aws:personalize:{REGION}:{ACCOUNT}:campaign/none")
+
+
+def test_personalize_only_app_refuses_other_services() -> None:
+    from werkzeug.test import Client
+
+    from reconciler.emulator import PersonalizeEmulator, VirtualClock
+    from reconciler.emulator.server import make_app
+
+    app = make_app(PersonalizeEmulator(clock=VirtualClock()), moto=False)
+    client = Client(app)
+    auth = (
+        "AWS4-HMAC-SHA256 Credential=x/20260101/eu-west-2/personalize/aws4_request, "
+        "SignedHeaders=host, Signature=0"
+    )
+    response = client.post(
+        "/",
+        data=b"{}",
+        headers={"X-Amz-Target": "AmazonPersonalize.ListDatasetGroups", "Authorization": auth},
+    )
+    assert response.status_code == 200 and json.loads(response.data) == {"datasetGroups": []}
+    created = client.post(
+        "/",
+        data=json.dumps({"name": "g"}).encode(),
+        headers={"X-Amz-Target": "AmazonPersonalize.CreateDatasetGroup", "Authorization": auth},
+    )
+    assert json.loads(created.data)["datasetGroupArn"].startswith("arn:aws:personalize:eu-west-2:")
+    s3_call = client.get("/some-bucket", headers={"Authorization": auth.replace("personalize", "s3")})
+    assert s3_call.status_code == 404
+    assert json.loads(s3_call.data)["__type"] == "UnknownServiceException"
+
+
+def test_scope_and_loopback_helpers() -> None:
+    auth = (
+        "AWS4-HMAC-SHA256 Credential=AKID/20261129/ap-south-1/personalize/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=abc"
+    )
+    assert scope_of(auth) == ("ap-south-1", "personalize")
+    assert scope_of("AWS AKID:signature") is None
+    assert scope_of(None) is None
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10") and not is_loopback("example.com")
+
+
+def test_refuses_to_listen_beyond_loopback() -> None:
+    with pytest.raises(ValueError, match=r"refusing to listen on 0\.0\.0\.0"):
+        EmulatorServer.create(host="0.0.0.0", port=0)
+
+
+def test_usage_text_explains_boto3_and_the_cli() -> None:
+    text = usage_text("http://127.0.0.1:4566")
+    assert 'endpoint_url="http://127.0.0.1:4566"' in text
+    assert "aws personalize list-dataset-groups --endpoint-url http://127.0.0.1:4566" in text
+    assert "AWS_ACCESS_KEY_ID=emulator" in text
+    assert "/_emulator/control" in text
+
+
+# ----------------------------------------------------------------------------------- control endpoint
+
+
+def test_status_and_advance_move_virtual_time(server: EmulatorServer) -> None:
+    before = status(server.url)
+    assert before["ok"] is True and before["timeScale"] == 1.0 and before["moto"] is True
+    result = control(server.url, "advance", seconds=7200)
+    assert result["now"] - before["now"] >= 7200
+    personalize = clients(server.url)["personalize"]
+    arn = personalize.create_dataset_group(name="g")["datasetGroupArn"]
+    assert (
+        personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]["status"] == "CREATE PENDING"
+    )
+    control(server.url, "advance", seconds=600)
+    assert personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]["status"] == "ACTIVE"
+    assert control(server.url, "status")["resources"] == {"dataset_group": 1}
+
+
+def test_inject_fault_throttles_then_clears(server: EmulatorServer) -> None:
+    personalize = clients(server.url, attempts=1)["personalize"]
+    control(server.url, "inject_fault", operation="ListDatasetGroups", code="ThrottlingException", count=1)
+    assert status(server.url)["control"]["faults"][0]["code"] == "ThrottlingException"
+    with pytest.raises(ClientError) as caught:
+        personalize.list_dataset_groups()
+    assert caught.value.response["Error"]["Code"] == "ThrottlingException"
+    assert personalize.list_dataset_groups()["datasetGroups"] == []  # count=1: only the first call failed
+
+    control(server.url, "inject_fault", operation="ListSchemas", code="InternalFailure")
+    with pytest.raises(ClientError) as caught:
+        personalize.list_schemas()
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    control(server.url, "clear_faults")
+    assert personalize.list_schemas()["schemas"] == []
+    assert status(server.url)["control"]["faults"] == []
+
+
+def test_connection_reset_fault_drops_the_connection(server: EmulatorServer) -> None:
+    personalize = clients(server.url, attempts=1)["personalize"]
+    control(server.url, "inject_fault", operation="ListDatasetGroups", code="ConnectionReset", count=1)
+    with pytest.raises(ConnectionClosedError):
+        personalize.list_dataset_groups()
+    assert personalize.list_dataset_groups()["datasetGroups"] == []
+
+
+def test_retrying_client_rides_through_injected_throttling(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+
+    class NoSleep:
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            slept.append(seconds)
+
+    monkeypatch.setattr("botocore.endpoint.time", NoSleep)  # botocore's retry backoff, recorded not slept
+    personalize = clients(server.url, attempts=4)["personalize"]
+    control(server.url, "inject_fault", operation="ListRecipes", code="ThrottlingException", count=2)
+    response = personalize.list_recipes()
+    assert response["ResponseMetadata"]["RetryAttempts"] == 2
+    assert any(r["name"] == "aws-sims" for r in response["recipes"])
+    assert len(slept) == 2
+
+
+def test_set_metrics_and_fail_next_accept_camel_case(server: EmulatorServer) -> None:
+    arn = f"arn:aws:personalize:{REGION}:{ACCOUNT}:solution/s/abcd1234"
+    control(server.url, "set_metrics", solutionVersionArn=arn, metrics={"coverage": 0.5})
+    control(server.url, "fail_next", kind="solution_version", name_or_arn="*", reason="boom")
+    doc = status(server.url)["control"]
+    assert doc["metrics"] == {arn: {"coverage": 0.5}}
+    assert doc["failures"] == [{"kind": "solution_version", "target": "*", "reason": "boom"}]
+    control(server.url, "set_latency", operation="ListRecipes", seconds=0.01)
+    assert status(server.url)["control"]["latency"] == {"ListRecipes": 0.01}
+
+
+def test_control_errors_say_what_to_send(server: EmulatorServer) -> None:
+    code, doc = control_error(server.url, json.dumps({"action": "explode"}).encode())
+    assert code == 400 and "unknown action 'explode'" in doc["error"] and "advance" in doc["error"]
+    code, doc = control_error(server.url, json.dumps({"action": "inject_fault", "colour": "red"}).encode())
+    assert code == 400 and "inject_fault(" in doc["error"] and "colour" in doc["error"]
+    code, doc = control_error(server.url, json.dumps({"action": "advance", "seconds": -5}).encode())
+    assert code == 400 and "backwards" in doc["error"]
+    code, doc = control_error(server.url, b"not json")
+    assert code == 400 and "not JSON" in doc["error"]
+    code, doc = control_error(server.url, json.dumps({"action": "inject_fault", "rate": 7}).encode())
+    assert code == 400 and "rate" in doc["error"]
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(server.url + "/_emulator/nothing", timeout=10)
+    assert caught.value.code == 404
+
+
+def test_reset_empties_personalize_and_moto(server: EmulatorServer) -> None:
+    c = clients(server.url)
+    c["personalize"].create_dataset_group(name="g")
+    c["s3"].create_bucket(Bucket="reset-me", CreateBucketConfiguration={"LocationConstraint": REGION})
+    control(server.url, "reset", services="personalize")
+    assert c["personalize"].list_dataset_groups()["datasetGroups"] == []
+    assert [b["Name"] for b in c["s3"].list_buckets()["Buckets"]] == ["reset-me"]
+    control(server.url, "reset")
+    assert c["s3"].list_buckets()["Buckets"] == []
+
+
+# ------------------------------------------------------------------------------------- persistence
+
+
+def test_state_file_round_trip_across_a_restart(tmp_path: Path) -> None:
+    state_file = tmp_path / "account.json"
+    first = start_server(state_file=state_file)
+    try:
+        c = clients(first.url)
+        group = c["personalize"].create_dataset_group(name="kept")["datasetGroupArn"]
+        # saved after the mutating request, before any shutdown
+        assert "dataset-group/kept" in state_file.read_text()
+        c["s3"].create_bucket(Bucket="kept-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+        payload = interactions_csv(users=30, per_user=3)
+        c["s3"].put_object(
+            Bucket="kept-bucket", Key="data/interactions.csv", Body=payload, ContentType="text/csv"
+        )
+        c["ssm"].put_parameter(Name="/personalize-gitops/test", Value="hello", Type="String")
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"Service": "personalize.amazonaws.com"},
+                }
+            ],
+        }
+        inline = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::kept-bucket/*"}
+            ],
+        }
+        c["iam"].create_role(RoleName="kept-role", AssumeRolePolicyDocument=json.dumps(trust))
+        c["iam"].put_role_policy(RoleName="kept-role", PolicyName="inline", PolicyDocument=json.dumps(inline))
+        control(first.url, "advance", seconds=3600)
+        active_before = c["personalize"].describe_dataset_group(datasetGroupArn=group)["datasetGroup"]
+        now_before = status(first.url)["now"]
+    finally:
+        first.stop()
+    assert first.save_errors == []
+    blobs = list((tmp_path / "account.blobs").iterdir())
+    assert len(blobs) == 1 and blobs[0].read_bytes() == payload
+
+    second = start_server(state_file=state_file)  # moto reset first: everything must come from the file
+    try:
+        c = clients(second.url)
+        after = c["personalize"].describe_dataset_group(datasetGroupArn=group)["datasetGroup"]
+        assert after["status"] == "ACTIVE" and after["creationDateTime"] == active_before["creationDateTime"]
+        assert status(second.url)["now"] >= now_before  # virtual time does not go back
+        got = c["s3"].get_object(Bucket="kept-bucket", Key="data/interactions.csv")
+        assert got["Body"].read() == payload and got["ContentType"] == "text/csv"
+        assert c["s3"].get_bucket_location(Bucket="kept-bucket")["LocationConstraint"] == REGION
+        assert c["ssm"].get_parameter(Name="/personalize-gitops/test")["Parameter"]["Value"] == "hello"
+        assert (
+            c["iam"].get_role(RoleName="kept-role")["Role"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/kept-role"
+        )
+        assert c["iam"].list_role_policies(RoleName="kept-role")["PolicyNames"] == ["inline"]
+        kept = c["iam"].get_role_policy(RoleName="kept-role", PolicyName="inline")["PolicyDocument"]
+        assert kept == inline
+        assert c["iam"].get_role(RoleName="kept-role")["Role"]["AssumeRolePolicyDocument"] == trust
+
+        # deleting the object removes its blob at the next save
+        c["s3"].delete_object(Bucket="kept-bucket", Key="data/interactions.csv")
+        assert list((tmp_path / "account.blobs").iterdir()) == []
+    finally:
+        second.stop()
+
+
+def test_a_broken_state_file_is_reported_with_its_path(tmp_path: Path) -> None:
+    from reconciler.emulator.persistence import StateFileError
+
+    state_file = tmp_path / "broken.json"
+    state_file.write_text("{not json")
+    with pytest.raises(StateFileError, match=r"broken\.json:1:2: emulator state is not valid JSON"):
+        EmulatorServer.create(port=0, state_file=state_file)
+    state_file.write_text(json.dumps({"something": "else"}))
+    with pytest.raises(StateFileError, match="not a personalize-gitops emulator state file"):
+        EmulatorServer.create(port=0, state_file=state_file)
