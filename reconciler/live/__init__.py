@@ -1,0 +1,1 @@
+"""Reading the live account through boto3: `read_live(clients, desired, concurrency=..., now=...)`."""

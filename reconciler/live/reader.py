@@ -1,0 +1,676 @@
+"""Read the live state the stack needs, through boto3 (the same code for AWS, `--endpoint-url` and `--local`).
+
+What is read (and nothing else):
+
+* `ListDatasetGroups`, `ListSchemas` (account-wide; there is no parent filter);
+* per candidate dataset group (name = a desired group, or starting with the stack's namePrefix, or every group
+  when the prefix is empty): `ListTagsForResource`; the group is in scope when its name is a desired one or
+  its tags name this stack. Per group in scope: `DescribeDatasetGroup` and one List* per child kind
+  (datasets, solutions, filters, event trackers, recommenders, metric attributions);
+* per child: one Describe* and (taggable kinds) one `ListTagsForResource`; per solution `ListSolutionVersions`
+  and `ListCampaigns(solutionArn)`; per campaign Describe + tags; per dataset `ListDatasetImportJobs` and the
+  tags of its newest successful import (source ETag bookkeeping); per metric attribution
+  `ListMetricAttributionMetrics`;
+* `DescribeSchema` for the schemas the stack uses (referenced by its datasets or named like its schemas);
+* `GetSolutionMetrics` only where a promotion decision needs them (the newest ACTIVE version when it is not
+  the one a campaign serves, and that serving version), and the tags of a solution's newest version only
+  when its manifest declares `training.trigger`;
+* `HeadObject` of each declared `dataImport.dataLocation` (ETag; a missing object is an absent key).
+
+Calls run on a bounded thread pool as soon as what they need is known (a list's results start their
+describes at once). Paginators are used for every List* botocore has one for. Throttling, 5xx and
+connection resets are retried by the clients' botocore retry mode (`reconciler.aws.target`); errors that
+retrying does not fix become `ApiError`/`TargetError` with a hint.
+
+Ownership: a resource whose tags name this stack is managed under its `personalize-gitops:name`; one whose
+physical name matches a desired resource of the same kind is that address, unmanaged (plan adopts it) - or
+managed for kinds that cannot carry tags (schemas, metric attributions). When two managed resources claim the
+same address (a create-before-destroy replacement half done), the newest keeps the address and the older is
+recorded as `Kind/<name>@<physical name>` so plan can finish the replacement.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reconciler.errors import ApiError, ReconcilerError, TargetError
+from reconciler.model.address import Address, Kind
+from reconciler.model.spec import DatasetSpec, SolutionSpec
+from reconciler.model.state import (
+    TAG_NAME,
+    TAG_STACK,
+    DesiredState,
+    LiveImportJob,
+    LiveResource,
+    LiveSolutionVersion,
+    LiveState,
+)
+from reconciler.resources.base import norm_status, tags_from_list
+from reconciler.resources.registry import REGISTRY
+
+SUPERSEDED_SEPARATOR = "@"
+GROUP_CHILD_KINDS = (
+    Kind.DATASET,
+    Kind.SOLUTION,
+    Kind.FILTER,
+    Kind.EVENT_TRACKER,
+    Kind.RECOMMENDER,
+    Kind.METRIC_ATTRIBUTION,
+)
+_PAGINATED = frozenset(
+    {
+        "list_dataset_groups",
+        "list_schemas",
+        "list_datasets",
+        "list_solutions",
+        "list_filters",
+        "list_event_trackers",
+        "list_recommenders",
+        "list_metric_attributions",
+        "list_campaigns",
+        "list_solution_versions",
+        "list_dataset_import_jobs",
+        "list_metric_attribution_metrics",
+    }
+)
+_MISSING = frozenset({"ResourceNotFoundException", "NoSuchKey", "NotFound", "404", "NoSuchBucket"})
+_CREDENTIALS = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredTokenException",
+        "ExpiredToken",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+    }
+)
+_DENIED = frozenset({"AccessDeniedException", "AccessDenied", "403"})
+_THROTTLED = frozenset({"ThrottlingException", "LimitExceededException", "TooManyRequestsException"})
+
+
+def plain(value: Any) -> Any:
+    """boto3 response -> JSON-able data (datetimes become epoch seconds)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _epoch(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value or 0.0)
+
+
+def translate(exc: Exception, doing: str) -> ReconcilerError:
+    """A botocore error -> a user-facing error saying what to do."""
+    from botocore.exceptions import (
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return TargetError(
+            f"no AWS credentials while trying to {doing}",
+            hint="configure credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID...), or use --local / --endpoint-url",
+        )
+    if isinstance(exc, NoRegionError):
+        return TargetError(f"no AWS region while trying to {doing}", hint="pass --region or set AWS_REGION")
+    if isinstance(exc, EndpointConnectionError):
+        return TargetError(
+            f"cannot reach the endpoint while trying to {doing}: {exc}",
+            hint="check --region / --endpoint-url (is `personalize-gitops emulator serve` running?)",
+        )
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", "")) or str(exc)
+        if code in _CREDENTIALS:
+            return TargetError(
+                f"AWS rejected the credentials while trying to {doing}: {message}",
+                hint="refresh or fix your credentials (aws sts get-caller-identity should work)",
+            )
+        if code in _DENIED:
+            return ApiError(
+                f"access denied while trying to {doing}: {message}",
+                code=code,
+                hint="the plan role needs personalize:Describe*, personalize:List*, "
+                "personalize:GetSolutionMetrics and s3:GetObject on the data locations",
+            )
+        if code in _THROTTLED:
+            return ApiError(
+                f"throttled while trying to {doing} (retries exhausted): {message}",
+                code=code,
+                hint="run again later or lower the reader's concurrency",
+            )
+        return ApiError(f"failed to {doing}: {code}: {message}", code=code)
+    return ApiError(f"failed to {doing}: {type(exc).__name__}: {exc}")
+
+
+def _code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code is not None else None
+    return None
+
+
+class CallCounter:
+    """Counts API calls made through clients (botocore `before-call`, so retries are not counted twice)."""
+
+    def __init__(self, *clients: Any) -> None:
+        self._lock = threading.Lock()
+        self.calls: dict[str, int] = {}
+        for client in clients:
+            client.meta.events.register("before-call", self._count)
+
+    def _count(self, event_name: str = "", **_: Any) -> None:
+        operation = event_name.split(".")[-1]
+        with self._lock:
+            self.calls[operation] = self.calls.get(operation, 0) + 1
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.calls.values())
+
+
+@dataclass
+class _Raw:
+    kind: Kind
+    arn: str
+    name: str
+    summary: dict[str, Any]
+    parent_arn: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    imports: list[dict[str, Any]] = field(default_factory=list)
+    import_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    version_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    gone: bool = False
+
+
+@dataclass
+class _Reader:
+    personalize: Any
+    s3: Any
+    desired: DesiredState
+    concurrency: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    futures: set[Future[None]] = field(default_factory=set)
+    groups: dict[str, _Raw] = field(default_factory=dict)
+    items: dict[str, _Raw] = field(default_factory=dict)
+    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schema_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    etags: dict[str, str] = field(default_factory=dict)
+    pool: ThreadPoolExecutor | None = None
+
+    # -- plumbing --
+
+    @property
+    def stack(self) -> str:
+        return self.desired.stack.name
+
+    def spawn(self, fn: Callable[..., None], *args: Any) -> None:
+        assert self.pool is not None
+        future = self.pool.submit(fn, *args)
+        with self.lock:
+            self.futures.add(future)
+
+    def drain(self) -> None:
+        while True:
+            with self.lock:
+                pending = {f for f in self.futures if not f.done()}
+                finished = self.futures - pending
+                self.futures = pending
+            for future in finished:
+                future.result()  # re-raise the first error
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in done:
+                if future.exception() is not None:
+                    for other in pending:
+                        other.cancel()
+                    future.result()
+
+    def call(self, operation: str, doing: str, **kwargs: Any) -> dict[str, Any] | None:
+        """One API call; None when the resource is gone (deleted between list and describe)."""
+        method = getattr(self.personalize, operation)
+        try:
+            response: dict[str, Any] = method(**kwargs)
+        except Exception as exc:
+            if _code(exc) in _MISSING:
+                return None
+            raise translate(exc, doing) from exc
+        return response
+
+    def pages(self, operation: str, key: str, doing: str, **kwargs: Any) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        try:
+            if operation in _PAGINATED and self.personalize.can_paginate(operation):
+                for page in self.personalize.get_paginator(operation).paginate(**kwargs):
+                    out.extend(page.get(key, []))
+            else:
+                out.extend(getattr(self.personalize, operation)(**kwargs).get(key, []))
+        except Exception as exc:
+            if _code(exc) in _MISSING:
+                return out
+            raise translate(exc, doing) from exc
+        return out
+
+    def read_tags(self, arn: str) -> dict[str, str] | None:
+        response = self.call("list_tags_for_resource", f"read the tags of {arn}", resourceArn=arn)
+        return None if response is None else tags_from_list(response.get("tags"))
+
+    # -- scope --
+
+    def desired_names(self, kind: Kind) -> set[str]:
+        return {r.physical_name for r in self.desired.of_kind(kind)}
+
+    def group_candidate(self, name: str) -> bool:
+        prefix = self.desired.stack.settings.namePrefix
+        return name in self.desired_names(Kind.DATASET_GROUP) or not prefix or name.startswith(prefix)
+
+    # -- tasks --
+
+    def list_groups(self) -> None:
+        for summary in self.pages("list_dataset_groups", "datasetGroups", "list dataset groups"):
+            name = str(summary.get("name", ""))
+            if self.group_candidate(name):
+                raw = _Raw(Kind.DATASET_GROUP, str(summary["datasetGroupArn"]), name, plain(summary))
+                with self.lock:
+                    self.groups[raw.arn] = raw
+                self.spawn(self.group_tags, raw)
+
+    def group_tags(self, raw: _Raw) -> None:
+        tags = self.read_tags(raw.arn)
+        if tags is None:
+            raw.gone = True
+            return
+        raw.tags = tags
+        if raw.name in self.desired_names(Kind.DATASET_GROUP) or tags.get(TAG_STACK) == self.stack:
+            self.spawn(self.describe, raw)
+            for kind in GROUP_CHILD_KINDS:
+                self.spawn(self.list_children, kind, raw.arn)
+        else:
+            raw.gone = True  # someone else's group: out of scope
+
+    def describe(self, raw: _Raw) -> None:
+        handler = REGISTRY[raw.kind]
+        response = self.call(handler.ops.describe, f"describe {raw.arn}", **handler.describe_request(raw.arn))
+        if response is None:
+            raw.gone = True
+            return
+        raw.fields = plain(response.get(handler.ops.describe_key, {}))
+
+    def tags(self, raw: _Raw) -> None:
+        tags = self.read_tags(raw.arn)
+        if tags is None:
+            raw.gone = True
+        else:
+            raw.tags = tags
+
+    def list_children(self, kind: Kind, parent_arn: str) -> None:
+        handler = REGISTRY[kind]
+        ops = handler.ops
+        assert ops.parent_param is not None
+        doing = f"list {kind.value} resources of {parent_arn}"
+        for summary in self.pages(ops.list, ops.list_key, doing, **{ops.parent_param: parent_arn}):
+            raw = _Raw(
+                kind, str(summary[ops.arn_key]), str(summary.get("name", "")), plain(summary), parent_arn
+            )
+            with self.lock:
+                self.items[raw.arn] = raw
+            self.spawn(self.describe, raw)
+            if handler.taggable:
+                self.spawn(self.tags, raw)
+            if kind is Kind.SOLUTION:
+                self.spawn(self.list_versions, raw)
+                self.spawn(self.list_children, Kind.CAMPAIGN, raw.arn)
+            elif kind is Kind.DATASET:
+                self.spawn(self.list_imports, raw)
+            elif kind is Kind.METRIC_ATTRIBUTION:
+                self.spawn(self.list_attribution_metrics, raw)
+
+    def list_versions(self, raw: _Raw) -> None:
+        versions = self.pages(
+            "list_solution_versions",
+            "solutionVersions",
+            f"list the versions of {raw.arn}",
+            solutionArn=raw.arn,
+        )
+        raw.versions = sorted(
+            (plain(v) for v in versions),
+            key=lambda v: (v.get("creationDateTime", 0), v["solutionVersionArn"]),
+            reverse=True,
+        )
+
+    def list_imports(self, raw: _Raw) -> None:
+        jobs = self.pages(
+            "list_dataset_import_jobs",
+            "datasetImportJobs",
+            f"list the imports of {raw.arn}",
+            datasetArn=raw.arn,
+        )
+        raw.imports = sorted(
+            (plain(j) for j in jobs),
+            key=lambda j: (j.get("creationDateTime", 0), j["datasetImportJobArn"]),
+            reverse=True,
+        )
+        done = [j for j in raw.imports if norm_status(j.get("status")) == "ACTIVE"]
+        if done:
+            arn = str(done[0]["datasetImportJobArn"])
+            tags = self.read_tags(arn)
+            raw.import_tags[arn] = tags or {}
+
+    def list_attribution_metrics(self, raw: _Raw) -> None:
+        metrics = self.pages(
+            "list_metric_attribution_metrics",
+            "metrics",
+            f"list the metrics of {raw.arn}",
+            metricAttributionArn=raw.arn,
+        )
+        raw.summary["metrics"] = plain(metrics)
+
+    def list_schemas(self) -> None:
+        for summary in self.pages("list_schemas", "schemas", "list schemas"):
+            with self.lock:
+                self.schemas[str(summary["schemaArn"])] = plain(summary)
+
+    def describe_schema(self, arn: str) -> None:
+        response = self.call("describe_schema", f"describe {arn}", schemaArn=arn)
+        if response is not None:
+            with self.lock:
+                self.schema_fields[arn] = plain(response.get("schema", {}))
+
+    def solution_metrics(self, version_arn: str) -> None:
+        response = self.call(
+            "get_solution_metrics", f"get the metrics of {version_arn}", solutionVersionArn=version_arn
+        )
+        if response is not None:
+            with self.lock:
+                self.metrics[version_arn] = {k: float(v) for k, v in (response.get("metrics") or {}).items()}
+
+    def version_tags(self, raw: _Raw, version_arn: str) -> None:
+        raw.version_tags[version_arn] = self.read_tags(version_arn) or {}
+
+    def head(self, location: str) -> None:
+        bucket, _, key = location[len("s3://") :].partition("/")
+        try:
+            response = self.s3.head_object(Bucket=bucket, Key=key)
+        except Exception as exc:
+            if _code(exc) in _MISSING:
+                return
+            raise translate(exc, f"read {location}") from exc
+        with self.lock:
+            self.etags[location] = str(response.get("ETag", "")).strip('"')  # tag values cannot hold quotes
+
+    # -- run --
+
+    def run(self) -> None:
+        with ThreadPoolExecutor(max_workers=max(1, self.concurrency), thread_name_prefix="live-read") as pool:
+            self.pool = pool
+            self.spawn(self.list_groups)
+            self.spawn(self.list_schemas)
+            for location in sorted(self.data_locations()):
+                self.spawn(self.head, location)
+            self.drain()
+            for arn in sorted(self.used_schemas()):
+                self.spawn(self.describe_schema, arn)
+            self.spawn_follow_ups()
+            self.drain()
+
+    def data_locations(self) -> set[str]:
+        return {
+            r.spec.dataImport.dataLocation
+            for r in self.desired.of_kind(Kind.DATASET)
+            if isinstance(r.spec, DatasetSpec) and r.spec.dataImport
+        }
+
+    def used_schemas(self) -> set[str]:
+        used = {
+            str(raw.fields.get("schemaArn"))
+            for raw in self.items.values()
+            if raw.kind is Kind.DATASET and raw.fields.get("schemaArn") and not raw.gone
+        }
+        names = self.desired_names(Kind.SCHEMA)
+        for arn, summary in self.schemas.items():
+            if _schema_name_match(str(summary.get("name", "")), names):
+                used.add(arn)
+        return used
+
+    def spawn_follow_ups(self) -> None:
+        """Metrics for promotion decisions and version tags for trigger checks."""
+        serving: dict[str, set[str]] = {}
+        for raw in self.items.values():
+            if raw.kind is Kind.CAMPAIGN and raw.fields.get("solutionVersionArn"):
+                serving.setdefault(str(raw.parent_arn), set()).add(str(raw.fields["solutionVersionArn"]))
+        triggers = {
+            r.address.name
+            for r in self.desired.of_kind(Kind.SOLUTION)
+            if isinstance(r.spec, SolutionSpec) and r.spec.training.trigger is not None
+        }
+        for raw in list(self.items.values()):
+            if raw.kind is not Kind.SOLUTION or raw.gone:
+                continue
+            active = [v for v in raw.versions if norm_status(v.get("status")) == "ACTIVE"]
+            if not active:
+                continue
+            newest = str(active[0]["solutionVersionArn"])
+            served = serving.get(raw.arn, set())
+            if served and served != {newest}:
+                for arn in sorted({newest} | {a for a in served if not a.endswith("/$LATEST")}):
+                    self.spawn(self.solution_metrics, arn)
+            logical = raw.tags.get(TAG_NAME) if raw.tags.get(TAG_STACK) == self.stack else None
+            if (logical in triggers) or (raw.name in {self.physical(Kind.SOLUTION, t) for t in triggers}):
+                self.spawn(self.version_tags, raw, newest)
+
+    def physical(self, kind: Kind, logical: str) -> str:
+        res = self.desired.resources.get(Address(kind, logical))
+        return res.physical_name if res else ""
+
+
+def _schema_name_match(name: str, desired_names: Iterable[str]) -> bool:
+    return any(name == n or re.fullmatch(re.escape(n) + r"-[0-9a-f]{6}b?", name) for n in desired_names)
+
+
+# --- turning raw reads into LiveResources --------------------------------------------------------------
+
+
+def _versions(raw: _Raw, metrics: Mapping[str, Mapping[str, float]]) -> tuple[LiveSolutionVersion, ...]:
+    return tuple(
+        LiveSolutionVersion(
+            arn=str(v["solutionVersionArn"]),
+            status=norm_status(v.get("status")),
+            training_mode=v.get("trainingMode"),
+            training_type=v.get("trainingType"),
+            created=_epoch(v.get("creationDateTime")),
+            last_updated=_epoch(v.get("lastUpdatedDateTime")),
+            failure_reason=v.get("failureReason"),
+            metrics=dict(metrics.get(str(v["solutionVersionArn"]), {})),
+            tags=raw.version_tags.get(str(v["solutionVersionArn"]), {}),
+        )
+        for v in raw.versions
+    )
+
+
+def _imports(raw: _Raw) -> tuple[LiveImportJob, ...]:
+    return tuple(
+        LiveImportJob(
+            arn=str(j["datasetImportJobArn"]),
+            name=str(j.get("jobName", "")),
+            status=norm_status(j.get("status")),
+            created=_epoch(j.get("creationDateTime")),
+            last_updated=_epoch(j.get("lastUpdatedDateTime")),
+            data_location=str(j.get("dataLocation", "")),
+            import_mode=j.get("importMode"),
+            failure_reason=j.get("failureReason"),
+            tags=raw.import_tags.get(str(j["datasetImportJobArn"]), {}),
+        )
+        for j in raw.imports
+    )
+
+
+@dataclass
+class _Assembler:
+    reader: _Reader
+    preferred: set[str] = field(default_factory=set)
+    """ARNs that keep their address over look-alikes (schemas in use by the stack's datasets)."""
+
+    def assemble(self) -> dict[Address, LiveResource]:
+        reader = self.reader
+        claims: dict[Address, list[LiveResource]] = {}
+        raws = [r for r in list(reader.groups.values()) + list(reader.items.values()) if not r.gone]
+        for raw in raws:
+            resource = self.resource(raw)
+            if resource is not None and resource.address is not None:
+                claims.setdefault(resource.address, []).append(resource)
+        for resource in self.schema_resources(raws):
+            assert resource.address is not None
+            claims.setdefault(resource.address, []).append(resource)
+        out: dict[Address, LiveResource] = {}
+        for address, found in claims.items():
+            ordered = sorted(found, key=lambda r: (self.preference(address, r), r.arn))
+            out[address] = ordered[0]
+            for older in ordered[1:]:
+                alias = Address(address.kind, f"{address.name}{SUPERSEDED_SEPARATOR}{older.name}")
+                out[alias] = _with_address(older, alias)
+        return out
+
+    def preference(self, address: Address, resource: LiveResource) -> tuple[int, int, float]:
+        """Sort key: the physically-named or newest resource keeps the address."""
+        created = float(resource.fields.get("creationDateTime") or 0.0)
+        return (0 if resource.managed else 1, 0 if resource.arn in self.preferred else 1, -created)
+
+    def resource(self, raw: _Raw) -> LiveResource | None:
+        reader = self.reader
+        handler = REGISTRY[raw.kind]
+        fields = {**raw.summary, **raw.fields}
+        status = norm_status(str(fields.get("status", "")))
+        owner = raw.tags.get(TAG_STACK)
+        if owner == reader.stack and raw.tags.get(TAG_NAME):
+            address: Address | None = Address(raw.kind, raw.tags[TAG_NAME])
+            managed = True
+        else:
+            address = self.name_match(raw)
+            managed = address is not None and not handler.taggable
+        if address is None:
+            return None
+        return LiveResource(
+            kind=raw.kind,
+            arn=raw.arn,
+            name=raw.name or str(fields.get("name", "")),
+            status=status,
+            fields=fields,
+            tags=raw.tags,
+            address=address,
+            managed=managed,
+            versions=_versions(raw, reader.metrics) if raw.kind is Kind.SOLUTION else (),
+            imports=_imports(raw) if raw.kind is Kind.DATASET else (),
+        )
+
+    def name_match(self, raw: _Raw) -> Address | None:
+        for res in self.reader.desired.of_kind(raw.kind):
+            if res.physical_name == raw.name:
+                return res.address
+        return None
+
+    def schema_resources(self, raws: list[_Raw]) -> list[LiveResource]:
+        reader = self.reader
+        desired_schema_of_dataset: dict[str, str] = {}
+        for raw in raws:
+            if raw.kind is not Kind.DATASET:
+                continue
+            resource = self.resource(raw)
+            if resource is None or resource.address is None:
+                continue
+            res = reader.desired.resources.get(resource.address)
+            if res is not None and isinstance(res.spec, DatasetSpec) and raw.fields.get("schemaArn"):
+                desired_schema_of_dataset[str(raw.fields["schemaArn"])] = res.spec.schema_
+        out: list[LiveResource] = []
+        for arn, fields in sorted(reader.schema_fields.items()):
+            name = str(fields.get("name", ""))
+            logical = desired_schema_of_dataset.get(arn)
+            if logical is None:
+                for res in reader.desired.of_kind(Kind.SCHEMA):
+                    if _schema_name_match(name, [res.physical_name]):
+                        logical = res.address.name
+                        break
+            referenced = arn in desired_schema_of_dataset or any(
+                str(r.fields.get("schemaArn")) == arn for r in raws if r.kind is Kind.DATASET
+            )
+            address = (
+                Address(Kind.SCHEMA, logical)
+                if logical
+                else (Address(Kind.SCHEMA, name) if referenced else None)
+            )
+            if address is None:
+                continue
+            if arn in desired_schema_of_dataset:
+                self.preferred.add(arn)
+            out.append(
+                LiveResource(
+                    kind=Kind.SCHEMA,
+                    arn=arn,
+                    name=name,
+                    status="ACTIVE",
+                    fields=fields,
+                    tags={},
+                    address=address,
+                    managed=True,
+                )
+            )
+        return out
+
+
+def _with_address(resource: LiveResource, address: Address) -> LiveResource:
+    from dataclasses import replace
+
+    return replace(resource, address=address)
+
+
+def read_live(clients: Any, desired: DesiredState, *, concurrency: int = 16, now: float) -> LiveState:
+    """Read what the stack needs from the account (see the module docstring). `clients` has `.personalize`
+    and `.s3` boto3 clients (a `reconciler.aws.target.Target`); `now` comes from the target's clock."""
+    reader = _Reader(clients.personalize, clients.s3, desired, concurrency)
+    reader.run()
+    resources = _Assembler(reader).assemble()
+    region = getattr(clients.personalize.meta, "region_name", None) or desired.stack.settings.region
+    account = _account_of(resources.values())
+    if account is None and hasattr(clients, "account_id"):
+        try:
+            account = str(clients.account_id())
+        except ReconcilerError:
+            raise
+        except Exception as exc:
+            raise translate(exc, "identify the AWS account") from exc
+    return LiveState(
+        resources=dict(sorted(resources.items())),
+        s3_etags=dict(sorted(reader.etags.items())),
+        account_id=account,
+        region=region,
+        now=now,
+    )
+
+
+def _account_of(resources: Iterable[LiveResource]) -> str | None:
+    for resource in resources:
+        parts = resource.arn.split(":")
+        if len(parts) > 4 and parts[4]:
+            return parts[4]
+    return None
