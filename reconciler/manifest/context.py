@@ -8,7 +8,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.manifest.problems import Reporter, Severity
-from reconciler.manifest.yamlmarks import MarkedDocument, Path
+from reconciler.manifest.yamlmarks import Mark, MarkedDocument, Path
 from reconciler.model.address import Address, Kind, SourceLocation
 from reconciler.model.spec import (
     DatasetGroupSpec,
@@ -56,14 +56,35 @@ class Context:
 
     # --- reporting -----------------------------------------------------------------------------------
 
+    # Problems point at the offending value (or the nearest enclosing node when the value is missing).
+
     def error(self, res: ParsedResource, path: Path, message: str, hint: str | None = None) -> None:
-        self.reporter.at(Severity.ERROR, res.doc, path, message, subject=res.subject, hint=hint)
+        self.reporter.at(
+            Severity.ERROR, res.doc, path, message, subject=res.subject, hint=hint, prefer_key=False
+        )
 
     def warning(self, res: ParsedResource, path: Path, message: str, hint: str | None = None) -> None:
-        self.reporter.at(Severity.WARNING, res.doc, path, message, subject=res.subject, hint=hint)
+        self.reporter.at(
+            Severity.WARNING, res.doc, path, message, subject=res.subject, hint=hint, prefer_key=False
+        )
 
     def info(self, res: ParsedResource, path: Path, message: str, hint: str | None = None) -> None:
-        self.reporter.at(Severity.INFO, res.doc, path, message, subject=res.subject, hint=hint)
+        self.reporter.at(
+            Severity.INFO, res.doc, path, message, subject=res.subject, hint=hint, prefer_key=False
+        )
+
+    def error_in_value(
+        self, res: ParsedResource, path: Path, offset: int, message: str, hint: str | None = None
+    ) -> None:
+        """An error at character `offset` inside the string value at `path` (exact column when the value is
+        written on one line, else the value's start)."""
+        mark = res.doc.locate(path, prefer_key=False)
+        style = res.doc.scalar_styles.get(path, "multiline")
+        if style in ("plain", "'", '"') and path in res.doc.value_marks:
+            mark = Mark(mark.line, mark.column + offset + (0 if style == "plain" else 1))
+        self.reporter.add(
+            Severity.ERROR, res.doc.file, mark, message, subject=res.subject, path=path, hint=hint
+        )
 
     # --- lookups -------------------------------------------------------------------------------------
 
@@ -95,3 +116,8 @@ def spec_group(spec: Any) -> str | None:
     """The dataset group a spec belongs to, directly (None for schemas, campaigns, groups)."""
     value = getattr(spec, "datasetGroup", None)
     return value if isinstance(value, str) else None
+
+
+def article(word: str) -> str:
+    """'a Solution', 'an INTERACTIONS', 'an EventTracker'."""
+    return ("an " if word[:1].upper() in "AEIOU" else "a ") + word

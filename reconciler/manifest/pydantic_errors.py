@@ -66,9 +66,14 @@ def model_at(model: type[BaseModel], loc: Path) -> type[BaseModel] | None:
     return current
 
 
-def _walk_present(data: Any, loc: tuple[Any, ...]) -> Path:
-    """Keep only the loc parts that exist in the data (drops pydantic's union/function tags)."""
+def _walk_present(data: Any, loc: tuple[Any, ...]) -> tuple[Path, int]:
+    """Keep only the loc parts that exist in the data (drops pydantic's union/function tags).
+
+    Also returns how many leading parts of the kept path come before the first dropped tag (the union's
+    own path), so several failing union members can be reported once.
+    """
     path: list[str | int] = []
+    union_at = -1
     current = data
     for i, part in enumerate(loc):
         if (isinstance(current, dict) and part in current) or (
@@ -78,8 +83,9 @@ def _walk_present(data: Any, loc: tuple[Any, ...]) -> Path:
             path.append(part)
         elif i == len(loc) - 1 and isinstance(current, dict) and isinstance(part, str | int):
             path.append(part)  # a missing key: keep it so the message names it
-        # else: a tag such as 'str', 'list[str]', 'function-before[...]'
-    return tuple(path)
+        elif union_at < 0:  # a tag such as 'str', 'list[str]', 'function-before[...]'
+            union_at = len(path)
+    return tuple(path), union_at
 
 
 def describe(error: Any, owner: type[BaseModel] | None) -> tuple[str, str | None]:
@@ -151,14 +157,16 @@ def report_validation_error(
     reporter: Reporter,
 ) -> None:
     """Report every error of `exc` (validation of `model` on `data`, found at `prefix` of `doc`)."""
-    seen: set[Path] = set()
+    unions: set[Path] = set()
     for error in exc.errors():
         loc = tuple(error["loc"])
-        present = _walk_present(data, loc)
+        present, union_at = _walk_present(data, loc)
         path = (*prefix, *present)
-        if path in seen and len(present) != len(loc):
-            continue  # several union members failed on the same value; one message is enough
-        seen.add(path)
+        if union_at >= 0:
+            union_path = (*prefix, *present[:union_at])
+            if union_path in unions:
+                continue  # several union members failed on the same value; one message is enough
+            unions.add(union_path)
         owner = model_at(model, loc[:-1]) if error["type"] == "extra_forbidden" else None
         message, hint = describe(error, owner)
         prefer_key = error["type"] in ("extra_forbidden", "missing")

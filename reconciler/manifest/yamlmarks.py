@@ -56,6 +56,8 @@ class MarkedDocument:
     data: Any
     value_marks: dict[Path, Mark] = field(default_factory=dict)
     key_marks: dict[Path, Mark] = field(default_factory=dict)
+    scalar_styles: dict[Path, str] = field(default_factory=dict)
+    """For single-line string scalars: 'plain', "'" or '"' (used to point inside a value)."""
 
     def locate(self, path: Path, *, prefer_key: bool = True) -> Mark:
         """Best position for `path`: the key (or value) itself, else the nearest enclosing node."""
@@ -158,8 +160,10 @@ class _Builder:
             except yaml.constructor.ConstructorError as exc:
                 self.problems.append(YamlProblem(_mark(node), str(exc.problem or exc)))
                 return None
+        single_line = node.start_mark.line == node.end_mark.line
+        if isinstance(value, str) and single_line and node.style in (None, "'", '"'):
+            self.doc.scalar_styles[path] = node.style or "plain"
         if isinstance(value, str) and self.subst is not None:
-            single_line = node.start_mark.line == node.end_mark.line
             offset_ok = single_line and node.style is None
             value = self.subst.apply(value, _mark(node), offset_ok, self.problems, path)
         return value

@@ -74,6 +74,16 @@ class AvroField(_Model):
     default: Any = None
     doc: str | None = None
 
+    @field_validator("type", mode="before")
+    @classmethod
+    def _null(cls, value: object) -> object:
+        # YAML reads an unquoted `null` in `type: [null, string]` as None; Avro means the "null" type.
+        if value is None:
+            return "null"
+        if isinstance(value, list):
+            return ["null" if item is None else item for item in value]
+        return value
+
 
 class AvroSchema(_Model):
     type: Literal["record"] = "record"

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from reconciler.manifest.avro import check_for_type, check_generic
-from reconciler.manifest.context import Context, ParsedResource
+from reconciler.manifest.context import Context, ParsedResource, article
 from reconciler.model.address import Kind
 from reconciler.model.spec import DatasetSpec, SchemaSpec
 
@@ -28,7 +28,7 @@ def check(ctx: Context) -> None:
             ctx.error(
                 res,
                 ("spec", "datasetType"),
-                f"dataset group '{spec.datasetGroup}' already has a {spec.datasetType} dataset "
+                f"dataset group '{spec.datasetGroup}' already has {article(spec.datasetType)} dataset "
                 f"({other.address})",
                 f"{other.address} is defined at {other.doc.file}:{other.doc.start.line}; "
                 "a dataset group holds at most one dataset per type",

@@ -35,9 +35,10 @@ def check(ctx: Context) -> None:
         try:
             parsed = parse_filter(text)
         except FilterSyntaxError as exc:
-            ctx.error(
+            ctx.error_in_value(
                 res,
                 EXPR,
+                exc.position,
                 f"syntax error at character {exc.position + 1}: {exc.message}",
                 _caret(text, exc.position) if "\n" not in text else None,
             )
@@ -81,9 +82,12 @@ def _check_expression(
     group_known = ctx.get(Kind.DATASET_GROUP, spec.datasetGroup) is not None
 
     def error(message: str, position: int | None = None, hint: str | None = None) -> None:
-        if hint is None and position is not None and "\n" not in text:
+        if position is None:
+            ctx.error(res, EXPR, message, hint)
+            return
+        if hint is None and "\n" not in text:
             hint = _caret(text, position)
-        ctx.error(res, EXPR, message, hint)
+        ctx.error_in_value(res, EXPR, position, message, hint)
 
     where = list(expression.conditions)
     first_dataset = where[0].field.dataset if where else None

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 
 from reconciler.manifest.avro import field_named, field_types
-from reconciler.manifest.context import Context, ParsedResource, spec_group
+from reconciler.manifest.context import Context, ParsedResource, article, spec_group
 from reconciler.manifest.recipes import (
     GROUP_QUOTAS,
     MAX_METRICS_PER_ATTRIBUTION,
@@ -55,7 +55,7 @@ def _one_per_group(ctx: Context, kind: Kind, *, error: bool) -> None:
             continue
         if group in seen:
             first = seen[group]
-            message = f"dataset group '{group}' already has a {kind.value} ({first.address})"
+            message = f"dataset group '{group}' already has {article(kind.value)} ({first.address})"
             hint = f"{first.address} is defined at {first.doc.file}:{first.doc.start.line}"
             if error:
                 ctx.error(

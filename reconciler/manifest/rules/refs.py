@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from reconciler.manifest.context import Context, ParsedResource
+from reconciler.manifest.context import Context, ParsedResource, article
 from reconciler.model.address import Address, Kind
 
 #: kind -> (YAML field, python attribute, target kind)
@@ -51,7 +51,8 @@ def _hint(ctx: Context, target: Address) -> str:
     if other:
         doc = ctx.declared[other[0]]
         where = f"{doc.file}:{doc.start.line}"
-        return f"'{target.name}' is a {other[0].kind.value} (defined at {where}), not a {target.kind.value}"
+        actual, wanted = article(other[0].kind.value), article(target.kind.value)
+        return f"'{target.name}' is {actual} (defined at {where}), not {wanted}"
     if same_kind:
         return f"defined {target.kind.value}s: " + ", ".join(same_kind[:8])
     return f"add a `kind: {target.kind.value}` document named '{target.name}'"

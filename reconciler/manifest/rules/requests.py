@@ -256,8 +256,8 @@ def check(ctx: Context) -> None:
                         res, _doc_path(param, paths), f"{operation} would be rejected: {text} ({param})"
                     )
             for path, message in _constraint_problems(params, shape, ()):
-                if path and path[0] == "tags":
-                    continue
+                if path and path[0] in ("tags", "name", "jobName"):
+                    continue  # reported by the names rule
                 dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
                 ctx.error(
                     res, _doc_path(dotted, paths), f"{operation} would be rejected: {message} ({dotted})"

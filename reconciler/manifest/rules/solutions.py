@@ -6,7 +6,7 @@ import difflib
 import re
 
 from reconciler.manifest.avro import field_named, field_types
-from reconciler.manifest.context import Context, ParsedResource
+from reconciler.manifest.context import Context, ParsedResource, article
 from reconciler.manifest.recipes import (
     AUTO_TRAINING_DAYS,
     EXPLORATION_KEYS,
@@ -88,7 +88,7 @@ def _check_solution(ctx: Context, res: ParsedResource, spec: SolutionSpec) -> No
                 ctx.error(
                     res,
                     ("spec", "recipeArn"),
-                    f"'{name}' is a {recipe.domain} domain use case: declare it as a `kind: Recommender`",
+                    f"'{name}' is {article(recipe.domain)} domain use case: use a `kind: Recommender`",
                     "solutions use custom recipes such as aws-user-personalization",
                 )
                 recipe = None
