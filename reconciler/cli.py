@@ -33,6 +33,12 @@ app.command("stacks")(stacks_cmd.stacks_command)
 from reconciler.commands import emulator_cmd  # noqa: E402
 
 app.add_typer(emulator_cmd.app, name="emulator")
+from reconciler.commands import apply_cmd  # noqa: E402
+
+app.command("apply")(apply_cmd.apply_command)
+from reconciler.commands import plan_cmd  # noqa: E402
+
+app.command("plan")(plan_cmd.plan_command)
 
 
 def main() -> None:
