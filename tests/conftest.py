@@ -38,3 +38,12 @@ def emulator_env() -> Iterator[EmulatorEnv]:
             region=region,
             account=emulator.account,
         )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the golden files under tests/golden/ from the current renderers",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 #: 2026-01-01T00:00:00Z, the default start of virtual time (fixed so test runs are reproducible).
@@ -62,21 +63,30 @@ class ScaledClock:
 
     ``sleep(s)`` sleeps ``s / scale`` real seconds. ``advance(s)`` jumps virtual time forward instantly."""
 
-    def __init__(self, scale: float, start: float | None = None) -> None:
+    def __init__(
+        self,
+        scale: float,
+        start: float | None = None,
+        *,
+        wall: Callable[[], float] = time.time,
+        sleeper: Callable[[float], None] = time.sleep,
+    ) -> None:
         if scale <= 0:
             raise ValueError("scale must be > 0")
         self.scale = float(scale)
-        self._wall0 = time.time()
+        self._wall = wall
+        self._sleeper = sleeper
+        self._wall0 = wall()
         self._virtual0 = self._wall0 if start is None else float(start)
         self._lock = threading.Lock()
 
     def now(self) -> float:
         with self._lock:
-            return self._virtual0 + (time.time() - self._wall0) * self.scale
+            return self._virtual0 + (self._wall() - self._wall0) * self.scale
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
-            time.sleep(seconds / self.scale)
+            self._sleeper(seconds / self.scale)
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:

@@ -8,7 +8,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .errors import EmulatorError
+from .errors import EmulatorError, InjectedConnectionReset
 from .shapes import TARGET_PREFIX
 
 if TYPE_CHECKING:
@@ -56,8 +56,8 @@ def wire_call(
         out = emulator.handle(operation, params, region, account)
     except EmulatorError as exc:
         return exc.status, headers, error_body(exc.code, exc.message)
-    except AssertionError:
-        raise  # strict-mode contract violations must fail the test that caused them
+    except (AssertionError, InjectedConnectionReset):
+        raise  # contract violations fail the test that caused them; resets are the transport's to perform
     except Exception as exc:  # a bug in the emulator: answer like the service would, keep the trace in logs
         if getattr(emulator, "strict", False):
             raise
