@@ -1,0 +1,81 @@
+"""Representative plans for the renderer goldens (built with the planner from fixed desired/live states)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from reconciler.model.address import Address, Kind
+from reconciler.model.state import TAG_NAME, TAG_STACK, LiveState
+from reconciler.plan.planner import PlanOptions, plan
+from reconciler.plan.types import Plan
+from tests.plan.builders import (
+    BASE_SPECS,
+    NOW,
+    applied_live,
+    desired_state,
+    version,
+    with_fields,
+    with_resource,
+)
+from tests.plan.test_planner import CAMP, DG, FILT, REC, SOL, mutate
+
+TARGET = "AWS account 123456789012 (us-east-1)"
+
+
+def create_everything() -> Plan:
+    return plan(desired_state(BASE_SPECS), LiveState(resources={}), PlanOptions(target="local emulator"))
+
+
+def no_changes() -> Plan:
+    desired = desired_state(BASE_SPECS)
+    return plan(desired, applied_live(desired), PlanOptions(target=TARGET))
+
+
+def mixed() -> Plan:
+    base = desired_state(BASE_SPECS)
+    live = applied_live(base)
+    specs = mutate(BASE_SPECS, CAMP, "minProvisionedTPS", 2)
+    specs = mutate(specs, SOL, "solutionConfig.algorithmHyperParameters", {"hidden_dimension": 128})
+    live = with_fields(
+        live, FILT, filterExpression='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("view")'
+    )
+    live = with_resource(live, REC, managed=False, tags={"owner": "notebook"})
+    live = dataclasses.replace(live, s3_etags={"s3://bucket/interactions.csv": "etag-2"})
+    orphan_address = Address(Kind.FILTER, "old-filter")
+    source = live.resources[FILT]
+    orphan = dataclasses.replace(
+        source,
+        address=orphan_address,
+        arn=source.arn + "-old",
+        name="shop-old-filter",
+        tags={TAG_STACK: "shop", TAG_NAME: "old-filter"},
+    )
+    live = dataclasses.replace(live, resources={**live.resources, orphan_address: orphan})
+    return plan(desired_state(specs), live, PlanOptions(target=TARGET, prune=True))
+
+
+def refused() -> Plan:
+    base = desired_state(BASE_SPECS)
+    specs = mutate(BASE_SPECS, DG, "domain", "VIDEO_ON_DEMAND")
+    return plan(desired_state(specs), applied_live(base), PlanOptions(target=TARGET))
+
+
+def held_back() -> Plan:
+    desired = desired_state(BASE_SPECS)
+    live = applied_live(desired)
+    sol = live.resources[SOL]
+    newer = version(sol.arn, 2, created=NOW - 3600, metrics={"precision_at_25": 0.07})
+    live = with_resource(live, SOL, versions=(newer, *sol.versions))
+    live = with_fields(
+        live, Address(Kind.RECOMMENDER, "for-you"), latestRecommenderUpdate={"status": "CREATE PENDING"}
+    )
+    return plan(desired, live, PlanOptions(target=TARGET))
+
+
+CASES = {
+    "create": create_everything,
+    "no_changes": no_changes,
+    "mixed": mixed,
+    "refused": refused,
+    "held_back": held_back,
+}
