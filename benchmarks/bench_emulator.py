@@ -1,0 +1,79 @@
+"""How many Describe* calls per second the in-process emulator answers through a real boto3 client.
+
+Run: ``.venv/bin/python -m benchmarks.bench_emulator [--calls N]``. Later benchmarks use this to check that
+the emulator is not their bottleneck."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from typing import Any
+
+from reconciler.emulator import DurationProfile, PersonalizeEmulator, VirtualClock, emulated_client
+
+REGION = "us-east-1"
+
+
+def _prepare(groups: int = 5) -> tuple[PersonalizeEmulator, list[str]]:
+    emulator = PersonalizeEmulator(clock=VirtualClock(), profile=DurationProfile.instant())
+    arns = [
+        emulator.handle("CreateDatasetGroup", {"name": f"bench-{i}"}, REGION, emulator.account)[
+            "datasetGroupArn"
+        ]
+        for i in range(groups)
+    ]
+    return emulator, arns
+
+
+def _describe_loop(client: Any, arns: list[str], calls: int) -> None:
+    for i in range(calls):
+        client.describe_dataset_group(datasetGroupArn=arns[i % len(arns)])
+
+
+def single_thread(calls: int) -> float:
+    emulator, arns = _prepare()
+    client = emulated_client(emulator, REGION)
+    _describe_loop(client, arns, 20)  # warm up (model loading, first-call caches)
+    start = time.perf_counter()
+    _describe_loop(client, arns, calls)
+    return calls / (time.perf_counter() - start)
+
+
+def threaded(calls: int, threads: int = 8) -> float:
+    emulator, arns = _prepare()
+    clients = [emulated_client(emulator, REGION) for _ in range(threads)]
+    for client in clients:
+        _describe_loop(client, arns, 5)
+    per_thread = max(1, calls // threads)
+    workers = [threading.Thread(target=_describe_loop, args=(c, arns, per_thread)) for c in clients]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return per_thread * threads / (time.perf_counter() - start)
+
+
+def core_only(calls: int) -> float:
+    emulator, arns = _prepare()
+    start = time.perf_counter()
+    for i in range(calls):
+        emulator.handle(
+            "DescribeDatasetGroup", {"datasetGroupArn": arns[i % len(arns)]}, REGION, emulator.account
+        )
+    return calls / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--calls", type=int, default=2000, help="describe calls per measurement")
+    args = parser.parse_args(argv)
+    print(f"emulator describe_dataset_group, {args.calls} calls per measurement")
+    print(f"  boto3 client, 1 thread : {single_thread(args.calls):8.0f} calls/s")
+    print(f"  boto3 clients, 8 threads: {threaded(args.calls):8.0f} calls/s (total)")
+    print(f"  core handle() only      : {core_only(args.calls * 5):8.0f} calls/s")
+
+
+if __name__ == "__main__":
+    main()
