@@ -7,6 +7,20 @@ automatic training and deterministic offline metrics. Reach it in-process with `
 (a botocore ``before-send`` hook on the sentinel endpoint, so moto keeps serving S3/IAM/STS), or through
 ``wire_call`` from an HTTP server. Tests drive time with ``VirtualClock`` and faults with ``.control``.
 
+Usage (tests)::
+
+    clock = VirtualClock()
+    emulator = PersonalizeEmulator(clock=clock)  # realistic DurationProfile(); .instant() for unit tests
+    personalize = emulated_client(emulator, "eu-west-1")  # a real boto3 client; moto may mock S3 meanwhile
+    personalize.create_dataset_group(name="retail")
+    clock.advance(3600)  # every pending transition completes, in time order
+    emulator.control.fail_next("solution_version", "my-solution", "Out of memory")
+    emulator.control.inject_fault("CreateCampaign", "ThrottlingException", count=2)
+
+``PersonalizeEmulator(strict=True)`` checks every response and error against botocore's model and raises
+``ContractViolation`` on a mismatch (the test fixtures use it). Quotas are a table (``DEFAULT_QUOTAS``,
+``control.set_quota``). ``snapshot()``/``restore()`` carry the whole state as JSON-able data.
+
 What it does NOT emulate:
 
 * the data plane: personalize-runtime (GetRecommendations, GetPersonalizedRanking), personalize-events

@@ -80,7 +80,7 @@ def create_campaign(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         "name": name,
         "solutionVersionArn": version["solutionVersionArn"],
         "minProvisionedTPS": params.get("minProvisionedTPS", 1),
-        "campaignConfig": config,
+        "campaignConfig": config or None,  # omitted when not given, like the other optional members
         "_solutionArn": version["solutionArn"],
         "_datasetGroupArn": group,
     }
@@ -113,7 +113,7 @@ def update_campaign(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     summary = {
         "solutionVersionArn": version["solutionVersionArn"],
         "minProvisionedTPS": params.get("minProvisionedTPS", campaign.get("minProvisionedTPS")),
-        "campaignConfig": config,
+        "campaignConfig": config or None,
     }
     ctx.start_update("campaign", campaign, "latestCampaignUpdate", summary)
     return {"campaignArn": arn}

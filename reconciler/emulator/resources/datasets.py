@@ -235,7 +235,6 @@ DELETE_CHECKS["dataset"] = _dataset_in_use
 
 # ---- import job -------------------------------------------------------------------------------------
 def _load(ctx: Context, url: str) -> list[tuple[str, bytes]]:
-    _bucket, _ = split_s3_url(url)
     return read_objects(ctx.emulator.s3_client(ctx.region), url)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import already_exists, invalid
 from ..filters import FilterSyntaxError, parse_filter
 from ..kinds import DELETING, IN_FLIGHT
+from ..pagination import paginate
 from ..recipes import RECIPES
 from ..s3data import ImportFailure, split_s3_url
 from ..state import Context, require
@@ -152,8 +153,6 @@ def update_metric_attribution(ctx: Context, params: dict[str, Any]) -> dict[str,
 
 @op("ListMetricAttributionMetrics")
 def list_metric_attribution_metrics(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    from ..pagination import paginate
-
     arn = params.get("metricAttributionArn")
     records = sorted(ctx.records("metric_attribution").values(), key=lambda r: r["_seq"])
     items = [

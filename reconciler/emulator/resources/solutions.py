@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import already_exists, invalid, not_found
 from ..kinds import DELETING, IN_FLIGHT
 from ..metrics import solution_metrics, training_hours
-from ..recipes import RECIPES, Recipe
+from ..recipes import ALGORITHMS, RECIPES, Recipe
 from ..s3data import DataStats
 from ..state import Context, Record, require, update_in_progress
 from .datasets import active_group, unique_name
@@ -87,7 +87,7 @@ def create_solution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         "recipeArn": recipe.arn if not automl else None,
         "datasetGroupArn": group["datasetGroupArn"],
         "eventType": params.get("eventType"),
-        "solutionConfig": config,
+        "solutionConfig": config or None,
         "autoMLResult": {"bestRecipeArn": recipe.arn} if automl else None,
         "_recipeArn": recipe.arn,
         "_atgen": 0,
@@ -177,7 +177,7 @@ def _solution_update_active(ctx: Context, solution: Record) -> None:
     for key in ("autoTrainingConfig", "eventsConfig"):
         if key in update.get("solutionUpdateConfig", {}):
             config[key] = update["solutionUpdateConfig"][key]
-    solution["solutionConfig"] = config
+    solution["solutionConfig"] = config or None
     if (solution.get("performAutoTraining"), _schedule_of(solution)) != before:
         _plan_auto_training(ctx, solution)
 
@@ -351,8 +351,6 @@ def _version_status(ctx: Context, version: Record, status: str) -> None:
 
 
 def _default_hyperparameters(recipe_arn: str) -> dict[str, str]:
-    from ..recipes import ALGORITHMS
-
     return dict(ALGORITHMS[RECIPES[recipe_arn].algorithm].hyperparameters)
 
 
