@@ -39,6 +39,10 @@ class ParsedResource:
         return str(self.address)
 
 
+PartialResource = tuple[Address, MarkedDocument, dict[str, Any]]
+"""A resource whose spec did not validate: (address, document, raw spec). Its references are still checked."""
+
+
 @dataclass(slots=True)
 class Context:
     resources: list[ParsedResource]
@@ -50,6 +54,7 @@ class Context:
     reporter: Reporter
     stack_source: SourceLocation = field(default_factory=lambda: SourceLocation("<none>"))
     by_address: dict[Address, ParsedResource] = field(default_factory=dict)
+    partial: list[PartialResource] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.by_address = {r.address: r for r in self.resources}

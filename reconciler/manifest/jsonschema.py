@@ -19,12 +19,28 @@ SCHEMA_ID = "https://github.com/personalize-gitops/personalize-gitops/manifest.s
 COMMITTED_SCHEMA = "manifests/.schema/personalize-gitops.schema.json"
 
 
+VARIABLE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_.\-]*\}"
+
+
+def _allow_variables(node: Any) -> Any:
+    """Patterned strings may also hold `${var}` references (substituted before validation)."""
+    if isinstance(node, dict):
+        node = {key: _allow_variables(value) for key, value in node.items()}
+        if node.get("type") == "string" and "pattern" in node:
+            pattern = node.pop("pattern")
+            node["anyOf"] = [{"pattern": pattern}, {"pattern": VARIABLE_PATTERN}]
+        return node
+    if isinstance(node, list):
+        return [_allow_variables(item) for item in node]
+    return node
+
+
 def manifest_json_schema() -> dict[str, Any]:
     models: list[type[BaseModel]] = [Metadata, Lifecycle, StackSpec, *SPEC_MODELS.values()]
     refs, top = models_json_schema(
         [(model, "validation") for model in models], ref_template="#/definitions/{model}"
     )
-    definitions: dict[str, Any] = top.get("$defs", {})
+    definitions: dict[str, Any] = _allow_variables(top.get("$defs", {}))
 
     def ref(model: type[BaseModel]) -> dict[str, Any]:
         return dict(refs[(model, "validation")])

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.manifest.context import Context, ParsedResource
+from reconciler.manifest.context import Context, ParsedResource, PartialResource
 from reconciler.manifest.kinds import KIND_NAMES, SPEC_MODELS, STACK_KIND
 from reconciler.manifest.problems import Reporter, Severity
 from reconciler.manifest.pydantic_errors import report_validation_error
@@ -186,7 +186,12 @@ def _check_envelope(
 # --- stage 3: resource documents -------------------------------------------------------------------------
 
 
-def _parse_resource(doc: MarkedDocument, reporter: Reporter, declared: dict[Address, MarkedDocument]) -> Any:
+def _parse_resource(
+    doc: MarkedDocument,
+    reporter: Reporter,
+    declared: dict[Address, MarkedDocument],
+    partial: list[PartialResource],
+) -> Any:
     data = doc.data
     if not isinstance(data, dict):
         reporter.add(
@@ -272,6 +277,8 @@ def _parse_resource(doc: MarkedDocument, reporter: Reporter, declared: dict[Addr
             spec = model.model_validate(raw_spec)
         except ValidationError as exc:
             report_validation_error(exc, model, doc, ("spec",), raw_spec, subject, reporter)
+            if name is not None and isinstance(raw_spec, dict):
+                partial.append((Address(kind, name), doc, raw_spec))
     lifecycle = Lifecycle()
     if data.get("lifecycle") is not None:
         try:
@@ -402,6 +409,7 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
         stack = _StackInfo()
     subst = Substitution(_variables(stack))
     declared: dict[Address, MarkedDocument] = {}
+    partial: list[PartialResource] = []
     parsed: list[ParsedResource] = []
     for raw_doc in resource_raw:
         yaml_problems: list[Any] = []
@@ -424,12 +432,13 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
             if kind in KIND_NAMES and name:
                 declared.setdefault(Address(Kind(kind), name), doc)
             continue
-        resource = _parse_resource(doc, reporter, declared)
+        resource = _parse_resource(doc, reporter, declared, partial)
         if resource is not None:
             parsed.append(resource)
     if not raw_docs and not reporter.has_errors:
         reporter.add(Severity.WARNING, display_path(Path(path)), None, "no manifest documents found")
     context = Context(parsed, declared, stack.name, stack.spec, sources.base_dir, reporter, stack.source)
+    context.partial = partial
     return context, reporter
 
 

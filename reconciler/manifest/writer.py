@@ -22,8 +22,14 @@ class _Dumper(yaml.SafeDumper):
     """Block style for mappings, readable multi-line strings."""
 
 
+_LINE_BREAKS = frozenset("\x85\u2028\u2029")
+
+
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if "\n" in value and value == value.strip() and not any(ord(c) < 32 and c != "\n" for c in value):
+    awkward = any(c in _LINE_BREAKS or (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in value)
+    if awkward:  # unicode line breaks and control characters only survive escaped, in double quotes
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    if "\n" in value and value == value.strip():
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 

@@ -78,7 +78,7 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-_VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
+_VARIABLE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
@@ -96,14 +96,14 @@ class Substitution:
             return text
 
         def replace(match: re.Match[str]) -> str:
-            if match.group(1):  # "$${...}" -> literal "${...}"
-                return "${" + match.group(2) + "}"
-            name = match.group(2).strip()
+            if match.group(1) is None:  # "$${" -> a literal "${"
+                return "${"
+            name = match.group(1).strip()
             column = mark.column + match.start() if offset_ok else mark.column
             where = Mark(mark.line, column)
             if not _NAME.match(name):
                 problems.append(
-                    YamlProblem(where, f"invalid variable reference '${{{match.group(2)}}}'", path=path)
+                    YamlProblem(where, f"invalid variable reference '${{{match.group(1)}}}'", path=path)
                 )
                 return match.group(0)
             if name not in self.variables:

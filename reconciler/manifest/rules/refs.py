@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from reconciler.manifest.context import Context, ParsedResource, article
+from reconciler.manifest.problems import Severity
 from reconciler.model.address import Address, Kind
 
 #: kind -> (YAML field, python attribute, target kind)
@@ -38,6 +39,20 @@ def check(ctx: Context) -> None:
             hint = _hint(ctx, target)
             ctx.error(res, ("spec", yaml_field), f"{target} is not defined in the manifests", hint)
         res.depends_on = tuple(sorted(set(resolved)))
+    for address, doc, raw in ctx.partial:
+        for yaml_field, _attribute, target_kind in REFERENCES.get(address.kind, ()):
+            value = raw.get(yaml_field)
+            ref = Address(target_kind, value) if isinstance(value, str) else None
+            if ref is not None and ref not in ctx.declared:
+                ctx.reporter.at(
+                    Severity.ERROR,
+                    doc,
+                    ("spec", yaml_field),
+                    f"{ref} is not defined in the manifests",
+                    subject=str(address),
+                    hint=_hint(ctx, ref),
+                    prefer_key=False,
+                )
     _check_cycles(ctx)
 
 

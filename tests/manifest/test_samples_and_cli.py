@@ -1,0 +1,197 @@
+"""The sample manifests validate (CLI, both stacks) and produce the expected desired state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reconciler.cli import app
+from reconciler.errors import ManifestError
+from reconciler.manifest import load, validate
+from reconciler.manifest.jsonschema import manifest_json_schema
+from reconciler.model.address import Address, Kind
+from reconciler.model.spec import DatasetSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "manifests"
+PROD = SAMPLES / "prod.stack.yaml"
+runner = CliRunner()
+
+
+def test_cli_validate_samples_exit_0() -> None:
+    result = runner.invoke(app, ["validate", str(SAMPLES)])
+    assert result.exit_code == 0, result.output
+    assert "15 resources valid" in result.output
+
+
+def test_cli_validate_prod_stack_exit_0() -> None:
+    result = runner.invoke(app, ["validate", str(SAMPLES), "--stack", str(PROD)])
+    assert result.exit_code == 0, result.output
+    assert "15 resources valid" in result.output
+
+
+def test_cli_validate_errors_exit_1_without_traceback(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(
+        "apiVersion: personalize-gitops/v1alpha1\nkind: Campaign\nmetadata: {name: c}\n"
+        "spec: {solution: missing, minProvisionedTPS: 0}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "bad.yaml:4:46: Campaign/c: spec.minProvisionedTPS: must be >= 1 (got 0)" in result.output
+    assert "Campaign/c: spec.solution: Solution/missing is not defined in the manifests" in result.output
+
+
+def test_cli_validate_missing_directory(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "no such file or directory" in result.output
+
+
+def test_cli_schema_prints_one_json_document() -> None:
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["$schema"].startswith("http://json-schema.org/draft-07")
+    assert "Stack" in schema["properties"]["kind"]["enum"]
+
+
+def test_sample_state() -> None:
+    state = load(SAMPLES)
+    assert state.stack.name == "retail-dev"
+    assert state.stack.settings.accountId == "123456789012"
+    assert state.stack.settings.region == "us-east-1"
+    assert not state.stack.settings.prune.enabled
+    counts = {kind: len(state.of_kind(kind)) for kind in Kind}
+    assert counts[Kind.SCHEMA] == 3 and counts[Kind.DATASET] == 3
+    assert counts[Kind.SOLUTION] == 3 and counts[Kind.CAMPAIGN] == 3
+    assert counts[Kind.FILTER] == 1 and counts[Kind.EVENT_TRACKER] == 1
+    group = state.resources[Address(Kind.DATASET_GROUP, "personalize-immersion-day-retail")]
+    assert group.physical_name == "dev-personalize-immersion-day-retail"
+    assert group.tags == {"project": "personalize-immersion-day", "environment": "dev"}
+    dataset = state.resources[Address(Kind.DATASET, "personalize-immersion-day-dataset-interactions")]
+    assert dataset.depends_on == (
+        Address(Kind.DATASET_GROUP, "personalize-immersion-day-retail"),
+        Address(Kind.SCHEMA, "personalize-immersion-day-retail-schema-interactions"),
+    )
+    assert isinstance(dataset.spec, DatasetSpec) and dataset.spec.dataImport is not None
+    imp = dataset.spec.dataImport
+    assert imp.dataLocation == "s3://123456789012-us-east-1-personalize-immersionday-retail/interactions.csv"
+    assert imp.roleArn == "arn:aws:iam::123456789012:role/PersonalizeS3"
+    assert imp.localFile is not None
+    assert (Path(state.base_dir) / imp.localFile).resolve() == (
+        ROOT / "data/sample/interactions.csv"
+    ).resolve()
+    campaign = state.resources[Address(Kind.CAMPAIGN, "amazon-personalize-immersionday-related-products")]
+    assert campaign.depends_on == (
+        Address(Kind.SOLUTION, "amazon-personalize-immersionday-related-products"),
+    )
+    assert dataset.source.file.endswith("datasets.yaml") and dataset.source.line > 0
+
+
+def test_prod_stack_shares_resources_with_other_settings() -> None:
+    dev, prod = load(SAMPLES), load(SAMPLES, stack_file=PROD)
+    assert dev.resources.keys() == prod.resources.keys()
+    address = Address(Kind.FILTER, "immersion-day-filter-purchased-products")
+    assert prod.resources[address].physical_name == "prod-immersion-day-filter-purchased-products"
+    assert prod.resources[address].tags["environment"] == "prod"
+    assert dev.digest != prod.digest
+    assert load(SAMPLES).digest == dev.digest  # deterministic
+
+
+def test_load_raises_with_every_problem(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "apiVersion: personalize-gitops/v1alpha1\nkind: Campaign\nmetadata: {name: c}\nspec: {solution: x}\n"
+        "---\napiVersion: personalize-gitops/v1alpha1\nkind: Filter\nmetadata: {name: f}\n"
+        "spec: {datasetGroup: y, filterExpression: 'EXCLUDE'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ManifestError) as info:
+        load(tmp_path)
+    assert len(info.value.problems) == 3
+    assert "2 problems" not in info.value.render()
+
+
+def test_variables_and_builtins(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(
+        "apiVersion: personalize-gitops/v1alpha1\nkind: Stack\nmetadata: {name: s1}\n"
+        "spec: {region: eu-west-1, accountId: '111122223333', variables: {team: recs}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "g.yaml").write_text(
+        "apiVersion: personalize-gitops/v1alpha1\nkind: DatasetGroup\n"
+        "metadata: {name: g, tags: {owner: '${team}', where: '${region}/${account_id}/${stack}', raw: '$${x}'}}\n",
+        encoding="utf-8",
+    )
+    state = load(tmp_path)
+    tags = state.resources[Address(Kind.DATASET_GROUP, "g")].tags
+    assert tags == {"owner": "recs", "where": "eu-west-1/111122223333/s1", "raw": "${x}"}
+
+
+def test_stack_resources_missing_path(tmp_path: Path) -> None:
+    stack = tmp_path / "x.stack.yaml"
+    stack.write_text(
+        "apiVersion: personalize-gitops/v1alpha1\nkind: Stack\nmetadata: {name: s}\nspec: {resources: [nowhere/]}\n",
+        encoding="utf-8",
+    )
+    report = validate(tmp_path, stack)
+    assert any("no such file or directory: nowhere/" in e for e in report.errors)
+
+
+def test_no_documents_is_a_warning(tmp_path: Path) -> None:
+    report = validate(tmp_path)
+    assert report.errors == [] and report.warnings
+
+
+def test_committed_json_schema_is_current() -> None:
+    committed = json.loads((SAMPLES / ".schema/personalize-gitops.schema.json").read_text(encoding="utf-8"))
+    assert committed == manifest_json_schema(), "run: personalize-gitops schema -o manifests/.schema/..."
+
+
+def test_samples_point_at_the_schema_and_validate_against_it() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    schema = manifest_json_schema()
+    files = sorted(SAMPLES.rglob("*.yaml"))
+    assert files
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        assert text.startswith("# yaml-language-server: $schema="), file
+        target = text.splitlines()[0].split("$schema=", 1)[1]
+        assert (file.parent / target).resolve() == (
+            SAMPLES / ".schema/personalize-gitops.schema.json"
+        ).resolve()
+        for document in yaml.safe_load_all(text):
+            if document is not None:
+                jsonschema.validate(document, schema)
+
+
+def test_json_schema_rejects_a_typo() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    document = {
+        "apiVersion": "personalize-gitops/v1alpha1",
+        "kind": "Campaign",
+        "metadata": {"name": "c"},
+        "spec": {"solution": "s", "minProvisionedTps": 1},
+    }
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, manifest_json_schema())
+
+
+def test_reference_doc_is_current() -> None:
+    from reconciler.manifest.reference import render_reference
+
+    committed = (ROOT / "docs/manifest-reference.md").read_text(encoding="utf-8")
+    assert committed == render_reference(), "run: python -m reconciler.manifest.reference --write"
+
+
+def test_manifest_package_makes_no_aws_calls() -> None:
+    package = ROOT / "reconciler/manifest"
+    for source in package.rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        assert "import boto3" not in text and "client(" not in text, source
