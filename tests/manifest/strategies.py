@@ -1,4 +1,4 @@
-"""Hypothesis strategies derived from the spec models' annotations (so new fields are covered automatically)."""
+"""Hypothesis strategies derived from the spec models' annotations (new fields are covered automatically)."""
 
 from __future__ import annotations
 

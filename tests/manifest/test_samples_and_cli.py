@@ -124,7 +124,8 @@ def test_variables_and_builtins(tmp_path: Path) -> None:
     )
     (tmp_path / "g.yaml").write_text(
         "apiVersion: personalize-gitops/v1alpha1\nkind: DatasetGroup\n"
-        "metadata: {name: g, tags: {owner: '${team}', where: '${region}/${account_id}/${stack}', raw: '$${x}'}}\n",
+        "metadata: {name: g, tags: {owner: '${team}', where: '${region}/${account_id}/${stack}',"
+        " raw: '$${x}'}}\n",
         encoding="utf-8",
     )
     state = load(tmp_path)
@@ -135,7 +136,8 @@ def test_variables_and_builtins(tmp_path: Path) -> None:
 def test_stack_resources_missing_path(tmp_path: Path) -> None:
     stack = tmp_path / "x.stack.yaml"
     stack.write_text(
-        "apiVersion: personalize-gitops/v1alpha1\nkind: Stack\nmetadata: {name: s}\nspec: {resources: [nowhere/]}\n",
+        "apiVersion: personalize-gitops/v1alpha1\nkind: Stack\nmetadata: {name: s}\n"
+        "spec: {resources: [nowhere/]}\n",
         encoding="utf-8",
     )
     report = validate(tmp_path, stack)
