@@ -39,6 +39,9 @@ app.command("apply")(apply_cmd.apply_command)
 from reconciler.commands import plan_cmd  # noqa: E402
 
 app.command("plan")(plan_cmd.plan_command)
+from reconciler.commands import import_cmd  # noqa: E402
+
+app.command("import")(import_cmd.import_command)
 
 
 def main() -> None:
