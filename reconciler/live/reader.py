@@ -593,14 +593,17 @@ class _Assembler:
     def schema_resources(self, raws: list[_Raw]) -> list[LiveResource]:
         reader = self.reader
         desired_schema_of_dataset: dict[str, str] = {}
+        managed_refs: set[str] = set()
         for raw in raws:
-            if raw.kind is not Kind.DATASET:
+            if raw.kind is not Kind.DATASET or not raw.fields.get("schemaArn"):
                 continue
             resource = self.resource(raw)
             if resource is None or resource.address is None:
                 continue
+            if resource.managed:
+                managed_refs.add(str(raw.fields["schemaArn"]))
             res = reader.desired.resources.get(resource.address)
-            if res is not None and isinstance(res.spec, DatasetSpec) and raw.fields.get("schemaArn"):
+            if res is not None and isinstance(res.spec, DatasetSpec):
                 desired_schema_of_dataset[str(raw.fields["schemaArn"])] = res.spec.schema_
         out: list[LiveResource] = []
         for arn, fields in sorted(reader.schema_fields.items()):
@@ -611,9 +614,7 @@ class _Assembler:
                     if _schema_name_match(name, [res.physical_name]):
                         logical = res.address.name
                         break
-            referenced = arn in desired_schema_of_dataset or any(
-                str(r.fields.get("schemaArn")) == arn for r in raws if r.kind is Kind.DATASET
-            )
+            referenced = arn in managed_refs  # only what this stack's own datasets use may become an orphan
             address = (
                 Address(Kind.SCHEMA, logical)
                 if logical
