@@ -1,0 +1,57 @@
+"""Crash injection for the robustness suite's crash matrix (on PYTHONPATH only in those tests).
+
+When `PG_CRASH_AT=<when>:<n>` is set, the process sends itself SIGKILL at the n-th mutating AWS call
+(Personalize Create/Update/Delete/Tag/Untag/Start/Stop, SSM PutParameter/DeleteParameter):
+
+* `after:<n>`  - right after call n returned, once its `after-call` handlers ran (so `apply --local` has saved
+  the account, as AWS would have kept the change), before the caller sees the response;
+* `before:<n>` - right before call n is sent, i.e. after all the waiting that preceded it.
+
+`PG_CRASH_LOG=<file>` gets one line per mutating call (`n operation`) as it happens, so a clean run lists the
+boundaries. Nothing here changes behaviour when neither variable is set.
+"""
+
+from __future__ import annotations
+
+import os
+
+_SPEC = os.environ.get("PG_CRASH_AT", "")
+_LOG = os.environ.get("PG_CRASH_LOG", "")
+
+if _SPEC or _LOG:
+    import signal
+    import threading
+
+    from botocore.client import BaseClient
+
+    _MUTATING = ("Create", "Update", "Delete", "Tag", "Untag", "Start", "Stop")
+    _when, _, _n = _SPEC.partition(":")
+    _at = int(_n) if _n else 0
+    _lock = threading.Lock()
+    _count = [0]
+    _original = BaseClient._make_api_call
+
+    def _is_mutating(client: object, operation: str) -> bool:
+        service = client.meta.service_model.service_name  # type: ignore[attr-defined]
+        if service == "personalize":
+            return operation.startswith(_MUTATING)
+        return service == "ssm" and operation in ("PutParameter", "DeleteParameter")
+
+    def _make_api_call(self: BaseClient, operation_name: str, api_params: dict) -> object:  # type: ignore[type-arg]
+        if not _is_mutating(self, operation_name):
+            return _original(self, operation_name, api_params)
+        with _lock:
+            _count[0] += 1
+            number = _count[0]
+            if _LOG:
+                with open(_LOG, "a", encoding="utf-8") as log:
+                    log.write(f"{number} {operation_name}\n")
+            if _when == "before" and number == _at:
+                os.kill(os.getpid(), signal.SIGKILL)
+        try:
+            return _original(self, operation_name, api_params)
+        finally:
+            if _when == "after" and number == _at:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
