@@ -181,12 +181,6 @@ def test_access_denied_becomes_an_api_error_with_a_hint(emulator_env, samples):
     assert "access denied" in caught.value.message and "personalize:List" in (caught.value.hint or "")
 
 
-def test_throttling_is_retried_by_botocore(emulator_env, samples):
-    emulator_env.emulator.control.inject_fault("ListSchemas", code="ThrottlingException", count=2)
-    live = read_live(clients(emulator_env), samples, now=0.0)
-    assert live.resources == {}
-
-
 def test_thousand_resource_plan_renders_under_the_comment_limit(emulator_env):
     specs: dict[Address, dict[str, Any]] = {}
     avro = {

@@ -1,0 +1,86 @@
+"""`personalize-gitops plan` end to end through typer's CliRunner, on the embedded emulator (--local)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reconciler.cli import app
+from reconciler.plan import planfile
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    shutil.copytree(REPO / "manifests", tmp_path / "manifests")
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "PERSONALIZE_GITOPS_PRICES"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, ["plan", *args], catch_exceptions=False)
+
+
+def test_plan_local_text_with_detailed_exitcode(workdir):
+    result = run("manifests", "--local", "--detailed-exitcode", "--no-color")
+    assert result.exit_code == 2, result.output
+    assert "local emulator" in result.output.splitlines()[0]
+    assert (
+        "Plan: 15 to create, 0 to update, 0 to replace, 0 to delete, 3 to retrain, 0 to promote, 3 to import."
+        in (result.output)
+    )
+    assert "\x1b[" not in result.output
+    plain = run("manifests", "--local")
+    assert plain.exit_code == 0
+
+
+def test_plan_json_and_saved_plan(workdir):
+    result = run("manifests", "--local", "--format", "json", "--out", "plan.json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["format_version"] == "1.0" and data["applyable"] is True
+    assert data["summary"]["create"] == 15 and "local emulator" in data["target"]
+    assert all(isinstance(c["change"]["actions"], list) for c in data["resource_changes"])
+    saved = planfile.load("plan.json")
+    assert saved.count(saved.changes[0].action) >= 1
+    assert saved.manifests_digest == data["manifests_digest"]
+
+
+def test_plan_markdown_has_the_sticky_marker(workdir):
+    result = run("manifests", "--local", "--format", "markdown")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("<!-- personalize-gitops:plan:retail-dev -->")
+    assert "local emulator" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["missing-dir", "--local"], "Error:"),
+        (["manifests", "--local", "--retrain", "nope"], "--retrain nope: no such Solution"),
+        (["manifests", "--local", "--endpoint-url", "http://localhost:1"], "--local and --endpoint-url"),
+        (["manifests", "--local", "--format", "yaml"], "--format yaml: unknown format"),
+    ],
+)
+def test_errors_are_one_message_and_exit_1(workdir, args, message):
+    result = run(*args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_price_overrides(workdir, monkeypatch):
+    monkeypatch.setenv("PERSONALIZE_GITOPS_PRICES", '{"campaign_tps_hour_usd": 0.1}')
+    result = run("manifests", "--local", "--no-color")
+    assert "~$73.00/month (estimate)" in result.output
+    monkeypatch.setenv("PERSONALIZE_GITOPS_PRICES", '{"bogus": 1}')
+    bad = run("manifests", "--local")
+    assert bad.exit_code == 1 and "unknown price keys" in bad.output
