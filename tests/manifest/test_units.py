@@ -69,7 +69,7 @@ def test_parse_structure_and_parameters() -> None:
         (
             'EXCLUDE ItemID WHERE Items.X IN ("a") IF CurrentUser.A > 1 OR CurrentUser.B > 2',
             59,
-            "only with AND",
+            "joined with AND",
         ),
         ('EXCLUDE ItemID WHERE Items.X IN ("a") extra', 38, "after the end of the expression"),
         ('EXCLUDE ItemID WHERE Items.X IN ("unterminated)', 33, "unterminated string"),
