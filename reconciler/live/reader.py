@@ -675,3 +675,28 @@ def _account_of(resources: Iterable[LiveResource]) -> str | None:
         if len(parts) > 4 and parts[4]:
             return parts[4]
     return None
+
+
+def minimal_calls(desired: DesiredState) -> int:
+    """The fewest API calls that can read an account that matches `desired` exactly (the yardstick of the
+    1.1x budget): one list per kind and parent (account-wide dataset groups and schemas; six child kinds per
+    dataset group; versions and campaigns per solution; imports per dataset; metrics per metric
+    attribution), one describe per resource, one tag read per taggable resource, one HeadObject per declared
+    data location. Pages beyond the first, import-job tags, version tags and metrics are the overhead."""
+    n = {kind: len(desired.of_kind(kind)) for kind in Kind}
+    lists = 2 + len(GROUP_CHILD_KINDS) * n[Kind.DATASET_GROUP] + 2 * n[Kind.SOLUTION]
+    lists += n[Kind.DATASET] + n[Kind.METRIC_ATTRIBUTION]
+    describes = sum(n.values())
+    tags = sum(count for kind, count in n.items() if REGISTRY[kind].taggable)
+    return (
+        lists
+        + describes
+        + tags
+        + len(
+            {
+                r.spec.dataImport.dataLocation
+                for r in desired.of_kind(Kind.DATASET)
+                if isinstance(r.spec, DatasetSpec) and r.spec.dataImport
+            }
+        )
+    )

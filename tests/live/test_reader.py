@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from reconciler.errors import ApiError
-from reconciler.live.reader import CallCounter, read_live
+from reconciler.live.reader import CallCounter, minimal_calls, read_live
 from reconciler.manifest import load
 from reconciler.model.address import Address, Kind
 from reconciler.model.spec import DatasetSpec
@@ -44,24 +44,6 @@ class Clients:
 
 def clients(env: Any) -> Clients:
     return Clients(env.personalize, env.s3, env.region)
-
-
-def minimal_calls(desired: DesiredState) -> int:
-    """One list per kind and parent, one describe and one tag read per resource, the version list per
-    solution (plus one campaign list per solution and one import list per dataset: their parents), and one
-    HeadObject per declared data location."""
-    n = {kind: len(desired.of_kind(kind)) for kind in Kind}
-    locations = {
-        r.spec.dataImport.dataLocation
-        for r in desired.of_kind(Kind.DATASET)
-        if isinstance(r.spec, DatasetSpec) and r.spec.dataImport
-    }
-    lists = (
-        2 + 6 * n[Kind.DATASET_GROUP] + 2 * n[Kind.SOLUTION] + n[Kind.DATASET] + n[Kind.METRIC_ATTRIBUTION]
-    )
-    describes = sum(n.values())
-    tags = sum(v for k, v in n.items() if k not in (Kind.SCHEMA, Kind.METRIC_ATTRIBUTION))
-    return lists + describes + tags + len(locations)
 
 
 @pytest.fixture
