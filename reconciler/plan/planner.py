@@ -1039,7 +1039,12 @@ class _Planner:
             if a.kind is Kind.CAMPAIGN
             and str(c.fields.get("solutionVersionArn") or "").startswith(lv.arn + "/")
         ]
-        promoted = {c.address for c in self.changes if c.action is Action.PROMOTE}
+        promoted = {
+            c.address
+            for c in self.changes
+            if c.action is Action.PROMOTE
+            or (c.action is Action.UPDATE and any(f.path == "solution" for f in c.field_changes))
+        }
         blocking = [a for a in users if a not in promoted]
         if blocking:
             self.add(

@@ -154,6 +154,20 @@ def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT) -> str:
                 what="rows",
             )
         )
+    drifted = [c for c in plan.changes if any(f.drift for f in c.field_changes)]
+    if drifted:
+        sections.append(
+            _Section(
+                ["### :information_source: Changed outside the manifests (drift)", ""],
+                [
+                    f"- **{c.address}**: "
+                    + ", ".join(_code(f.path) for f in c.field_changes if f.drift)
+                    + " (apply sets the manifests' values back)"
+                    for c in drifted
+                ],
+                what="notes",
+            )
+        )
     costs = money_notes(plan)
     if costs:
         sections.append(

@@ -720,6 +720,11 @@ def test_old_half_of_replacement_is_deleted_when_no_longer_serving(base):
     delete = change(plan(desired, both), old_address, Action.DELETE)
     assert delete.reasons == (Reason.REPLACEMENT,)
     serving = with_fields(both, CAMP, solutionVersionArn=old.arn + "/00000001")
-    kept = plan(desired, serving)
+    moved = plan(desired, serving)
+    update = change(moved, CAMP, Action.UPDATE)
+    assert [(f.path, f.after) for f in update.field_changes] == [("solution", "personalize")]
+    assert change(moved, old_address, Action.DELETE).depends_on == (CAMP,)
+    busy_campaign = with_fields(serving, CAMP, latestCampaignUpdate={"status": "CREATE IN_PROGRESS"})
+    kept = plan(desired, busy_campaign)
     assert actions(kept, old_address) == [Action.NOOP]
     assert TAG_SPEC_DIGEST
