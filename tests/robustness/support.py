@@ -46,6 +46,7 @@ class Tally:
     """Counts of one suite, printed by tests/robustness/conftest.py at the end of the session."""
 
     suite: str
+    ok_label: str = "converged"
     cases: int = 0
     converged: int = 0
     duplicates: int = 0
@@ -61,7 +62,7 @@ class Tally:
     def line(self) -> str:
         parts = [
             f"cases run {self.cases}",
-            f"converged {self.converged}",
+            f"{self.ok_label} {self.converged}",
             f"duplicates {self.duplicates}",
             f"data lost {self.data_lost}",
             f"tracebacks {self.tracebacks}",
@@ -75,9 +76,9 @@ class Tally:
 TALLIES: dict[str, Tally] = {}
 
 
-def tally(suite: str) -> Tally:
+def tally(suite: str, ok_label: str = "converged") -> Tally:
     if suite not in TALLIES:
-        TALLIES[suite] = Tally(suite)
+        TALLIES[suite] = Tally(suite, ok_label)
     return TALLIES[suite]
 
 
