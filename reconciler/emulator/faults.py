@@ -154,6 +154,7 @@ class Control:
                 self.latency[operation] = float(seconds)
 
     def clear_faults(self) -> None:
+        """Remove injected faults, latency and forced failures not yet used (metrics and quotas stay)."""
         with self._lock:
             self.faults.clear()
             self.latency.clear()

@@ -111,6 +111,57 @@ CREATES: list[tuple[str, Callable[[Env], str], str, str, str, float]] = [
 ]
 
 
+CREATES += [
+    (
+        "metric_attribution",
+        lambda e: e.call(
+            "CreateMetricAttribution",
+            name="m",
+            datasetGroupArn=ready_group(e),
+            metrics=[{"eventType": "click", "metricName": "clicks", "expression": "SAMPLECOUNT()"}],
+            metricsOutputConfig={"roleArn": e.role},
+        )["metricAttributionArn"],
+        "MetricAttribution",
+        "metricAttribution",
+        "metricAttributionArn",
+        120,
+    ),
+    (
+        "batch_inference_job",
+        lambda e: e.call(
+            "CreateBatchInferenceJob",
+            jobName="b",
+            solutionVersionArn=ready_version(e, ready_group(e)),
+            roleArn=e.role,
+            jobInput={"s3DataSource": {"path": e.put("in.json", b"{}")}},
+            jobOutput={"s3DataDestination": {"path": "s3://emu-data/out/"}},
+        )["batchInferenceJobArn"],
+        "BatchInferenceJob",
+        "batchInferenceJob",
+        "batchInferenceJobArn",
+        30 * 60,
+    ),
+]
+
+
+def test_data_deletion_job_uses_the_job_vocabulary(slow: Env) -> None:
+    dg = slow.group()
+    arn = slow.call(
+        "CreateDataDeletionJob",
+        jobName="gdpr",
+        datasetGroupArn=dg,
+        roleArn=slow.role,
+        dataSource={"dataLocation": slow.put("u.csv", b"USER_ID\nu1\n")},
+    )["dataDeletionJobArn"]
+    seen = []
+    for _ in range(8):
+        status = slow.call("DescribeDataDeletionJob", dataDeletionJobArn=arn)["dataDeletionJob"]["status"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        slow.clock.advance(PROFILE.create["data_deletion_job"] / 4)
+    assert seen == ["PENDING", "IN_PROGRESS", "COMPLETED"]
+
+
 def _new_version(env: Env) -> str:
     sol = env.solution(ready_group(env), performAutoTraining=False)
     env.clock.advance(120)
