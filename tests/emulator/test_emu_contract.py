@@ -444,3 +444,24 @@ def test_error_codes_are_declared_for_their_operation(
     with pytest.raises(EmulatorError) as info:
         emulator.handle(operation, params, REGION, emulator.account)
     assert info.value.code == code, info.value.message
+
+
+CORE_MEMBERS = ("name", "jobName", "status", "creationDateTime", "lastUpdatedDateTime")
+
+
+def test_tour_describe_responses_carry_the_core_members(tour: Tour) -> None:
+    """Rendering drops what a record lacks, so check the members every resource must report are there."""
+    for operation, outputs in tour.outputs.items():
+        if not operation.startswith("Describe"):
+            continue
+        (member,) = MODEL.operation_model(operation).output_shape.members.values()
+        expected = [m for m in CORE_MEMBERS if m in member.members]
+        own_arn = operation[8:9].lower() + operation[9:] + "Arn"
+        expected += [m for m in member.members if m == own_arn]
+        for out in outputs:
+            (resource,) = out.values()
+            optional = (
+                {"name"} if operation == "DescribeSolutionVersion" else set()
+            )  # CreateSolutionVersion: optional
+            missing = [m for m in expected if m not in resource and m not in optional]
+            assert not missing, (operation, missing)

@@ -122,3 +122,31 @@ def test_data_deletion_job_removes_users(env: Env) -> None:
     job = env.call("DescribeDataDeletionJob", dataDeletionJobArn=arn)["dataDeletionJob"]
     assert (job["status"], job["numDeleted"]) == ("COMPLETED", 2)
     assert _stats(env, ds)["rows"] == 24
+
+
+def test_export_and_batch_jobs_check_their_s3_locations(env: Env) -> None:
+    ds = _dataset(env)
+    _import(env, ds, env.put("x.csv", interactions_csv()))
+    arn = env.call(
+        "CreateDatasetExportJob",
+        jobName="e",
+        datasetArn=ds,
+        roleArn=env.role,
+        jobOutput={"s3DataDestination": {"path": "s3://missing-bucket/out/"}},
+    )["datasetExportJobArn"]
+    job = env.call("DescribeDatasetExportJob", datasetExportJobArn=arn)["datasetExportJob"]
+    assert job["status"] == "CREATE FAILED" and "missing-bucket" in job["failureReason"]
+    assert job["ingestionMode"] == "PUT"  # the documented default
+    group = env.call("DescribeDataset", datasetArn=ds)["dataset"]["datasetGroupArn"]
+    version = env.version(env.solution(group, performAutoTraining=False))
+    arn = env.call(
+        "CreateBatchInferenceJob",
+        jobName="b",
+        solutionVersionArn=version,
+        roleArn=env.role,
+        jobInput={"s3DataSource": {"path": "s3://emu-data/not-uploaded.json"}},
+        jobOutput={"s3DataDestination": {"path": "s3://emu-data/out/"}},
+    )["batchInferenceJobArn"]
+    job = env.call("DescribeBatchInferenceJob", batchInferenceJobArn=arn)["batchInferenceJob"]
+    assert job["status"] == "CREATE FAILED" and "not-uploaded.json" in job["failureReason"]
+    assert job["batchInferenceJobMode"] == "BATCH_INFERENCE"
