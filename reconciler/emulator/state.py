@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .errors import EmulatorError, in_use, limit_exceeded, not_found
-from .kinds import KINDS, VOCABULARY, Kind
+from .kinds import DELETING, IN_FLIGHT, KINDS, VOCABULARY, Kind
 
 if TYPE_CHECKING:
     from .core import PersonalizeEmulator
@@ -97,6 +97,14 @@ class Context:
         return [
             r for r in self.state.resources[kind].values() if all(r.get(k) == v for k, v in match.items())
         ]
+
+    def live(self, kind: str, **match: Any) -> list[Record]:
+        """Matching records that are not being deleted (what quotas count)."""
+        return [r for r in self.where(kind, **match) if r.get("status") not in DELETING]
+
+    def in_flight(self, kind: str, **match: Any) -> list[Record]:
+        """Matching records still being created (pending or in progress)."""
+        return [r for r in self.where(kind, **match) if r.get("status") in IN_FLIGHT]
 
     def kind_of(self, arn: str) -> str | None:
         for key, records in self.state.resources.items():

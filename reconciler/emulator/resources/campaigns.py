@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import invalid, not_found
-from ..kinds import DELETING
 from ..recipes import RECIPES
 from ..state import Context, Record, require, update_in_progress
 from .datasets import unique_name
@@ -69,12 +68,8 @@ def create_campaign(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     config = params.get("campaignConfig") or {}
     _check_config(config, version, requested)
     group = version["datasetGroupArn"]
-    siblings = [c for c in ctx.records("campaign").values() if c.get("_datasetGroupArn") == group]
-    ctx.quota(
-        "campaigns_per_dataset_group",
-        len([c for c in siblings if c["status"] not in DELETING]),
-        "campaigns in this dataset group",
-    )
+    siblings = ctx.live("campaign", _datasetGroupArn=group)
+    ctx.quota("campaigns_per_dataset_group", len(siblings), "campaigns in this dataset group")
     arn = ctx.arn("campaign", name)
     fields = {
         "name": name,

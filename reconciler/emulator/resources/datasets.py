@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ..errors import already_exists, invalid
-from ..kinds import DELETING, IN_FLIGHT
+from ..kinds import IN_FLIGHT
 from ..s3data import DataStats, ImportFailure, parse_csv, read_objects, split_s3_url
 from ..state import Context, Record, require, update_in_progress
 from .registry import DELETE_CHECKS, ON_STATUS, ON_UPDATE_ACTIVE, UPDATE_FIELDS, op
@@ -68,8 +68,9 @@ def create_dataset_group(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
     unique_name(ctx, "dataset_group", name)
     if params.get("kmsKeyArn") and not params.get("roleArn"):
         raise invalid("A roleArn is required when you specify a kmsKeyArn.")
-    live = [g for g in ctx.records("dataset_group").values() if g["status"] not in DELETING]
-    ctx.quota("dataset_groups_per_region", len(live), "active dataset groups in this region")
+    ctx.quota(
+        "dataset_groups_per_region", len(ctx.live("dataset_group")), "active dataset groups in this region"
+    )
     arn = ctx.arn("dataset_group", name)
     fields = {k: params.get(k) for k in ("name", "roleArn", "kmsKeyArn", "domain")}
     record = ctx.insert("dataset_group", arn, fields, params.get("tags", []))
@@ -250,7 +251,7 @@ def create_dataset_import_job(ctx: Context, params: dict[str, Any]) -> dict[str,
     mode = params.get("importMode", "FULL")
     if mode == "INCREMENTAL" and not dataset.get("_imported"):
         raise invalid("INCREMENTAL import requires a previous successful FULL import into the dataset.")
-    running = [j for j in ctx.records("dataset_import_job").values() if j["status"] in IN_FLIGHT]
+    running = ctx.in_flight("dataset_import_job")
     ctx.quota("pending_dataset_import_jobs_per_region", len(running), "pending or in-progress import jobs")
     arn = ctx.arn("dataset_import_job", name)
     url = params["dataSource"].get("dataLocation", "")

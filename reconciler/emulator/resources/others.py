@@ -7,7 +7,6 @@ from typing import Any
 
 from ..errors import already_exists, invalid
 from ..filters import FilterSyntaxError, parse_filter
-from ..kinds import DELETING, IN_FLIGHT
 from ..pagination import paginate
 from ..recipes import RECIPES
 from ..s3data import ImportFailure, split_s3_url
@@ -38,11 +37,7 @@ def create_filter(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         schema = ctx.get("schema", datasets[0]["schemaArn"], "schema")
         if ref.field.upper() not in {f["name"].upper() for f in schema["_fields"]}:
             raise invalid(f"Field {ref.field} is not in the schema of the {ref.dataset} dataset.")
-    siblings = [
-        f
-        for f in ctx.where("filter", datasetGroupArn=group["datasetGroupArn"])
-        if f["status"] not in DELETING
-    ]
+    siblings = ctx.live("filter", datasetGroupArn=group["datasetGroupArn"])
     ctx.quota("filters_per_dataset_group", len(siblings), "filters in this dataset group")
     arn = ctx.arn("filter", name)
     fields = {"name": name, "datasetGroupArn": group["datasetGroupArn"], "filterExpression": expression}
@@ -194,7 +189,7 @@ def _batch_job(ctx: Context, params: dict[str, Any], kind: str) -> dict[str, Any
             raise invalid("themeGenerationConfig is required for THEME_GENERATION jobs.")
     if params.get("filterArn"):
         ctx.get("filter", params["filterArn"], "filter")
-    running = [j for j in ctx.records(kind).values() if j["status"] in IN_FLIGHT]
+    running = ctx.in_flight(kind)
     ctx.quota(
         f"pending_{kind}s_per_region", len(running), f"pending or in-progress {kind.replace('_', ' ')}s"
     )

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import invalid, not_found
-from ..kinds import DELETING
 from ..metrics import solution_metrics
 from ..recipes import RECIPES
 from ..state import Context, Record, require, update_in_progress
 from .datasets import active_group, unique_name
 from .registry import ON_STATUS, ON_UPDATE_ACTIVE, UPDATE_FIELDS, op
-from .solutions import _interactions, training_failure
+from .solutions import interaction_stats, training_failure
 
 UPDATE_FIELDS["recommender"] = "latestRecommenderUpdate"
 
@@ -30,11 +29,7 @@ def create_recommender(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         )
     if recipe.domain != group["domain"]:
         raise invalid(f"Recipe {recipe.name} is not a {group['domain']} use case.")
-    siblings = [
-        r
-        for r in ctx.where("recommender", datasetGroupArn=group["datasetGroupArn"])
-        if r["status"] not in DELETING
-    ]
+    siblings = ctx.live("recommender", datasetGroupArn=group["datasetGroupArn"])
     ctx.quota("recommenders_per_dataset_group", len(siblings), "recommenders in this dataset group")
     arn = ctx.arn("recommender", name)
     config = {"minRecommendationRequestsPerSecond": 1, **(params.get("recommenderConfig") or {})}
@@ -53,7 +48,7 @@ def create_recommender(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 def _recommender_status(ctx: Context, record: Record, status: str) -> None:
     if status == "ACTIVE" and "modelMetrics" not in record:
-        stats = _interactions(ctx, record["datasetGroupArn"])
+        stats = interaction_stats(ctx, record["datasetGroupArn"])
         rows, users = (stats.rows, len(stats.users)) if stats else (0, 0)
         material = {"recipe": record["recipeArn"], "config": record.get("recommenderConfig"), "rows": rows}
         record["modelMetrics"] = solution_metrics(material, rows, users)

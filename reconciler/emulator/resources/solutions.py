@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from ..errors import already_exists, invalid, not_found
-from ..kinds import DELETING, IN_FLIGHT
 from ..metrics import solution_metrics, training_hours
 from ..recipes import ALGORITHMS, RECIPES, Recipe
 from ..s3data import DataStats
@@ -71,11 +70,7 @@ def create_solution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("performIncrementalUpdate") and not recipe.incremental_update:
         raise invalid("performIncrementalUpdate is supported only by the aws-semantic-similarity recipe.")
     _check_config(config)
-    siblings = [
-        s
-        for s in ctx.where("solution", datasetGroupArn=group["datasetGroupArn"])
-        if s["status"] not in DELETING
-    ]
+    siblings = ctx.live("solution", datasetGroupArn=group["datasetGroupArn"])
     ctx.quota("solutions_per_dataset_group", len(siblings), "solutions in this dataset group")
     arn = ctx.arn("solution", name)
     fields = {
@@ -129,7 +124,7 @@ def auto_train(ctx: Context, arn: str, payload: dict[str, Any]) -> None:
     manual_at = solution.get("_manualAt")
     skip = payload.get("first") and manual_at is not None and manual_at > ctx.now - HOUR
     if not skip:
-        running = [v for v in ctx.records("solution_version").values() if v["status"] in IN_FLIGHT]
+        running = ctx.in_flight("solution_version")
         if len(running) < ctx.emulator.quotas["pending_solution_versions_per_region"]:
             _new_version(ctx, solution, None, "AUTOTRAIN", "AUTOMATIC", [])
     schedule = ((solution.get("solutionConfig") or {}).get("autoTrainingConfig") or {}).get(
@@ -196,7 +191,7 @@ def _solution_in_use(ctx: Context, solution: Record) -> None:
     require(
         not campaigns, f"Solution {arn} is deployed by campaign(s) {', '.join(campaigns)}; delete them first."
     )
-    training = [v for v in ctx.where("solution_version", solutionArn=arn) if v["status"] in IN_FLIGHT]
+    training = ctx.in_flight("solution_version", solutionArn=arn)
     require(not training, f"Solution {arn} has a solution version in training; wait or stop it first.")
 
 
@@ -212,7 +207,7 @@ ON_REMOVE["solution"] = _solution_removed
 
 
 # ---- solution versions ------------------------------------------------------------------------------
-def _interactions(ctx: Context, group_arn: str) -> DataStats | None:
+def interaction_stats(ctx: Context, group_arn: str) -> DataStats | None:
     found = ctx.where("dataset", datasetGroupArn=group_arn, datasetType="INTERACTIONS")
     return DataStats.from_dict(found[0]["_data"]) if found and found[0].get("_imported") else None
 
@@ -229,7 +224,7 @@ def training_failure(ctx: Context, solution: Record) -> str | None:
             )
     if "INTERACTIONS" not in recipe.requires:
         return None
-    stats = _interactions(ctx, group) or DataStats()
+    stats = interaction_stats(ctx, group) or DataStats()
     quotas = ctx.emulator.quotas
     rows = stats.rows
     if solution.get("eventType"):
@@ -315,7 +310,7 @@ def create_solution_version(ctx: Context, params: dict[str, Any]) -> dict[str, A
             raise invalid(
                 "trainingMode UPDATE requires an ACTIVE solution version trained with trainingMode FULL."
             )
-    running = [v for v in ctx.records("solution_version").values() if v["status"] in IN_FLIGHT]
+    running = ctx.in_flight("solution_version")
     ctx.quota(
         "pending_solution_versions_per_region", len(running), "pending or in-progress solution versions"
     )
@@ -335,7 +330,7 @@ def _version_status(ctx: Context, version: Record, status: str) -> None:
             "sequence": version.get("_sequence"),
             "mode": version.get("trainingMode"),
         }
-        stats = _interactions(ctx, version["datasetGroupArn"]) or DataStats()
+        stats = interaction_stats(ctx, version["datasetGroupArn"]) or DataStats()
         material["data"] = [stats.rows, len(stats.users), len(stats.items), sorted(stats.event_types)]
         rewards = bool((version.get("solutionConfig") or {}).get("optimizationObjective"))
         version["_metrics"] = solution_metrics(material, stats.rows, len(stats.users), with_rewards=rewards)
