@@ -179,7 +179,11 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.append(YamlProblem(_mark(key_node), "mapping keys must be plain scalars"))
                 continue
-            key = self.loader.construct_object(key_node, deep=True)
+            try:
+                key = self.loader.construct_object(key_node, deep=True)
+            except yaml.constructor.ConstructorError as exc:
+                self.problems.append(YamlProblem(_mark(key_node), str(exc.problem or exc)))
+                continue
             if not isinstance(key, str | int | float | bool) and key is not None:
                 key = str(key)
             if key in first_seen:

@@ -161,3 +161,19 @@ def test_sample_data_shape(tmp_path: Path) -> None:
     for row in rows:
         per_user[row["USER_ID"]] = per_user.get(row["USER_ID"], 0) + 1
     assert len(per_user) == len(users) and min(per_user.values()) >= 2
+
+
+def test_current_item_filter_is_noted(tmp_path: Path) -> None:
+    from reconciler.manifest import validate
+
+    base = ROOT / "tests/manifest/corpus/_base/base.yaml"
+    (tmp_path / "base.yaml").write_text(base.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "f.yaml").write_text(
+        "apiVersion: personalize-gitops/v1alpha1\nkind: Filter\nmetadata: {name: cheaper}\n"
+        "spec: {datasetGroup: retail,\n"
+        "       filterExpression: 'INCLUDE ItemID WHERE Items.PRICE < CurrentItem.PRICE'}\n",
+        encoding="utf-8",
+    )
+    report = validate(tmp_path)
+    assert report.errors == []
+    assert any("CurrentItem filters work only with related-items recipes" in i for i in report.infos)

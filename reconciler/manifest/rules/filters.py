@@ -55,6 +55,19 @@ def check(ctx: Context) -> None:
             )
         for name in fields:
             fields_per_group.setdefault(spec.datasetGroup, {}).setdefault(name, res)
+        uses_current_item = any(
+            value.kind == "current" and value.ref is not None and value.ref.dataset == "CurrentItem"
+            for expression in parsed.expressions
+            for condition in expression.conditions
+            for value in condition.values
+        )
+        if uses_current_item:
+            ctx.info(
+                res,
+                EXPR,
+                "CurrentItem filters work only with related-items recipes and use cases "
+                "(aws-sims, aws-similar-items, aws-semantic-similarity, more-like-x...)",
+            )
         if parsed.parameters:
             names = ", ".join("$" + p for p in parsed.parameters)
             includes = any(e.action == "INCLUDE" for e in parsed.expressions)
