@@ -117,6 +117,11 @@ class Context:
         self, kind: str, arn: str, fields: dict[str, Any], tags: Iterable[dict[str, str]] = ()
     ) -> Record:
         spec: Kind = KINDS[kind]
+        tag_map = {t["tagKey"]: t.get("tagValue", "") for t in tags}
+        if spec.taggable:
+            self.check_tag_count(
+                arn, len(tag_map)
+            )  # before anything is stored: a rejected create leaves nothing
         record: Record = {k: v for k, v in fields.items() if v is not None}
         record[spec.arn_key] = arn
         record.setdefault("creationDateTime", self.now)
@@ -124,9 +129,7 @@ class Context:
         record["_seq"] = self.state.next_seq()
         record["_gen"] = 0
         self.state.resources[kind][arn] = record
-        tag_map = {t["tagKey"]: t.get("tagValue", "") for t in tags}
         if spec.taggable:
-            self.check_tag_count(arn, len(tag_map))
             self.state.tags[arn] = tag_map
         return record
 

@@ -35,6 +35,9 @@ def test_tag_round_trip_through_boto3(env: Env) -> None:
 def test_fifty_tags_at_most(env: Env) -> None:
     arn = env.group("ok", tags=tags(50))
     assert code_of(env, "CreateDatasetGroup", name="too-many", tags=tags(51)) == "TooManyTagsException"
+    assert [g["name"] for g in env.call("ListDatasetGroups")["datasetGroups"]] == [
+        "ok"
+    ]  # nothing half-created
     assert code_of(env, "TagResource", resourceArn=arn, tags=tags(1, "extra")) == "TooManyTagsException"
     env.call("TagResource", resourceArn=arn, tags=tags(50))  # same keys: still 50
     assert code_of(env, "UntagResource", resourceArn=arn, tagKeys=[f"x{i}" for i in range(51)]) == (
