@@ -370,7 +370,7 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
 
         clock = ScaledClock(time_scale)
         emulator = PersonalizeEmulator(clock=clock, s3_client_factory=s3_client_factory)
-        state = AccountState(path, client_for, regions=[resolved])
+        state = AccountState(path, client_for, ssm_regions=[resolved])
         try:
             saved = state.read()
             if saved is not None:
@@ -380,19 +380,27 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
                 if isinstance(saved_now, int | float):
                     clock.ensure_not_before(float(saved_now))
                 state.restore_moto(saved)
+            else:
+                state.start_empty()
         except (StateFileError, ValueError, KeyError, TypeError) as exc:
             raise TargetError(
                 f"cannot load the local emulator state {path}: {exc}",
                 hint=f"delete {path} (and {path.stem}.blobs/) to start with an empty local account",
             ) from exc
         personalize = emulated_client(emulator, region=resolved, session=session, config=config)
+        used: set[str] = set()
+
+        def track(event_name: str, **_: Any) -> None:
+            used.add(event_name.split(".")[1])  # before-call.<service id>.<Operation>
+
+        session.events.register("before-call", track, unique_id="personalize-gitops-local-state")
     except BaseException:
         mock.stop()
         raise
 
     def on_close() -> None:
         try:
-            state.save(emulator.snapshot(), float(clock.now()))
+            state.save(emulator.snapshot(), float(clock.now()), services=used)  # only what was used
         except Exception as exc:
             raise TargetError(
                 f"cannot save the local emulator state to {path}: {exc}",

@@ -308,14 +308,14 @@ class AccountState:
     ``mock_aws`` for ``--local``). ``save`` is thread-safe; concurrent callers are serialised.
     """
 
-    def __init__(self, path: Path, client_for: ClientFactory, *, regions: Iterable[str] = ()) -> None:
+    def __init__(self, path: Path, client_for: ClientFactory, *, ssm_regions: Iterable[str] = ()) -> None:
         self.path = Path(path)
         self.blobs = BlobStore(blob_dir_for(self.path))
         self._client_for = client_for
         self._s3 = S3Dumper(self.blobs)
         self._lock = threading.Lock()
         self._moto_cache: dict[str, Any] = {}
-        self.regions: set[str] = set(regions)
+        self.ssm_regions: set[str] = set(ssm_regions)
 
     # --------------------------------------------------------------------------------- loading
 
@@ -347,15 +347,24 @@ class AccountState:
         return data
 
     def restore_moto(self, data: dict[str, Any]) -> None:
-        """Recreate S3 buckets and objects, SSM parameters and IAM roles/policies from ``data``."""
+        """Recreate S3 buckets and objects, SSM parameters and IAM roles/policies from ``data`` in moto's
+        (empty) backends. Afterwards moto holds exactly what ``data`` describes, so saves that do not name a
+        service reuse it instead of reading that service again."""
         moto_state = data.get("moto") or {}
-        self.regions.update(moto_state.get("regions", []))
-        restore_iam(self._client_for("iam", "us-east-1"), moto_state.get("iam") or {})
-        restore_s3(
-            lambda region: self._client_for("s3", region), moto_state.get("s3") or [], self.blobs, self._s3
-        )
-        for region, params in sorted((moto_state.get("ssm") or {}).items()):
+        self.ssm_regions.update(moto_state.get("ssmRegions", []))
+        iam = moto_state.get("iam") or {"policies": [], "roles": []}
+        s3 = moto_state.get("s3") or []
+        ssm = moto_state.get("ssm") or {}
+        if iam.get("policies") or iam.get("roles"):
+            restore_iam(self._client_for("iam", "us-east-1"), iam)
+        restore_s3(lambda region: self._client_for("s3", region), s3, self.blobs, self._s3)
+        for region, params in sorted(ssm.items()):
             restore_ssm(self._client_for("ssm", region), params)
+        self._moto_cache = {"s3": s3, "ssm": ssm, "iam": iam}
+
+    def start_empty(self) -> None:
+        """No state file yet and moto's backends are empty: nothing to read back until a service is used."""
+        self._moto_cache = {"s3": [], "ssm": {}, "iam": {"policies": [], "roles": []}}
 
     # ---------------------------------------------------------------------------------- saving
 
@@ -368,14 +377,14 @@ class AccountState:
             self._moto_cache["s3"] = self._s3.dump(self._client_for("s3", "us-east-1"))
         if "ssm" in wanted:
             ssm: dict[str, list[dict[str, Any]]] = {}
-            for region in sorted(self.regions):
+            for region in sorted(self.ssm_regions):
                 params = dump_ssm(self._client_for("ssm", region))
                 if params:
                     ssm[region] = params
             self._moto_cache["ssm"] = ssm
         if "iam" in wanted:
             self._moto_cache["iam"] = dump_iam(self._client_for("iam", "us-east-1"))
-        return {"regions": sorted(self.regions), **self._moto_cache}
+        return {"ssmRegions": sorted(self.ssm_regions), **self._moto_cache}
 
     def save(
         self, personalize: dict[str, Any], clock_now: float | None, *, services: Iterable[str] | None = None

@@ -225,6 +225,7 @@ class EmulatorApp:
         self.clock = clock if clock is not None else getattr(emulator, "clock", None)
         self.on_mutation = on_mutation
         self.regions: set[str] = set()
+        self.ssm_regions: set[str] = set()  # SSM is regional: the state file saves these regions' parameters
         self.requests = 0
         self._count_lock = threading.Lock()
         self._status_extra = status_extra
@@ -260,6 +261,8 @@ class EmulatorApp:
         scope = scope_of(environ.get("HTTP_AUTHORIZATION"))
         if scope is not None:
             self.regions.add(scope[0])
+            if scope[1] == "ssm":
+                self.ssm_regions.add(scope[0])
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(PERSONALIZE_TARGET_PREFIX):
             return self._personalize(environ, start_response, target, scope)
@@ -404,6 +407,7 @@ class EmulatorServer:
         handler = _QuietHandler if quiet else MotoRequestHandler
         self._server = make_server(host, port, self.app, threaded=True, request_handler=handler)
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     @classmethod
     def create(
@@ -430,10 +434,11 @@ class EmulatorServer:
             if saved.get("personalize"):
                 emulator.restore(saved["personalize"])
             state.restore_moto(saved)
+        elif state is not None:
+            state.start_empty()
         server = cls(emulator, clock, host=host, port=port, state=state, bridge=bridge, quiet=quiet)
         if state is not None:
-            # Fail now (not at the first request) when the file cannot be written; also warms up the clients.
-            state.save(emulator.snapshot(), float(clock.now()))
+            state.save(emulator.snapshot(), float(clock.now()), services=set())  # unwritable: fail now
         return server
 
     @property
@@ -455,7 +460,7 @@ class EmulatorServer:
             return
         with self._save_lock:
             try:
-                self.state.regions.update(self.app.regions)
+                self.state.ssm_regions.update(self.app.ssm_regions)
                 self.state.save(self.emulator.snapshot(), float(self.clock.now()), services=services)
             except Exception as exc:  # a failed save must not turn into a failed API call
                 message = f"could not save the emulator state to {self.state.path}: {exc}"
@@ -481,13 +486,17 @@ class EmulatorServer:
             self._thread.join(timeout)
 
     def stop(self) -> None:
-        """Stop serving, then save the state one last time."""
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving (if started), close the socket, then save the state one last time. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         if self._thread is not None:
+            self._server.shutdown()  # blocks until serve_forever returns: only call it when it runs
             self._thread.join(timeout=10)
             self._thread = None
-        self.save()
+        self._server.server_close()
+        # Every change was saved when it happened; what is left is the clock (and a retry of failed saves).
+        self.save(None if self.save_errors else set())
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
