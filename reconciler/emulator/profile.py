@@ -9,7 +9,7 @@ from typing import Any
 DEFAULT_CREATE_SECONDS: dict[str, float] = {
     "dataset_group": 60,
     "dataset": 60,
-    "dataset_import_job": 900,
+    "dataset_import_job": 600,  # for a small file; up to twice that for a million rows or more
     "dataset_export_job": 600,
     "solution": 60,
     "solution_version.FULL": 45 * 60,

@@ -378,3 +378,20 @@ def test_recommender_stop_start_cycle(slow: Env) -> None:
         "START IN_PROGRESS",
         "ACTIVE",
     ]
+
+
+def test_import_time_grows_with_rows(slow: Env) -> None:
+    from emu_support import interactions_csv
+
+    durations = []
+    for users in (10, 400):
+        dg = slow.trainable_group(f"g{users}", csv=interactions_csv(users=users, per_user=100), wait=600)
+        job = slow.call("ListDatasetImportJobs")["datasetImportJobs"][-1]
+        slow.clock.advance(2 * PROFILE.create["dataset_import_job"] + P)
+        done = slow.call("DescribeDatasetImportJob", datasetImportJobArn=job["datasetImportJobArn"])[
+            "datasetImportJob"
+        ]
+        assert done["status"] == "ACTIVE" and dg
+        durations.append((done["lastUpdatedDateTime"] - done["creationDateTime"]).total_seconds() - P)
+    base = PROFILE.create["dataset_import_job"]
+    assert durations == [pytest.approx(base * 1.001), pytest.approx(base * 1.04)]
