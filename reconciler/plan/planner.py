@@ -492,7 +492,7 @@ class _Planner:
                 FieldChange(
                     ref_field,
                     f"{parent.name} ({old_name})",
-                    f"{parent.name} ({new_name})",
+                    f"{parent.name} (new {new_name})",
                     forces_replacement=forces,
                 )
             )
@@ -590,7 +590,16 @@ class _Planner:
         new_name: str | None = None
         digest = self.digest(res)
         serving: list[Address] = []
-        if address.kind is Kind.SCHEMA:
+        # A parent destroyed first takes its children with it: they cannot be created before it is gone.
+        parent_destroyed = any(
+            (d := self.decisions.get(parent)) is not None
+            and d.action is Action.REPLACE
+            and d.order is ReplaceOrder.DESTROY_BEFORE_CREATE
+            for parent in self.references(res)
+        )
+        if parent_destroyed:
+            pass
+        elif address.kind is Kind.SCHEMA:
             order = ReplaceOrder.CREATE_BEFORE_DESTROY
         elif address.kind is Kind.SOLUTION and not failed:
             serving = self.serving_campaigns(address)
@@ -843,7 +852,13 @@ class _Planner:
                 res.address,
                 Action.RETRAIN,
                 reasons=tuple(reasons),
-                physical_name=res.physical_name,
+                physical_name=decision.new_name
+                or (
+                    lv.name
+                    if lv is not None and decision.action not in (Action.CREATE, Action.REPLACE)
+                    else ""
+                )
+                or res.physical_name,
                 arn=lv.arn if lv and decision.action is not Action.REPLACE else None,
                 depends_on=depends,
                 notes=tuple(notes),
