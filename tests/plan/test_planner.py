@@ -310,8 +310,10 @@ def test_dataset_group_replacement_is_destructive_and_refused(base):
     assert replace.destructive and not replace.allowed
     assert not p.applyable and any("allowDataLoss" in e for e in p.errors)
     # children lose their parent: replaced too (dependency)
-    for child in (D_INTER, D_ITEMS, FILT, SOL):
+    for child in (D_INTER, D_ITEMS, FILT, SOL, CAMP):
         assert Reason.DEPENDENCY_REPLACED in change(p, child, Action.REPLACE).reasons
+        # the group is destroyed first, so nothing under it can be created before it is gone
+        assert change(p, child, Action.REPLACE).replace_order is ReplaceOrder.DESTROY_BEFORE_CREATE
     allowed = plan(
         desired_state(mutate(BASE_SPECS, DG, "domain", "VIDEO_ON_DEMAND")),
         live,
