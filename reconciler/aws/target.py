@@ -78,7 +78,8 @@ class Target:
     ``personalize``, ``s3``, ``ssm``, ``sts`` (and ``iam``) are real boto3 clients; ``clock`` has
     ``now()`` and ``sleep(seconds)``; ``label`` says in words which target is used; ``emulator`` is the
     in-process ``PersonalizeEmulator`` for ``--local`` (else None); ``mode`` is ``"aws"``, ``"endpoint"``,
-    ``"local"`` or ``"test"``. ``close()`` persists ``--local`` state; a Target is also a context manager.
+    ``"local"`` or ``"test"``. ``close()`` persists ``--local`` state (``save()`` does it on demand); a
+    Target is also a context manager.
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class Target:
         emulator: Any = None,
         state_path: Path | None = None,
         on_close: Callable[[], None] | None = None,
+        on_save: Callable[[], None] | None = None,
         config: Any = None,
     ) -> None:
         self.mode = mode
@@ -106,6 +108,7 @@ class Target:
         self.state_path = state_path
         self._label = label
         self._on_close = on_close
+        self._on_save = on_save
         self._closed = False
         self._account: str | None = None
         self._lock = threading.Lock()
@@ -168,6 +171,12 @@ class Target:
         return self._label(self) if callable(self._label) else self._label
 
     # ---------------------------------------------------------------------------------- closing
+
+    def save(self) -> None:
+        """``--local``: write the emulated account to its state file now (thread-safe; only the services
+        used since the last save are read again). Other modes: nothing to do. Raises ``TargetError``."""
+        if self._on_save is not None and not self._closed:
+            self._on_save()
 
     def close(self) -> None:
         """Release the target; for ``--local`` save the emulated account to its state file. Idempotent."""
@@ -398,14 +407,24 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
         mock.stop()
         raise
 
+    save_lock = threading.Lock()
+
+    def save_state() -> None:
+        with save_lock:
+            services = set(used)  # moto services called since the last save; the others are unchanged
+            used.difference_update(services)
+            try:
+                state.save(emulator.snapshot(), float(clock.now()), services=services)
+            except Exception as exc:
+                used.update(services)
+                raise TargetError(
+                    f"cannot save the local emulator state to {path}: {exc}",
+                    hint=f"check that {path.parent} is writable; the changes of this run are not saved",
+                ) from exc
+
     def on_close() -> None:
         try:
-            state.save(emulator.snapshot(), float(clock.now()), services=used)  # only what was used
-        except Exception as exc:
-            raise TargetError(
-                f"cannot save the local emulator state to {path}: {exc}",
-                hint=f"check that {path.parent} is writable; the changes of this run are not saved",
-            ) from exc
+            save_state()
         finally:
             with contextlib.suppress(RuntimeError):
                 mock.stop()
@@ -420,6 +439,7 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
         emulator=emulator,
         state_path=path,
         on_close=on_close,
+        on_save=save_state,
         config=config,
     )
 

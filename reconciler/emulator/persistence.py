@@ -305,17 +305,25 @@ class AccountState:
 
     ``client_for(service, region)`` must return boto3 clients that reach the same moto backends the user
     talks to (an in-process bridge to moto's server app for ``emulator serve``; plain clients under
-    ``mock_aws`` for ``--local``). ``save`` is thread-safe; concurrent callers are serialised.
+    ``mock_aws`` for ``--local``). ``ssm_regions``: the regions whose SSM parameters are saved (SSM is
+    regional). ``save`` is thread-safe; concurrent callers are serialised.
     """
 
-    def __init__(self, path: Path, client_for: ClientFactory, *, ssm_regions: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        path: Path,
+        client_for: ClientFactory,
+        *,
+        ssm_regions: Iterable[str] = (),
+        regions: Iterable[str] = (),
+    ) -> None:
         self.path = Path(path)
         self.blobs = BlobStore(blob_dir_for(self.path))
         self._client_for = client_for
         self._s3 = S3Dumper(self.blobs)
         self._lock = threading.Lock()
         self._moto_cache: dict[str, Any] = {}
-        self.ssm_regions: set[str] = set(ssm_regions)
+        self.ssm_regions: set[str] = {*ssm_regions, *regions}  # ``regions``: the earlier name
 
     # --------------------------------------------------------------------------------- loading
 

@@ -236,3 +236,20 @@ def test_for_tests_target_under_mock_aws() -> None:
         assert [b["Name"] for b in target.s3.list_buckets()["Buckets"]] == ["for-tests"]
         assert target.account_id() == "123456789012"
         target.close()
+
+
+def test_local_save_writes_the_account_before_close(no_aws_environment: Path) -> None:
+    state_file = no_aws_environment / DEFAULT_LOCAL_STATE
+    with open_local() as target:
+        target.personalize.create_dataset_group(name="mid-run")
+        target.save()
+        saved = json.loads(state_file.read_text())
+        assert "dataset-group/mid-run" in json.dumps(saved["personalize"])
+        assert saved["moto"]["ssm"] == {}
+        target.ssm.put_parameter(Name="/mid/run", Value="1", Type="String")
+        target.save()
+        saved = json.loads(state_file.read_text())
+        assert saved["moto"]["ssm"]["eu-west-1"] == [{"name": "/mid/run", "type": "String", "value": "1"}]
+    # other modes have no state: save() is a no-op
+    with mock_aws():
+        open_target(local=False, endpoint_url=None, region="eu-west-1").save()
