@@ -388,9 +388,13 @@ class _Reader:
         raw.summary["metrics"] = plain(metrics)
 
     def list_schemas(self) -> None:
+        names = self.desired_names(Kind.SCHEMA)
         for summary in self.pages("list_schemas", "schemas", "list schemas"):
+            arn = str(summary["schemaArn"])
             with self.lock:
-                self.schemas[str(summary["schemaArn"])] = plain(summary)
+                self.schemas[arn] = plain(summary)
+            if _schema_name_match(str(summary.get("name", "")), names):
+                self.spawn(self.describe_schema, arn)  # named like ours: read it now, not after the barrier
 
     def describe_schema(self, arn: str) -> None:
         response = self.call("describe_schema", f"describe {arn}", schemaArn=arn)
@@ -430,8 +434,8 @@ class _Reader:
             for location in sorted(self.data_locations()):
                 self.spawn(self.head, location)
             self.drain()
-            for arn in sorted(self.used_schemas()):
-                self.spawn(self.describe_schema, arn)
+            for arn in sorted(self.used_schemas() - set(self.schema_fields)):
+                self.spawn(self.describe_schema, arn)  # used by our datasets under another name
             self.spawn_follow_ups()
             self.drain()
 
