@@ -207,3 +207,38 @@ def test_thousand_resource_plan_renders_under_the_comment_limit(emulator_env):
     assert f"**{summary}**" in text.splitlines()[3]
     assert text.startswith("<!-- personalize-gitops:plan:shop -->")
     assert "omitted here to stay under GitHub's" in text
+
+
+def test_half_done_create_before_destroy_is_finished(emulator_env, samples):
+    """Apply created the new solution of a create-before-destroy replacement and stopped: the next plan
+    trains it, moves the campaign over and only then deletes the old solution."""
+    upload_data(emulator_env, samples)
+    build(emulator_env, samples)
+    solution = next(
+        r
+        for r in samples.of_kind(Kind.SOLUTION)
+        if any(c.spec.solution == r.address.name for c in samples.of_kind(Kind.CAMPAIGN))
+    )
+    campaign = next(c for c in samples.of_kind(Kind.CAMPAIGN) if c.spec.solution == solution.address.name)
+    live = read_live(clients(emulator_env), samples, now=emulator_env.clock.now())
+    old = live.resources[solution.address]
+    request = {
+        "name": solution.physical_name + "-abc123",
+        "datasetGroupArn": old.fields["datasetGroupArn"],
+        "recipeArn": old.fields["recipeArn"],
+        "performAutoTraining": False,
+        "tags": tag_list({TAG_STACK: samples.stack.name, TAG_NAME: solution.address.name}),
+    }
+    emulator_env.personalize.create_solution(**request)
+    emulator_env.clock.advance(3600)
+    live = read_live(clients(emulator_env), samples, now=emulator_env.clock.now())
+    alias = Address(Kind.SOLUTION, f"{solution.address.name}@{old.name}")
+    assert live.resources[solution.address].name == solution.physical_name + "-abc123"
+    assert live.resources[alias].arn == old.arn
+    p = plan(samples, live)
+    actions = [(str(c.address), c.action) for c in p.changes if c.action is not Action.NOOP]
+    assert (str(solution.address), Action.RETRAIN) in actions
+    assert (str(campaign.address), Action.UPDATE) in actions
+    assert actions[-1] == (str(alias), Action.DELETE)
+    delete = p.changes[-1]
+    assert delete.reasons == (Reason.REPLACEMENT,) and campaign.address in delete.depends_on
