@@ -13,8 +13,10 @@ exactly as a user would type it:
 6. `personalize-gitops plan manifests/ --local --detailed-exitcode`: no changes, exit code 0;
 7. the outputs file applications read, and how to point the same commands at a real account.
 
-`python -m reconciler.demo [--workdir DIR] [--keep]`: `--keep` continues from the account of a previous run
-instead of starting from an empty one.
+`python -m reconciler.demo [--workdir DIR] [--keep] [--pr-example FILE]`: `--keep` continues from the account
+of a previous run instead of starting from an empty one; `--pr-example FILE` then edits the manifests the way
+a pull request would (more campaign TPS, a new filter expression, a hyperparameter, a retraining trigger) and
+writes the plan comment it gets to FILE (the example in the README).
 """
 
 from __future__ import annotations
@@ -225,6 +227,55 @@ def run_demo(workdir: Path, *, keep: bool = False) -> None:
     print(f"\n{_bold('Demo complete')} in {elapsed:.0f}s. Work directory: {_display(workdir)}")
 
 
+#: (file, old text, new text): the pull request of the README's plan-comment example.
+PR_EXAMPLE_EDITS = (
+    (
+        "retail/campaigns.yaml",
+        "  solution: amazon-personalize-immersionday-product-personalization\n  minProvisionedTPS: 1",
+        "  solution: amazon-personalize-immersionday-product-personalization\n  minProvisionedTPS: 2",
+    ),
+    ("retail/filters.yaml", 'in ("OrderCompleted")', 'in ("OrderCompleted", "CheckoutStarted")'),
+    (
+        "retail/solutions.yaml",
+        "  recipeArn: aws-sims                     # short for arn:aws:personalize:::recipe/aws-sims\n"
+        "  performHPO: false\n",
+        "  recipeArn: aws-sims\n  performHPO: false\n"
+        '  solutionConfig:\n    algorithmHyperParameters:\n      popularity_discount_factor: "0.7"\n',
+    ),
+    (
+        "retail/solutions.yaml",
+        "  recipeArn: aws-user-personalization\n  training:\n",
+        '  recipeArn: aws-user-personalization\n  training:\n    trigger: "2026-11 holiday data"\n',
+    ),
+)
+
+
+def write_pr_example(workdir: Path, out: Path) -> None:
+    """Edit a copy of the applied manifests like a pull request would and render its plan comment."""
+    pr = workdir / "pr-example"
+    if pr.exists():
+        shutil.rmtree(pr)
+    shutil.copytree(workdir / "manifests", pr)
+    for name, old, new in PR_EXAMPLE_EDITS:
+        path = pr / name
+        text = path.read_text(encoding="utf-8")
+        if old not in text:
+            raise DemoFailed(f"the sample manifest {name} changed: cannot make the pull-request example")
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    print(f"$ personalize-gitops plan {pr.name}/ --local --format markdown > {out}", flush=True)
+    result = subprocess.run(
+        [*cli_command(), "plan", f"{pr.name}/", "--local", "--format", "markdown"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise DemoFailed(f"the pull-request example plan failed: {result.stderr.strip()}")
+    out.write_text(result.stdout, encoding="utf-8")
+    print(f"  wrote {_display(out)} ({len(result.stdout):,} characters)")
+
+
 def _outputs_file(workdir: Path, desired: DesiredState) -> Path | None:
     configured = desired.stack.settings.outputs.file or f"personalize-outputs.{desired.stack.name}.json"
     for candidate in (workdir / configured, workdir / "manifests" / configured):
@@ -245,9 +296,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reconciler.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="default: ./demo-out")
     parser.add_argument("--keep", action="store_true", help="keep the local account of the previous run")
+    parser.add_argument("--pr-example", type=Path, help="also write the plan comment of an example PR here")
     args = parser.parse_args(argv)
     try:
         run_demo(args.workdir, keep=args.keep)
+        if args.pr_example is not None:
+            write_pr_example(args.workdir, args.pr_example.resolve())
     except (DemoFailed, ReconcilerError) as exc:
         message = exc.render() if isinstance(exc, ReconcilerError) else str(exc)
         print(f"\ndemo failed: {message}", file=sys.stderr)
