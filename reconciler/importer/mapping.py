@@ -188,6 +188,8 @@ class _Context:
     """Solution ARN -> raw solution (for campaigns)."""
     serving: dict[str, list[tuple[str, str]]]
     """Solution ARN -> [(campaign name, serving version ARN)]."""
+    warnings: list[str] = field(default_factory=list)
+    """What the first plans after adoption will do beyond adopting (shared with ImportResult.warnings)."""
 
 
 def _validate(model: type[Any], data: Mapping[str, Any]) -> Any:
@@ -260,6 +262,11 @@ def dataset_spec(raw: RawResource, ctx: _Context) -> tuple[Spec, list[str]]:
             }
         )
         status = norm_status(job.get("status"))
+        if status != "ACTIVE":
+            ctx.warnings.append(
+                f"Dataset {raw.name} has no successful import (newest: {status}); once adopted, plan imports "
+                f"{source.get('dataLocation')}"
+            )
         total = len(raw.imports)
         notes.append(
             f"dataImport: from import job {job.get('jobName')} "
@@ -340,12 +347,16 @@ def solution_spec(raw: RawResource, ctx: _Context) -> tuple[Spec, list[str]]:
             f"({newest.get('trainingMode') or 'FULL'}, {newest.get('trainingType') or 'MANUAL'}, "
             f"{when(newest.get('creationDateTime'))}); {len(versions)} version(s) in total"
         )
-    elif versions:
-        notes.append(
-            f"no ACTIVE version ({len(versions)} version(s), newest {norm_status(versions[0].get('status'))})"
-        )
     else:
-        notes.append("no solution version yet")
+        newest_status = norm_status(versions[0].get("status")) if versions else ""
+        if newest_status in ("CREATE PENDING", "CREATE IN_PROGRESS"):
+            notes.append(f"no ACTIVE version yet; one is training ({newest_status})")
+        else:
+            shown = f"{len(versions)} version(s), newest {newest_status}" if versions else "no version"
+            notes.append(f"no ACTIVE version ({shown})")
+            ctx.warnings.append(
+                f"Solution {raw.name} has no ACTIVE version: once adopted, plan trains one (billed)"
+            )
     for campaign, version in ctx.serving.get(raw.arn, []):
         notes.append(f"serving: campaign {campaign} serves {version}")
     data["training"] = TrainingPolicy(**policy) if policy else None
@@ -374,6 +385,10 @@ def campaign_spec(raw: RawResource, ctx: _Context) -> tuple[Spec, list[str]]:
             )
         active = _active(solution.versions)
         if active and active[0].get("solutionVersionArn") != version:
+            ctx.warnings.append(
+                f"Campaign {raw.name} serves {short_id(version)} but its solution has a newer ACTIVE version "
+                f"{short_id(str(active[0]['solutionVersionArn']))}: once adopted, plan promotes the campaign"
+            )
             notes.append(
                 f"a newer ACTIVE version ({short_id(str(active[0]['solutionVersionArn']))}) exists: "
                 "once adopted, plan promotes the campaign to it; add a promotion gate to control that"
@@ -552,7 +567,7 @@ class _Mapper:
         for campaign in snapshot.of_kind(Kind.CAMPAIGN):
             version = str(campaign.fields.get("solutionVersionArn") or "")
             serving.setdefault(version.rsplit("/", 1)[0], []).append((campaign.name, version))
-        ctx = _Context(self.refs, snapshot, solutions, serving)
+        ctx = _Context(self.refs, snapshot, solutions, serving, self.result.warnings)
         name = group_address.name
         self.current_group = name
         self.result.groups.append(name)

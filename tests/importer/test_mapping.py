@@ -373,8 +373,13 @@ def test_create_request_round_trips(built: Built, case: Case) -> None:
 
 def test_no_check_warnings_and_nothing_skipped(built: Built) -> None:
     """The importer's own comparison (the planner's) finds no difference for any imported resource."""
-    assert built.result.warnings == []
+    assert [w for w in built.result.warnings if "does not reproduce" in w] == []
     assert built.result.skipped == []
+    # the other warnings say what plan does after adoption. Every solution case was created without training;
+    # those with the service's automatic training have trained by now, map-no-auto has not.
+    assert built.result.warnings == [
+        "Solution map-no-auto has no ACTIVE version: once adopted, plan trains one (billed)"
+    ]
 
 
 @pytest.mark.parametrize("dataset", [f"{PLAIN}-interactions", f"{PLAIN}-items", f"{ECOMM}-users"])
