@@ -262,7 +262,9 @@ def dataset_spec(raw: RawResource, ctx: _Context) -> tuple[Spec, list[str]]:
             }
         )
         status = norm_status(job.get("status"))
-        if status != "ACTIVE":
+        if status in REGISTRY[Kind.DATASET].in_progress:
+            notes.append(f"import job {job.get('jobName')} is still running ({status}); plan waits for it")
+        elif status != "ACTIVE":
             ctx.warnings.append(
                 f"Dataset {raw.name} has no successful import (newest: {status}); once adopted, plan imports "
                 f"{source.get('dataLocation')}"

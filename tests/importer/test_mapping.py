@@ -185,6 +185,17 @@ CASES = [
         },
     ),
     Case(
+        "campaign-latest",
+        Kind.CAMPAIGN,
+        "create_campaign",
+        lambda a: {
+            "name": "map-campaign-latest",
+            "solutionVersionArn": a["version:map-trained"].rsplit("/", 1)[0] + "/$LATEST",
+            "minProvisionedTPS": 1,
+            "campaignConfig": {"syncWithLatestSolutionVersion": True},
+        },
+    ),
+    Case(
         "filter-seed",
         Kind.FILTER,
         "create_filter",
