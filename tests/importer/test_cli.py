@@ -1,0 +1,85 @@
+"""`personalize-gitops import` end to end through the CLI, on the `--local` emulator: the workshop is built
+with plain boto3 calls, then import, plan (only adopt), apply, plan (no changes) are run as commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reconciler.aws.target import open_target
+from reconciler.cli import app
+
+from .workshop import GROUP, build_workshop
+
+
+@pytest.fixture
+def local_workshop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The workshop in the `--local` emulator's state file under tmp_path (the working directory)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    target = open_target(local=True, endpoint_url=None, region="us-east-1")
+    try:
+        build_workshop(
+            target.personalize, target.s3, target.clock, account=target.account_id(), region="us-east-1"
+        )
+    finally:
+        target.close()
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_import_plan_apply_plan_on_the_command_line(local_workshop: Path) -> None:
+    code, output = run("import", "--local", "--dataset-group", GROUP, "--out", "gitops")
+    assert code == 0, output
+    assert f"wrote gitops/{GROUP}.yaml (15 resources)" in output
+    assert "wrote gitops/stack.yaml" in output
+    assert "Not imported" not in output and "Warnings" not in output
+    assert (local_workshop / "gitops" / "stack.yaml").read_text().count(f"name: {GROUP}") == 1
+
+    code, output = run("plan", "gitops", "--local", "--format", "json", "--detailed-exitcode")
+    assert code == 2, output
+    rendered = json.loads(output)
+    summary = {k: v for k, v in rendered["summary"].items() if v}
+    assert summary == {"adopt": 12, "no-op": 3}, summary  # 3 schemas: not taggable, nothing to adopt
+    assert {c["action"] for c in rendered["resource_changes"]} == {"adopt", "no-op"}
+
+    code, output = run("apply", "gitops", "--local", "--auto-approve")
+    assert code == 0, output
+    code, output = run("plan", "gitops", "--local", "--detailed-exitcode")
+    assert code == 0, output
+
+
+def test_refuses_to_overwrite_then_force(local_workshop: Path) -> None:
+    assert run("import", "--local", "-g", GROUP, "--out", "m")[0] == 0
+    code, output = run("import", "--local", "-g", GROUP, "--out", "m")
+    assert code == 1
+    assert f"refusing to overwrite m/{GROUP}.yaml; nothing was written" in output
+    assert "hint: pass --force" in output
+    code, output = run("import", "--local", "-g", GROUP, "--out", "m", "--force")
+    assert code == 0, output
+    assert "kept the existing stack file m/stack.yaml" in output
+
+
+def test_all_and_option_errors(local_workshop: Path) -> None:
+    code, output = run("import", "--local", "--all", "--out", "all", "--stack-name", "everything")
+    assert code == 0, output
+    assert "name: everything" in (local_workshop / "all" / "stack.yaml").read_text()
+
+    code, output = run("import", "--local", "--out", "x")
+    assert code == 1 and "nothing to import" in output and "--dataset-group NAME" in output
+    code, output = run("import", "--local", "--all", "-g", GROUP)
+    assert code == 1 and "--all and --dataset-group both given" in output
+    code, output = run("import", "--local", "-g", "missing", "--out", "x")
+    assert code == 1 and "dataset group 'missing' not found" in output and GROUP in output
+    assert "Traceback" not in output
+    # the stack of an existing directory decides the prefix: a different one is refused
+    code, output = run("import", "--local", "-g", GROUP, "--out", "all", "--name-prefix", "dev-", "--force")
+    assert code == 1 and "differs from namePrefix ''" in output
