@@ -31,12 +31,14 @@ recorded as `Kind/<name>@<physical name>` so plan can finish the replacement.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ApiError, ReconcilerError, TargetError
@@ -55,6 +57,10 @@ from reconciler.resources.base import norm_status, tags_from_list
 from reconciler.resources.registry import REGISTRY
 
 SUPERSEDED_SEPARATOR = "@"
+LOCAL_FILE_PREFIX = "local:"
+"""`LiveState.s3_etags[LOCAL_FILE_PREFIX + dataLocation]` holds the S3 ETag the declared
+`dataImport.localFile` would have once uploaded (its MD5), so plan sees a changed local file before apply
+uploads it."""
 GROUP_CHILD_KINDS = (
     Kind.DATASET,
     Kind.SOLUTION,
@@ -433,11 +439,33 @@ class _Reader:
             self.spawn(self.list_schemas)
             for location in sorted(self.data_locations()):
                 self.spawn(self.head, location)
+            self.spawn(self.local_files)
             self.drain()
             for arn in sorted(self.used_schemas() - set(self.schema_fields)):
                 self.spawn(self.describe_schema, arn)  # used by our datasets under another name
             self.spawn_follow_ups()
             self.drain()
+
+    def local_files(self) -> None:
+        """MD5 (= single-part S3 ETag) of each declared localFile, resolved as apply resolves it."""
+        for res in self.desired.of_kind(Kind.DATASET):
+            if (
+                not isinstance(res.spec, DatasetSpec)
+                or not res.spec.dataImport
+                or not res.spec.dataImport.localFile
+            ):
+                continue
+            local = Path(res.spec.dataImport.localFile)
+            candidates = [local] if local.is_absolute() else []
+            if res.source.file:
+                candidates.append(Path(res.source.file).parent / local)
+            candidates.append(Path(self.desired.base_dir) / local)
+            for path in candidates:
+                if path.is_file():
+                    digest = hashlib.md5(path.read_bytes()).hexdigest()
+                    with self.lock:
+                        self.etags[LOCAL_FILE_PREFIX + res.spec.dataImport.dataLocation] = digest
+                    break
 
     def data_locations(self) -> set[str]:
         return {

@@ -76,6 +76,8 @@ from reconciler.resources.schema import is_additive
 from reconciler.resources.solution import VERSION_IN_PROGRESS
 
 DESTRUCTIVE_KINDS = frozenset({Kind.DATASET, Kind.DATASET_GROUP})
+LOCAL_FILE_PREFIX = "local:"
+"""`LiveState.s3_etags[LOCAL_FILE_PREFIX + dataLocation]`: MD5 of the declared localFile (reconciler.live)."""
 SUPERSEDED_SEPARATOR = "@"
 """Live-state addresses `Kind/<logical>@<physical>` mark a second live resource of the same logical name: the
 old half of a create-before-destroy replacement that has not been deleted yet (see reconciler.live)."""
@@ -696,6 +698,7 @@ class _Planner:
             return
         location = source.dataLocation
         etag = self.live.s3_etags.get(location)
+        local = self.live.s3_etags.get(LOCAL_FILE_PREFIX + location) if source.localFile else None
         reasons: list[Reason] = []
         mode = source.importMode
         notes: list[str] = []
@@ -717,7 +720,10 @@ class _Planner:
             else:
                 last = done[0]
                 recorded = last.tags.get(TAG_SOURCE_ETAG)
-                if etag is not None and recorded is not None and recorded != etag:
+                if local is not None and local != (etag or "") and local != recorded:
+                    reasons.append(Reason.SOURCE_CHANGED)
+                    notes.append(f"{source.localFile} changed; apply uploads it to {location} first")
+                elif etag is not None and recorded is not None and recorded != etag:
                     reasons.append(Reason.SOURCE_CHANGED)
                 elif etag is None and source.localFile:
                     reasons.append(Reason.SOURCE_CHANGED)
@@ -745,7 +751,7 @@ class _Planner:
             return
         details = {
             "dataLocation": location,
-            "etag": etag,
+            "etag": local if local is not None else etag,
             "importMode": mode,
             "roleArn": source.roleArn,
             "trigger": source.trigger,

@@ -242,3 +242,25 @@ def test_half_done_create_before_destroy_is_finished(emulator_env, samples):
     assert actions[-1] == (str(alias), Action.DELETE)
     delete = p.changes[-1]
     assert delete.reasons == (Reason.REPLACEMENT,) and campaign.address in delete.depends_on
+
+
+def test_edited_local_data_file_is_planned_for_import(emulator_env, tmp_path):
+    import shutil
+
+    shutil.copytree(SAMPLES, tmp_path / "manifests")
+    shutil.copytree("data", tmp_path / "data")
+    desired = load(tmp_path / "manifests")
+    upload_data(emulator_env, desired)
+    build(emulator_env, desired)
+    assert not plan(
+        desired, read_live(clients(emulator_env), desired, now=emulator_env.clock.now())
+    ).has_changes
+    dataset = next(
+        r for r in desired.of_kind(Kind.DATASET) if r.spec.dataImport and r.spec.dataImport.localFile
+    )
+    path = tmp_path / "manifests" / dataset.spec.dataImport.localFile
+    path.write_bytes(path.read_bytes() + path.read_bytes().splitlines(keepends=True)[-1])
+    p = plan(desired, read_live(clients(emulator_env), desired, now=emulator_env.clock.now()))
+    imports = [c for c in p.changes if c.action is Action.IMPORT]
+    assert [c.address for c in imports] == [dataset.address]
+    assert imports[0].reasons == (Reason.SOURCE_CHANGED,)

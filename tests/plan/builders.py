@@ -180,7 +180,7 @@ def import_job(
         last_updated=finished,
         data_location="s3://bucket/interactions.csv",
         import_mode="FULL",
-        tags=tags if tags is not None else {"personalize-gitops:source-etag": '"etag-1"'},
+        tags=tags if tags is not None else {"personalize-gitops:source-etag": "etag-1"},
     )
 
 
@@ -231,7 +231,7 @@ def applied_live(desired: DesiredState) -> LiveState:
                 versions = (version(arn, 1),)
             if kind is Kind.DATASET and isinstance(res.spec, DatasetSpec) and res.spec.dataImport:
                 imports = (import_job(live, 1),)
-                etags[res.spec.dataImport.dataLocation] = '"etag-1"'
+                etags[res.spec.dataImport.dataLocation] = "etag-1"
             resources[res.address] = dataclasses.replace(live, versions=versions, imports=imports)
         if kind is Kind.SOLUTION:
             continue

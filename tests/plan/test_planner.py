@@ -730,3 +730,17 @@ def test_old_half_of_replacement_is_deleted_when_no_longer_serving(base):
     kept = plan(desired, busy_campaign)
     assert actions(kept, old_address) == [Action.NOOP]
     assert TAG_SPEC_DIGEST
+
+
+def test_changed_local_file_reimports_before_upload(base):
+    _desired, live = base
+    specs = mutate(BASE_SPECS, D_INTER, "dataImport.localFile", "data/interactions.csv")
+    etags = {"s3://bucket/interactions.csv": "etag-1", "local:s3://bucket/interactions.csv": "md5-new"}
+    p = plan(desired_state(specs), dataclasses.replace(live, s3_etags=etags))
+    imp = change(p, D_INTER, Action.IMPORT)
+    assert imp.reasons == (Reason.SOURCE_CHANGED,) and imp.details["etag"] == "md5-new"
+    assert any("uploads it" in n for n in imp.notes)
+    same = {"s3://bucket/interactions.csv": "etag-1", "local:s3://bucket/interactions.csv": "etag-1"}
+    assert actions(plan(desired_state(specs), dataclasses.replace(live, s3_etags=same)), D_INTER) == [
+        Action.NOOP
+    ]
