@@ -268,7 +268,7 @@ class _Planner:
     def depends(self, addresses: Iterable[Address]) -> tuple[Address, ...]:
         """Only addresses that have real work planned are worth waiting for."""
         wanted = set(addresses)
-        busy = {c.address for c in self.changes if c.action is not Action.NOOP}
+        busy = {c.address for c in self.changes if c.action is not Action.NOOP or c.in_progress}
         return tuple(sorted(wanted & busy))
 
     def refuse(self, res_address: Address, message: str) -> None:
@@ -1017,6 +1017,19 @@ class _Planner:
             self.plan_superseded(address, lv, Address(address.kind, logical))
             return
         destructive = address.kind in DESTRUCTIVE_KINDS
+        status = norm_status(lv.status)
+        if status in DELETING:
+            self.add(
+                Change(
+                    address,
+                    Action.NOOP,
+                    reasons=(Reason.NOT_IN_MANIFESTS, Reason.IN_PROGRESS),
+                    physical_name=lv.name,
+                    arn=lv.arn,
+                    in_progress=status,
+                )
+            )
+            return
         if not self.prune_enabled():
             self.add(
                 Change(

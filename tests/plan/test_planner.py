@@ -744,3 +744,19 @@ def test_changed_local_file_reimports_before_upload(base):
     assert actions(plan(desired_state(specs), dataclasses.replace(live, s3_etags=same)), D_INTER) == [
         Action.NOOP
     ]
+
+
+def test_orphan_already_deleting_is_not_deleted_twice(base):
+    desired, live = base
+    old = Address(Kind.FILTER, "old")
+    deleting = with_resource(_orphan_live(live, old), old, status="DELETE PENDING")
+    p = plan(desired, deleting, PlanOptions(prune=True))
+    assert actions(p, old) == [Action.NOOP]
+    assert change(p, old, Action.NOOP).in_progress == "DELETE PENDING"
+
+
+def test_children_wait_for_a_parent_still_being_created(base):
+    desired, live = base
+    creating = with_resource(without(live, FILT), DG, status="CREATE IN_PROGRESS")
+    p = plan(desired, creating)
+    assert DG in change(p, FILT, Action.CREATE).depends_on
