@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.importer.read import GroupSnapshot, RawResource
+from reconciler.importer.read import JOB_KINDS, GroupSnapshot, RawResource
 from reconciler.model.address import Address, Kind, SourceLocation
 from reconciler.model.spec import (
     AvroSchema,
@@ -89,7 +89,8 @@ class Imported:
 
 @dataclass(frozen=True)
 class Skipped:
-    kind: Kind
+    kind: str
+    """A `Kind`, or a job kind (`BatchInferenceJob`...)."""
     name: str
     arn: str
     reason: str
@@ -97,7 +98,7 @@ class Skipped:
     """Logical name of the imported dataset group it belongs to ("" when its group is not imported)."""
 
     def __str__(self) -> str:
-        return f"{self.kind.value} {self.name} ({self.arn}): {self.reason}"
+        return f"{self.kind} {self.name} ({self.arn}): {self.reason}"
 
 
 @dataclass
@@ -586,6 +587,19 @@ class _Mapper:
             address = self.claim(child)
             if address is not None:
                 self.add(child, address, name, ctx)
+        for kind, jobs in snapshot.jobs.items():
+            arn_key = JOB_KINDS[kind][2]
+            newest = jobs[0]
+            self.result.skipped.append(
+                Skipped(
+                    kind,
+                    f"{newest.get('jobName', '?')}" + (f" and {len(jobs) - 1} more" if len(jobs) > 1 else ""),
+                    str(newest.get(arn_key, "")),
+                    "jobs are one-off runs, not declarative resources: manifests do not manage them "
+                    "(their output stays where they wrote it)",
+                    name,
+                )
+            )
 
 
 def map_snapshots(

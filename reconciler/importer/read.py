@@ -53,12 +53,28 @@ class RawResource:
         return norm_status(str(self.fields.get("status") or ""))
 
 
+#: Job kinds (one-off runs, not declarative resources): List* operation, response key, ARN key, name key.
+JOB_KINDS = {
+    "BatchInferenceJob": (
+        "list_batch_inference_jobs",
+        "batchInferenceJobs",
+        "batchInferenceJobArn",
+        "jobName",
+    ),
+    "BatchSegmentJob": ("list_batch_segment_jobs", "batchSegmentJobs", "batchSegmentJobArn", "jobName"),
+    "DatasetExportJob": ("list_dataset_export_jobs", "datasetExportJobs", "datasetExportJobArn", "jobName"),
+    "DataDeletionJob": ("list_data_deletion_jobs", "dataDeletionJobs", "dataDeletionJobArn", "jobName"),
+}
+
+
 @dataclass
 class GroupSnapshot:
     group: RawResource
     children: list[RawResource] = field(default_factory=list)
     schemas: dict[str, RawResource] = field(default_factory=dict)
     """Schemas used by the group's datasets, by ARN."""
+    jobs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Job kind -> summaries of the group's jobs (batch inference/segment, export, deletion), newest first."""
 
     def of_kind(self, kind: Kind) -> list[RawResource]:
         return [c for c in self.children if c.kind is kind]
@@ -75,6 +91,7 @@ def chosen_import(imports: list[dict[str, Any]]) -> dict[str, Any] | None:
 @dataclass
 class Reader:
     personalize: Any
+    _batch_jobs: dict[str, list[dict[str, Any]]] | None = None
 
     def call(self, operation: str, doing: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -141,7 +158,39 @@ class Reader:
                 snap.schemas[schema_arn] = RawResource(
                     Kind.SCHEMA, schema_arn, str(schema.get("name", "")), schema
                 )
+        self.jobs(snap)
         return snap
+
+    def jobs(self, snap: GroupSnapshot) -> None:
+        """The group's jobs, so import can say that they are not managed (never silently dropped)."""
+        solutions = tuple(s.arn + "/" for s in snap.of_kind(Kind.SOLUTION))
+        for kind in ("BatchInferenceJob", "BatchSegmentJob"):
+            operation, key, arn_key, _ = JOB_KINDS[kind]
+            if self._batch_jobs is None:
+                self._batch_jobs = {}
+            if kind not in self._batch_jobs:  # account-wide lists, read once per import
+                self._batch_jobs[kind] = self.pages(operation, key, f"list {kind} jobs")
+            found = [
+                j
+                for j in self._batch_jobs[kind]
+                if str(j.get("solutionVersionArn", "")).startswith(solutions)
+            ]
+            if found and solutions:
+                snap.jobs[kind] = self.sorted_newest(found, arn_key)
+        operation, key, arn_key, _ = JOB_KINDS["DatasetExportJob"]
+        exports: list[dict[str, Any]] = []
+        for dataset in snap.of_kind(Kind.DATASET):
+            exports += self.pages(
+                operation, key, f"list the exports of {dataset.arn}", datasetArn=dataset.arn
+            )
+        if exports:
+            snap.jobs["DatasetExportJob"] = self.sorted_newest(exports, arn_key)
+        operation, key, arn_key, _ = JOB_KINDS["DataDeletionJob"]
+        deletions = self.pages(
+            operation, key, f"list the data deletion jobs of {snap.group.arn}", datasetGroupArn=snap.group.arn
+        )
+        if deletions:
+            snap.jobs["DataDeletionJob"] = self.sorted_newest(deletions, arn_key)
 
     def children(self, kind: Kind, parent_arn: str) -> list[RawResource]:
         handler = REGISTRY[kind]

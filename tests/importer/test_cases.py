@@ -229,3 +229,38 @@ def test_comments_say_what_was_inferred(acct: Account) -> None:
 
 def _unused(*_: Any) -> None:  # pragma: no cover - keeps Path imported for type readers
     Path()
+
+
+def test_jobs_are_listed_as_not_managed(acct: Account) -> None:
+    """Batch inference and dataset export jobs belong to the group but are not declarative resources: they
+    are named in the 'Not imported' list (one line per job kind), and adoption is unaffected."""
+    shop = acct.workshop()
+    p, s3 = acct.personalize, acct.target.s3
+    s3.put_object(Bucket=shop.bucket, Key="batch/input.json", Body=b'{"userId": "1"}\n{"userId": "2"}\n')
+    version = next(iter(shop.version_arns.values()))
+    for n in (1, 2):
+        p.create_batch_inference_job(
+            jobName=f"nightly-{n}",
+            solutionVersionArn=version,
+            roleArn=shop.role_arn,
+            jobInput={"s3DataSource": {"path": f"s3://{shop.bucket}/batch/input.json"}},
+            jobOutput={"s3DataDestination": {"path": f"s3://{shop.bucket}/batch/out-{n}/"}},
+        )
+        acct.clock.advance(HOUR)
+    p.create_dataset_export_job(
+        jobName="export-interactions",
+        datasetArn=shop.dataset_arns["interactions"],
+        roleArn=shop.role_arn,
+        jobOutput={"s3DataDestination": {"path": f"s3://{shop.bucket}/export/"}},
+    )
+    acct.clock.advance(3 * HOUR)
+    result = acct.import_([GROUP])
+    listed = {s.kind: s for s in result.skipped}
+    assert set(listed) == {"BatchInferenceJob", "DatasetExportJob"}
+    assert listed["BatchInferenceJob"].name == "nightly-2 and 1 more"
+    assert "not declarative resources" in listed["DatasetExportJob"].reason
+    out = acct.tmp / "jobs"
+    write_manifests(result, out, source="test")
+    tail = (out / f"{GROUP}.yaml").read_text().split("Not imported")[1]
+    assert "BatchInferenceJob nightly-2 and 1 more" in tail and "DatasetExportJob export-interactions" in tail
+    assert_only_adoption(acct.plan(acct.load(out)))
