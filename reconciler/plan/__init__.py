@@ -1,1 +1,10 @@
-"""PURE planning: no boto3, no clock, no I/O (enforced by tests/test_architecture.py)."""
+"""PURE planning: no boto3, no clock, no I/O (enforced by tests/test_architecture.py).
+
+Public interface:
+
+* `reconciler.plan.planner.plan(desired, live, PlanOptions(...)) -> Plan` (decision table in its docstring);
+* `reconciler.plan.types`: `Action`, `Reason`, `Change`, `FieldChange`, `Plan`, `ReplaceOrder`;
+* `reconciler.plan.context.build_context(desired, live) -> RefContext` (ARN <-> logical names for requests);
+* `reconciler.plan.planfile.save(plan, path)` / `load(path) -> Plan` (saved plans; `plan_to_dict` is also the
+  JSON rendering).
+"""
