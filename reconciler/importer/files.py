@@ -120,12 +120,19 @@ def write_manifests(result: ImportResult, out: Path, *, source: str, force: bool
         )
     stack = find_stack_file(out)
     written.existing_stack = stack
-    out.mkdir(parents=True, exist_ok=True)
-    for path, text in planned.items():
-        path.write_text(text, encoding="utf-8")
-        written.files.append(path)
-    if stack is None:
-        path = out / STACK_FILE
-        path.write_text(render_stack(result), encoding="utf-8")
-        written.stack_file = path
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path, text in planned.items():
+            path.write_text(text, encoding="utf-8")
+            written.files.append(path)
+        if stack is None:
+            path = out / STACK_FILE
+            path.write_text(render_stack(result), encoding="utf-8")
+            written.stack_file = path
+    except OSError as exc:
+        done = ", ".join(str(p) for p in written.files) or "nothing"
+        raise ReconcilerError(
+            f"cannot write the manifests to {out}: {exc.strerror or exc} (written so far: {done})",
+            hint="choose a writable --out directory",
+        ) from exc
     return written
