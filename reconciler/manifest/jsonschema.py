@@ -35,12 +35,28 @@ def _allow_variables(node: Any) -> Any:
     return node
 
 
+#: Maps whose values the models turn into strings, so YAML may write `0.7` or `true` unquoted.
+STRINGIFIED_MAPS = ("algorithmHyperParameters", "featureTransformationParameters", "itemExplorationConfig")
+
+
+def _allow_scalars(definitions: dict[str, Any]) -> None:
+    for definition in definitions.values():
+        for name, prop in definition.get("properties", {}).items():
+            if name not in STRINGIFIED_MAPS:
+                continue
+            for option in prop.get("anyOf", [prop]):
+                values = option.get("additionalProperties")
+                if option.get("type") == "object" and values == {"type": "string"}:
+                    option["additionalProperties"] = {"type": ["string", "number", "boolean"]}
+
+
 def manifest_json_schema() -> dict[str, Any]:
     models: list[type[BaseModel]] = [Metadata, Lifecycle, StackSpec, *SPEC_MODELS.values()]
     refs, top = models_json_schema(
         [(model, "validation") for model in models], ref_template="#/definitions/{model}"
     )
     definitions: dict[str, Any] = _allow_variables(top.get("$defs", {}))
+    _allow_scalars(definitions)
 
     def ref(model: type[BaseModel]) -> dict[str, Any]:
         return dict(refs[(model, "validation")])

@@ -306,6 +306,13 @@ class RecommenderConfig(_Model):
     trainingDataConfig: TrainingDataConfig | None = None
     enableMetadataWithRecommendations: bool | None = None
 
+    @field_validator("itemExplorationConfig", mode="before")
+    @classmethod
+    def _stringify(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: str(v) for k, v in value.items()}
+        return value
+
 
 class RecommenderSpec(_Model):
     datasetGroup: LogicalName

@@ -197,3 +197,18 @@ def test_manifest_package_makes_no_aws_calls() -> None:
     for source in package.rglob("*.py"):
         text = source.read_text(encoding="utf-8")
         assert "import boto3" not in text and "client(" not in text, source
+
+
+def test_json_schema_accepts_unquoted_hyperparameters_and_variables() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    document = {
+        "apiVersion": "personalize-gitops/v1alpha1",
+        "kind": "Solution",
+        "metadata": {"name": "s"},
+        "spec": {
+            "datasetGroup": "${group}",
+            "recipeArn": "aws-sims",
+            "solutionConfig": {"algorithmHyperParameters": {"popularity_discount_factor": 0.7}},
+        },
+    }
+    jsonschema.validate(document, manifest_json_schema())
