@@ -205,7 +205,13 @@ class Reader:
         out: list[RawResource] = []
         for summary in sorted(summaries, key=lambda s: str(s.get("name", ""))):
             arn = str(summary[ops.arn_key])
-            fields = {**summary, **self.describe(kind, arn)}
+            try:
+                described = self.describe(kind, arn)
+            except ApiError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    continue  # deleted between the list and the describe: no longer there to import
+                raise
+            fields = {**summary, **described}
             raw = RawResource(kind, arn, str(fields.get("name", "")), fields, parent_arn=parent_arn)
             if handler.taggable:
                 raw.tags = self.tags(arn)

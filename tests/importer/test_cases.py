@@ -264,3 +264,32 @@ def test_jobs_are_listed_as_not_managed(acct: Account) -> None:
     tail = (out / f"{GROUP}.yaml").read_text().split("Not imported")[1]
     assert "BatchInferenceJob nightly-2 and 1 more" in tail and "DatasetExportJob export-interactions" in tail
     assert_only_adoption(acct.plan(acct.load(out)))
+
+
+class _DeletedDuringImport:
+    """A Personalize client on which one filter disappears between ListFilters and DescribeFilter."""
+
+    def __init__(self, inner: Any, arn: str) -> None:
+        self._inner, self._arn = inner, arn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def describe_filter(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        if kwargs.get("filterArn") == self._arn:
+            error = {"Error": {"Code": "ResourceNotFoundException", "Message": "Filter not found."}}
+            raise ClientError(error, "DescribeFilter")  # type: ignore[arg-type]
+        return self._inner.describe_filter(**kwargs)
+
+
+def test_resource_deleted_while_importing_is_left_out(acct: Account) -> None:
+    from reconciler.importer import import_groups
+
+    shop = acct.workshop()
+    client = _DeletedDuringImport(acct.personalize, shop.filter_arn)
+    result = import_groups(client, groups=[GROUP], stack="retail", region="us-east-1", account=acct.account)
+    kinds = [r.address.kind for r in result.resources]
+    assert Kind.FILTER not in kinds and kinds.count(Kind.CAMPAIGN) == 3
+    assert result.skipped == [] and result.warnings == []
