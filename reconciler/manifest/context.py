@@ -53,6 +53,8 @@ class Context:
     base_dir: FsPath
     reporter: Reporter
     stack_source: SourceLocation = field(default_factory=lambda: SourceLocation("<none>"))
+    stack_doc: MarkedDocument | None = None
+    """The Stack document (None for the default stack)."""
     by_address: dict[Address, ParsedResource] = field(default_factory=dict)
     partial: list[PartialResource] = field(default_factory=list)
 

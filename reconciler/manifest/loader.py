@@ -439,6 +439,7 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
         reporter.add(Severity.WARNING, display_path(Path(path)), None, "no manifest documents found")
     context = Context(parsed, declared, stack.name, stack.spec, sources.base_dir, reporter, stack.source)
     context.partial = partial
+    context.stack_doc = stack.doc
     return context, reporter
 
 

@@ -121,11 +121,10 @@ def _check_expression(
     for condition in expression.if_conditions:
         if condition.field.dataset != "CurrentUser":
             error("IF conditions must use CurrentUser.FIELD", condition.field.position)
-    if expression.if_conditions and "USERS" not in datasets and group_known:
-        error(f"IF CurrentUser needs a USERS dataset in dataset group '{spec.datasetGroup}'")
     if expression.target == "ActionID" and "ACTIONS" not in datasets and group_known:
         error(f"ActionID filters need an ACTIONS dataset in dataset group '{spec.datasetGroup}'")
-    for condition in (*where, *expression.if_conditions):
+    checked = [c for c in where if c.field.dataset not in ("CurrentUser", "CurrentItem")]
+    for condition in (*checked, *expression.if_conditions):
         _check_condition(ctx, error, datasets, condition, fields, group_known, spec.datasetGroup)
 
 

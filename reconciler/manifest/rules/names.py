@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from reconciler.manifest.context import Context, ParsedResource
 from reconciler.manifest.kinds import SPEC_MODELS
+from reconciler.manifest.problems import Severity
 from reconciler.manifest.recipes import MAX_TAGS, OWNERSHIP_TAGS
 from reconciler.model.address import Kind
 
@@ -16,8 +17,22 @@ MAX_NAME = 63
 UNTAGGABLE = (Kind.SCHEMA, Kind.METRIC_ATTRIBUTION)
 
 
+PREFIX_PATTERN = re.compile(r"^([a-zA-Z0-9][a-zA-Z0-9\-_]*)?$")
+
+
 def check(ctx: Context) -> None:
     prefix = ctx.stack.namePrefix
+    prefix_ok = PREFIX_PATTERN.match(prefix) is not None
+    if not prefix_ok and ctx.stack_doc is not None:
+        ctx.reporter.at(
+            Severity.ERROR,
+            ctx.stack_doc,
+            ("spec", "namePrefix"),
+            f"namePrefix {prefix!r} would make every physical name invalid",
+            subject=f"Stack/{ctx.stack_name}",
+            hint="start with a letter or digit and use only letters, digits, '-' and '_'",
+            prefer_key=False,
+        )
     for res in ctx.resources:
         physical = prefix + res.address.name
         res.physical_name = physical
@@ -28,7 +43,7 @@ def check(ctx: Context) -> None:
                 f"physical name '{physical}' is {len(physical)} characters long; the limit is {MAX_NAME}",
                 f"shorten the name or the stack's namePrefix '{prefix}'" if prefix else "shorten the name",
             )
-        elif not NAME_PATTERN.match(physical):
+        elif prefix_ok and not NAME_PATTERN.match(physical):
             ctx.error(
                 res,
                 ("metadata", "name"),

@@ -237,31 +237,43 @@ def _doc_path(param: str, paths: dict[str, Path]) -> Path:
     return ("spec", *parts)
 
 
+def _already_reported(ctx: Context, res: ParsedResource, path: Path) -> bool:
+    """True when another rule already reported an error at this value (with a clearer message)."""
+    mark = res.doc.locate(path, prefer_key=False)
+    return any(
+        p.file == res.doc.file and (p.line, p.column) == (mark.line, mark.column) and p.subject == res.subject
+        for p in ctx.reporter.problems
+    )
+
+
 def check(ctx: Context) -> None:
     from botocore.validate import ParamValidator
 
     model = _service_model()
     validator = ParamValidator()
     for res in ctx.resources:
+        found: list[tuple[Path, str]] = []
         for operation, params, paths in build_requests(ctx, res):
             shape = model.operation_model(operation).input_shape
             report = validator.validate(params, shape)
             if report.has_errors():
                 for error_type, name, details in getattr(report, "_errors", []):
                     param = str(name).lstrip(".")
-                    if param.startswith("tags"):
-                        continue
-                    text = _describe_botocore(error_type, details)
-                    ctx.error(
-                        res, _doc_path(param, paths), f"{operation} would be rejected: {text} ({param})"
-                    )
+                    if not param.startswith("tags"):
+                        text = _describe_botocore(error_type, details)
+                        found.append(
+                            (_doc_path(param, paths), f"{operation} would be rejected: {text} ({param})")
+                        )
             for path, message in _constraint_problems(params, shape, ()):
                 if path and path[0] in ("tags", "name", "jobName"):
                     continue  # reported by the names rule
                 dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-                ctx.error(
-                    res, _doc_path(dotted, paths), f"{operation} would be rejected: {message} ({dotted})"
+                found.append(
+                    (_doc_path(dotted, paths), f"{operation} would be rejected: {message} ({dotted})")
                 )
+        for where, message in found:
+            if not _already_reported(ctx, res, where):
+                ctx.error(res, where, message)
 
 
 def _describe_botocore(error_type: str, details: dict[str, Any]) -> str:
