@@ -82,8 +82,11 @@ def render_group(result: ImportResult, group: str, source: str) -> str:
         "Adopting these resources changes nothing but their ownership tags (plan shows `adopt`).\n"
         "Comments above each document say where a value was inferred rather than read."
     )
-    text = dump_documents(
-        [desired_resource(i, result.prefix, group) for i in items], comments=comments, header=header
+    header_lines = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    text = (
+        header_lines
+        + "\n"
+        + dump_documents([desired_resource(i, result.prefix, group) for i in items], comments=comments)
     )
     skipped = [s for s in result.skipped if s.group == group]
     if skipped:

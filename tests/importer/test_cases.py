@@ -3,7 +3,6 @@ exist, versions newer than the serving one."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -225,10 +224,6 @@ def test_comments_say_what_was_inferred(acct: Account) -> None:
     assert "dataImport: from import job immersion-day-retail-dataset-items-import" in comments
     # API defaults are left out
     assert "minProvisionedTPS" not in text and "performHPO" not in text and "importMode" not in text
-
-
-def _unused(*_: Any) -> None:  # pragma: no cover - keeps Path imported for type readers
-    Path()
 
 
 def test_jobs_are_listed_as_not_managed(acct: Account) -> None:
