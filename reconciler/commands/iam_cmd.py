@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -528,12 +529,18 @@ def _ci_setup(
         _dump(apply_trust).rstrip(),
         "",
         "# 4. Create the roles and attach the least-privilege policies of this stack:",
-        f"personalize-gitops iam-policy --role plan {directory} > {where}plan-policy.json"
-        if out_dir is None
-        else f"#    (policies written to {where}plan-policy.json and {where}apply-policy.json)",
     ]
     if out_dir is None:
-        lines.append(f"personalize-gitops iam-policy --role apply {directory} > apply-policy.json")
+        stack_arg = f" --stack {shlex.quote(str(stack))}" if stack is not None else ""
+        source = f"{shlex.quote(str(directory))}{stack_arg}"
+        lines += [
+            "#    (save the two trust documents above as plan-trust.json and apply-trust.json, or rerun",
+            "#    with --out-dir DIR to get all four files)",
+            f"personalize-gitops iam-policy --role plan {source} > plan-policy.json",
+            f"personalize-gitops iam-policy --role apply {source} > apply-policy.json",
+        ]
+    else:
+        lines.append(f"#    (trust documents and policies written to {out_dir}/)")
     lines += [
         f"aws iam create-role --role-name personalize-gitops-plan-{stack_name} "
         f"--assume-role-policy-document file://{where}plan-trust.json",
@@ -544,7 +551,8 @@ def _ci_setup(
         f"aws iam put-role-policy --role-name personalize-gitops-apply-{stack_name} --policy-name apply "
         f"--policy-document file://{where}apply-policy.json",
         "",
-        "# 5. Repository variables the workflows read (no secrets: OIDC needs none):",
+        "# 5. Only for a stack without accountId (else the workflows derive the role ARNs above from it):",
+        "#    repository variables (no secrets: OIDC needs none)",
         f"gh variable set PLAN_ROLE_ARN --repo {repo} "
         f"--body arn:{partition}:iam::{account}:role/personalize-gitops-plan-{stack_name}",
         f"gh variable set APPLY_ROLE_ARN --repo {repo} --env {environment} "

@@ -211,3 +211,14 @@ def test_ci_setup_needs_an_account(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ci-setup", "--repo", "acme/recs", str(tmp_path / "missing")])
     assert result.exit_code == 1
     assert "--account-id" in result.stderr
+
+
+def test_ci_setup_without_out_dir_passes_the_stack_file_on() -> None:
+    stack = str(MANIFESTS / "prod.stack.yaml")
+    result = runner.invoke(app, ["ci-setup", "--repo", "acme/recs", str(MANIFESTS), "--stack", stack])
+    assert result.exit_code == 0, result.output
+    assert f"personalize-gitops iam-policy --role apply {MANIFESTS} --stack {stack} > apply-policy.json" in (
+        result.stdout
+    )
+    assert "role/personalize-gitops-apply-retail-prod" in result.stdout
+    assert "--org-id" in result.stdout  # immutable subjects explained
