@@ -126,3 +126,34 @@ def test_importing_twice_after_adoption_keeps_names_and_round_trip(acct: Account
     again = acct.import_and_write([GROUP], out=acct.tmp / "again")
     assert (again / f"{GROUP}.yaml").read_text() == (out / f"{GROUP}.yaml").read_text()
     assert_no_changes(acct.plan(acct.load(again)))
+
+
+def test_domain_group_with_recommenders_and_metric_attribution_round_trips(acct: Account) -> None:
+    from reconciler.model.spec import RecommenderSpec
+
+    from .workshop import build_domain_group
+
+    build_domain_group(acct.personalize, acct.target.s3, acct.clock, account=acct.account, name="shop-2022")
+    out = acct.import_and_write(["shop-2022"], stack="shop")
+    desired = acct.load(out)
+    recommenders = {r.address.name: r.spec for r in desired.of_kind(Kind.RECOMMENDER)}
+    assert set(recommenders) == {
+        "shop-2022-recommended-for-you",
+        "shop-2022-customers-who-viewed-x-also-viewed",
+    }
+    stopped = recommenders["shop-2022-customers-who-viewed-x-also-viewed"]
+    assert isinstance(stopped, RecommenderSpec) and stopped.running is False
+    assert len(desired.of_kind(Kind.METRIC_ATTRIBUTION)) == 1
+    first = acct.plan(desired)
+    # metric attributions cannot carry tags: found by name, nothing to adopt
+    for change in first.changes:
+        if change.address.kind in (Kind.RECOMMENDER,):
+            assert change.action is Action.ADOPT
+    ma = [c for c in first.changes if c.address.kind is Kind.METRIC_ATTRIBUTION]
+    assert [c.action for c in ma] == [Action.NOOP]
+    assert {c.action for c in first.changes} <= {Action.ADOPT, Action.NOOP}, [
+        (str(c.address), c.action.value) for c in first.changes
+    ]
+    assert all(not c.notes for c in first.changes if c.action is Action.ADOPT)
+    assert acct.apply(desired).exit_code == 0
+    assert_no_changes(acct.plan(desired))

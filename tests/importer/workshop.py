@@ -200,3 +200,68 @@ def build_workshop(personalize: Any, s3: Any, clock: Any, *, account: str, regio
         15,
     )
     return shop
+
+
+@dataclass
+class DomainShop:
+    group_arn: str
+    recommender_arns: dict[str, str]
+    attribution_arn: str
+
+
+def build_domain_group(personalize: Any, s3: Any, clock: Any, *, account: str, name: str) -> DomainShop:
+    """The 2022+ workshop shape: an ECOMMERCE dataset group with its data, two recommenders (one stopped to
+    save cost) and a metric attribution; plain boto3 calls, waits on the virtual clock."""
+    bucket = f"{account}-{name}-data"
+    s3.create_bucket(Bucket=bucket)
+    for kind in DATASET_TYPES:
+        s3.put_object(Bucket=bucket, Key=f"{kind}.csv", Body=(SAMPLE / f"{kind}.csv").read_bytes())
+    role = f"arn:aws:iam::{account}:role/PersonalizeS3"
+    group = personalize.create_dataset_group(name=name, domain="ECOMMERCE")["datasetGroupArn"]
+    wait_for(clock, lambda: personalize.describe_dataset_group(datasetGroupArn=group), "datasetGroup", 15)
+    for kind, (_, schema) in SCHEMAS.items():
+        schema_arn = personalize.create_schema(name=f"{name}-{kind}", schema=schema, domain="ECOMMERCE")[
+            "schemaArn"
+        ]
+        dataset = personalize.create_dataset(
+            name=f"{name}-{kind}",
+            datasetType=DATASET_TYPES[kind],
+            datasetGroupArn=group,
+            schemaArn=schema_arn,
+        )["datasetArn"]
+        wait_for(clock, lambda a=dataset: personalize.describe_dataset(datasetArn=a), "dataset", 15)
+        job = personalize.create_dataset_import_job(
+            jobName=f"{name}-{kind}-import",
+            datasetArn=dataset,
+            dataSource={"dataLocation": f"s3://{bucket}/{kind}.csv"},
+            roleArn=role,
+        )["datasetImportJobArn"]
+        wait_for(
+            clock,
+            lambda a=job: personalize.describe_dataset_import_job(datasetImportJobArn=a),
+            "datasetImportJob",
+        )
+    recommenders = {}
+    for use_case in ("recommended-for-you", "customers-who-viewed-x-also-viewed"):
+        recommenders[use_case] = personalize.create_recommender(
+            name=f"{name}-{use_case}",
+            datasetGroupArn=group,
+            recipeArn=f"arn:aws:personalize:::recipe/aws-ecomm-{use_case}",
+        )["recommenderArn"]
+    for arn in recommenders.values():
+        wait_for(clock, lambda a=arn: personalize.describe_recommender(recommenderArn=a), "recommender")
+    stopped = recommenders["customers-who-viewed-x-also-viewed"]
+    personalize.stop_recommender(recommenderArn=stopped)
+    clock.advance(3600)
+    attribution = personalize.create_metric_attribution(
+        name=f"{name}-revenue",
+        datasetGroupArn=group,
+        metrics=[{"eventType": "Purchase", "metricName": "PURCHASES", "expression": "SAMPLECOUNT()"}],
+        metricsOutputConfig={"roleArn": role, "s3DataDestination": {"path": f"s3://{bucket}/metrics/"}},
+    )["metricAttributionArn"]
+    wait_for(
+        clock,
+        lambda: personalize.describe_metric_attribution(metricAttributionArn=attribution),
+        "metricAttribution",
+    )
+    return DomainShop(group, recommenders, attribution)
