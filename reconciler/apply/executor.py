@@ -138,6 +138,8 @@ class ApplyOptions:
     max_workers: int | None = None
     seed: int = 0
     """Seed of the polling jitter (reproducible runs)."""
+    slots: Mapping[str, int] = field(default_factory=lambda: {"import": 5, "train": 20})
+    """Most jobs this apply keeps pending at once, per kind (the service quotas per region)."""
 
 
 @dataclass
@@ -193,10 +195,14 @@ class Executor:
         self._arns: dict[Address, str] = {}
         self._versions: dict[str, str] = {}
         self._trained: dict[str, str] = {}
+        self._slots_used: dict[str, int] = {}
+        self._slots_held: dict[str, str] = {}
         self._did_work: dict[str, bool] = {}
         self._held: dict[str, str] = {}
         self._seed_refs()
         self.steps = self._build_steps()
+        self.step_values: dict[str, Any] = {}
+        """What each finished step returned (the ARN it created, trained or imported)."""
 
     # -- references ------------------------------------------------------------------------------------
 
@@ -356,6 +362,7 @@ class Executor:
         runner.on_result = self._on_result
         results = runner.run()
         report.finished = self.clock.now()
+        self.step_values = {key: result.value for key, result in results.items()}
         for key, step in self.steps.items():
             result = results[key]
             report.steps.append(
@@ -449,7 +456,10 @@ class Executor:
                 Phase.REPLACE_DELETE: self._delete,
                 Phase.WAIT: self._wait_in_progress,
             }[step.phase]
-            return method(step)
+            try:
+                return method(step)
+            finally:
+                self._release_slot(step)
 
         return run
 
@@ -569,6 +579,61 @@ class Executor:
     def _wait_gone(self, step: Step, handler: ResourceHandler, arn: str) -> None:
         read, failure = self._status_reader(handler, arn)
         self._wait(step, read, {GONE}, {"DELETE FAILED"}, TYPICAL_DELETE, long_running=False, failure=failure)
+
+    def _acquire_slot(self, step: Step, slot: str, typical: float) -> None:
+        """Keep this apply's own pending jobs within the service quota (imports 5, trainings 20 per region):
+        wait (in clock time) for one of its jobs to finish instead of being refused."""
+        limit = self.options.slots.get(slot)
+        waited = False
+        while limit is not None:
+            with self._lock:
+                if self._slots_used.get(slot, 0) < limit:
+                    self._slots_used[slot] = self._slots_used.get(slot, 0) + 1
+                    self._slots_held[step.key] = slot
+                    return
+            if self.options.no_wait or (self.deadline is not None and self.clock.now() >= self.deadline):
+                raise StillRunning(f"waiting for a free {slot} slot")
+            if not waited:
+                self._emit(
+                    step, EventKind.NOTE, message=f"{limit} {slot} jobs already running; waiting for a slot"
+                )
+                waited = True
+            pause = min(typical / 20, 120.0)
+            if self.deadline is not None:
+                pause = min(pause, max(self.deadline - self.clock.now(), 0.0))
+            self.clock.sleep(pause)
+
+    def _release_slot(self, step: Step) -> None:
+        with self._lock:
+            slot = self._slots_held.pop(step.key, None)
+            if slot is not None:
+                self._slots_used[slot] -= 1
+
+    def _call_when_slot_free(
+        self, step: Step, slot: str, operation: str, what: str, request: Mapping[str, Any], typical: float
+    ) -> dict[str, Any]:
+        """Call `operation` within a slot; while the account's "pending or in progress" quota is still full
+        (jobs not started by this apply: LimitExceededException), wait for it too, until the deadline."""
+        self._acquire_slot(step, slot, typical)
+        attempt = 0
+        while True:
+            try:
+                return self.api.call(operation, what, **request)
+            except ApiError as exc:
+                quota_full = exc.code == "LimitExceededException" and (
+                    "pending" in exc.message.lower() or "in progress" in exc.message.lower()
+                )
+                if not quota_full:
+                    raise
+                if self.options.no_wait or (self.deadline is not None and self.clock.now() >= self.deadline):
+                    raise StillRunning("waiting for a free slot (quota of pending jobs)") from exc
+                attempt += 1
+                if attempt == 1:
+                    self._emit(step, EventKind.NOTE, message=f"quota full, waiting for a slot: {exc.message}")
+                pause = min(typical / 10 * attempt, 600.0)
+                if self.deadline is not None:
+                    pause = min(pause, max(self.deadline - self.clock.now(), 0.0))
+                self.clock.sleep(pause)
 
     def _mark(self, step: Step, did_work: bool) -> None:
         with self._lock:
@@ -706,8 +771,13 @@ class Executor:
             if data.publishAttributionMetricsToS3 is not None:
                 request["publishAttributionMetricsToS3"] = data.publishAttributionMetricsToS3
             try:
-                response = self.api.call(
-                    "create_dataset_import_job", f"{step.address} import {name}", **request
+                response = self._call_when_slot_free(
+                    step,
+                    "import",
+                    "create_dataset_import_job",
+                    f"{step.address} import {name}",
+                    request,
+                    TYPICAL_IMPORT,
                 )
                 job_arn = str(response["datasetImportJobArn"])
                 self._mark(step, True)
@@ -821,12 +891,13 @@ class Executor:
             }
             if trigger:
                 tags[TAG_TRIGGER] = trigger
-            response = self.api.call(
+            response = self._call_when_slot_free(
+                step,
+                "train",
                 "create_solution_version",
                 f"{step.address} ({mode})",
-                solutionArn=solution_arn,
-                trainingMode=mode,
-                tags=tag_list(tags),
+                {"solutionArn": solution_arn, "trainingMode": mode, "tags": tag_list(tags)},
+                TYPICAL_TRAINING.get(mode, 2700),
             )
             version_arn = str(response["solutionVersionArn"])
             self._mark(step, True)

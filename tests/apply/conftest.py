@@ -51,7 +51,7 @@ class World:
     def live(self) -> LiveState:
         from reconciler.live.reader import read_live
 
-        return read_live(self.desired, self.target)
+        return read_live(self.target, self.desired, now=self.clock.now())
 
     def plan(self, live: LiveState | None = None, **options: Any) -> Plan:
         current = live if live is not None else self.live()
