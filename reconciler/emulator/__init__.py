@@ -30,8 +30,9 @@ What it does NOT emulate:
 * IAM: roleArn values are pattern-checked only; no permissions, bucket policies or KMS keys are evaluated;
 * output data: export, batch inference and batch segment jobs check their S3 input/bucket but write nothing;
   data deletion jobs remove users from the statistics only;
-* data contents beyond the CSV header, row counts, users, items and event types (no type checks of values,
-  no 1000-record minimum per import job, no size limits), and the Avro schema beyond record/fields/names;
+* data contents beyond the CSV header, value types (numbers, booleans, nulls), row counts, users, items and
+  event types (no 1000-record minimum per import job, no size limits, no textual or categorical limits), and
+  the Avro schema beyond record/fields/names/types;
 * HPO and AutoML search (tunedHPOParams echo the algorithm defaults; AutoML picks the first listed recipe);
   User-Personalization's 2-hourly in-place model refreshes; billing;
 * eventual consistency and control-plane rate limits (inject them with ``control.inject_fault``);

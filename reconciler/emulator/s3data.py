@@ -1,6 +1,7 @@
 """Reading import data from S3 (through an injected boto3 S3 client) and summarising it.
 
-The emulator keeps statistics, not rows: row count, per-user interaction counts, distinct items and event
+Values are checked against the schema's Avro types (numbers, booleans, non-null fields). The emulator keeps
+statistics, not rows: row count, per-user interaction counts, distinct items and event
 types. That is enough to fail training realistically and to derive deterministic metrics."""
 
 from __future__ import annotations
@@ -97,6 +98,31 @@ class DataStats:
             self.event_types[event] = self.event_types.get(event, 0) + n
 
 
+_NUMERIC = {"int": int, "long": int, "float": float, "double": float}
+
+
+def _avro_base(ftype: Any) -> str | None:
+    """The non-null Avro primitive of a field type (``"long"``, ``["null", "string"]`` -> ``"string"``)."""
+    if isinstance(ftype, list):
+        rest = [t for t in ftype if t != "null"]
+        return rest[0] if len(rest) == 1 and isinstance(rest[0], str) else None
+    return ftype if isinstance(ftype, str) else None
+
+
+def _value_problem(value: str, field: dict[str, Any]) -> str | None:
+    if value == "":
+        return None if field.get("nullable") else "is empty but the field does not allow null"
+    base = _avro_base(field.get("type"))
+    if base in _NUMERIC:
+        try:
+            _NUMERIC[base](value)
+        except ValueError:
+            return f"is not a valid {base}"
+    elif base == "boolean" and value.lower() not in ("true", "false"):
+        return "is not a valid boolean"
+    return None
+
+
 def parse_csv(name: str, body: bytes, fields: list[dict[str, Any]]) -> DataStats:
     """Check the header against the schema fields (case-insensitive) and summarise the rows."""
     try:
@@ -127,6 +153,10 @@ def parse_csv(name: str, body: bytes, fields: list[dict[str, Any]]) -> DataStats
             raise ImportFailure(
                 f"Input CSV {name} line {line} has {len(row)} values, expected {len(columns)}."
             )
+        for column, value in zip(columns, row, strict=True):
+            problem = _value_problem(value, known[column])
+            if problem:
+                raise ImportFailure(f"Input CSV {name} line {line}: {column} value {value!r} {problem}.")
         stats.rows += 1
         if "USER_ID" in index:
             user = row[index["USER_ID"]]

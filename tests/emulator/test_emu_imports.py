@@ -57,6 +57,16 @@ def _stats(env: Env, ds: str) -> dict[str, Any]:
             "line 2 has 2 values",
         ),
         ("s3://emu-data/x.csv", b"", "is empty"),
+        (
+            "s3://emu-data/x.csv",
+            b"USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,DISCOUNT\nu,i,2024-01-01,click,No\n",
+            "line 2: TIMESTAMP value '2024-01-01' is not a valid long",
+        ),
+        (
+            "s3://emu-data/x.csv",
+            b"USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,DISCOUNT\nu,,1,click,No\n",
+            "ITEM_ID value '' is empty but the field does not allow null",
+        ),
     ],
     ids=[
         "no-bucket",
@@ -66,6 +76,8 @@ def _stats(env: Env, ds: str) -> dict[str, Any]:
         "missing-column",
         "short-row",
         "empty-file",
+        "bad-long",
+        "null-in-required",
     ],
 )
 def test_import_fails_realistically(env: Env, url: str, body: bytes | None, reason: str) -> None:
