@@ -533,7 +533,7 @@ class Executor:
                 None,
                 typical,
                 deadline=self.deadline,
-                seed=self.options.seed + hash(step.key) % 1000,
+                seed=self.options.seed + int(_short_hash(step.key, length=6), 16),
                 on_status=on_status,
             )
         except WaitFailed as exc:
