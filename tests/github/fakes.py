@@ -132,6 +132,7 @@ class ActionFakes:
     def __init__(self) -> None:
         self.comments: list[dict[str, str]] = []
         self.credentials: list[dict[str, str]] = []
+        self.artifacts: dict[str, bytes] = {}
 
     def mapping(self) -> dict[str, Any]:
         return {
@@ -139,6 +140,7 @@ class ActionFakes:
             "actions/setup-python": self.setup_python,
             "aws-actions/configure-aws-credentials": self.aws_credentials,
             "marocchino/sticky-pull-request-comment": self.sticky_comment,
+            "actions/upload-artifact": self.upload_artifact,
         }
 
     def checkout(
@@ -185,3 +187,13 @@ class ActionFakes:
         assert len(posted) <= 65536, f"comment of {len(posted)} characters is over GitHub's 65,536 limit"
         self.comments.append({"header": str(inputs["header"]), "body": body, "path": str(path)})
         return {"created_comment_id": str(len(self.comments))}
+
+    def upload_artifact(
+        self, inputs: dict[str, Any], env: dict[str, str], exported: dict[str, str]
+    ) -> dict[str, str]:
+        path = Path(str(inputs["path"]))
+        if path.is_file():
+            self.artifacts[str(inputs["name"])] = path.read_bytes()
+        else:
+            assert inputs.get("if-no-files-found") == "ignore", f"artifact {path} missing"
+        return {}
