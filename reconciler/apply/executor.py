@@ -118,6 +118,7 @@ SETTLED = frozenset({"ACTIVE", "CREATE FAILED", "INACTIVE"})
 
 #: Forward phases in the order they run for one resource.
 FORWARD_ORDER = (
+    Phase.WAIT,
     Phase.CREATE,
     Phase.REPLACE_CREATE,
     Phase.ADOPT,
@@ -126,7 +127,7 @@ FORWARD_ORDER = (
     Phase.TRAIN,
     Phase.PROMOTE,
 )
-EXISTS_PHASES = frozenset({Phase.CREATE, Phase.REPLACE_CREATE, Phase.ADOPT, Phase.UPDATE})
+EXISTS_PHASES = frozenset({Phase.WAIT, Phase.CREATE, Phase.REPLACE_CREATE, Phase.ADOPT, Phase.UPDATE})
 
 
 @dataclass(frozen=True)
@@ -998,6 +999,8 @@ class Executor:
                     self._wait_version(
                         step, version.arn, TYPICAL_TRAINING.get(version.training_mode or "FULL", 2700)
                     )
+                    with self._lock:
+                        self._versions[step.address.name] = version.arn
         current = self.api.describe(handler, arn)
         if current is not None:
             self._settle(step, handler, arn, current)

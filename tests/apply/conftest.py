@@ -104,3 +104,120 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         desired = load(manifests)
         target.s3.create_bucket(Bucket=desired.stack.settings.variables["bucket"])
         yield World(emulator, clock, target, manifests, desired)
+
+
+STACK = """apiVersion: personalize-gitops/v1alpha1
+kind: Stack
+metadata: {{name: mini}}
+spec:
+  region: us-east-1
+  accountId: "123456789012"
+  namePrefix: mini-
+  variables: {{bucket: mini-data}}
+  prune: {{enabled: {prune}, allowDataLoss: {data_loss}}}
+"""
+
+RESOURCES = """apiVersion: personalize-gitops/v1alpha1
+kind: DatasetGroup
+metadata: {{name: shop}}
+spec: {{}}
+---
+apiVersion: personalize-gitops/v1alpha1
+kind: Schema
+metadata: {{name: interactions}}
+spec:
+  avro:
+    name: Interactions
+    fields:
+      - {{name: ITEM_ID, type: string}}
+      - {{name: USER_ID, type: string}}
+      - {{name: EVENT_TYPE, type: string}}
+      - {{name: TIMESTAMP, type: long}}
+      - {{name: DISCOUNT, type: string, categorical: true}}
+---
+apiVersion: personalize-gitops/v1alpha1
+kind: Dataset
+metadata: {{name: interactions}}
+spec:
+  datasetGroup: shop
+  datasetType: INTERACTIONS
+  schema: interactions
+  dataImport:
+    dataLocation: s3://${{bucket}}/interactions.csv
+    roleArn: arn:aws:iam::123456789012:role/PersonalizeS3
+    localFile: ../data/interactions.csv
+---
+apiVersion: personalize-gitops/v1alpha1
+kind: Solution
+metadata: {{name: sims}}
+spec:
+  datasetGroup: shop
+  recipeArn: {recipe}
+{solution_config}---
+apiVersion: personalize-gitops/v1alpha1
+kind: Campaign
+metadata: {{name: sims}}
+spec:
+  solution: sims
+  minProvisionedTPS: {tps}
+  promotion:
+    maxRegression: {{normalized_discounted_cumulative_gain_at_25: 0.1}}
+{filter}"""
+
+FILTER = """---
+apiVersion: personalize-gitops/v1alpha1
+kind: Filter
+metadata: {{name: purchased}}
+spec:
+  datasetGroup: shop
+  filterExpression: '{expression}'
+{lifecycle}"""
+
+
+def write_mini(
+    root: Path,
+    *,
+    tps: int = 1,
+    recipe: str = "aws-sims",
+    solution_config: str = "",
+    prune: bool = False,
+    data_loss: bool = False,
+    filter_expression: str | None = 'EXCLUDE itemId WHERE INTERACTIONS.event_type in ("OrderCompleted")',
+    protect_filter: bool = False,
+) -> Path:
+    """A small stack (group, schema, dataset + import, solution, campaign with a gate, filter)."""
+    mdir = root / "mini"
+    mdir.mkdir(parents=True, exist_ok=True)
+    data = root / "data" / "interactions.csv"
+    if not data.exists():
+        data.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / "data" / "sample" / "interactions.csv", data)
+    (mdir / "stack.yaml").write_text(
+        STACK.format(prune=str(prune).lower(), data_loss=str(data_loss).lower()), encoding="utf-8"
+    )
+    filt = ""
+    if filter_expression is not None:
+        lifecycle = "lifecycle: {deletionProtection: true}\n" if protect_filter else ""
+        filt = FILTER.format(expression=filter_expression, lifecycle=lifecycle)
+    (mdir / "resources.yaml").write_text(
+        RESOURCES.format(tps=tps, recipe=recipe, solution_config=solution_config, filter=filt),
+        encoding="utf-8",
+    )
+    return mdir
+
+
+@pytest.fixture
+def mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    manifests = write_mini(tmp_path)
+    with mock_aws():
+        clock = VirtualClock()
+        emulator = PersonalizeEmulator(clock=clock, strict=True)
+        target = Target.for_tests(emulator, clock, region=REGION)
+        desired = load(manifests)
+        target.s3.create_bucket(Bucket="mini-data")
+        world = World(emulator, clock, target, manifests, desired)
+        world.root = tmp_path  # type: ignore[attr-defined]
+        yield world

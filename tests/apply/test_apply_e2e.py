@@ -1,0 +1,141 @@
+"""apply end to end on the emulator: plan -> apply -> plan again shows nothing to do."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+
+import pytest
+
+from reconciler.apply.lock import StackLock
+from reconciler.apply.progress import EventKind, RecordingReporter
+from reconciler.errors import LockHeldError, StalePlanError, TargetError
+
+CAMPAIGNS = (
+    "amazon-personalize-immersionday-related-products",
+    "amazon-personalize-immersionday-product-personalization",
+    "amazon-personalize-immersionday-personalized-ranking",
+)
+
+
+def converged(world) -> None:
+    p = world.plan()
+    pending = [f"{c.action} {c.address} {c.reasons}" for c in p.changes if c.action != "no-op"]
+    assert not p.has_changes, pending
+
+
+def test_sample_manifests_on_empty_account_then_no_changes_and_zero_mutations(world) -> None:
+    result = world.apply()
+    assert result.exit_code == 0, result.summary().details()
+    assert result.summary().summary_line() == (
+        "Apply complete: 15 created, 0 updated, 3 trained, 0 promoted, 0 deleted (3 imported)."
+    )
+    converged(world)
+    before = world.mutating_calls()
+    again = world.apply()
+    assert again.exit_code == 0 and again.report is None  # nothing to do
+    assert world.mutating_calls() == before
+    outputs = json.loads((world.manifests / "personalize-outputs.retail-dev.json").read_text())
+    assert sorted(outputs["campaigns"]) == sorted(CAMPAIGNS)
+    assert all(c["arn"].startswith("arn:aws:personalize:") for c in outputs["campaigns"].values())
+    assert outputs["eventTrackers"]["retaildemostore-event-tracker"]["trackingId"]
+    assert "immersion-day-filter-purchased-products" in outputs["filters"]
+    assert all(s["solutionVersionArn"] for s in outputs["solutions"].values())
+
+
+def test_timeout_exits_3_then_rerun_continues_without_second_training(world) -> None:
+    first = world.apply(options={"timeout": 30 * 60})
+    assert first.exit_code == 3
+    assert "still running (rerun apply to continue):" in first.summary().details()
+    second = world.apply()
+    assert second.exit_code == 0, second.summary().details()
+    versions = world.personalize.list_solution_versions()["solutionVersions"]
+    assert len(versions) == 3  # the trainings started by the first apply were continued, not repeated
+    assert len(world.personalize.list_campaigns()["campaigns"]) == 3
+    converged(world)
+
+
+def test_second_concurrent_apply_exits_4_and_changes_nothing(world) -> None:
+    outcome: dict[str, object] = {}
+
+    class SecondApplyOnFirstStep(RecordingReporter):
+        def event(self, event) -> None:
+            super().event(event)
+            if event.kind is EventKind.STARTED and "second" not in outcome:
+                outcome["second"] = None
+                calls = len(world.emulator.calls)
+                try:
+                    world.apply(lock_owner="bob@laptop pid 2")
+                except LockHeldError as exc:
+                    outcome["second"] = exc
+                outcome["calls"] = len(world.emulator.calls) - calls
+
+    result = world.apply(reporter=SecondApplyOnFirstStep(), lock_owner="alice@ci pid 1")
+    assert result.exit_code == 0
+    error = outcome["second"]
+    assert isinstance(error, LockHeldError) and error.exit_code == 4
+    assert "alice@ci pid 1" in error.message
+    # the lock is released at the end: a later apply gets it
+    assert world.apply().exit_code == 0
+
+
+def test_stale_lock_needs_break_lock(world) -> None:
+    StackLock(world.target.ssm, world.desired.stack.name, now=0, owner="dead@runner pid 7").acquire()
+    with pytest.raises(LockHeldError, match="dead@runner pid 7"):
+        world.apply()
+    assert world.mutating_calls() == 0
+    result = world.apply(break_lock=True)
+    assert result.broke_lock_of == "dead@runner pid 7"
+    assert result.exit_code == 0
+
+
+def test_account_guard(world) -> None:
+    settings = world.desired.stack.settings.model_copy(update={"accountId": "999999999999"})
+    world.desired = replace(world.desired, stack=replace(world.desired.stack, settings=settings))
+    with pytest.raises(TargetError, match="999999999999"):
+        world.apply()
+    assert world.mutating_calls() == 0
+
+
+def test_stale_saved_plan_is_refused(world) -> None:
+    assert world.apply().exit_code == 0
+    saved = world.plan(retrain=frozenset({CAMPAIGNS[0]}))
+    # someone changes a live resource after the plan was saved
+    campaign = world.personalize.list_campaigns()["campaigns"][0]["campaignArn"]
+    world.personalize.update_campaign(campaignArn=campaign, minProvisionedTPS=3)
+    mutations = world.mutating_calls()
+    with pytest.raises(StalePlanError, match="live resources changed"):
+        world.apply(saved_plan=saved, plan_options={"retrain": frozenset({CAMPAIGNS[0]})})
+    assert world.mutating_calls() == mutations
+    # and a plan made from other manifests is refused too
+    other = replace(saved, manifests_digest="0" * 64)
+    with pytest.raises(StalePlanError, match="manifests changed"):
+        world.apply(saved_plan=other)
+
+
+def test_saved_plan_that_is_current_is_applied(world) -> None:
+    saved = world.plan()
+    result = world.apply(saved_plan=saved)
+    assert result.exit_code == 0
+    converged(world)
+
+
+def test_racing_applies_never_duplicate(world) -> None:
+    """Two applies racing for the lock from threads: at most one is refused, nothing is created twice."""
+    results: list[object] = []
+
+    def run(owner: str) -> None:
+        try:
+            results.append(world.apply(lock_owner=owner, options={"no_wait": True}))
+        except LockHeldError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=run, args=(f"t{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    errors = [r for r in results if isinstance(r, LockHeldError)]
+    assert len(results) == 2 and len(errors) <= 1
+    assert len(world.personalize.list_dataset_groups()["datasetGroups"]) == 1
