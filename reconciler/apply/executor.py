@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from reconciler.apply.api import PersonalizeApi
 from reconciler.apply.gate import evaluate_gate, gate_metric_names
 from reconciler.apply.graph import (
@@ -839,7 +841,13 @@ class Executor:
             current = ""
         if current != md5:
             self._mark(step, True)
-            self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+            try:
+                self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+            except (ClientError, BotoCoreError) as exc:
+                raise StepFailed(
+                    f"{step.address}: cannot upload {local} to {spec.dataImport.dataLocation} "
+                    f"({res.source}): {exc}; create the bucket or fix dataImport.dataLocation, then rerun"
+                ) from exc
         return md5
 
     # -- training --------------------------------------------------------------------------------------

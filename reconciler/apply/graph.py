@@ -80,6 +80,8 @@ class NodeResult:
     value: Any = None
     started: float | None = None
     finished: float | None = None
+    traceback: str | None = None
+    """Set for unexpected exceptions (bugs): shown only when debugging."""
 
 
 class GraphError(ValueError):
@@ -218,10 +220,14 @@ class GraphRunner:
         except StillRunning as exc:
             result = NodeResult(Outcome.RUNNING, status=exc.status)
         except Exception as exc:
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            if not hasattr(exc, "exit_code"):  # not a ReconcilerError: keep the details for the bug report
-                message += "\n" + "".join(traceback.format_exception(exc)).rstrip()
-            result = NodeResult(Outcome.FAILED, message=message)
+            if hasattr(exc, "exit_code"):  # a ReconcilerError: its message says what and where
+                result = NodeResult(Outcome.FAILED, message=str(getattr(exc, "message", exc)))
+            else:  # a bug or an unexpected library error: short message, traceback kept for --debug output
+                result = NodeResult(
+                    Outcome.FAILED,
+                    message=f"unexpected error {type(exc).__name__}: {exc}",
+                    traceback="".join(traceback.format_exception(exc)).rstrip(),
+                )
         result.started, result.finished = started, self._now()
         try:
             self._finish(key, result)

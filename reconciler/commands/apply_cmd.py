@@ -57,18 +57,23 @@ def persist_local_state_after_changes(target: Any) -> None:
         regions=[target.region],
     )
     lock = threading.Lock()
+    state.dump_moto()  # fill its cache once; later saves re-read only the service that changed
 
-    def save(**kwargs: Any) -> None:
-        model = kwargs.get("model")
-        name = getattr(model, "name", "")
-        if not name or name.startswith(_READ_PREFIXES):
-            return
-        with lock:
-            state.save(target.emulator.snapshot(), float(target.clock.now()))
+    def saver(services: set[str]) -> Any:
+        def save(**kwargs: Any) -> None:
+            model = kwargs.get("model")
+            name = getattr(model, "name", "")
+            if not name or name.startswith(_READ_PREFIXES) or name == "HeadObject":
+                return
+            with lock:
+                state.save(target.emulator.snapshot(), float(target.clock.now()), services=services)
 
-    target.personalize.meta.events.register("after-call.personalize", save)
-    target.ssm.meta.events.register("after-call.ssm.PutParameter", save)
-    target.ssm.meta.events.register("after-call.ssm.DeleteParameter", save)
+        return save
+
+    target.personalize.meta.events.register("after-call.personalize", saver(set()))
+    target.ssm.meta.events.register("after-call.ssm.PutParameter", saver({"ssm"}))
+    target.ssm.meta.events.register("after-call.ssm.DeleteParameter", saver({"ssm"}))
+    target.s3.meta.events.register("after-call.s3.PutObject", saver({"s3"}))
 
 
 def apply_command(
@@ -211,7 +216,7 @@ def _apply(
         result = run_apply(
             desired,
             target,
-            read_live=lambda: read_live(desired, target),
+            read_live=lambda: read_live(target, desired, now=target.clock.now()),
             make_plan=lambda live: plan(desired, live, options),
             reporter=reporter,
             options=ApplyOptions(timeout=timeout, no_wait=no_wait),

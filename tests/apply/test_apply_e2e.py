@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import replace
 
 import pytest
@@ -119,23 +118,3 @@ def test_saved_plan_that_is_current_is_applied(world) -> None:
     result = world.apply(saved_plan=saved)
     assert result.exit_code == 0
     converged(world)
-
-
-def test_racing_applies_never_duplicate(world) -> None:
-    """Two applies racing for the lock from threads: at most one is refused, nothing is created twice."""
-    results: list[object] = []
-
-    def run(owner: str) -> None:
-        try:
-            results.append(world.apply(lock_owner=owner, options={"no_wait": True}))
-        except LockHeldError as exc:
-            results.append(exc)
-
-    threads = [threading.Thread(target=run, args=(f"t{i}",)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    errors = [r for r in results if isinstance(r, LockHeldError)]
-    assert len(results) == 2 and len(errors) <= 1
-    assert len(world.personalize.list_dataset_groups()["datasetGroups"]) == 1

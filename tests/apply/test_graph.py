@@ -109,6 +109,7 @@ def test_unexpected_exception_is_a_failure_not_a_hang() -> None:
 
     results = GraphRunner([Node("a", boom), Node("b", lambda: None, {"a"})]).run()
     assert results["a"].outcome is Outcome.FAILED and "KeyError" in results["a"].message
+    assert "Traceback" not in results["a"].message and "Traceback" in (results["a"].traceback or "")
     assert results["b"].outcome is Outcome.SKIPPED
 
 
