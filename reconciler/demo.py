@@ -171,9 +171,13 @@ def real_account_help() -> str:
     return """\
 The same commands against a real AWS account (they cost money: campaigns bill per TPS-hour while ACTIVE):
 
-  export AWS_PROFILE=my-profile           # or any standard AWS credentials; region from the stack file
+  export AWS_PROFILE=my-profile           # or any standard AWS credentials (AWS_ACCESS_KEY_ID, SSO...)
   personalize-gitops plan manifests/      # reads the account, changes nothing
+  personalize-gitops plan manifests/ --region eu-west-1   # another region than the stack's
   personalize-gitops apply manifests/     # shows the plan and asks before changing anything
+
+The stack's accountId must match the credentials' account (apply refuses any other): edit
+manifests/stack.yaml (accountId, bucket variable) for your account first.
 
 Against the emulator over HTTP (for notebooks, the AWS CLI or several processes):
 
