@@ -1,0 +1,74 @@
+"""Injected API faults (throttling, 5xx, connection resets) at a fixed-seed rate: apply still converges.
+And the command line: confirmation, errors without tracebacks, exit codes."""
+
+from __future__ import annotations
+
+import botocore.endpoint
+import pytest
+from typer.testing import CliRunner
+
+from reconciler.cli import app
+from reconciler.commands.apply_cmd import parse_duration
+
+
+@pytest.fixture
+def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    # botocore sleeps real seconds between retries; the faults are what is tested, not the wall clock
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", lambda seconds: None)
+
+
+@pytest.mark.parametrize(
+    "code,rate,seed",
+    [("ThrottlingException", 0.15, 1), ("InternalFailure", 0.1, 2), ("ConnectionReset", 0.1, 3)],
+)
+def test_converges_under_injected_faults(mini, no_retry_sleep, code: str, rate: float, seed: int) -> None:
+    mini.emulator.control.inject_fault("*", code, rate=rate, seed=seed)
+    failed_attempts: list[str] = []
+
+    def count(response=None, caught_exception=None, **_):
+        if caught_exception is not None:
+            failed_attempts.append(type(caught_exception).__name__)
+        elif response is not None and response[1].get("Error", {}).get("Code"):
+            failed_attempts.append(response[1]["Error"]["Code"])
+
+    mini.personalize.meta.events.register_first("needs-retry.personalize", count)
+    result = mini.apply()
+    assert result.exit_code == 0, result.summary().details()
+    assert len(failed_attempts) >= 10, failed_attempts  # faults really happened, and were retried
+    mini.emulator.control.clear_faults()
+    assert not mini.plan().has_changes
+    pz = mini.personalize
+    assert len(pz.list_solution_versions()["solutionVersions"]) == 1
+    assert len(pz.list_campaigns()["campaigns"]) == 1
+    assert len(pz.list_dataset_groups()["datasetGroups"]) == 1
+
+
+def test_durations() -> None:
+    assert parse_duration("30m") == 1800
+    assert parse_duration("2h") == 7200
+    assert parse_duration("1h30m") == 5400
+    assert parse_duration("90") == 90
+    import typer
+
+    with pytest.raises(typer.BadParameter):
+        parse_duration("soon")
+
+
+def test_refuses_without_terminal_or_auto_approve(tmp_path) -> None:
+    result = CliRunner().invoke(app, ["apply", str(tmp_path), "--local"], input="")
+    assert result.exit_code == 1
+    assert "no terminal to ask on" in result.output and "--auto-approve" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_manifest_errors_are_messages_not_tracebacks(tmp_path) -> None:
+    (tmp_path / "bad.yaml").write_text("apiVersion: personalize-gitops/v1alpha1\nkind: Nope\n")
+    result = CliRunner().invoke(app, ["apply", str(tmp_path), "--local", "--auto-approve"])
+    assert result.exit_code == 1
+    assert "Error:" in result.output and "Traceback" not in result.output
+
+
+def test_bad_timeout_is_a_usage_error(tmp_path) -> None:
+    result = CliRunner().invoke(app, ["apply", str(tmp_path), "--auto-approve", "--timeout", "soon"])
+    assert result.exit_code == 2
+    assert "not a duration" in result.output
