@@ -115,7 +115,7 @@ spec:
   namePrefix: mini-
   variables: {{bucket: mini-data}}
   prune: {{enabled: {prune}, allowDataLoss: {data_loss}}}
-"""
+{outputs}"""
 
 RESOURCES = """apiVersion: personalize-gitops/v1alpha1
 kind: DatasetGroup
@@ -184,6 +184,7 @@ def write_mini(
     data_loss: bool = False,
     filter_expression: str | None = 'EXCLUDE itemId WHERE INTERACTIONS.event_type in ("OrderCompleted")',
     protect_filter: bool = False,
+    ssm_prefix: str | None = None,
 ) -> Path:
     """A small stack (group, schema, dataset + import, solution, campaign with a gate, filter)."""
     mdir = root / "mini"
@@ -193,7 +194,12 @@ def write_mini(
         data.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "data" / "sample" / "interactions.csv", data)
     (mdir / "stack.yaml").write_text(
-        STACK.format(prune=str(prune).lower(), data_loss=str(data_loss).lower()), encoding="utf-8"
+        STACK.format(
+            prune=str(prune).lower(),
+            data_loss=str(data_loss).lower(),
+            outputs=f"  outputs: {{ssmPrefix: {ssm_prefix}}}\n" if ssm_prefix else "",
+        ),
+        encoding="utf-8",
     )
     filt = ""
     if filter_expression is not None:
