@@ -146,7 +146,9 @@ spec:
     dataLocation: s3://${{bucket}}/interactions.csv
     roleArn: arn:aws:iam::123456789012:role/PersonalizeS3
     localFile: ../data/interactions.csv
----
+{solution}"""
+
+SOLUTION = """---
 apiVersion: personalize-gitops/v1alpha1
 kind: Solution
 metadata: {{name: sims}}
@@ -162,7 +164,7 @@ spec:
   minProvisionedTPS: {tps}
   promotion:
     maxRegression: {{normalized_discounted_cumulative_gain_at_25: 0.1}}
-{filter}"""
+"""
 
 FILTER = """---
 apiVersion: personalize-gitops/v1alpha1
@@ -185,6 +187,7 @@ def write_mini(
     filter_expression: str | None = 'EXCLUDE itemId WHERE INTERACTIONS.event_type in ("OrderCompleted")',
     protect_filter: bool = False,
     ssm_prefix: str | None = None,
+    with_solution: bool = True,
 ) -> Path:
     """A small stack (group, schema, dataset + import, solution, campaign with a gate, filter)."""
     mdir = root / "mini"
@@ -206,7 +209,12 @@ def write_mini(
         lifecycle = "lifecycle: {deletionProtection: true}\n" if protect_filter else ""
         filt = FILTER.format(expression=filter_expression, lifecycle=lifecycle)
     (mdir / "resources.yaml").write_text(
-        RESOURCES.format(tps=tps, recipe=recipe, solution_config=solution_config, filter=filt),
+        RESOURCES.format(
+            solution=SOLUTION.format(tps=tps, recipe=recipe, solution_config=solution_config)
+            if with_solution
+            else ""
+        )
+        + filt,
         encoding="utf-8",
     )
     return mdir

@@ -162,3 +162,22 @@ def test_deletion_protection_refuses_the_whole_apply(mini) -> None:
     with pytest.raises(PlanError, match="deletionProtection"):
         mini.apply()
     assert mini.mutating_calls() == before
+
+
+def test_prune_stops_a_running_training_and_deletes_in_reverse_order(mini) -> None:
+    first_apply(mini)
+    started = mini.apply(plan_options={"retrain": frozenset({"sims"})}, options={"no_wait": True})
+    assert started.exit_code == 3  # the new training is running
+    assert any(v["status"] in ("CREATE PENDING", "CREATE IN_PROGRESS") for v in versions(mini))
+    change(mini, with_solution=False, prune=True)
+    calls_before = len(mini.emulator.calls)
+    result = mini.apply()
+    assert result.exit_code == 0, result.summary().details()
+    assert result.summary().counts["deleted"] == 2
+    operations = [c.operation for c in mini.emulator.calls[calls_before:]]
+    assert "StopSolutionVersionCreation" in operations
+    assert operations.index("DeleteCampaign") < operations.index("StopSolutionVersionCreation")
+    assert operations.index("StopSolutionVersionCreation") < operations.index("DeleteSolution")
+    assert mini.personalize.list_solutions()["solutions"] == []
+    assert mini.personalize.list_campaigns()["campaigns"] == []
+    converged(mini)
