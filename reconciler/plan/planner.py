@@ -57,6 +57,7 @@ from reconciler.model.state import (
     LiveState,
 )
 from reconciler.plan.context import build_context
+from reconciler.plan.gate import evaluate_gate
 from reconciler.plan.types import Action, Change, FieldChange, Plan, Reason, ReplaceOrder
 from reconciler.pricing import DEFAULT_PRICES, PriceTable, money
 from reconciler.resources.base import (
@@ -133,27 +134,8 @@ def gate_check(
     gate: PromotionGate | None, candidate: Mapping[str, float], serving: Mapping[str, float]
 ) -> tuple[bool, list[str]]:
     """(passes, explanations). No gate: passes. Missing metrics fail the check they are needed for."""
-    if gate is None:
-        return True, []
-    failures: list[str] = []
-    for metric, minimum in sorted(gate.minimums.items()):
-        value = candidate.get(metric)
-        if value is None:
-            failures.append(f"{metric} not reported by the new version")
-        elif value < minimum:
-            failures.append(f"{metric} {value:.4g} < minimum {minimum:.4g}")
-    for metric, tolerance in sorted(gate.maxRegression.items()):
-        value = candidate.get(metric)
-        before = serving.get(metric)
-        if before is None:
-            continue
-        if value is None:
-            failures.append(f"{metric} not reported by the new version")
-        elif value < before * (1.0 - tolerance):
-            failures.append(
-                f"{metric} {value:.4g} is more than {tolerance:.0%} below the serving {before:.4g}"
-            )
-    return not failures, failures
+    result = evaluate_gate(gate, candidate, serving)
+    return result.passed, list(result.failures)
 
 
 def _fmt_metrics(metrics: Mapping[str, float]) -> str:

@@ -680,7 +680,7 @@ def test_newer_version_passing_the_gate_is_promoted(base):
     assert promote.details["from"].endswith("/00000001")
 
 
-@pytest.mark.parametrize("precision,why", [(0.08, "below the serving"), (0.04, "< minimum")])
+@pytest.mark.parametrize("precision,why", [(0.08, "worse than the serving"), (0.04, "is below the minimum")])
 def test_worse_version_is_held_back(base, precision, why):
     desired, live = base
     p = plan(desired, _with_new_version(live, precision))
