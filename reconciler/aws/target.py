@@ -367,15 +367,20 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
         )
         config = client_config()
 
-        def client_for(service: str, client_region: str) -> Any:
-            return session.client(service, region_name=client_region, config=config)
+        clients: dict[tuple[str, str], Any] = {}
+        clients_lock = threading.Lock()
 
-        s3_clients: dict[str, Any] = {}
+        def client_for(service: str, client_region: str) -> Any:
+            """Internal clients (state file, the emulator's S3 reads), created once per service and region."""
+            with clients_lock:
+                if (service, client_region) not in clients:
+                    clients[(service, client_region)] = session.client(
+                        service, region_name=client_region, config=config
+                    )
+                return clients[(service, client_region)]
 
         def s3_client_factory(client_region: str) -> Any:
-            if client_region not in s3_clients:
-                s3_clients[client_region] = client_for("s3", client_region)
-            return s3_clients[client_region]
+            return client_for("s3", client_region)
 
         clock = ScaledClock(time_scale)
         emulator = PersonalizeEmulator(clock=clock, s3_client_factory=s3_client_factory)

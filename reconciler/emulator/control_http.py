@@ -40,6 +40,9 @@ Arguments of ``set_metrics``, ``fail_next``, ``inject_fault``, ``set_latency``, 
 (camelCase spellings such as ``solutionVersionArn`` are accepted too), so the HTTP and Python surfaces
 cannot drift apart; unknown or missing arguments are answered with the method's signature.
 
+With ``--state``, ``advance``, ``reset`` and ``set_quota`` are saved like any other change; injected faults,
+latency, forced failures and metric overrides belong to the running server and are not saved.
+
 Example::
 
     curl -s -X POST http://127.0.0.1:4566/_emulator/control \\
@@ -149,7 +152,8 @@ class ControlEndpoint:
                 result = method(**args)
             except (ValueError, KeyError, LookupError) as exc:
                 raise ControlError(f"{action}: {exc}") from exc
-            self._changed()
+            if action == "set_quota":  # quotas are part of the saved account; faults and metrics are not
+                self._changed()
             return _plain(result)
         raise ControlError(f"unknown action {action!r}; known actions: {', '.join(ACTIONS)}")
 

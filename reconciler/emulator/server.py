@@ -59,7 +59,6 @@ DEFAULT_REGION = "us-east-1"
 PERSONALIZE_TARGET_PREFIX = "AmazonPersonalize."
 _SCOPE = re.compile(r"Credential=[^/,\s]*/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 _READ_ONLY_OPS = re.compile(r"^(Describe|List|Get|Head)")
-_RESET_MARKER = b"InjectedConnectionReset: injected connection reset"
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -299,10 +298,6 @@ class EmulatorApp:
         try:
             status, headers, data = self._wire_call(self.emulator, target, body, region, self.account)
         except InjectedConnectionReset:
-            _drop_connection(environ)
-            return []
-        if status == 500 and _RESET_MARKER in data:
-            # wire_call versions that answer the injected reset as an internal error instead of raising it
             _drop_connection(environ)
             return []
         if not _READ_ONLY_OPS.match(operation):

@@ -512,6 +512,7 @@ def test_state_file_round_trip_across_a_restart(tmp_path: Path) -> None:
         c["iam"].create_role(RoleName="kept-role", AssumeRolePolicyDocument=json.dumps(trust))
         c["iam"].put_role_policy(RoleName="kept-role", PolicyName="inline", PolicyDocument=json.dumps(inline))
         control(first.url, "advance", seconds=3600)
+        control(first.url, "set_quota", name="dataset_groups_per_region", value=7)
         active_before = c["personalize"].describe_dataset_group(datasetGroupArn=group)["datasetGroup"]
         now_before = status(first.url)["now"]
     finally:
@@ -526,6 +527,7 @@ def test_state_file_round_trip_across_a_restart(tmp_path: Path) -> None:
         after = c["personalize"].describe_dataset_group(datasetGroupArn=group)["datasetGroup"]
         assert after["status"] == "ACTIVE" and after["creationDateTime"] == active_before["creationDateTime"]
         assert status(second.url)["now"] >= now_before  # virtual time does not go back
+        assert status(second.url)["control"]["quotas"]["dataset_groups_per_region"] == 7
         got = c["s3"].get_object(Bucket="kept-bucket", Key="data/interactions.csv")
         assert got["Body"].read() == payload and got["ContentType"] == "text/csv"
         assert c["s3"].get_bucket_location(Bucket="kept-bucket")["LocationConstraint"] == REGION
