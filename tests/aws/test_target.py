@@ -253,3 +253,28 @@ def test_local_save_writes_the_account_before_close(no_aws_environment: Path) ->
     # other modes have no state: save() is a no-op
     with mock_aws():
         open_target(local=False, endpoint_url=None, region="eu-west-1").save()
+
+
+def test_sixteen_concurrent_readers_share_one_endpoint_target(server: EmulatorServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with open_target(local=False, endpoint_url=server.url, region="eu-west-1") as target:
+        arns = [target.personalize.create_dataset_group(name=f"g{i}")["datasetGroupArn"] for i in range(4)]
+        target.s3.create_bucket(
+            Bucket="shared", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        target.s3.put_object(Bucket="shared", Key="k", Body=b"payload")
+
+        def read(worker: int) -> tuple[str, bytes]:
+            names = []
+            for i in range(8):
+                arn = arns[(worker + i) % len(arns)]
+                names.append(
+                    target.personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]["name"]
+                )
+            body = target.s3.get_object(Bucket="shared", Key="k")["Body"].read()
+            return ",".join(sorted(set(names))), body
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            results = list(pool.map(read, range(16)))
+    assert results == [("g0,g1,g2,g3", b"payload")] * 16
