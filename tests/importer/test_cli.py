@@ -4,6 +4,7 @@ with plain boto3 calls, then import, plan (only adopt), apply, plan (no changes)
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,20 +15,34 @@ from reconciler.cli import app
 
 from .workshop import GROUP, build_workshop
 
+STATE = ".personalize-gitops"
+
+
+@pytest.fixture(scope="module")
+def workshop_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The workshop built once, in a `--local` emulator state directory (copied by each test)."""
+    home = tmp_path_factory.mktemp("local-workshop")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("AWS_PROFILE", raising=False)
+        target = open_target(
+            local=True, endpoint_url=None, region="us-east-1", state_path=home / STATE / "emulator-state.json"
+        )
+        try:
+            build_workshop(
+                target.personalize, target.s3, target.clock, account=target.account_id(), region="us-east-1"
+            )
+        finally:
+            target.close()
+    return home / STATE
+
 
 @pytest.fixture
-def local_workshop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The workshop in the `--local` emulator's state file under tmp_path (the working directory)."""
+def local_workshop(workshop_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory whose `--local` account holds the workshop."""
+    shutil.copytree(workshop_state, tmp_path / STATE)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    target = open_target(local=True, endpoint_url=None, region="us-east-1")
-    try:
-        build_workshop(
-            target.personalize, target.s3, target.clock, account=target.account_id(), region="us-east-1"
-        )
-    finally:
-        target.close()
     return tmp_path
 
 
