@@ -120,11 +120,6 @@ class ImportResult:
             key=lambda r: (rank[r.address.kind], r.address.name),
         )
 
-    def desired(self, file_of: Callable[[Imported], str] | None = None) -> list[DesiredResource]:
-        return [
-            desired_resource(r, self.prefix, file_of(r) if file_of else "<import>") for r in self.resources
-        ]
-
 
 def desired_resource(item: Imported, prefix: str, file: str = "<import>") -> DesiredResource:
     return DesiredResource(

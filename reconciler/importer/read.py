@@ -10,7 +10,6 @@ Sequential on purpose: an import runs once and reads a few dozen resources.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -265,7 +264,3 @@ def _num(value: Any) -> float:
 def account_of(arn: str) -> str | None:
     parts = arn.split(":")
     return parts[4] if len(parts) > 4 and parts[4] else None
-
-
-def as_mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
