@@ -60,13 +60,14 @@ class SystemClock:
             time.sleep(seconds)
 
 
-def client_config(*, addressing_path: bool = False, max_attempts: int | None = None) -> Any:
-    """The botocore ``Config`` every target client uses."""
+def client_config(*, addressing_path: bool = False, total_attempts: int | None = None) -> Any:
+    """The botocore ``Config`` every target client uses. ``CLIENT_CONFIG``'s ``max_attempts: 8`` is botocore's
+    retry count (9 attempts in all); ``total_attempts`` overrides it with a total (1: never retry)."""
     from botocore.config import Config
 
     options = dict(CLIENT_CONFIG)
-    if max_attempts is not None:
-        options["retries"] = {"mode": "standard", "max_attempts": max_attempts}
+    if total_attempts is not None:
+        options["retries"] = {"mode": "standard", "total_max_attempts": total_attempts}
     if addressing_path:
         options["s3"] = {"addressing_style": "path"}
     return Config(**options)
@@ -209,17 +210,20 @@ class Target:
         clock: Clock,
         region: str = "us-east-1",
         *,
-        max_attempts: int = 8,
+        max_attempts: int | None = None,
         label: str = "test emulator",
     ) -> Target:
         """A target for tests that already run under ``moto.mock_aws``: Personalize answered in-process by
-        ``emulator`` (sentinel endpoint), S3/SSM/STS/IAM by moto. ``close()`` does nothing."""
+        ``emulator`` (sentinel endpoint), S3/SSM/STS/IAM by moto. ``close()`` does nothing.
+
+        ``max_attempts``: attempts per call in all (1: no retries, so injected faults surface at once);
+        default: the production retry policy."""
         import boto3
 
         from reconciler.emulator import emulated_client
 
         session = boto3.session.Session(region_name=region)
-        config = client_config(max_attempts=max_attempts)
+        config = client_config(total_attempts=max_attempts)
         personalize = emulated_client(emulator, region=region, session=session, config=config)
         return cls(
             mode="test",

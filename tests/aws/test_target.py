@@ -235,7 +235,12 @@ def test_for_tests_target_under_mock_aws() -> None:
         )
         assert [b["Name"] for b in target.s3.list_buckets()["Buckets"]] == ["for-tests"]
         assert target.account_id() == "123456789012"
+        assert target.personalize.meta.config.retries["total_max_attempts"] == 9  # production policy
         target.close()
+        once = Target.for_tests(emulator, clock, "eu-west-1", max_attempts=1)
+        emulator.control.inject_fault("ListDatasetGroups", "ThrottlingException", count=1)
+        with pytest.raises(once.personalize.exceptions.ClientError, match="ThrottlingException"):
+            once.personalize.list_dataset_groups()  # no retry, no backoff sleep
 
 
 def test_local_save_writes_the_account_before_close(no_aws_environment: Path) -> None:
