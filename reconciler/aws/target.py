@@ -33,6 +33,7 @@ DEFAULT_LOCAL_STATE = Path(".personalize-gitops") / "emulator-state.json"
 DEFAULT_TIME_SCALE = 600.0
 DUMMY_CREDENTIALS = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
 LOCAL_REGION_FALLBACK = "us-east-1"
+ENDPOINT_CONNECT_TIMEOUT = 3.0
 #: botocore client options shared by every client (see ``client_config``).
 CLIENT_CONFIG: dict[str, Any] = {
     "retries": {"mode": "standard", "max_attempts": 8},
@@ -325,6 +326,9 @@ def _open_endpoint(endpoint_url: str, *, region: str | None, profile: str | None
             f"--endpoint-url {endpoint_url!r} is not an http(s) URL",
             hint="for `personalize-gitops emulator serve --port 4566` use --endpoint-url http://127.0.0.1:4566",
         )
+    _check_reachable(
+        endpoint_url, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    )
     session = _session(profile, region)
     if session.get_credentials() is None:
         session = _session(profile, region, **DUMMY_CREDENTIALS)
@@ -451,6 +455,20 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
         on_save=save_state,
         config=config,
     )
+
+
+def _check_reachable(url: str, host: str, port: int) -> None:
+    """Fail in a second with a clear message, rather than after botocore's retries, when nothing listens."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=ENDPOINT_CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        raise TargetError(
+            f"nothing answers at --endpoint-url {url} ({exc.strerror or exc})",
+            hint=f"start the emulator with `personalize-gitops emulator serve --port {port}`, or fix the URL",
+        ) from exc
 
 
 def _display_path(path: Path) -> str:

@@ -175,6 +175,18 @@ def test_a_malformed_endpoint_url_is_refused(url: str) -> None:
         open_target(local=False, endpoint_url=url, region="eu-west-1")
 
 
+def test_an_endpoint_where_nothing_listens_fails_fast() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago and has no listener
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(TargetError) as caught:
+        open_target(local=False, endpoint_url=f"http://127.0.0.1:{port}", region="eu-west-1")
+    assert caught.value.message.startswith(f"nothing answers at --endpoint-url http://127.0.0.1:{port}")
+    assert f"emulator serve --port {port}" in str(caught.value.hint)
+
+
 # ------------------------------------------------------------------------------------------ real AWS
 
 
