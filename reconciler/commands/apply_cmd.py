@@ -91,7 +91,10 @@ def apply_command(
         help="Stop waiting after this long (30m, 2h); work still running is left running and apply exits 3.",
     ),
     no_wait: bool = typer.Option(
-        False, "--no-wait", help="Start the work and exit (3 when work is still running); rerun to continue."
+        False,
+        "--no-wait",
+        help="Start long work (imports, trainings, campaigns) and exit 3 while it runs; rerun to continue. "
+        "Steps of a few minutes (dataset groups, datasets, solutions) are still waited for.",
     ),
     retrain: list[str] = typer.Option(
         [], "--retrain", help="Train a new version of this solution (logical name); repeatable."

@@ -113,3 +113,40 @@ def test_killed_apply_converges_on_rerun_without_duplicates(tmp_path: Path, kill
     counts, changes = account(tmp_path, desired)
     assert counts == EXPECTED
     assert not changes
+
+
+def run_cli(cwd: Path, *args: str) -> tuple[int, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("AWS_PROFILE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_saved_plan_applies_once_then_is_stale(tmp_path: Path) -> None:
+    write_mini(tmp_path)
+    seed_local_account(tmp_path, tmp_path / "data", load(tmp_path / "mini"))
+    code, output = run_cli(tmp_path, "plan", "mini", "--local", "--out", "plan.json")
+    assert code == 0, output
+    apply = [
+        "apply",
+        "plan.json",
+        "--manifests",
+        "mini",
+        "--local",
+        "--auto-approve",
+        "--time-scale",
+        TIME_SCALE,
+    ]
+    code, output = run_cli(tmp_path, *apply)
+    assert code == 0, output
+    assert "Apply complete: 6 created" in output
+    code, output = run_cli(tmp_path, *apply)
+    assert code == 1
+    assert "Saved plan is stale" in output and "Traceback" not in output
