@@ -10,10 +10,13 @@
   whose whole account (Personalize resources, S3 buckets and objects, SSM parameters, IAM roles) is loaded
   from ``.personalize-gitops/emulator-state.json`` at open and saved at ``close()``, so successive
   ``plan``/``apply`` commands see the same account. Its clock is the emulator's ``ScaledClock``: waiting for
-  a 45-minute training costs seconds of wall time.
+  a 45-minute training costs seconds of wall time. AWS managed IAM policies (``arn:aws:iam::aws:policy/..``)
+  exist when ``MOTO_IAM_LOAD_MANAGED_POLICIES=true`` or when the saved account attaches one (loading them
+  costs a few seconds, so it is not the default).
 
-Every client is a real boto3 client configured with standard retries (8 attempts: throttling, 5xx and
-connection resets are retried by botocore with backoff) and a connection pool for 16+ concurrent callers.
+Every client is a real boto3 client configured with standard retries (botocore's ``max_attempts: 8``: up to
+8 retries of throttling, 5xx and connection resets, with backoff) and a connection pool for 16+ concurrent
+callers.
 """
 
 from __future__ import annotations
@@ -355,7 +358,7 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
     from moto import mock_aws
 
     from reconciler.emulator import PersonalizeEmulator, ScaledClock, emulated_client
-    from reconciler.emulator.persistence import AccountState, StateFileError
+    from reconciler.emulator.persistence import AccountState, StateFileError, needs_aws_managed_policies
 
     if time_scale <= 0:
         raise TargetError(f"--time-scale must be > 0, got {time_scale:g}")
@@ -366,7 +369,20 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
         or os.environ.get("AWS_DEFAULT_REGION")
         or LOCAL_REGION_FALLBACK
     )
-    mock = mock_aws()
+    load_error = (
+        f"cannot load the local emulator state {path}",
+        f"delete {path} (and {path.stem}.blobs/) to start with an empty local account",
+    )
+    try:
+        saved = AccountState(path, _no_clients).read()
+    except StateFileError as exc:
+        raise TargetError(f"{load_error[0]}: {exc}", hint=load_error[1]) from exc
+    # moto knows AWS managed policies (arn:aws:iam::aws:policy/...) only when asked, and loading them costs
+    # seconds at the first IAM or STS call: only when the saved account attaches one, or when asked for.
+    managed = os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES", "").lower() == "true" or (
+        saved is not None and needs_aws_managed_policies(saved)
+    )
+    mock = mock_aws(config={"iam": {"load_aws_managed_policies": True}} if managed else None)
     mock.start()
     try:
         # Explicit credentials: never the user's real ones, never their AWS_PROFILE.
@@ -394,7 +410,6 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
         emulator = PersonalizeEmulator(clock=clock, s3_client_factory=s3_client_factory)
         state = AccountState(path, client_for, ssm_regions=[resolved])
         try:
-            saved = state.read()
             if saved is not None:
                 if saved.get("personalize"):
                     emulator.restore(saved["personalize"])
@@ -405,10 +420,7 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
             else:
                 state.start_empty()
         except (StateFileError, ValueError, KeyError, TypeError) as exc:
-            raise TargetError(
-                f"cannot load the local emulator state {path}: {exc}",
-                hint=f"delete {path} (and {path.stem}.blobs/) to start with an empty local account",
-            ) from exc
+            raise TargetError(f"{load_error[0]}: {exc}", hint=load_error[1]) from exc
         personalize = emulated_client(emulator, region=resolved, session=session, config=config)
         used: set[str] = set()
 
@@ -455,6 +467,10 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
         on_save=save_state,
         config=config,
     )
+
+
+def _no_clients(service: str, region: str) -> Any:
+    raise AssertionError("reading a state file needs no clients")
 
 
 def _check_reachable(url: str, host: str, port: int) -> None:

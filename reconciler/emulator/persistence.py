@@ -292,6 +292,15 @@ def restore_iam(iam: Any, data: dict[str, Any]) -> None:
             iam.put_role_policy(RoleName=role["name"], PolicyName=pname, PolicyDocument=doc)
 
 
+def needs_aws_managed_policies(data: dict[str, Any]) -> bool:
+    """Whether a saved account attaches AWS managed policies (``arn:aws:iam::aws:policy/...``): moto must then
+    load its copy of them (off by default) before the state is restored."""
+    roles = ((data.get("moto") or {}).get("iam") or {}).get("roles") or []
+    return any(
+        str(arn).startswith("arn:aws:iam::aws:policy/") for r in roles for arn in r.get("attached", [])
+    )
+
+
 def _code(exc: Exception) -> str:
     response = getattr(exc, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
@@ -363,11 +372,16 @@ class AccountState:
         iam = moto_state.get("iam") or {"policies": [], "roles": []}
         s3 = moto_state.get("s3") or []
         ssm = moto_state.get("ssm") or {}
-        if iam.get("policies") or iam.get("roles"):
-            restore_iam(self._client_for("iam", "us-east-1"), iam)
-        restore_s3(lambda region: self._client_for("s3", region), s3, self.blobs, self._s3)
-        for region, params in sorted(ssm.items()):
-            restore_ssm(self._client_for("ssm", region), params)
+        try:
+            if iam.get("policies") or iam.get("roles"):
+                restore_iam(self._client_for("iam", "us-east-1"), iam)
+            restore_s3(lambda region: self._client_for("s3", region), s3, self.blobs, self._s3)
+            for region, params in sorted(ssm.items()):
+                restore_ssm(self._client_for("ssm", region), params)
+        except StateFileError:
+            raise
+        except Exception as exc:  # botocore errors from moto: the file describes something moto refuses
+            raise StateFileError(f"cannot restore the account saved in {self.path}: {exc}") from exc
         self._moto_cache = {"s3": s3, "ssm": ssm, "iam": iam}
 
     def start_empty(self) -> None:

@@ -50,7 +50,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from .control_http import CONTROL_PREFIX, ControlEndpoint
-from .persistence import AccountState
+from .persistence import AccountState, needs_aws_managed_policies
 
 log = logging.getLogger(__name__)
 
@@ -420,6 +420,9 @@ class EmulatorServer:
         bridge = MotoBridge()
         state = AccountState(Path(state_file), bridge.client) if state_file is not None else None
         saved = state.read() if state is not None else None
+        if saved is not None and needs_aws_managed_policies(saved):
+            # moto reads this when it first builds an account's IAM backend (process-wide, like serve()).
+            os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         clock = ScaledClock(time_scale)
         emulator = PersonalizeEmulator(clock=clock, s3_client_factory=bridge.s3_client_factory)
         if saved is not None and state is not None:

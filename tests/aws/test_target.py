@@ -295,3 +295,15 @@ def test_sixteen_concurrent_readers_share_one_endpoint_target(server: EmulatorSe
         with ThreadPoolExecutor(max_workers=16) as pool:
             results = list(pool.map(read, range(16)))
     assert results == [("g0,g1,g2,g3", b"payload")] * 16
+
+
+def test_local_roles_may_attach_aws_managed_policies_across_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    managed = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # opt in: seconds at the first IAM call
+    with open_local() as first:  # the workshop's role, as its notebook creates it
+        first.iam.create_role(RoleName="123456789012-PersonalizeS3", AssumeRolePolicyDocument="{}")
+        first.iam.attach_role_policy(RoleName="123456789012-PersonalizeS3", PolicyArn=managed)
+    monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES")  # the saved account needs them: loaded anyway
+    with open_local() as second:
+        attached = second.iam.list_attached_role_policies(RoleName="123456789012-PersonalizeS3")
+        assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [managed]

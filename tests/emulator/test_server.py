@@ -479,8 +479,9 @@ def test_reset_empties_personalize_and_moto(server: EmulatorServer) -> None:
 # ------------------------------------------------------------------------------------- persistence
 
 
-def test_state_file_round_trip_across_a_restart(tmp_path: Path) -> None:
+def test_state_file_round_trip_across_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     state_file = tmp_path / "account.json"
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # as `serve()` sets it
     first = start_server(state_file=state_file)
     try:
         c = clients(first.url)
@@ -511,6 +512,9 @@ def test_state_file_round_trip_across_a_restart(tmp_path: Path) -> None:
         }
         c["iam"].create_role(RoleName="kept-role", AssumeRolePolicyDocument=json.dumps(trust))
         c["iam"].put_role_policy(RoleName="kept-role", PolicyName="inline", PolicyDocument=json.dumps(inline))
+        c["iam"].attach_role_policy(
+            RoleName="kept-role", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+        )
         control(first.url, "advance", seconds=3600)
         control(first.url, "set_quota", name="dataset_groups_per_region", value=7)
         active_before = c["personalize"].describe_dataset_group(datasetGroupArn=group)["datasetGroup"]
@@ -521,6 +525,8 @@ def test_state_file_round_trip_across_a_restart(tmp_path: Path) -> None:
     blobs = list((tmp_path / "account.blobs").iterdir())
     assert len(blobs) == 1 and blobs[0].read_bytes() == payload
 
+    # A new process without the variable: the saved attachment of an AWS managed policy still restores.
+    monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES")
     second = start_server(state_file=state_file)  # moto reset first: everything must come from the file
     try:
         c = clients(second.url)
@@ -536,6 +542,8 @@ def test_state_file_round_trip_across_a_restart(tmp_path: Path) -> None:
             c["iam"].get_role(RoleName="kept-role")["Role"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/kept-role"
         )
         assert c["iam"].list_role_policies(RoleName="kept-role")["PolicyNames"] == ["inline"]
+        attached = c["iam"].list_attached_role_policies(RoleName="kept-role")["AttachedPolicies"]
+        assert [p["PolicyName"] for p in attached] == ["AmazonS3ReadOnlyAccess"]
         kept = c["iam"].get_role_policy(RoleName="kept-role", PolicyName="inline")["PolicyDocument"]
         assert kept == inline
         assert c["iam"].get_role(RoleName="kept-role")["Role"]["AssumeRolePolicyDocument"] == trust
