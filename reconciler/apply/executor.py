@@ -190,7 +190,10 @@ class Executor:
         self.region = region or live.region or "us-east-1"
         self.account = account_id or live.account_id or "000000000000"
         self.base_clock = clock
-        self.clock: Clock = CoordinatedClock(clock) if is_virtual_clock(clock) else clock
+        self.cancel = threading.Event()
+        self.clock: Clock = (
+            CoordinatedClock(clock) if is_virtual_clock(clock) else _CancellableClock(clock, self.cancel)
+        )
         self.reporter = reporter or NullReporter()
         self.options = options or ApplyOptions()
         self.deadline: float | None = None
@@ -363,6 +366,7 @@ class Executor:
         nodes = [Node(s.key, self._runner(s), set(s.deps), s.label) for s in self.steps.values()]
         runner = GraphRunner(nodes, max_workers=self.options.max_workers, clock=self.clock)
         runner.on_result = self._on_result
+        runner.on_interrupt = self.interrupt
         results = runner.run()
         report.finished = self.clock.now()
         self.step_values = {key: result.value for key, result in results.items()}
@@ -388,6 +392,12 @@ class Executor:
         report.mutating_calls = self.api.mutating_calls
         report.describe_calls = sum(n for op, n in self.api.calls.items() if op.startswith("describe_"))
         return report
+
+    def interrupt(self) -> None:
+        """Stop waiting everywhere (Ctrl-C): running steps end RUNNING, nothing new is started."""
+        self.cancel.set()
+        if isinstance(self.clock, CoordinatedClock):
+            self.clock.interrupt()
 
     def _emit(
         self,
@@ -443,6 +453,8 @@ class Executor:
 
     def _runner(self, step: Step) -> Callable[[], Any]:
         def run() -> Any:
+            if self.cancel.is_set():
+                raise StillRunning("not started: apply was interrupted")
             self._emit(step, EventKind.STARTED)
             if not step.change.allowed:
                 notes = "; ".join(step.change.notes) or "refused by policy"
@@ -527,9 +539,15 @@ class Executor:
         def on_status(status: str) -> None:
             self._emit(step, EventKind.STATUS, status=status, started=started, typical=typical)
 
+        def checked_read() -> str | None:
+            status = read()
+            if self.cancel.is_set() and normalize_status(status) not in {normalize_status(s) for s in ready}:
+                raise StillRunning(normalize_status(status) + " (apply interrupted)")
+            return status
+
         try:
             result = wait_for(
-                read,
+                checked_read,
                 ready,
                 failed,
                 self.clock,
@@ -1126,6 +1144,26 @@ class Executor:
             read, _ = self._status_reader(handler, arn, summary_key if updating else None)
             settled = SETTLED | {GONE} | {normalize_status(s) for s in handler.failed}
             self._wait(step, read, settled, set(), TYPICAL_CREATE.get(handler.kind, 60))
+
+
+class _CancellableClock:
+    """A real clock whose sleeps end early when apply is interrupted (Ctrl-C)."""
+
+    def __init__(self, base: Clock, cancel: threading.Event) -> None:
+        self.base = base
+        self.cancel = cancel
+
+    def now(self) -> float:
+        return self.base.now()
+
+    def sleep(self, seconds: float) -> None:
+        if self.cancel.is_set() or seconds <= 0:
+            return
+        scale = getattr(self.base, "scale", None)
+        if type(self.base).__name__ in ("SystemClock", "ScaledClock"):
+            self.cancel.wait(seconds / float(scale) if scale else seconds)
+        else:
+            self.base.sleep(seconds)
 
 
 def apply_plan(

@@ -107,6 +107,7 @@ class CoordinatedClock:
         self._active = 0
         self._sleepers: list[tuple[float, int]] = []
         self._seq = itertools.count()
+        self.interrupted = False
 
     def now(self) -> float:
         return self.base.now()
@@ -127,11 +128,17 @@ class CoordinatedClock:
             heapq.heappush(self._sleepers, entry)
             try:
                 self._maybe_advance()
-                while self.base.now() < wake:
+                while self.base.now() < wake and not self.interrupted:
                     self._cv.wait()
             finally:
                 self._sleepers.remove(entry)
                 heapq.heapify(self._sleepers)
+
+    def interrupt(self) -> None:
+        """Wake every sleeper now (apply was interrupted); later sleeps return at once."""
+        with self._cv:
+            self.interrupted = True
+            self._cv.notify_all()
 
     def _maybe_advance(self) -> None:
         # Called with the condition held. Everyone still running is asleep: jump to the earliest wake-up.
@@ -166,6 +173,7 @@ class GraphRunner:
             for dep in node.deps:
                 self._dependents[dep].add(node.key)
         self.on_result: Callable[[str, NodeResult], None] | None = None
+        self.on_interrupt: Callable[[], None] | None = None
 
     def _check_acyclic(self) -> None:
         state: dict[str, int] = {}
@@ -193,7 +201,14 @@ class GraphRunner:
             with self._lock:
                 ready = [k for k, n in sorted(self.nodes.items()) if not n.deps]
                 self._submit(ready)
-            self._done.wait()
+            try:
+                self._done.wait()
+            except KeyboardInterrupt:
+                # Ctrl-C: ask running steps to stop waiting (they end RUNNING), let them finish, re-raise.
+                if self.on_interrupt is not None:
+                    self.on_interrupt()
+                self._done.wait(timeout=60)
+                raise
         finally:
             self._pool.shutdown(wait=True)
         return self.results

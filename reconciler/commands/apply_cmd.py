@@ -142,6 +142,13 @@ def apply_command(
     except ReconcilerError as exc:
         print(f"Error: {exc.render()}", file=sys.stderr)
         raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        print(
+            "Interrupted. The stack lock was released; work already started (trainings, imports, campaign "
+            "updates) keeps running in the account. Run apply again to continue.",
+            file=sys.stderr,
+        )
+        raise typer.Exit(130) from None
     raise typer.Exit(code)
 
 

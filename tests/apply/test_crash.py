@@ -150,3 +150,29 @@ def test_saved_plan_applies_once_then_is_stale(tmp_path: Path) -> None:
     code, output = run_cli(tmp_path, *apply)
     assert code == 1
     assert "Saved plan is stale" in output and "Traceback" not in output
+
+
+def test_ctrl_c_releases_the_lock_and_the_next_apply_continues(tmp_path: Path) -> None:
+    write_mini(tmp_path)
+    desired = load(tmp_path / "mini")
+    seed_local_account(tmp_path, tmp_path / "data", desired)
+    command = [sys.executable, "-m", "reconciler", "apply", "mini", "--local", "--auto-approve"]
+    command += ["--time-scale", "600"]  # slow enough that the training is still running at Ctrl-C
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    assert proc.stdout is not None
+    output = []
+    for line in proc.stdout:
+        output.append(line)
+        if " start " in line and "train Solution/sims" in line:
+            proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130, "".join(output)
+    assert "Interrupted. The stack lock was released" in "".join(output)
+    code, out = run_apply(tmp_path)  # no --break-lock needed
+    if code == 3:
+        code, out = run_apply(tmp_path)
+    assert code == 0, out
+    counts, changes = account(tmp_path, desired)
+    assert counts == EXPECTED and not changes

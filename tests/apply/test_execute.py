@@ -105,3 +105,36 @@ def test_disallowed_change_is_refused_by_the_executor(world) -> None:
     assert [s.address for s in failed] == ["Filter/immersion-day-filter-purchased-products"]
     assert "not allowed" in failed[0].message
     assert world.personalize.list_filters()["Filters"] == []
+
+
+def test_interrupt_stops_waiting_and_starts_nothing_new(world) -> None:
+    from reconciler.apply.executor import ApplyOptions, Executor
+    from reconciler.apply.progress import RecordingReporter
+
+    live = empty_live(world)
+
+    class InterruptAtFirstTraining(RecordingReporter):
+        executor: Executor | None = None
+
+        def event(self, event) -> None:
+            super().event(event)
+            if event.kind is EventKind.STARTED and event.step.startswith("train") and self.executor:
+                self.executor.interrupt()
+
+    reporter = InterruptAtFirstTraining()
+    executor = Executor(
+        world.plan(live),
+        world.desired,
+        live,
+        personalize=world.personalize,
+        clock=world.clock,
+        s3=world.target.s3,
+        reporter=reporter,
+        options=ApplyOptions(),
+    )
+    reporter.executor = executor
+    report = executor.run()
+    assert report.exit_code == 3
+    assert report.by_outcome(Outcome.FAILED) == []
+    assert world.personalize.list_campaigns()["campaigns"] == []  # nothing started after the interrupt
+    assert len(world.personalize.list_solution_versions()["solutionVersions"]) <= 3
