@@ -436,7 +436,11 @@ class EmulatorServer:
             state.start_empty()
         server = cls(emulator, clock, host=host, port=port, state=state, bridge=bridge, quiet=quiet)
         if state is not None:
-            state.save(emulator.snapshot(), float(clock.now()), services=set())  # unwritable: fail now
+            try:
+                state.save(emulator.snapshot(), float(clock.now()), services=set())  # unwritable: fail now
+            except BaseException:
+                server._server.server_close()
+                raise
         return server
 
     @property

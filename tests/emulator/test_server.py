@@ -565,3 +565,12 @@ def test_a_broken_state_file_is_reported_with_its_path(tmp_path: Path) -> None:
     state_file.write_text(json.dumps({"something": "else"}))
     with pytest.raises(StateFileError, match="not a personalize-gitops emulator state file"):
         EmulatorServer.create(port=0, state_file=state_file)
+
+
+def test_an_unusable_state_path_fails_at_start(tmp_path: Path) -> None:
+    from reconciler.emulator.persistence import StateFileError
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    with pytest.raises(StateFileError, match=r"cannot read emulator state .*not-a-directory/state\.json"):
+        EmulatorServer.create(port=0, state_file=blocker / "state.json")
