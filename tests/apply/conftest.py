@@ -23,6 +23,8 @@ from reconciler.plan.types import Plan
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+#: Contract checks of every emulator response (strict mode).
+STRICT = True
 
 
 def copy_samples(dest: Path) -> Path:
@@ -99,7 +101,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     manifests = copy_samples(tmp_path)
     with mock_aws():
         clock = VirtualClock()
-        emulator = PersonalizeEmulator(clock=clock, strict=True)
+        emulator = PersonalizeEmulator(clock=clock, strict=STRICT)
         target = Target.for_tests(emulator, clock, region=REGION)
         desired = load(manifests)
         target.s3.create_bucket(Bucket=desired.stack.settings.variables["bucket"])
@@ -228,7 +230,7 @@ def mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     manifests = write_mini(tmp_path)
     with mock_aws():
         clock = VirtualClock()
-        emulator = PersonalizeEmulator(clock=clock, strict=True)
+        emulator = PersonalizeEmulator(clock=clock, strict=STRICT)
         target = Target.for_tests(emulator, clock, region=REGION)
         desired = load(manifests)
         target.s3.create_bucket(Bucket="mini-data")
