@@ -100,6 +100,24 @@ TYPICAL_IMPORT = 15 * 60
 TYPICAL_DELETE = 60.0
 TYPICAL_STOP = 120.0
 
+#: API errors that may go away by themselves (throttling, 5xx, dropped connections: code None); a step that
+#: still fails with one after botocore's own retries is run again, up to STEP_RETRIES times.
+TRANSIENT_CODES = frozenset(
+    {
+        None,
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServerException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+    }
+)
+STEP_RETRIES = 3
+
 #: Reverse dependency order of deletes (personalize-api.md §2.16).
 DELETE_RANK: dict[Kind, int] = {
     Kind.CAMPAIGN: 0,
@@ -472,7 +490,21 @@ class Executor:
                 Phase.WAIT: self._wait_in_progress,
             }[step.phase]
             try:
-                return method(step)
+                attempt = 0
+                while True:
+                    try:
+                        return method(step)
+                    except ApiError as exc:
+                        # Steps are level-based (they re-read before acting), so a step whose call still
+                        # failed transiently after botocore's retries can simply run again.
+                        attempt += 1
+                        if exc.code not in TRANSIENT_CODES or attempt > STEP_RETRIES or self.cancel.is_set():
+                            raise
+                        pause = min(30.0 * 2**attempt, 300.0)
+                        if self.deadline is not None and self.clock.now() + pause >= self.deadline:
+                            raise
+                        self._emit(step, EventKind.NOTE, message=f"{exc.message}; retrying the step")
+                        self.clock.sleep(pause)
             finally:
                 self._release_slot(step)
 
@@ -605,6 +637,9 @@ class Executor:
         """Keep this apply's own pending jobs within the service quota (imports 5, trainings 20 per region):
         wait (in clock time) for one of its jobs to finish instead of being refused."""
         limit = self.options.slots.get(slot)
+        with self._lock:
+            if step.key in self._slots_held:
+                return  # a retried step keeps its slot
         waited = False
         while limit is not None:
             with self._lock:

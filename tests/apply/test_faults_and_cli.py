@@ -72,3 +72,16 @@ def test_bad_timeout_is_a_usage_error(tmp_path) -> None:
     result = CliRunner().invoke(app, ["apply", str(tmp_path), "--auto-approve", "--timeout", "soon"])
     assert result.exit_code == 2
     assert "not a duration" in result.output
+
+
+def test_a_step_whose_call_keeps_failing_transiently_is_run_again(mini, no_retry_sleep) -> None:
+    # more consecutive throttles than botocore's 8 attempts: the step itself is retried (it is level-based)
+    mini.emulator.control.inject_fault("CreateSolutionVersion", "ThrottlingException", count=9)
+    from reconciler.apply.progress import EventKind, RecordingReporter
+
+    reporter = RecordingReporter()
+    result = mini.apply(reporter=reporter)
+    assert result.exit_code == 0, result.summary().details()
+    notes = [e.message for e in reporter.of(EventKind.NOTE)]
+    assert any("retrying the step" in n for n in notes), notes
+    assert len(mini.personalize.list_solution_versions()["solutionVersions"]) == 1
