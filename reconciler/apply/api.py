@@ -213,6 +213,38 @@ class PersonalizeApi:
 
     # -- writes: "already done" is success, here and only here ----------------------------------------
 
+    def create_or_find(
+        self,
+        operation: str,
+        what: str,
+        request: Mapping[str, Any],
+        arn_key: str,
+        find_existing: Callable[[], str | None],
+        check_owner: Callable[[str], str | None] | None = None,
+    ) -> tuple[str, bool]:
+        """THE place where "already exists" is success. Calls `operation`; returns (arn, created).
+
+        On `ResourceAlreadyExistsException` (typically a rerun after a crash between the call and its
+        response) the resource is found again with `find_existing` and returned, unless `check_owner(arn)`
+        returns a reason why it is not ours (then an ApiError saying so)."""
+        try:
+            response = self.call(operation, what, **request)
+        except ApiError as exc:
+            if exc.code != "ResourceAlreadyExistsException":
+                raise
+            arn = find_existing()
+            if arn is None:
+                raise
+            problem = check_owner(arn) if check_owner is not None else None
+            if problem:
+                raise ApiError(
+                    f"{what}: {problem} ({arn})",
+                    code=exc.code,
+                    hint="rename the resource in the manifests, or delete or adopt the existing one",
+                ) from exc
+            return arn, False
+        return str(response[arn_key]), True
+
     def create(
         self,
         handler: ResourceHandler,
@@ -221,27 +253,20 @@ class PersonalizeApi:
         what: str,
         logical_name: str,
     ) -> tuple[str, bool]:
-        """Create; returns (arn, created). An existing resource of that name is re-read and returned when it
-        carries this stack's ownership tags (or the kind cannot be tagged); otherwise it is an error."""
-        try:
-            response = self.call(handler.ops.create, what, **request)
-        except ApiError as exc:
-            if exc.code != "ResourceAlreadyExistsException":
-                raise
-            arn = find_existing()
-            if arn is None:
-                raise
-            if handler.taggable:
-                tags = self.tags(arn)
-                if tags.get(TAG_STACK) != self.stack or tags.get(TAG_NAME, logical_name) != logical_name:
-                    raise ApiError(
-                        f"{what}: a resource with this name already exists and is not managed by stack "
-                        f"{self.stack!r} ({arn})",
-                        code=exc.code,
-                        hint="rename the resource in the manifests, or delete or adopt the existing one",
-                    ) from exc
-            return arn, False
-        return str(response[handler.ops.arn_key]), True
+        """Create a resource of a handler's kind (see `create_or_find`): an existing one of that name is ours
+        when it carries this stack's ownership tags for the same logical name (or the kind has no tags)."""
+
+        def check_owner(arn: str) -> str | None:
+            if not handler.taggable:
+                return None
+            tags = self.tags(arn)
+            if tags.get(TAG_STACK) != self.stack or tags.get(TAG_NAME, logical_name) != logical_name:
+                return f"a resource with this name already exists and is not managed by stack {self.stack!r}"
+            return None
+
+        return self.create_or_find(
+            handler.ops.create, what, request, handler.ops.arn_key, find_existing, check_owner
+        )
 
     def delete(self, handler: ResourceHandler, arn: str, what: str) -> bool:
         """Delete; False when it was already gone."""

@@ -666,15 +666,15 @@ class Executor:
                 self._slots_used[slot] -= 1
 
     def _call_when_slot_free(
-        self, step: Step, slot: str, operation: str, what: str, request: Mapping[str, Any], typical: float
-    ) -> dict[str, Any]:
+        self, step: Step, slot: str, call: Callable[[], tuple[str, bool]], typical: float
+    ) -> tuple[str, bool]:
         """Call `operation` within a slot; while the account's "pending or in progress" quota is still full
         (jobs not started by this apply: LimitExceededException), wait for it too, until the deadline."""
         self._acquire_slot(step, slot, typical)
         attempt = 0
         while True:
             try:
-                return self.api.call(operation, what, **request)
+                return call()
             except ApiError as exc:
                 quota_full = exc.code == "LimitExceededException" and (
                     "pending" in exc.message.lower() or "in progress" in exc.message.lower()
@@ -826,24 +826,19 @@ class Executor:
                 request["roleArn"] = data.roleArn
             if data.publishAttributionMetricsToS3 is not None:
                 request["publishAttributionMetricsToS3"] = data.publishAttributionMetricsToS3
-            try:
-                response = self._call_when_slot_free(
-                    step,
-                    "import",
-                    "create_dataset_import_job",
-                    f"{step.address} import {name}",
-                    request,
-                    TYPICAL_IMPORT,
-                )
-                job_arn = str(response["datasetImportJobArn"])
-                self._mark(step, True)
-            except ApiError as exc:
-                if exc.code != "ResourceAlreadyExistsException":
-                    raise
+            what = f"{step.address} import {name}"
+
+            def find_job() -> str | None:
                 found = [j for j in self.api.import_jobs(dataset_arn) if j.name == name]
-                if not found:
-                    raise
-                job_arn = found[0].arn
+                return found[0].arn if found else None
+
+            def create_job() -> tuple[str, bool]:
+                return self.api.create_or_find(
+                    "create_dataset_import_job", what, request, "datasetImportJobArn", find_job
+                )
+
+            job_arn, created = self._call_when_slot_free(step, "import", create_job, TYPICAL_IMPORT)
+            self._mark(step, created)
         self._wait_import(step, job_arn)
         return job_arn
 
@@ -953,16 +948,27 @@ class Executor:
             }
             if trigger:
                 tags[TAG_TRIGGER] = trigger
-            response = self._call_when_slot_free(
-                step,
-                "train",
-                "create_solution_version",
-                f"{step.address} ({mode})",
-                {"solutionArn": solution_arn, "trainingMode": mode, "tags": tag_list(tags)},
-                TYPICAL_TRAINING.get(mode, 2700),
+            request = {"solutionArn": solution_arn, "trainingMode": mode, "tags": tag_list(tags)}
+
+            def find_version() -> str | None:
+                for version in self.api.solution_versions(solution_arn):
+                    if version.tags.get(TAG_TRAINING_KEY) == key:
+                        return version.arn
+                return None
+
+            def create_version() -> tuple[str, bool]:
+                return self.api.create_or_find(
+                    "create_solution_version",
+                    f"{step.address} ({mode})",
+                    request,
+                    "solutionVersionArn",
+                    find_version,
+                )
+
+            version_arn, created = self._call_when_slot_free(
+                step, "train", create_version, TYPICAL_TRAINING.get(mode, 2700)
             )
-            version_arn = str(response["solutionVersionArn"])
-            self._mark(step, True)
+            self._mark(step, created)
         arn = version_arn
         self._wait_version(step, arn, TYPICAL_TRAINING.get(mode, 2700))
         with self._lock:
