@@ -246,7 +246,7 @@ def _apply(
         return 1
     report = result.summary()
     if report is None:
-        print("No changes. Your Personalize resources match the manifests.")
+        print("Nothing to apply.")
     else:
         for line in report.details():
             print(line)
