@@ -1026,8 +1026,9 @@ class Executor:
             return target
         if serving == target:
             return target
-        gate_checked = bool(details.get("gatePassed")) and details.get("solutionVersionArn") == target
-        if spec.promotion is not None and not gate_checked:
+        # The gate applies unless the plan says this move is not gated (the manifests replaced the solution:
+        # the campaign must follow it); the plan's own check is repeated on fresh metrics.
+        if spec.promotion is not None and details.get("gated", True) is not False:
             candidate = self._metrics(target)
             current_metrics = self._metrics(serving) if serving else {}
             result = evaluate_gate(spec.promotion, candidate, current_metrics)
@@ -1109,6 +1110,19 @@ class Executor:
         if current is None:
             return  # already gone
         status = normalize_status(str(current.get("status") or "ACTIVE"))
+        if handler.kind is Kind.SOLUTION and not status.startswith("DELETE"):
+            serving = [
+                str(c.get("name"))
+                for c in self.api.paginate(
+                    "list_campaigns", "campaigns", f"campaigns of {arn}", solutionArn=arn
+                )
+                if not str(c.get("status", "")).startswith("DELETE")
+            ]
+            if serving:
+                raise StepFailed(
+                    f"{step.address}: not deleted, campaign(s) {', '.join(sorted(serving))} still serve one "
+                    "of its versions; it is deleted by a later apply once they moved"
+                )
         if not status.startswith("DELETE"):
             self._stop_in_flight(step, handler, arn, current)
             typical = TYPICAL_DELETE

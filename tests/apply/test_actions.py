@@ -10,6 +10,8 @@ from reconciler.apply.progress import RecordingReporter
 from reconciler.errors import PlanError
 from reconciler.model.state import TAG_STACK
 
+NDCG = "normalized_discounted_cumulative_gain_at_25"
+
 
 def converged(world) -> None:
     p = world.plan()
@@ -99,6 +101,9 @@ def test_replace_solution_while_its_campaign_keeps_serving(mini) -> None:
             super().event(event)
             statuses.append(campaign(mini)["status"])
 
+    # the new solution's first version is worse, but the manifests asked for it: the move is not gated
+    mini.emulator.control.set_metrics(campaign(mini)["solutionVersionArn"], {NDCG: 0.30})
+    mini.emulator.control.set_default_metrics({NDCG: 0.10})
     config = "  solutionConfig:\n    algorithmHyperParameters: {popularity_discount_factor: '0.7'}\n"
     change(mini, solution_config=config)
     result = mini.apply(reporter=Watch())
