@@ -349,6 +349,10 @@ class Executor:
                 if is_delete(step):
                     rank = DELETE_RANK[address.kind]
                     step.deps |= {d.key for d in deletes if DELETE_RANK[d.address.kind] < rank}
+                    if step.phase == Phase.DELETE:
+                        # e.g. the old half of an earlier replacement waits for its campaigns to move away
+                        for dep in step.change.depends_on:
+                            step.deps |= phases(dep, frozenset(FORWARD_ORDER))
                     continue
                 if step.phase == Phase.REPLACE_DELETE:  # the old half of create-before-destroy
                     for user in dependents.get(address, set()):
