@@ -1,0 +1,70 @@
+"""The README and docs/github-setup.md document only commands and flags that exist."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+
+from reconciler.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", ROOT / "docs" / "github-setup.md"]
+
+
+def _command(words: list[str]) -> tuple[Any, list[str]]:
+    """The deepest (sub)command named by the leading words, and the words used."""
+    command: Any = typer.main.get_command(app)
+    used: list[str] = []
+    for word in words:
+        if not hasattr(command, "get_command"):
+            break
+        sub = command.get_command(None, word)
+        if sub is None:
+            break
+        command, used = sub, [*used, word]
+    return command, used
+
+
+def _options(command: Any) -> set[str]:
+    return {o for p in command.params if p.param_type_name == "option" for o in (*p.opts, *p.secondary_opts)}
+
+
+def _mentions(text: str) -> list[str]:
+    """`personalize-gitops ...` in code (blocks and inline), and the first cell of the Commands table."""
+    found = re.findall(r"personalize-gitops ((?:[a-z][a-z-]*)(?: [^`\n#|]*)?)", text)
+    table = text.split("## Commands", 1)[1].split("\n## ", 1)[0] if "## Commands" in text else ""
+    found += re.findall(r"^\| `([a-z][a-z-]*(?: [^`]*)?)` \|", table, flags=re.MULTILINE)
+    return found
+
+
+def _known() -> set[str]:
+    group: Any = typer.main.get_command(app)
+    return set(group.list_commands(None))
+
+
+# Prose such as "personalize-gitops reads the live account" is not a command mention.
+_PROSE = {"reads", "is"}
+CASES = [
+    (doc.name, mention)
+    for doc in DOCS
+    for mention in _mentions(doc.read_text(encoding="utf-8"))
+    if mention.split()[0] not in _PROSE
+]
+
+
+def test_the_docs_mention_commands() -> None:
+    assert len(CASES) > 20
+
+
+@pytest.mark.parametrize(("doc", "mention"), CASES)
+def test_documented_commands_and_flags_exist(doc: str, mention: str) -> None:
+    words = re.sub(r"\\\||[\[\]()]", " ", mention).split()
+    command, used = _command([w for w in words if not w.startswith("-")][:2])
+    assert used, f"{doc}: `personalize-gitops {mention}`: no such command"
+    known = _options(command)
+    for flag in (w.split("=")[0] for w in words if w.startswith("--")):
+        assert flag in known, f"{doc}: `personalize-gitops {mention}`: {' '.join(used)} has no {flag}"
