@@ -337,3 +337,55 @@ def local_plan_changes(workdir: Path, desired: Any) -> list[str]:
 
 def has_traceback(text: str) -> bool:
     return "Traceback (most recent call last)" in text
+
+
+class LostResponses:
+    """Responses lost after the call took effect: the emulator executes a mutating call, then the connection
+    drops before the answer arrives (`ConnectionClosedError`), so botocore's retry sends the same request
+    again. The emulator's own `ConnectionReset` fault drops requests *before* they run; this is the other,
+    nastier half. Replaces the emulator's before-send hook on `client` (use `remove()` to restore it)."""
+
+    def __init__(
+        self,
+        client: Any,
+        emulator: Any,
+        *,
+        operation: str = "*",
+        rate: float | None = None,
+        count: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        import random
+
+        from reconciler.emulator.hook import HOOK_ID, make_handler
+
+        self._client = client
+        self._hook_id = HOOK_ID
+        self._inner = make_handler(emulator, client.meta.region_name)
+        self._rng = random.Random(seed)
+        self._operation, self._rate, self._count = operation, rate, count
+        self.lost: list[str] = []
+        client.meta.events.unregister("before-send.personalize", unique_id=HOOK_ID)
+        client.meta.events.register("before-send.personalize", self._send, unique_id="lost-responses")
+
+    def _send(self, request: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import ConnectionClosedError
+
+        from reconciler.emulator import is_mutating
+
+        response = self._inner(request, **kwargs)
+        header = request.headers.get("X-Amz-Target") or b""
+        operation = (header.decode() if isinstance(header, bytes) else str(header)).rpartition(".")[2]
+        if not is_mutating(operation) or self._operation not in ("*", operation):
+            return response
+        if self._count is not None and len(self.lost) >= self._count:
+            return response
+        if self._rate is not None and self._rng.random() >= self._rate:
+            return response
+        self.lost.append(operation)
+        raise ConnectionClosedError(endpoint_url=request.url)
+
+    def remove(self) -> None:
+        events = self._client.meta.events
+        events.unregister("before-send.personalize", unique_id="lost-responses")
+        events.register("before-send.personalize", self._inner, unique_id=self._hook_id)
