@@ -65,8 +65,10 @@ NOTES = [
     "and parent, one describe and one tag read per resource, the version list per solution "
     "(`reconciler.live.reader.minimal_calls`); ideal = calls / 16 x 50 ms.",
     "apply: benchmarks/bench_apply.py applies the seed stack (manifests/) and a 10-dataset-group stack to "
-    "an empty emulated account in virtual time (the emulator's realistic durations); critical path = sum "
-    "of durations along the longest dependency chain of the apply's step graph; the notice delay is the "
+    "an empty emulated account in virtual time (the emulator's realistic durations); critical path = the "
+    "shortest possible makespan: durations along the apply's step graph with the service's quotas of "
+    "pending imports (5) and trainings (20) per region, so the 10-group stack's ten imports take two "
+    "rounds; the notice delay is the "
     "time between a resource's lastUpdatedDateTime (became ACTIVE) and the step finishing, as a fraction "
     "of that step's wait; idempotency = mutating calls of a second apply right after.",
     "validate: CPU time (`time.process_time`) of `validate` on benchmarks/bench_validate.py's 200 "
