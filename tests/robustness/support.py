@@ -35,7 +35,6 @@ EMULATOR_KIND = {
     "Recommender": "recommender",
     "MetricAttribution": "metric_attribution",
 }
-TRANSITIONAL = ("PENDING", "IN_PROGRESS", "IN PROGRESS")
 
 
 # ------------------------------------------------------------------------------------------------ tallies
