@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import typer
@@ -48,11 +49,13 @@ def serve_command(
         _fail(str(exc), "pass another --state file, or delete this one to start with an empty account")
     except ValueError as exc:  # a non-loopback --host, a bad snapshot
         _fail(str(exc), None)
-    except OSError as exc:  # port in use, permission denied
-        _fail(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-            "choose another --port (or --port 0 for any free port)",
-        )
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            _fail(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                "choose another --port (or --port 0 for any free port)",
+            )
+        _fail(f"the emulator stopped: {exc.strerror or exc}", None)
 
 
 def _fail(message: str, hint: str | None) -> None:

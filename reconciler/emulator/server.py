@@ -40,6 +40,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -334,8 +335,6 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 def _drop_connection(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket")
     if sock is not None:
-        import socket
-
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
 
@@ -400,7 +399,17 @@ class EmulatorServer:
             status_extra=lambda: {"stateFile": str(state.path) if state is not None else None},
         )
         handler = _QuietHandler if quiet else MotoRequestHandler
-        self._server = make_server(host, port, self.app, threaded=True, request_handler=handler)
+        # Bind ourselves: a port in use is then an OSError for the caller (werkzeug would print and exit).
+        listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, port))
+            listener.listen(128)
+            self._server = make_server(
+                host, port, self.app, threaded=True, request_handler=handler, fd=listener.fileno()
+            )
+        finally:
+            listener.close()  # the server holds its own duplicate of the socket
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -445,7 +454,7 @@ class EmulatorServer:
 
     @property
     def port(self) -> int:
-        return int(self._server.server_port)
+        return int(self._server.port)
 
     @property
     def url(self) -> str:
@@ -564,10 +573,16 @@ def serve(
         time_scale=time_scale,
         quiet=quiet,
     )
-    print(usage_text(server.url), file=stream)
+
+    def say(text: str) -> None:
+        # A closed stdout (the parent that started us went away) must not stop the server or lose the state.
+        with contextlib.suppress(OSError, ValueError):
+            print(text, file=stream, flush=True)
+
+    say(usage_text(server.url))
     if state_file is not None:
-        print(f"State: {state_file} (saved after every change and on exit)", file=stream)
-    print(f"Time runs {time_scale:g}x faster than wall time. Press Ctrl-C to stop.", file=stream, flush=True)
+        say(f"State: {state_file} (saved after every change and on exit)")
+    say(f"Time runs {time_scale:g}x faster than wall time. Press Ctrl-C to stop.")
 
     previous: Any = None
 
@@ -581,16 +596,15 @@ def serve(
         while server.running:
             server.wait(0.5)
     except KeyboardInterrupt:
-        print("\nStopping ...", file=stream, flush=True)
+        say("\nStopping ...")
     finally:
         started = time.monotonic()
+        errors_before = len(server.save_errors)
         server.stop()
         if previous is not None:
             with contextlib.suppress(ValueError):
                 signal.signal(signal.SIGTERM, previous)
-        if state_file is not None:
-            print(
-                f"State saved to {state_file} ({time.monotonic() - started:.1f}s).", file=stream, flush=True
-            )
-        for message in server.save_errors[-1:]:
-            print(f"warning: {message}", file=stream, flush=True)
+        if len(server.save_errors) > errors_before:
+            say(f"warning: {server.save_errors[-1]}")
+        elif state_file is not None:
+            say(f"State saved to {state_file} ({time.monotonic() - started:.1f}s).")

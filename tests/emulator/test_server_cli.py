@@ -75,17 +75,36 @@ def test_serve_process_answers_then_stops_cleanly_and_saves(
     assert groups == ["from-the-cli"]
 
 
-def test_serve_refuses_a_public_address_without_a_traceback() -> None:
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve()` sets this process-wide (for its own process); keep it out of the test process."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+
+
+def test_serve_refuses_a_public_address_without_a_traceback(in_process: None) -> None:
     result = CliRunner().invoke(app, ["emulator", "serve", "--host", "0.0.0.0", "--port", "0"])
     assert result.exit_code == 1
     assert "refusing to listen on 0.0.0.0" in result.output
     assert "Traceback" not in result.output
 
 
-def test_serve_reports_a_broken_state_file(tmp_path: Path) -> None:
+def test_serve_reports_a_broken_state_file(in_process: None, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     state.write_text("[]")
     result = CliRunner().invoke(app, ["emulator", "serve", "--port", "0", "--state", str(state)])
     assert result.exit_code == 1
     assert "not a personalize-gitops emulator state file" in result.output
     assert "hint:" in result.output
+
+
+def test_serve_reports_a_port_in_use(in_process: None) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["emulator", "serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "choose another --port" in result.output and "Traceback" not in result.output
