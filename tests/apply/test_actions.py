@@ -4,7 +4,7 @@ adopt, prune, deletionProtection."""
 from __future__ import annotations
 
 import pytest
-from conftest import write_mini
+from apply_support import write_mini
 
 from reconciler.apply.progress import RecordingReporter
 from reconciler.errors import PlanError

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, write_mini
+from apply_support import REPO, write_mini
 
 from reconciler.aws.target import open_target
 from reconciler.demo import seed_local_account
@@ -74,8 +74,7 @@ def account(cwd: Path, desired) -> tuple[dict[str, int], bool]:
         }
         changes = plan(desired, read_live(target, desired, now=target.clock.now())).has_changes
     finally:
-        target._on_close = None  # read only: leave the state file as the applies left it
-        target.close()
+        target.close()  # also stops its moto mock (saving back the state it read changes nothing)
     return counts, changes
 
 

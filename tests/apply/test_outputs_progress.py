@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from conftest import write_mini
+from apply_support import write_mini
 from rich.console import Console
 
 from reconciler.apply.progress import EventKind, PlainReporter, RichReporter, StepEvent, make_reporter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import write_mini
+from apply_support import write_mini
 
 from reconciler.apply.executor import Executor
 from reconciler.manifest import load
