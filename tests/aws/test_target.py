@@ -297,13 +297,22 @@ def test_sixteen_concurrent_readers_share_one_endpoint_target(server: EmulatorSe
     assert results == [("g0,g1,g2,g3", b"payload")] * 16
 
 
-def test_local_roles_may_attach_aws_managed_policies_across_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_saved_attachment_of_an_aws_managed_policy_is_restored(no_aws_environment: Path) -> None:
+    """moto loads AWS managed policies only on request (it costs seconds): a saved account that attaches one
+    (as the workshop's role does with AmazonS3ReadOnlyAccess) requests them."""
     managed = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # opt in: seconds at the first IAM call
-    with open_local() as first:  # the workshop's role, as its notebook creates it
-        first.iam.create_role(RoleName="123456789012-PersonalizeS3", AssumeRolePolicyDocument="{}")
-        first.iam.attach_role_policy(RoleName="123456789012-PersonalizeS3", PolicyArn=managed)
-    monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES")  # the saved account needs them: loaded anyway
-    with open_local() as second:
-        attached = second.iam.list_attached_role_policies(RoleName="123456789012-PersonalizeS3")
+    role = {"name": "123456789012-PersonalizeS3", "path": "/", "trustPolicy": "{}", "attached": [managed]}
+    state_file = no_aws_environment / DEFAULT_LOCAL_STATE
+    state_file.parent.mkdir(parents=True)
+    state_file.write_text(
+        json.dumps(
+            {
+                "format": "personalize-gitops/emulator-state",
+                "version": 1,
+                "moto": {"iam": {"policies": [], "roles": [role]}},
+            }
+        )
+    )
+    with open_local() as target:
+        attached = target.iam.list_attached_role_policies(RoleName="123456789012-PersonalizeS3")
         assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [managed]
