@@ -952,11 +952,26 @@ class Executor:
             }
             if trigger:
                 tags[TAG_TRIGGER] = trigger
-            request = {"solutionArn": solution_arn, "trainingMode": mode, "tags": tag_list(tags)}
+            # A deterministic name: if the response of CreateSolutionVersion is lost and botocore sends the
+            # call again, the service answers ResourceAlreadyExists instead of starting a second training.
+            # A retry after a failed attempt of the same training gets a new suffix.
+            failed_before = sum(
+                1
+                for v in versions
+                if v.tags.get(TAG_TRAINING_KEY) == key and normalize_status(v.status) in VERSION_FAILED
+            )
+            suffix = key[:12] + (f"-r{failed_before + 1}" if failed_before else "")
+            request = {
+                "name": _job_name(res.physical_name, suffix),
+                "solutionArn": solution_arn,
+                "trainingMode": mode,
+                "tags": tag_list(tags),
+            }
 
             def find_version() -> str | None:
                 for version in self.api.solution_versions(solution_arn):
-                    if version.tags.get(TAG_TRAINING_KEY) == key:
+                    status = normalize_status(version.status)
+                    if version.tags.get(TAG_TRAINING_KEY) == key and status not in VERSION_FAILED:
                         return version.arn
                 return None
 
