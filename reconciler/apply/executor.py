@@ -762,7 +762,7 @@ class Executor:
         request = handler.update_request(res, live, ctx)
         if request and handler.ops.update:
             self._mark(step, True)
-            self.api.call(handler.ops.update, str(step.address), **request)
+            self._update_call(step, handler, arn, handler.ops.update, request)
             read, failure = self._status_reader(handler, arn, summary_key)
             self._wait(step, read, {"ACTIVE"}, {"CREATE FAILED"}, typical, failure=failure)
             live = self.api.live(handler, arn, step.address) or live
@@ -1068,9 +1068,27 @@ class Executor:
         if update_status in JOB_IN_PROGRESS:  # another update is running: let it finish first
             self._wait(step, read, {"ACTIVE"}, {"CREATE FAILED"}, typical, failure=failure)
         self._mark(step, True)
-        self.api.call("update_campaign", str(step.address), campaignArn=arn, solutionVersionArn=target)
+        self._update_call(
+            step, handler, arn, "update_campaign", {"campaignArn": arn, "solutionVersionArn": target}
+        )
         self._wait(step, read, {"ACTIVE"}, {"CREATE FAILED"}, typical, failure=failure)
         return target
+
+    def _update_call(
+        self, step: Step, handler: ResourceHandler, arn: str, operation: str, request: Mapping[str, Any]
+    ) -> None:
+        """Update*; a ResourceInUseException because an update is already running (typically our own call,
+        retried by botocore after its answer was lost) is not an error: the caller waits for that update."""
+        try:
+            self.api.call(operation, str(step.address), **request)
+        except ApiError as exc:
+            if exc.code != "ResourceInUseException" or not handler.ops.update_summary_key:
+                raise
+            current = self.api.describe(handler, arn) or {}
+            summary = current.get(handler.ops.update_summary_key)
+            status = normalize_status(str(summary.get("status"))) if isinstance(summary, Mapping) else ""
+            if status not in JOB_IN_PROGRESS:
+                raise
 
     # -- work an earlier apply left running ------------------------------------------------------------
 
@@ -1153,6 +1171,10 @@ class Executor:
                     break
                 except ApiError as exc:
                     attempts += 1
+                    if exc.code == "ResourceInUseException":
+                        again = self.api.describe(handler, arn)
+                        if again is None or str(again.get("status", "")).startswith("DELETE"):
+                            break  # already being deleted (a retried call whose first answer was lost)
                     if exc.code != "ResourceInUseException" or attempts > 20:
                         raise StepFailed(f"{step.address}: {exc.message}") from exc
                     if self.deadline is not None and self.clock.now() >= self.deadline:

@@ -85,3 +85,26 @@ def test_a_step_whose_call_keeps_failing_transiently_is_run_again(mini, no_retry
     notes = [e.message for e in reporter.of(EventKind.NOTE)]
     assert any("retrying the step" in n for n in notes), notes
     assert len(mini.personalize.list_solution_versions()["solutionVersions"]) == 1
+
+
+@pytest.mark.parametrize("operation", ["UpdateCampaign", "DeleteFilter", "CreateSolutionVersion"])
+def test_a_lost_response_retried_by_botocore_is_not_an_error_or_a_duplicate(
+    mini, no_retry_sleep, operation: str
+) -> None:
+    """The call took effect but its answer was lost; botocore sends it again and gets 'in use' / 'exists'."""
+    from apply_support import write_mini
+    from robustness.support import LostResponses
+
+    assert mini.apply().exit_code == 0
+    write_mini(mini.root, tps=2, filter_expression=None, prune=True)
+    mini.reload()
+    lossy = LostResponses(mini.personalize, mini.emulator, operation=operation, count=1)
+    try:
+        result = mini.apply(plan_options={"retrain": frozenset({"sims"})})
+    finally:
+        lossy.remove()
+    assert lossy.lost == [operation]
+    assert result.exit_code == 0, result.summary().details()
+    assert len(mini.personalize.list_solution_versions()["solutionVersions"]) == 2
+    assert mini.personalize.list_filters()["Filters"] == []
+    assert not mini.plan().has_changes
