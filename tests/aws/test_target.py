@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from reconciler.aws import DEFAULT_LOCAL_STATE, SystemClock, Target, open_target
+from reconciler.aws.target import EmulatorEndpointClock
 from reconciler.emulator import PersonalizeEmulator, ScaledClock, VirtualClock
 from reconciler.emulator.server import EmulatorServer, MotoBridge
 from reconciler.errors import TargetError
@@ -147,8 +149,10 @@ def server() -> Iterator[EmulatorServer]:
 def test_endpoint_target_uses_the_url_for_every_client_with_dummy_credentials(server: EmulatorServer) -> None:
     with open_target(local=False, endpoint_url=server.url + "/", region="ap-south-1") as target:
         assert target.mode == "endpoint" and target.emulator is None
-        assert isinstance(target.clock, SystemClock)
-        assert target.label == f"endpoint {server.url} (ap-south-1)"
+        # the endpoint is our emulator: waits follow its clock (time scale 1 here)
+        assert isinstance(target.clock, EmulatorEndpointClock) and target.clock.scale == 1.0
+        assert abs(target.clock.now() - server.emulator.clock.now()) < 5.0
+        assert target.label == f"emulator endpoint {server.url} (ap-south-1, time x1)"
         assert target.account_id() == "123456789012"
         arn = target.personalize.create_dataset_group(name="via-endpoint")["datasetGroupArn"]
         assert arn.startswith("arn:aws:personalize:ap-south-1:123456789012:")
@@ -166,7 +170,43 @@ def test_endpoint_target_uses_the_url_for_every_client_with_dummy_credentials(se
 
 def test_endpoint_region_defaults_to_us_east_1(server: EmulatorServer) -> None:
     target = open_target(local=False, endpoint_url=server.url, region=None)
-    assert target.region == "us-east-1" and target.label.endswith("(us-east-1)")
+    assert target.region == "us-east-1" and "(us-east-1" in target.label
+
+
+def test_a_scaled_emulator_endpoint_gives_a_scaled_clock() -> None:
+    srv = EmulatorServer.create(port=0, time_scale=600.0).start()
+    try:
+        target = open_target(local=False, endpoint_url=srv.url, region="eu-west-1")
+        assert isinstance(target.clock, EmulatorEndpointClock) and target.clock.scale == 600.0
+        before = time.monotonic()
+        target.clock.sleep(60.0)  # one virtual minute is a tenth of a second of wall time
+        assert time.monotonic() - before < 1.0
+        assert "time x600" in target.label
+    finally:
+        srv.stop()
+
+
+def test_an_endpoint_that_is_not_our_emulator_keeps_the_system_clock() -> None:
+    import http.server
+    import threading
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        target = open_target(local=False, endpoint_url=url, region="eu-west-1")
+        assert isinstance(target.clock, SystemClock)
+        assert target.label == f"endpoint {url} (eu-west-1)"
+    finally:
+        httpd.shutdown()
 
 
 @pytest.mark.parametrize("url", ["127.0.0.1:4566", "ftp://127.0.0.1:4566", "http://"])
