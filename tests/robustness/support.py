@@ -245,6 +245,13 @@ class SeedWorld:
     def audit(self) -> Audit:
         return audit(self.emulator.snapshot(), self.desired, self.emulator.account)
 
+    def fresh_target(self) -> None:
+        """New boto3 clients on the same account, as a rerun in a new process (a scheduled CI run) gets:
+        botocore's retry quota and connection pools start afresh."""
+        from reconciler.aws.target import Target
+
+        self.target = Target.for_tests(self.emulator, self.clock, region=REGION)
+
 
 @contextmanager
 def seed_world(tmp: Path, *, strict: bool = False) -> Iterator[SeedWorld]:
@@ -342,7 +349,9 @@ class LostResponses:
     """Responses lost after the call took effect: the emulator executes a mutating call, then the connection
     drops before the answer arrives (`ConnectionClosedError`), so botocore's retry sends the same request
     again. The emulator's own `ConnectionReset` fault drops requests *before* they run; this is the other,
-    nastier half. Replaces the emulator's before-send hook on `client` (use `remove()` to restore it)."""
+    nastier half. Mutating calls matching `operation` lose their response with probability `rate` (seeded),
+    at most `count` times, and the `nth` one always. Replaces the emulator's before-send hook on `client`
+    (use `remove()` to restore it)."""
 
     def __init__(
         self,
@@ -353,6 +362,7 @@ class LostResponses:
         rate: float | None = None,
         count: int | None = None,
         seed: int = 0,
+        nth: int | None = None,
     ) -> None:
         import random
 
@@ -362,7 +372,8 @@ class LostResponses:
         self._hook_id = HOOK_ID
         self._inner = make_handler(emulator, client.meta.region_name)
         self._rng = random.Random(seed)
-        self._operation, self._rate, self._count = operation, rate, count
+        self._operation, self._rate, self._count, self._nth = operation, rate, count, nth
+        self._seen = 0
         self.lost: list[str] = []
         client.meta.events.unregister("before-send.personalize", unique_id=HOOK_ID)
         client.meta.events.register("before-send.personalize", self._send, unique_id="lost-responses")
@@ -377,6 +388,10 @@ class LostResponses:
         operation = (header.decode() if isinstance(header, bytes) else str(header)).rpartition(".")[2]
         if not is_mutating(operation) or self._operation not in ("*", operation):
             return response
+        self._seen += 1
+        if self._seen == self._nth:  # always lost, whatever the rate draws
+            self.lost.append(operation)
+            raise ConnectionClosedError(endpoint_url=request.url)
         if self._count is not None and len(self.lost) >= self._count:
             return response
         if self._rate is not None and self._rng.random() >= self._rate:
