@@ -1017,7 +1017,7 @@ class Executor:
             raise StepFailed(f"{step.address}: the campaign does not exist")
         details = step.change.details
         with self._lock:
-            target = self._trained.get(spec.solution)
+            target = None if details.get("pinned") else self._trained.get(spec.solution)
         target = target or (str(details["solutionVersionArn"]) if details.get("solutionVersionArn") else None)
         if target is None:
             solution_arn = self._solution_arn(step, spec.solution)

@@ -372,7 +372,6 @@ def campaign_spec(raw: RawResource, ctx: _Context) -> tuple[Spec, list[str]]:
         "minProvisionedTPS": f.get("minProvisionedTPS") or 1,
         **config,
     }
-    spec = _validate(CampaignSpec, data)
     notes = [f"serves solution version {version}"]
     solution = ctx.solutions.get(solution_arn)
     if solution is not None and not version.endswith("/$LATEST"):
@@ -383,14 +382,18 @@ def campaign_spec(raw: RawResource, ctx: _Context) -> tuple[Spec, list[str]]:
             )
         active = _active(solution.versions)
         if active and active[0].get("solutionVersionArn") != version:
+            newer = short_id(str(active[0]["solutionVersionArn"]))
+            # Pinned, so that adoption does not move a campaign someone may have rolled back on purpose.
+            data["solutionVersion"] = short_id(version)
             ctx.warnings.append(
                 f"Campaign {raw.name} serves {short_id(version)} but its solution has a newer ACTIVE version "
-                f"{short_id(str(active[0]['solutionVersionArn']))}: once adopted, plan promotes the campaign"
+                f"{newer}: pinned to {short_id(version)} (solutionVersion) so adoption does not move it"
             )
             notes.append(
-                f"a newer ACTIVE version ({short_id(str(active[0]['solutionVersionArn']))}) exists: "
-                "once adopted, plan promotes the campaign to it; add a promotion gate to control that"
+                f"pinned (inferred): a newer ACTIVE version ({newer}) exists; remove solutionVersion to let "
+                "plan promote new versions (through a promotion gate if you add one)"
             )
+    spec = _validate(CampaignSpec, data)
     return spec, notes
 
 

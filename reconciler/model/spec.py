@@ -283,6 +283,13 @@ class CampaignSpec(_Model):
     minProvisionedTPS: Annotated[int, Field(ge=1)] = 1
     campaignConfig: CampaignConfig | None = None
     promotion: PromotionGate | None = None
+    solutionVersion: (
+        Annotated[str, Field(pattern=r"^([0-9a-zA-Z]{1,40}|arn:[a-z\d-]+:personalize:.*:solution/.+/.+)$")]
+        | None
+    ) = None
+    """Pin the campaign to one solution version: its id (the last part of the ARN, `7d83ec97`) or its ARN.
+    A pinned campaign is moved to that version and never promoted automatically; retraining still follows
+    the solution's training policy. Leave unset to promote each new version that passes `promotion`."""
 
 
 # --- Filter, EventTracker ----------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ from reconciler.resources.base import (
     norm_status,
     spec_digest,
 )
-from reconciler.resources.campaign import syncs_with_latest
+from reconciler.resources.campaign import pinned_version_arn, syncs_with_latest
 from reconciler.resources.dataset import SCHEMA_UPDATABLE_TYPES
 from reconciler.resources.registry import REGISTRY
 from reconciler.resources.schema import is_additive
@@ -352,7 +352,17 @@ class _Planner:
         details: dict[str, Any] = {"specDigest": self.digest(res)}
         if in_progress:
             notes = (*notes, "waits until the previous resource of this name is deleted")
-        if isinstance(res.spec, CampaignSpec) and not syncs_with_latest(res.spec):
+        if isinstance(res.spec, CampaignSpec) and res.spec.solutionVersion:
+            details["solutionVersion"] = f"pinned version {res.spec.solutionVersion}"
+            sol_live = self.live.resources.get(Address(Kind.SOLUTION, res.spec.solution))
+            versions = sol_live.versions if sol_live is not None else ()
+            pinned = pinned_version_arn(res.spec, self.ctx) if sol_live is not None else None
+            if pinned is None or not any(v.arn == pinned for v in versions):
+                self.errors.append(
+                    f"{res.address}: spec.solutionVersion {res.spec.solutionVersion!r} is not a version of "
+                    f"Solution/{res.spec.solution}; remove the pin until the solution has trained"
+                )
+        elif isinstance(res.spec, CampaignSpec) and not syncs_with_latest(res.spec):
             details["solutionVersion"] = f"newest ACTIVE version of Solution/{res.spec.solution}"
         shown = flatten(REGISTRY[res.address.kind].desired_fields(res, self.ctx))
         fields = tuple(FieldChange(path, None, value) for path, value in sorted(shown.items()))
@@ -879,6 +889,9 @@ class _Planner:
         ):
             return  # repointed to another solution by the update
         serving = str(lv.fields.get("solutionVersionArn") or "")
+        if spec.solutionVersion:
+            self.plan_pinned(res, lv, spec, serving, sol_live, solution)
+            return
         if sol_decision is not None and sol_decision.action is Action.REPLACE:
             if sol_decision.order is ReplaceOrder.CREATE_BEFORE_DESTROY:
                 self.add(
@@ -988,6 +1001,53 @@ class _Planner:
                     details=details,
                 )
             )
+
+    def plan_pinned(
+        self,
+        res: DesiredResource,
+        lv: LiveResource,
+        spec: CampaignSpec,
+        serving: str,
+        sol_live: LiveResource | None,
+        solution: Address,
+    ) -> None:
+        """A campaign pinned to `solutionVersion` serves exactly that version: moved there when it serves
+        another one (not gated: the manifests name the version), never promoted automatically."""
+        pinned = pinned_version_arn(spec, self.ctx)
+        if pinned is None or pinned == serving:
+            if pinned is not None:
+                self.annotate_notes(res.address, [f"pinned to version {pinned.rsplit('/', 1)[-1]}"])
+            return
+        version = next((v for v in (sol_live.versions if sol_live else ()) if v.arn == pinned), None)
+        status = norm_status(version.status) if version else ""
+        if version is None or status not in ("ACTIVE", *VERSION_IN_PROGRESS):
+            what = "does not exist" if version is None else f"is {status}"
+            self.errors.append(
+                f"{res.address}: spec.solutionVersion {spec.solutionVersion!r} {what} in {solution}; "
+                "pin an ACTIVE version (see `plan` notes or list-solution-versions) or remove the pin"
+            )
+            return
+        self.add(
+            Change(
+                res.address,
+                Action.PROMOTE,
+                reasons=(Reason.REQUESTED,),
+                physical_name=lv.name,
+                arn=lv.arn,
+                depends_on=self.depends([solution]),
+                notes=(
+                    f"moves to the pinned version {pinned.rsplit('/', 1)[-1]} (serving "
+                    f"{serving.rsplit('/', 1)[-1] or '-'}; not gated: the manifests name the version)",
+                ),
+                details={
+                    "solution": spec.solution,
+                    "solutionVersionArn": pinned,
+                    "from": serving,
+                    "gated": False,
+                    "pinned": True,
+                },
+            )
+        )
 
     # -- orphans --
 

@@ -28,6 +28,17 @@ def syncs_with_latest(spec: CampaignSpec) -> bool:
     return bool(spec.campaignConfig and spec.campaignConfig.syncWithLatestSolutionVersion)
 
 
+def pinned_version_arn(spec: CampaignSpec, ctx: RefContext) -> str | None:
+    """The ARN of the version the campaign is pinned to (`solutionVersion`), or None when it is not pinned.
+
+    A version id is resolved against the solution's ARN (`<solution ARN>/<id>`, the documented format)."""
+    if not spec.solutionVersion:
+        return None
+    if spec.solutionVersion.startswith("arn:"):
+        return spec.solutionVersion
+    return f"{ctx.arn(Kind.SOLUTION, spec.solution)}/{spec.solutionVersion}"
+
+
 @dataclass(frozen=True)
 class CampaignHandler(TableHandler):
     def live_fields(self, live: LiveResource, ctx: RefContext) -> dict[str, Any]:
@@ -39,6 +50,9 @@ class CampaignHandler(TableHandler):
         return drop_defaults(fields, self.defaults)
 
     def version_arn(self, spec: CampaignSpec, ctx: RefContext) -> str:
+        pinned = pinned_version_arn(spec, ctx)
+        if pinned is not None:
+            return pinned
         if syncs_with_latest(spec):
             return ctx.arn(Kind.SOLUTION, spec.solution) + "/$LATEST"
         version = ctx.solution_versions.get(spec.solution)

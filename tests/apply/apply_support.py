@@ -167,7 +167,7 @@ spec:
   minProvisionedTPS: {tps}
   promotion:
     maxRegression: {{normalized_discounted_cumulative_gain_at_25: 0.1}}
-"""
+{pin}"""
 
 FILTER = """---
 apiVersion: personalize-gitops/v1alpha1
@@ -191,6 +191,7 @@ def write_mini(
     protect_filter: bool = False,
     ssm_prefix: str | None = None,
     with_solution: bool = True,
+    pin: str | None = None,
 ) -> Path:
     """A small stack (group, schema, dataset + import, solution, campaign with a gate, filter)."""
     mdir = root / "mini"
@@ -213,7 +214,12 @@ def write_mini(
         filt = FILTER.format(expression=filter_expression, lifecycle=lifecycle)
     (mdir / "resources.yaml").write_text(
         RESOURCES.format(
-            solution=SOLUTION.format(tps=tps, recipe=recipe, solution_config=solution_config)
+            solution=SOLUTION.format(
+                tps=tps,
+                recipe=recipe,
+                solution_config=solution_config,
+                pin=f"  solutionVersion: {pin}\n" if pin else "",
+            )
             if with_solution
             else ""
         )

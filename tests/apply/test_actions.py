@@ -63,6 +63,27 @@ def test_retrain_on_request_then_promote(mini) -> None:
     converged(mini)
 
 
+def test_pinned_campaign_moves_back_and_stays_through_a_retrain(mini) -> None:
+    first_apply(mini)
+    first = campaign(mini)["solutionVersionArn"]
+    assert mini.apply(plan_options={"retrain": frozenset({"sims"})}).exit_code == 0
+    second = campaign(mini)["solutionVersionArn"]
+    assert second != first
+    # pin the first version (by id): apply moves the campaign back, ungated
+    change(mini, pin=first.rsplit("/", 1)[-1])
+    result = mini.apply()
+    assert result.exit_code == 0, result.summary().details()
+    assert result.summary().counts["promoted"] == 1
+    assert campaign(mini)["solutionVersionArn"] == first
+    converged(mini)
+    # a retrain still trains, but the pinned campaign does not move
+    result = mini.apply(plan_options={"retrain": frozenset({"sims"})})
+    assert result.exit_code == 0, result.summary().details()
+    assert (result.summary().counts["trained"], result.summary().counts["promoted"]) == (1, 0)
+    assert campaign(mini)["solutionVersionArn"] == first and len(versions(mini)) == 3
+    converged(mini)
+
+
 def test_gate_holds_back_a_worse_version(mini) -> None:
     first_apply(mini)
     serving = campaign(mini)["solutionVersionArn"]

@@ -151,22 +151,31 @@ def test_existing_files_are_not_overwritten_without_force(acct: Account) -> None
     assert stack_file.read_text().endswith("# my stack edit\n")
 
 
-def test_newer_automatic_version_is_reported_not_hidden(acct: Account) -> None:
+def test_newer_automatic_version_pins_the_serving_version(acct: Account) -> None:
     """performAutoTraining (the notebooks' default) trains new versions the campaigns do not serve; import
-    says that the first plan after adoption promotes them, in the output and next to the campaign."""
+    pins each campaign to the version it serves (said in the output and next to the campaign), so adoption
+    moves nothing; removing the pin lets plan promote."""
     acct.workshop()
     acct.clock.advance(8 * 24 * HOUR)  # the weekly automatic training ran
     result = acct.import_([GROUP])
-    promoting = [w for w in result.warnings if "once adopted, plan promotes the campaign" in w]
-    assert len(promoting) == 3
+    pinned = [w for w in result.warnings if "so adoption does not move it" in w]
+    assert len(pinned) == 3
     out = acct.tmp / "auto"
     write_manifests(result, out, source="test")
-    assert "a newer ACTIVE version" in (out / f"{GROUP}.yaml").read_text()
+    text = (out / f"{GROUP}.yaml").read_text()
+    assert "a newer ACTIVE version" in text and text.count("solutionVersion:") == 3
     desired = acct.load(out)
-    assert_only_adoption(acct.plan(desired))  # adoption itself still changes nothing else
+    assert_only_adoption(acct.plan(desired))  # adoption changes nothing else
     acct.apply(desired)
     after = acct.plan(desired)
-    assert after.count(Action.PROMOTE) == 3 and after.count(Action.RETRAIN) == 0
+    assert not after.has_changes  # pinned: no promotion, no retraining
+    unpinned = acct.tmp / "unpinned"
+    unpinned.mkdir()
+    for path in out.iterdir():
+        body = "\n".join(line for line in path.read_text().splitlines() if "solutionVersion:" not in line)
+        (unpinned / path.name).write_text(body + "\n")
+    released = acct.plan(acct.load(unpinned))
+    assert released.count(Action.PROMOTE) == 3 and released.count(Action.RETRAIN) == 0
 
 
 def test_unknown_dataset_group_names_the_existing_ones(acct: Account) -> None:

@@ -699,6 +699,48 @@ def test_sync_with_latest_is_not_promoted(base):
     assert Action.PROMOTE not in actions(p, CAMP)
 
 
+# --- pinned campaigns (spec.solutionVersion) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pin,newest_precision,expected,detail_end",
+    [
+        # pinned to the serving version: a newer, better version is NOT promoted
+        ("00000001", 0.2, [Action.NOOP], None),
+        # pinned to the newer version: moved there even if the gate would hold it back (the manifests say so)
+        ("00000002", 0.01, [Action.PROMOTE], "/00000002"),
+    ],
+    ids=["pinned-to-serving", "pinned-to-newer-ungated"],
+)
+def test_pinned_campaign(base, pin, newest_precision, expected, detail_end):
+    _desired, live = base
+    specs = mutate(BASE_SPECS, CAMP, "solutionVersion", pin)
+    p = plan(desired_state(specs), _with_new_version(live, newest_precision))
+    assert actions(p, CAMP) == expected
+    assert not p.errors
+    if detail_end:
+        promote = change(p, CAMP, Action.PROMOTE)
+        assert promote.reasons == (Reason.REQUESTED,)
+        assert promote.details["solutionVersionArn"].endswith(detail_end)
+        assert promote.details["gated"] is False and promote.details["pinned"] is True
+
+
+def test_pinned_campaign_is_not_promoted_after_a_retrain(base):
+    _desired, live = base
+    specs = mutate(BASE_SPECS, CAMP, "solutionVersion", "00000001")
+    p = plan(desired_state(specs), live, PlanOptions(retrain=frozenset({SOL.name})))
+    assert Action.RETRAIN in actions(p, SOL)
+    assert Action.PROMOTE not in actions(p, CAMP)
+
+
+def test_pin_to_an_unknown_version_is_a_plan_error(base):
+    _desired, live = base
+    specs = mutate(BASE_SPECS, CAMP, "solutionVersion", "deadbeef")
+    p = plan(desired_state(specs), live)
+    assert not p.applyable
+    assert any("'deadbeef' does not exist" in e for e in p.errors)
+
+
 def test_gate_check_table():
     from reconciler.model.spec import PromotionGate
 

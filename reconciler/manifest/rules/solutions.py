@@ -383,6 +383,23 @@ def _check_campaign(ctx: Context, res: ParsedResource, spec: CampaignSpec) -> No
                 )
             elif not 0.0 <= weight <= 1.0:
                 ctx.error(res, path, f"must be between 0 and 1 (got {weight})")
+    if spec.solutionVersion and config is not None and config.syncWithLatestSolutionVersion:
+        ctx.error(
+            res,
+            ("spec", "solutionVersion"),
+            "a pinned version contradicts campaignConfig.syncWithLatestSolutionVersion: true",
+            "keep one: the pin (serve exactly this version) or the sync (follow every new version)",
+        )
+    if spec.solutionVersion and spec.solutionVersion.startswith("arn:"):
+        solution_part = spec.solutionVersion.split(":solution/", 1)[-1].split("/", 1)[0]
+        expected = ctx.stack.namePrefix + spec.solution
+        if solution_part != expected:
+            ctx.error(
+                res,
+                ("spec", "solutionVersion"),
+                f"the pinned version belongs to solution '{solution_part}', not to '{expected}'",
+                "pin a version of the campaign's own solution (or write just its id)",
+            )
     gate = spec.promotion
     if gate is not None:
         for section, values in (("minimums", gate.minimums), ("maxRegression", gate.maxRegression)):
