@@ -47,7 +47,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.apply.api import PersonalizeApi
-from reconciler.apply.gate import evaluate_gate, gate_metric_names
 from reconciler.apply.graph import (
     CoordinatedClock,
     GraphRunner,
@@ -75,6 +74,7 @@ from reconciler.model.state import (
     LiveResource,
     LiveState,
 )
+from reconciler.plan.gate import evaluate_gate, gate_metric_names
 from reconciler.plan.types import Action, Change, Plan, ReplaceOrder
 from reconciler.resources.base import RefContext, ResourceHandler, spec_digest, tag_list, tag_requests
 from reconciler.resources.registry import handler as handler_for
