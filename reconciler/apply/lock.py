@@ -4,6 +4,9 @@ The lock is the SSM parameter `/personalize-gitops/locks/<stack>`, created atomi
 `PutParameter(Overwrite=False)`: exactly one writer succeeds, the others get `ParameterAlreadyExists`. Its
 value (JSON) names the holder (`user@host pid N`, plus the CI run when `GITHUB_RUN_ID` is set) and the time
 it was taken, so a second apply can say who holds it. `--break-lock` deletes a stale lock explicitly.
+A lock whose holder ran on this same host and whose process is gone (an apply killed with kill -9) is stale
+beyond doubt: the next apply takes it over by itself and says so. A holder on another host (a CI runner)
+cannot be checked from here, so its lock needs `--break-lock`.
 The lock is released (deleted, only if it is still ours) on every exit path: use it as a context manager.
 """
 
@@ -58,12 +61,37 @@ class StackLock:
         self.token = uuid.uuid4().hex
         self.taken_at = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.held = False
+        self.took_over_from: str | None = None
+        """Owner of a stale lock (its process is gone) that acquire() replaced."""
 
     def _value(self) -> str:
         return json.dumps(
-            {"owner": self.owner, "since": self.taken_at, "token": self.token, "stack": self.stack},
+            {
+                "owner": self.owner,
+                "since": self.taken_at,
+                "token": self.token,
+                "stack": self.stack,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            },
             sort_keys=True,
         )
+
+    @staticmethod
+    def holder_is_gone(holder: dict[str, Any]) -> bool:
+        """True only when the holder ran on this host and its process no longer exists."""
+        if holder.get("host") != socket.gethostname():
+            return False
+        pid = holder.get("pid")
+        if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # exists but is not ours (EPERM): alive
+            return False
+        return False
 
     def holder(self) -> dict[str, Any] | None:
         """The current lock value (owner, since), or None when nobody holds it."""
@@ -102,6 +130,8 @@ class StackLock:
             if _code(exc) != "ParameterAlreadyExists":
                 raise ApiError(f"Could not take the stack lock {self.name}: {exc}", code=_code(exc)) from exc
             held_by = self.holder() or {"owner": "unknown", "since": "unknown"}
+            if self.holder_is_gone(held_by) and self._take_over(held_by):
+                return
             raise LockHeldError(
                 f"Stack {self.stack!r} is locked by another apply: {held_by.get('owner')} "
                 f"since {held_by.get('since')} (SSM parameter {self.name}). Nothing was changed.",
@@ -111,6 +141,25 @@ class StackLock:
                 ),
             ) from exc
         self.held = True
+
+    def _take_over(self, stale: dict[str, Any]) -> bool:
+        """Replace a stale lock by ours; True when we hold it afterwards (a concurrent taker may win)."""
+        try:
+            self.ssm.put_parameter(
+                Name=self.name,
+                Value=self._value(),
+                Type="String",
+                Overwrite=True,
+                Description=f"personalize-gitops apply lock of stack {self.stack}",
+            )
+        except ClientError as exc:
+            raise ApiError(f"Could not take over the stack lock {self.name}: {exc}", code=_code(exc)) from exc
+        current = self.holder() or {}
+        if current.get("token") != self.token:
+            return False
+        self.held = True
+        self.took_over_from = str(stale.get("owner", "unknown"))
+        return True
 
     def release(self) -> None:
         """Delete the lock if it is still ours (a --break-lock by someone else may have replaced it)."""

@@ -141,6 +141,8 @@ def run_apply(
         previous = lock.break_lock()
         broke = str(previous.get("owner")) if previous else None
     with lock:
+        if lock.took_over_from is not None:
+            broke = f"{lock.took_over_from} (its process is gone)"
         live = read_live()
         plan = make_plan(live)
         if saved_plan is not None:

@@ -68,3 +68,43 @@ def test_owner_mentions_ci_run(monkeypatch) -> None:
     monkeypatch.setenv("GITHUB_REPOSITORY", "acme/recs")
     owner = default_owner()
     assert "pid" in owner and "run 12345 of acme/recs" in owner
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid  # finished and reaped: no process has this pid (until the OS reuses it)
+
+
+def test_lock_of_a_dead_process_on_this_host_is_taken_over(ssm) -> None:
+    import socket
+
+    dead = {"owner": "me@here pid X", "since": "then", "token": "t", "stack": "retail"}
+    dead.update(host=socket.gethostname(), pid=_dead_pid())
+    ssm.put_parameter(Name=lock_parameter_name("retail"), Value=json.dumps(dead), Type="String")
+    mine = StackLock(ssm, "retail", now=0)
+    with mine:
+        assert mine.took_over_from == "me@here pid X"
+        assert mine.holder()["token"] == mine.token
+    assert mine.holder() is None
+
+
+@pytest.mark.parametrize(
+    "where", ["another host", "live process here", "no host recorded"], ids=lambda w: w.replace(" ", "-")
+)
+def test_lock_that_may_be_alive_is_not_taken_over(ssm, where) -> None:
+    import os
+    import socket
+
+    value = {"owner": "them", "since": "then", "token": "t", "stack": "retail"}
+    if where == "another host":
+        value.update(host="ci-runner-17", pid=_dead_pid())
+    elif where == "live process here":
+        value.update(host=socket.gethostname(), pid=os.getppid())
+    ssm.put_parameter(Name=lock_parameter_name("retail"), Value=json.dumps(value), Type="String")
+    with pytest.raises(LockHeldError, match="them"):
+        StackLock(ssm, "retail", now=0).acquire()
+    assert json.loads(ssm.get_parameter(Name=lock_parameter_name("retail"))["Parameter"]["Value"]) == value
