@@ -847,26 +847,37 @@ class Executor:
         return job_arn
 
     def _wait_import(self, step: Step, arn: str) -> None:
+        self._wait_job(
+            step, "describe_dataset_import_job", "datasetImportJob", arn, {"CREATE FAILED"}, TYPICAL_IMPORT
+        )
+
+    def _wait_job(
+        self,
+        step: Step,
+        operation: str,
+        key: str,
+        arn: str,
+        failed: frozenset[str] | set[str],
+        typical: float,
+    ) -> None:
+        """Wait until the job or version `arn` (read with `operation`, e.g. describe_solution_version, whose
+        response holds it under `key`) is ACTIVE; `failed` statuses end the step with its failureReason."""
         last: dict[str, Any] = {}
 
         def read() -> str | None:
             try:
-                job = self.api.call("describe_dataset_import_job", arn, datasetImportJobArn=arn)
+                found = self.api.call(operation, arn, **{key + "Arn": arn})
             except ApiError as exc:
                 if exc.code == "ResourceNotFoundException":
                     return None
                 raise
-            last.update(job.get("datasetImportJob") or {})
+            last.update(found.get(key) or {})
             return str(last.get("status", ""))
 
-        self._wait(
-            step,
-            read,
-            {"ACTIVE"},
-            {"CREATE FAILED"},
-            TYPICAL_IMPORT,
-            failure=lambda: str(last.get("failureReason") or ""),
-        )
+        def reason() -> str:
+            return str(last.get("failureReason") or "")
+
+        self._wait(step, read, {"ACTIVE"}, failed, typical, failure=reason)
 
     def _upload_if_needed(self, step: Step, res: DesiredResource) -> str | None:
         """Upload `dataImport.localFile` to `dataLocation` when it differs; returns the object's ETag."""
@@ -1111,26 +1122,7 @@ class Executor:
             self._settle(step, handler, arn, current)
 
     def _wait_version(self, step: Step, arn: str, typical: float) -> None:
-        last: dict[str, Any] = {}
-
-        def read() -> str | None:
-            try:
-                found = self.api.call("describe_solution_version", arn, solutionVersionArn=arn)
-            except ApiError as exc:
-                if exc.code == "ResourceNotFoundException":
-                    return None
-                raise
-            last.update(found.get("solutionVersion") or {})
-            return str(last.get("status", ""))
-
-        self._wait(
-            step,
-            read,
-            {"ACTIVE"},
-            VERSION_FAILED,
-            typical,
-            failure=lambda: str(last.get("failureReason") or ""),
-        )
+        self._wait_job(step, "describe_solution_version", "solutionVersion", arn, VERSION_FAILED, typical)
 
     # -- delete ----------------------------------------------------------------------------------------
 
