@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 
+from reconciler.commands.common import endpoint_url_option, local_option, open_cli_target, region_option
 from reconciler.errors import ManifestError, ReconcilerError
 
 #: Operations whose effect must survive a killed `apply --local` (everything but reads).
@@ -105,15 +106,9 @@ def apply_command(
     break_lock: bool = typer.Option(
         False, "--break-lock", help="Remove a stale stack lock left by an apply that died."
     ),
-    endpoint_url: str | None = typer.Option(
-        None, "--endpoint-url", help="Use this endpoint for every AWS API."
-    ),
-    local: bool = typer.Option(
-        False, "--local", help="Use the embedded emulator (state in .personalize-gitops/)."
-    ),
-    region: str | None = typer.Option(
-        None, "--region", help="AWS region (default: the stack's, then AWS_REGION)."
-    ),
+    endpoint_url: str | None = endpoint_url_option(),
+    local: bool = local_option(),
+    region: str | None = region_option(),
     time_scale: float | None = typer.Option(
         None, "--time-scale", hidden=True, help="--local only: virtual seconds per wall second."
     ),
@@ -171,7 +166,6 @@ def _apply(
     from reconciler.apply.executor import ApplyOptions
     from reconciler.apply.progress import make_reporter
     from reconciler.apply.run import run_apply
-    from reconciler.aws.target import open_target
     from reconciler.live.reader import read_live
     from reconciler.manifest import load
     from reconciler.plan import planfile
@@ -200,11 +194,13 @@ def _apply(
             f"--retrain {', '.join(unknown)}: no such Solution in the manifests",
             hint="use the logical name (metadata.name) of a Solution",
         )
-    target_kwargs: dict[str, Any] = {"local": local, "endpoint_url": endpoint_url}
-    target_kwargs["region"] = region or desired.stack.settings.region
-    if local and time_scale is not None:
-        target_kwargs["time_scale"] = time_scale
-    target = open_target(**target_kwargs)
+    target = open_cli_target(
+        local=local,
+        endpoint_url=endpoint_url,
+        region=region,
+        default_region=desired.stack.settings.region,
+        time_scale=time_scale,
+    )
     reporter = None
     try:
         persist_local_state_after_changes(target)

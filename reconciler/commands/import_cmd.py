@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 import typer
 
+from reconciler.commands.common import endpoint_url_option, local_option, open_cli_target, region_option
 from reconciler.errors import ReconcilerError
 
 DEFAULT_OUT = Path("manifests")
@@ -36,14 +37,10 @@ def import_command(
         help="Physical-name prefix to strip from names (becomes the stack's namePrefix).",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite files that already exist."),
-    endpoint_url: str | None = typer.Option(
-        None, "--endpoint-url", help="Use this endpoint for every AWS API."
-    ),
-    local: bool = typer.Option(
-        False, "--local", help="Use the embedded emulator (state in .personalize-gitops/)."
-    ),
-    region: str | None = typer.Option(
-        None, "--region", help="AWS region (default: the stack file's in --out, then AWS_REGION)."
+    endpoint_url: str | None = endpoint_url_option(),
+    local: bool = local_option(),
+    region: str | None = region_option(
+        help="AWS region (default: the stack file's in --out, then AWS_REGION)."
     ),
     profile: str | None = typer.Option(None, "--profile", help="AWS profile (real AWS only)."),
 ) -> None:
@@ -113,16 +110,13 @@ def run_import_cli(
     stdout: TextIO | None = None,
 ) -> int:
     """The command without typer: open the target (unless given), import, write, validate, report."""
-    from reconciler.aws.target import open_target
 
     stack, prefix, stack_region = resolve_settings(
         out=out, groups=groups, all_groups=all_groups, stack_name=stack_name, name_prefix=name_prefix
     )
     owned = target is None
     if target is None:
-        kwargs = dict(open_kwargs)
-        kwargs["region"] = kwargs.get("region") or stack_region
-        target = open_target(**kwargs)
+        target = open_cli_target(**open_kwargs, default_region=stack_region)
     try:
         return _run(
             target,

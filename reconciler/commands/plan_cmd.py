@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 
+from reconciler.commands.common import endpoint_url_option, local_option, open_cli_target, region_option
 from reconciler.errors import ReconcilerError
 
 FORMATS = ("text", "markdown", "json")
@@ -58,15 +59,9 @@ def plan_command(
     detailed_exitcode: bool = typer.Option(
         False, "--detailed-exitcode", help="Exit 0 with no changes, 1 on error, 2 with changes."
     ),
-    endpoint_url: str | None = typer.Option(
-        None, "--endpoint-url", help="Use this endpoint for every AWS API."
-    ),
-    local: bool = typer.Option(
-        False, "--local", help="Use the embedded emulator (state in .personalize-gitops/)."
-    ),
-    region: str | None = typer.Option(
-        None, "--region", help="AWS region (default: the stack's, then AWS_REGION)."
-    ),
+    endpoint_url: str | None = endpoint_url_option(),
+    local: bool = local_option(),
+    region: str | None = region_option(),
     retrain: list[str] = typer.Option(
         [], "--retrain", help="Plan a new version of this solution (logical name); repeatable."
     ),
@@ -120,7 +115,6 @@ def run_plan(
     colour: bool | None = None,
     concurrency: int = 16,
 ) -> int:
-    from reconciler.aws.target import open_target
     from reconciler.live.reader import read_live
     from reconciler.manifest import load
     from reconciler.model.address import Kind
@@ -141,8 +135,8 @@ def run_plan(
             f"--retrain {', '.join(unknown)}: no such Solution in the manifests",
             hint="use the logical name (metadata.name) of a Solution: " + ", ".join(sorted(solutions)),
         )
-    target = open_target(
-        local=local, endpoint_url=endpoint_url, region=region or desired.stack.settings.region
+    target = open_cli_target(
+        local=local, endpoint_url=endpoint_url, region=region, default_region=desired.stack.settings.region
     )
     try:
         live = read_live(target, desired, concurrency=concurrency, now=target.clock.now())
