@@ -117,6 +117,24 @@ def _epoch(value: Any) -> float:
     return float(value or 0.0)
 
 
+def _newest_first(summaries: Iterable[Mapping[str, Any]], arn_key: str) -> list[dict[str, Any]]:
+    """List* summaries as plain data, newest first (ties broken by ARN)."""
+    return sorted(
+        (plain(s) for s in summaries),
+        key=lambda s: (s.get("creationDateTime", 0), s[arn_key]),
+        reverse=True,
+    )
+
+
+def _data_locations(desired: DesiredState) -> set[str]:
+    """The declared `dataImport.dataLocation`s (one HeadObject each)."""
+    return {
+        r.spec.dataImport.dataLocation
+        for r in desired.of_kind(Kind.DATASET)
+        if isinstance(r.spec, DatasetSpec) and r.spec.dataImport
+    }
+
+
 def translate(exc: Exception, doing: str) -> ReconcilerError:
     """A botocore error -> a user-facing error saying what to do."""
     from botocore.exceptions import (
@@ -360,11 +378,7 @@ class _Reader:
             f"list the versions of {raw.arn}",
             solutionArn=raw.arn,
         )
-        raw.versions = sorted(
-            (plain(v) for v in versions),
-            key=lambda v: (v.get("creationDateTime", 0), v["solutionVersionArn"]),
-            reverse=True,
-        )
+        raw.versions = _newest_first(versions, "solutionVersionArn")
 
     def list_imports(self, raw: _Raw) -> None:
         jobs = self.pages(
@@ -373,11 +387,7 @@ class _Reader:
             f"list the imports of {raw.arn}",
             datasetArn=raw.arn,
         )
-        raw.imports = sorted(
-            (plain(j) for j in jobs),
-            key=lambda j: (j.get("creationDateTime", 0), j["datasetImportJobArn"]),
-            reverse=True,
-        )
+        raw.imports = _newest_first(jobs, "datasetImportJobArn")
         done = [j for j in raw.imports if norm_status(j.get("status")) == "ACTIVE"]
         if done:
             arn = str(done[0]["datasetImportJobArn"])
@@ -437,7 +447,7 @@ class _Reader:
             self.pool = pool
             self.spawn(self.list_groups)
             self.spawn(self.list_schemas)
-            for location in sorted(self.data_locations()):
+            for location in sorted(_data_locations(self.desired)):
                 self.spawn(self.head, location)
             self.spawn(self.local_files)
             self.drain()
@@ -467,13 +477,6 @@ class _Reader:
                         self.etags[LOCAL_FILE_PREFIX + res.spec.dataImport.dataLocation] = digest
                     break
 
-    def data_locations(self) -> set[str]:
-        return {
-            r.spec.dataImport.dataLocation
-            for r in self.desired.of_kind(Kind.DATASET)
-            if isinstance(r.spec, DatasetSpec) and r.spec.dataImport
-        }
-
     def used_schemas(self) -> set[str]:
         used = {
             str(raw.fields.get("schemaArn"))
@@ -497,6 +500,7 @@ class _Reader:
             for r in self.desired.of_kind(Kind.SOLUTION)
             if isinstance(r.spec, SolutionSpec) and r.spec.training.trigger is not None
         }
+        trigger_names = {self.physical(Kind.SOLUTION, t) for t in triggers}
         for raw in list(self.items.values()):
             if raw.kind is not Kind.SOLUTION or raw.gone:
                 continue
@@ -509,7 +513,7 @@ class _Reader:
                 for arn in sorted({newest} | {a for a in served if not a.endswith("/$LATEST")}):
                     self.spawn(self.solution_metrics, arn)
             logical = raw.tags.get(TAG_NAME) if raw.tags.get(TAG_STACK) == self.stack else None
-            if (logical in triggers) or (raw.name in {self.physical(Kind.SOLUTION, t) for t in triggers}):
+            if (logical in triggers) or (raw.name in trigger_names):
                 self.spawn(self.version_tags, raw, newest)
 
     def physical(self, kind: Kind, logical: str) -> str:
@@ -720,15 +724,4 @@ def minimal_calls(desired: DesiredState) -> int:
     lists += n[Kind.DATASET] + n[Kind.METRIC_ATTRIBUTION]
     describes = sum(n.values())
     tags = sum(count for kind, count in n.items() if REGISTRY[kind].taggable)
-    return (
-        lists
-        + describes
-        + tags
-        + len(
-            {
-                r.spec.dataImport.dataLocation
-                for r in desired.of_kind(Kind.DATASET)
-                if isinstance(r.spec, DatasetSpec) and r.spec.dataImport
-            }
-        )
-    )
+    return lists + describes + tags + len(_data_locations(desired))

@@ -56,7 +56,7 @@ from reconciler.model.state import (
     LiveSolutionVersion,
     LiveState,
 )
-from reconciler.plan.context import build_context
+from reconciler.plan.context import build_context, newest_active_version
 from reconciler.plan.gate import evaluate_gate
 from reconciler.plan.types import Action, Change, FieldChange, Plan, Reason, ReplaceOrder
 from reconciler.pricing import DEFAULT_PRICES, PriceTable, money
@@ -894,62 +894,50 @@ class _Planner:
             return
         if sol_decision is not None and sol_decision.action is Action.REPLACE:
             if sol_decision.order is ReplaceOrder.CREATE_BEFORE_DESTROY:
-                self.add(
-                    Change(
-                        res.address,
-                        Action.PROMOTE,
-                        reasons=(Reason.REPLACEMENT,),
-                        physical_name=lv.name,
-                        arn=lv.arn,
-                        depends_on=self.depends([solution]),
-                        notes=(
-                            f"moves to the first version of {sol_decision.new_name} "
-                            "(not gated: the manifests changed the solution)",
-                        ),
-                        details={
-                            "solution": spec.solution,
-                            "solutionVersionArn": None,
-                            "from": serving,
-                            "solutionName": sol_decision.new_name,
-                            "gated": False,
-                        },
-                    )
+                self.add_promote(
+                    res,
+                    lv,
+                    solution,
+                    Reason.REPLACEMENT,
+                    (
+                        f"moves to the first version of {sol_decision.new_name} "
+                        "(not gated: the manifests changed the solution)",
+                    ),
+                    {
+                        "solution": spec.solution,
+                        "solutionVersionArn": None,
+                        "from": serving,
+                        "solutionName": sol_decision.new_name,
+                        "gated": False,
+                    },
                 )
             return
         if sol_decision is not None and sol_decision.retrain:
             gate = spec.promotion.model_dump() if spec.promotion else None
-            self.add(
-                Change(
-                    res.address,
-                    Action.PROMOTE,
-                    reasons=(Reason.NEW_VERSION,),
-                    physical_name=lv.name,
-                    arn=lv.arn,
-                    depends_on=self.depends([solution]),
-                    notes=("promoted to the new version once trained, if it passes the promotion gate",)
-                    if gate
-                    else ("promoted to the new version once trained",),
-                    details={
-                        "solution": spec.solution,
-                        "solutionVersionArn": None,
-                        "from": serving,
-                        "gate": gate,
-                        "gated": bool(gate),
-                    },
-                )
+            self.add_promote(
+                res,
+                lv,
+                solution,
+                Reason.NEW_VERSION,
+                ("promoted to the new version once trained, if it passes the promotion gate",)
+                if gate
+                else ("promoted to the new version once trained",),
+                {
+                    "solution": spec.solution,
+                    "solutionVersionArn": None,
+                    "from": serving,
+                    "gate": gate,
+                    "gated": bool(gate),
+                },
             )
             return
         if sol_live is None:
             return
         versions = {v.arn: v for v in sol_live.versions}
-        active = sorted(
-            (v for v in sol_live.versions if norm_status(v.status) == "ACTIVE"),
-            key=lambda v: (v.created, v.arn),
-            reverse=True,
-        )
-        if not active or active[0].arn == serving:
+        newest = newest_active_version(sol_live)
+        if newest is None or newest == serving:
             return
-        candidate: LiveSolutionVersion = active[0]
+        candidate: LiveSolutionVersion = versions[newest]
         current = versions.get(serving)
         if current is not None and current.created >= candidate.created:
             return
@@ -968,18 +956,7 @@ class _Planner:
             "gated": spec.promotion is not None,
         }
         if passes:
-            self.add(
-                Change(
-                    res.address,
-                    Action.PROMOTE,
-                    reasons=(Reason.NEW_VERSION,),
-                    physical_name=lv.name,
-                    arn=lv.arn,
-                    depends_on=self.depends([solution]),
-                    notes=metrics_notes,
-                    details=details,
-                )
-            )
+            self.add_promote(res, lv, solution, Reason.NEW_VERSION, metrics_notes, details)
         else:
             for i, change in enumerate(self.changes):
                 if change.address == res.address and change.action is Action.NOOP:
@@ -1027,25 +1004,44 @@ class _Planner:
                 "pin an ACTIVE version (see `plan` notes or list-solution-versions) or remove the pin"
             )
             return
+        self.add_promote(
+            res,
+            lv,
+            solution,
+            Reason.REQUESTED,
+            (
+                f"moves to the pinned version {pinned.rsplit('/', 1)[-1]} (serving "
+                f"{serving.rsplit('/', 1)[-1] or '-'}; not gated: the manifests name the version)",
+            ),
+            {
+                "solution": spec.solution,
+                "solutionVersionArn": pinned,
+                "from": serving,
+                "gated": False,
+                "pinned": True,
+            },
+        )
+
+    def add_promote(
+        self,
+        res: DesiredResource,
+        lv: LiveResource,
+        solution: Address,
+        reason: Reason,
+        notes: tuple[str, ...],
+        details: dict[str, Any],
+    ) -> None:
+        """A PROMOTE of the campaign `res` (live `lv`), after whatever is planned for its `solution`."""
         self.add(
             Change(
                 res.address,
                 Action.PROMOTE,
-                reasons=(Reason.REQUESTED,),
+                reasons=(reason,),
                 physical_name=lv.name,
                 arn=lv.arn,
                 depends_on=self.depends([solution]),
-                notes=(
-                    f"moves to the pinned version {pinned.rsplit('/', 1)[-1]} (serving "
-                    f"{serving.rsplit('/', 1)[-1] or '-'}; not gated: the manifests name the version)",
-                ),
-                details={
-                    "solution": spec.solution,
-                    "solutionVersionArn": pinned,
-                    "from": serving,
-                    "gated": False,
-                    "pinned": True,
-                },
+                notes=notes,
+                details=details,
             )
         )
 
