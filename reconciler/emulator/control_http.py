@@ -170,7 +170,7 @@ class ControlEndpoint:
             if path == CONTROL_PREFIX + "status" and method in ("GET", "HEAD"):
                 return _json(start_response, 200, self.status())
             if path == CONTROL_PREFIX + "control" and method == "POST":
-                body = _read_body(environ)
+                body = read_body(environ)
                 try:
                     payload = json.loads(body or b"{}")
                 except ValueError as exc:
@@ -220,7 +220,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
+def read_body(environ: dict[str, Any]) -> bytes:
+    """The request body (``CONTENT_LENGTH`` bytes of ``wsgi.input``; empty when absent or malformed)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -108,7 +108,9 @@ class PersonalizeEmulator:
                 out = render(raw, shape)
             if self.strict:
                 self._check(operation, check_shape(out, shape))
-            return copy.deepcopy(out)
+            # render() builds fresh dicts/lists and keeps only immutable leaves: ``out`` shares nothing
+            # with the stored records, so no defensive copy is needed on this per-request path.
+            return out
 
     def reset(self) -> None:
         """Forget every resource and call (control settings and quotas are kept)."""

@@ -50,7 +50,7 @@ from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from .control_http import CONTROL_PREFIX, ControlEndpoint
+from .control_http import CONTROL_PREFIX, ControlEndpoint, read_body
 from .persistence import AccountState, needs_aws_managed_policies
 
 log = logging.getLogger(__name__)
@@ -291,7 +291,7 @@ class EmulatorApp:
         from .errors import InjectedConnectionReset
 
         region = scope[0] if scope is not None else DEFAULT_REGION
-        body = _read_body(environ)
+        body = read_body(environ)
         operation = target[len(PERSONALIZE_TARGET_PREFIX) :]
         delay = float(self.emulator.control.latency_for(operation))
         if delay > 0:
@@ -318,18 +318,6 @@ def _moto_action(environ: dict[str, Any], target: str) -> str:
     query = environ.get("QUERY_STRING", "")
     match = re.search(r"(?:^|&)Action=([A-Za-z]+)", query)
     return match.group(1) if match else ""
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    stream = environ.get("wsgi.input")
-    if stream is None or length <= 0:
-        return b""
-    data: bytes = stream.read(length)
-    return data
 
 
 def _drop_connection(environ: dict[str, Any]) -> None:
