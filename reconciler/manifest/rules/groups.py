@@ -122,7 +122,12 @@ def _check_metric_attribution(ctx: Context, res: ParsedResource, spec: MetricAtt
     for index, metric in enumerate(spec.metrics):
         base = ("spec", "metrics", index)
         if names[metric.metricName] > 1:
-            ctx.error(res, (*base, "metricName"), f"duplicate metric name '{metric.metricName}'")
+            ctx.error(
+                res,
+                (*base, "metricName"),
+                f"duplicate metric name '{metric.metricName}'",
+                "give each metric of the attribution its own metricName",
+            )
         match = METRIC_EXPRESSION.match(metric.expression)
         if match is None:
             ctx.error(

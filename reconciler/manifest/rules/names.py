@@ -73,9 +73,16 @@ def _check_tags(ctx: Context, res: ParsedResource) -> None:
     for key, value in res.metadata.tags.items():
         path = ("metadata", "tags", key)
         if key.lower().startswith("aws:"):
-            ctx.error(res, path, f"tag key '{key}' uses the reserved 'aws:' prefix")
+            ctx.error(
+                res, path, f"tag key '{key}' uses the reserved 'aws:' prefix", "rename the key without 'aws:'"
+            )
         elif key.startswith("personalize-gitops:"):
-            ctx.error(res, path, f"tag key '{key}' is reserved for the tool's ownership tags")
+            ctx.error(
+                res,
+                path,
+                f"tag key '{key}' is reserved for the tool's ownership tags",
+                "remove it: the tool sets its personalize-gitops: tags itself",
+            )
         if not 1 <= len(key) <= 128:
             ctx.error(res, path, f"tag keys must be 1-128 characters long (got {len(key)})")
         if len(value) > 256:

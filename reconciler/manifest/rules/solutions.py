@@ -106,6 +106,7 @@ def _check_solution(ctx: Context, res: ParsedResource, spec: SolutionSpec) -> No
             res,
             ("spec", "performIncrementalUpdate"),
             "performIncrementalUpdate is only supported by aws-semantic-similarity",
+            "remove performIncrementalUpdate, or use recipeArn: aws-semantic-similarity",
         )
     config = spec.solutionConfig
     if config is not None:
@@ -218,7 +219,12 @@ def _check_config(
                 f"automatic training runs every {low} to {high} days (got {days})",
             )
         if not spec.performAutoTraining:
-            ctx.warning(res, (*CONFIG, "autoTrainingConfig"), "ignored because performAutoTraining is false")
+            ctx.warning(
+                res,
+                (*CONFIG, "autoTrainingConfig"),
+                "ignored because performAutoTraining is false",
+                "set performAutoTraining: true",
+            )
     if config.optimizationObjective is not None and config.optimizationObjective.itemAttribute:
         _check_item_attribute(ctx, res, spec, config.optimizationObjective.itemAttribute)
     if config.trainingDataConfig is not None:
