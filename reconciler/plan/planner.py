@@ -247,6 +247,37 @@ class _Planner:
     def add(self, change: Change) -> None:
         self.changes.append(change)
 
+    def add_live(
+        self,
+        address: Address,
+        action: Action,
+        lv: LiveResource,
+        reasons: tuple[Reason, ...] = (),
+        *,
+        notes: tuple[str, ...] = (),
+        in_progress: str | None = None,
+        depends_on: tuple[Address, ...] = (),
+        destructive: bool = False,
+        allowed: bool = True,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A change to the live resource `lv` (under its physical name and ARN)."""
+        self.add(
+            Change(
+                address,
+                action,
+                reasons,
+                physical_name=lv.name,
+                arn=lv.arn,
+                destructive=destructive,
+                allowed=allowed,
+                in_progress=in_progress,
+                depends_on=depends_on,
+                notes=notes,
+                details={} if details is None else details,
+            )
+        )
+
     def depends(self, addresses: Iterable[Address]) -> tuple[Address, ...]:
         """Only addresses that have real work planned are worth waiting for."""
         wanted = set(addresses)
@@ -286,7 +317,7 @@ class _Planner:
                 self.refuse(
                     address, f"{lv.name} is owned by stack {owner!r}; remove it from one of the stacks"
                 )
-                self.add(Change(address, Action.NOOP, physical_name=lv.name, arn=lv.arn, allowed=False))
+                self.add_live(address, Action.NOOP, lv, allowed=False)
                 self.decisions[address] = _Decision(Action.NOOP)
             elif not lv.managed and handler.taggable:
                 self.plan_adopt(res, lv)
@@ -296,16 +327,7 @@ class _Planner:
                 self.plan_replace(res, lv, [], (Reason.FAILED,), deps, failed=True)
             elif status in handler.in_progress or handler.update_in_progress(lv):
                 running = handler.update_in_progress(lv) or status
-                self.add(
-                    Change(
-                        address,
-                        Action.NOOP,
-                        reasons=(Reason.IN_PROGRESS,),
-                        physical_name=lv.name,
-                        arn=lv.arn,
-                        in_progress=running,
-                    )
-                )
+                self.add_live(address, Action.NOOP, lv, (Reason.IN_PROGRESS,), in_progress=running)
                 self.decisions[address] = _Decision(Action.NOOP)
             else:
                 self.plan_compare(res, lv, deps)
@@ -548,7 +570,7 @@ class _Planner:
             notes_noop: tuple[str, ...] = ()
             if isinstance(res.spec, SolutionSpec) and res.spec.performAutoTraining:
                 notes_noop = (self.auto_training_note(res.spec),)
-            self.add(Change(address, Action.NOOP, physical_name=lv.name, arn=lv.arn, notes=notes_noop))
+            self.add_live(address, Action.NOOP, lv, notes=notes_noop)
             self.decisions[address] = _Decision(Action.NOOP)
 
     def dataset_schema_updatable_to(self, res: DesiredResource, schema: Address) -> bool:
@@ -967,16 +989,13 @@ class _Planner:
                         details=details,
                     )
                     return
-            self.add(
-                Change(
-                    res.address,
-                    Action.NOOP,
-                    reasons=(Reason.HELD_BACK,),
-                    physical_name=lv.name,
-                    arn=lv.arn,
-                    notes=(*failures, *metrics_notes),
-                    details=details,
-                )
+            self.add_live(
+                res.address,
+                Action.NOOP,
+                lv,
+                (Reason.HELD_BACK,),
+                notes=(*failures, *metrics_notes),
+                details=details,
             )
 
     def plan_pinned(
@@ -1032,17 +1051,14 @@ class _Planner:
         details: dict[str, Any],
     ) -> None:
         """A PROMOTE of the campaign `res` (live `lv`), after whatever is planned for its `solution`."""
-        self.add(
-            Change(
-                res.address,
-                Action.PROMOTE,
-                reasons=(reason,),
-                physical_name=lv.name,
-                arn=lv.arn,
-                depends_on=self.depends([solution]),
-                notes=notes,
-                details=details,
-            )
+        self.add_live(
+            res.address,
+            Action.PROMOTE,
+            lv,
+            (reason,),
+            depends_on=self.depends([solution]),
+            notes=notes,
+            details=details,
         )
 
     # -- orphans --
@@ -1057,28 +1073,13 @@ class _Planner:
         destructive = address.kind in DESTRUCTIVE_KINDS
         status = norm_status(lv.status)
         if status in DELETING:
-            self.add(
-                Change(
-                    address,
-                    Action.NOOP,
-                    reasons=(Reason.NOT_IN_MANIFESTS, Reason.IN_PROGRESS),
-                    physical_name=lv.name,
-                    arn=lv.arn,
-                    in_progress=status,
-                )
-            )
+            reasons = (Reason.NOT_IN_MANIFESTS, Reason.IN_PROGRESS)
+            self.add_live(address, Action.NOOP, lv, reasons, in_progress=status)
             return
         if not self.prune_enabled():
-            self.add(
-                Change(
-                    address,
-                    Action.NOOP,
-                    reasons=(Reason.NOT_IN_MANIFESTS, Reason.PRUNE_DISABLED),
-                    physical_name=lv.name,
-                    arn=lv.arn,
-                    notes=("kept: prune is not enabled for this stack",),
-                )
-            )
+            reasons = (Reason.NOT_IN_MANIFESTS, Reason.PRUNE_DISABLED)
+            notes = ("kept: prune is not enabled for this stack",)
+            self.add_live(address, Action.NOOP, lv, reasons, notes=notes)
             return
         allowed = True
         if destructive and not self.data_loss_allowed():
@@ -1088,20 +1089,14 @@ class _Planner:
                 "deleting it deletes its imported data; set prune.allowDataLoss: true in the stack "
                 "(or pass --allow-data-loss) to allow it",
             )
-        in_progress = (
-            norm_status(lv.status) if norm_status(lv.status) in REGISTRY[address.kind].in_progress else None
-        )
-        self.add(
-            Change(
-                address,
-                Action.DELETE,
-                reasons=(Reason.NOT_IN_MANIFESTS,),
-                physical_name=lv.name,
-                arn=lv.arn,
-                destructive=destructive,
-                allowed=allowed,
-                in_progress=in_progress,
-            )
+        self.add_live(
+            address,
+            Action.DELETE,
+            lv,
+            (Reason.NOT_IN_MANIFESTS,),
+            destructive=destructive,
+            allowed=allowed,
+            in_progress=status if status in REGISTRY[address.kind].in_progress else None,
         )
 
     def plan_superseded(self, address: Address, lv: LiveResource, current: Address) -> None:
@@ -1119,30 +1114,17 @@ class _Planner:
         }
         blocking = [a for a in users if a not in promoted]
         if blocking:
-            self.add(
-                Change(
-                    address,
-                    Action.NOOP,
-                    reasons=(Reason.REPLACEMENT,),
-                    physical_name=lv.name,
-                    arn=lv.arn,
-                    notes=(
-                        f"old half of the replacement of {current}; "
-                        f"kept while {', '.join(map(str, blocking))} still serves from it",
-                    ),
-                )
-            )
+            kept = f"kept while {', '.join(map(str, blocking))} still serves from it"
+            notes = (f"old half of the replacement of {current}; {kept}",)
+            self.add_live(address, Action.NOOP, lv, (Reason.REPLACEMENT,), notes=notes)
             return
-        self.add(
-            Change(
-                address,
-                Action.DELETE,
-                reasons=(Reason.REPLACEMENT,),
-                physical_name=lv.name,
-                arn=lv.arn,
-                depends_on=tuple(sorted(users)),
-                notes=(f"old half of the replacement of {current}",),
-            )
+        self.add_live(
+            address,
+            Action.DELETE,
+            lv,
+            (Reason.REPLACEMENT,),
+            depends_on=tuple(sorted(users)),
+            notes=(f"old half of the replacement of {current}",),
         )
 
     def guard_empty(self) -> None:
