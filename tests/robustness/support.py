@@ -245,6 +245,44 @@ class SeedWorld:
     def audit(self) -> Audit:
         return audit(self.emulator.snapshot(), self.desired, self.emulator.account)
 
+    def apply_until_exit_0(self, attempts: int, counts: Tally, *, fresh_between: bool = False) -> list[str]:
+        """Apply up to `attempts` times, stopping at the first exit 0. A ReconcilerError (a call exhausted its
+        retries) is a clean failure and the next attempt reruns; any other exception counts as a traceback and
+        propagates. `fresh_between`: each rerun gets new clients, as a new process would. Returns what each
+        attempt ended with."""
+        from reconciler.errors import ReconcilerError
+
+        outcomes: list[str] = []
+        for attempt in range(attempts):
+            if attempt and fresh_between:
+                self.fresh_target()
+            try:
+                result = self.apply()
+            except ReconcilerError as exc:
+                outcomes.append(f"error: {exc.message.splitlines()[0]}")
+                continue
+            except Exception:
+                counts.tracebacks += 1
+                raise
+            outcomes.append(f"exit {result.exit_code}")
+            if result.exit_code == 0:
+                break
+        return outcomes
+
+    def judge(self, outcomes: list[str], counts: Tally, case: str) -> tuple[bool, list[str], Audit]:
+        """Converged = the last attempt exited 0, the plan afterwards is empty and the audit is clean; tallies
+        duplicates, lost data and the verdict (a failure line starting with `case`)."""
+        left = [f"{c.action.value} {c.address}" for c in self.plan().changes if c.action.value != "no-op"]
+        report = self.audit()
+        counts.duplicates += report.duplicates
+        counts.data_lost += report.data_lost
+        ok = outcomes[-1] == "exit 0" and not left and report.clean
+        if ok:
+            counts.converged += 1
+        else:
+            counts.failures.append(f"{case}: {outcomes}; left {left}; {audit_line(report)}")
+        return ok, left, report
+
     def fresh_target(self) -> None:
         """New boto3 clients on the same account, as a rerun in a new process (a scheduled CI run) gets:
         botocore's retry quota and connection pools start afresh."""

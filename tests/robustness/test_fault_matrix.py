@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import ReconcilerError
-
 from .support import audit_line, seed_world, tally
 
 THROTTLING = 0.30
@@ -36,35 +34,13 @@ def run_case(seed: int, tmp: Path) -> None:
         control.inject_fault("*", "ThrottlingException", rate=THROTTLING, seed=seed * 3)
         control.inject_fault("*", "InternalFailure", rate=SERVER_ERRORS, seed=seed * 3 + 1)
         control.inject_fault("*", "ConnectionReset", rate=RESETS, seed=seed * 3 + 2)
-        outcomes: list[str] = []
-        for attempt in range(MAX_ATTEMPTS):
-            if attempt:
-                world.fresh_target()  # a rerun is a new process: new clients, a full retry quota
-            try:
-                result = world.apply()
-            except ReconcilerError as exc:  # a call exhausted its retries: a clean error, rerun
-                outcomes.append(f"error: {exc.message.splitlines()[0]}")
-                continue
-            except Exception:
-                counts.tracebacks += 1
-                raise
-            outcomes.append(f"exit {result.exit_code}")
-            if result.exit_code == 0:
-                break
+        outcomes = world.apply_until_exit_0(MAX_ATTEMPTS, counts, fresh_between=True)
         injected = sum(rule.fired for rule in control.faults)
         control.clear_faults()
         counts.bump("faults injected", injected)
         counts.bump("botocore retries", world.retry_sleep.retries)
         counts.bump("reruns needed", len(outcomes) - 1)
-        left = [f"{c.action.value} {c.address}" for c in world.plan().changes if c.action.value != "no-op"]
-        report = world.audit()
-        counts.duplicates += report.duplicates
-        counts.data_lost += report.data_lost
-        ok = outcomes[-1] == "exit 0" and not left and report.clean
-        if ok:
-            counts.converged += 1
-        else:
-            counts.failures.append(f"seed {seed}: {outcomes}; left {left}; {audit_line(report)}")
+        ok, left, report = world.judge(outcomes, counts, f"seed {seed}")
         assert injected > 0, "the fault rules never fired: the matrix tests nothing"
         assert ok, f"seed {seed}: attempts {outcomes}; plan left {left}; {audit_line(report)}"
 

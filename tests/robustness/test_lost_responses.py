@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import ReconcilerError
-
 from .support import LostResponses, audit_line, seed_world, tally
 
 SUITE = "lost responses (call took effect, answer lost, botocore retried)"
@@ -40,34 +38,12 @@ def run_case(
             seed=seed,
             nth=nth,
         )
-        outcomes: list[str] = []
         try:
-            for _attempt in range(3):
-                try:
-                    result = world.apply()
-                except ReconcilerError as exc:
-                    outcomes.append(f"error: {exc.message.splitlines()[0]}")
-                    continue
-                except Exception:
-                    counts.tracebacks += 1
-                    raise
-                outcomes.append(f"exit {result.exit_code}")
-                if result.exit_code == 0:
-                    break
+            outcomes = world.apply_until_exit_0(3, counts)
         finally:
             lossy.remove()
         counts.bump("responses lost", len(lossy.lost))
-        left = [f"{c.action.value} {c.address}" for c in world.plan().changes if c.action.value != "no-op"]
-        report = world.audit()
-        counts.duplicates += report.duplicates
-        counts.data_lost += report.data_lost
-        ok = outcomes[-1] == "exit 0" and not left and report.clean
-        if ok:
-            counts.converged += 1
-        else:
-            counts.failures.append(
-                f"seed {seed}, lost {lossy.lost}: {outcomes}; left {left}; {audit_line(report)}"
-            )
+        ok, left, report = world.judge(outcomes, counts, f"seed {seed}, lost {lossy.lost}")
         assert lossy.lost, "no response was lost: the case tests nothing"
         assert ok, f"lost {lossy.lost}: attempts {outcomes}; plan left {left}; {audit_line(report)}"
 
