@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from typing import Any
 
 NS = "com.amazonaws.personalize.schema"
@@ -62,3 +63,126 @@ def users_csv(users: int = 40) -> bytes:
 
 def role_arn(account: str = "123456789012") -> str:
     return f"arn:aws:iam::{account}:role/{account}-PersonalizeS3"
+
+
+def poll_until_settled(
+    describe: Callable[[], dict[str, Any]],
+    key: str,
+    advance: Callable[[float], Any],
+    poll: float = 60.0,
+    limit: float = 6 * 3600,
+) -> dict[str, Any]:
+    """The notebook's polling loop, with ``time.sleep(poll)`` replaced by ``advance(poll)`` (virtual time)."""
+    waited = 0.0
+    while True:
+        resource = describe()[key]
+        if resource["status"] in ("ACTIVE", "CREATE FAILED"):
+            return dict(resource)
+        assert waited < limit, f"{key} stuck in {resource['status']}"
+        advance(poll)
+        waited += poll
+
+
+SEED_RECIPES = {
+    "sims": "arn:aws:personalize:::recipe/aws-sims",
+    "userpersonalization": "arn:aws:personalize:::recipe/aws-user-personalization",
+    "rerank": "arn:aws:personalize:::recipe/aws-personalized-ranking",
+}
+
+
+def run_seed_workshop(
+    personalize: Any,
+    wait: Callable[[Callable[[], dict[str, Any]], str], dict[str, Any]],
+    *,
+    bucket: str,
+    role: str,
+) -> dict[str, Any]:
+    """The seed workshop's own boto3 calls (notebooks 01-03) against data already in ``bucket``, asserting
+    each resource settles ACTIVE. Returns what the callers check further."""
+    from reconciler.emulator.metrics import METRIC_KEYS
+
+    group_arn = personalize.create_dataset_group(name="personalize-immersion-day-retail")["datasetGroupArn"]
+    group = wait(lambda: personalize.describe_dataset_group(datasetGroupArn=group_arn), "datasetGroup")
+    assert group["status"] == "ACTIVE"
+
+    schemas = {}
+    for kind, schema in (
+        ("items", ITEMS_SCHEMA),
+        ("users", USERS_SCHEMA),
+        ("interactions", INTERACTIONS_SCHEMA),
+    ):
+        name = ("rpersonalize" if kind == "users" else "personalize") + f"-immersion-day-retail-schema-{kind}"
+        schemas[kind] = personalize.create_schema(name=name, schema=schema)["schemaArn"]
+    datasets = {
+        kind: personalize.create_dataset(
+            name=f"personalize-immersion-day-dataset-{kind}",
+            datasetType=kind.upper(),
+            datasetGroupArn=group_arn,
+            schemaArn=schemas[kind],
+        )["datasetArn"]
+        for kind in schemas
+    }
+    for arn in datasets.values():
+        assert wait(lambda a=arn: personalize.describe_dataset(datasetArn=a), "dataset")["status"] == "ACTIVE"
+
+    jobs = {
+        kind: personalize.create_dataset_import_job(
+            jobName=f"immersion-day-retail-dataset-{kind}-import",
+            datasetArn=datasets[kind],
+            dataSource={"dataLocation": f"s3://{bucket}/{kind}.csv"},
+            roleArn=role,
+        )["datasetImportJobArn"]
+        for kind in datasets
+    }
+    for kind, arn in jobs.items():
+        job = wait(
+            lambda a=arn: personalize.describe_dataset_import_job(datasetImportJobArn=a), "datasetImportJob"
+        )
+        assert job["status"] == "ACTIVE", (kind, job.get("failureReason"))
+
+    solutions = {
+        key: personalize.create_solution(
+            name=f"personalize-poc-{key}", datasetGroupArn=group_arn, recipeArn=recipe
+        )["solutionArn"]
+        for key, recipe in SEED_RECIPES.items()
+    }
+    versions = {}
+    for key, arn in solutions.items():
+        wait(lambda a=arn: personalize.describe_solution(solutionArn=a), "solution")
+        versions[key] = personalize.create_solution_version(solutionArn=arn)["solutionVersionArn"]
+        assert versions[key].startswith(arn + "/")
+    for arn in versions.values():
+        version = wait(
+            lambda a=arn: personalize.describe_solution_version(solutionVersionArn=a), "solutionVersion"
+        )
+        assert version["status"] == "ACTIVE", version.get("failureReason")
+        assert version["trainingMode"] == "FULL" and version["trainingType"] == "MANUAL"
+        metrics = personalize.get_solution_metrics(solutionVersionArn=arn)["metrics"]
+        assert set(METRIC_KEYS) <= set(metrics)
+
+    campaigns = {
+        key: personalize.create_campaign(
+            name=f"personalize-poc-{key}", solutionVersionArn=arn, minProvisionedTPS=1
+        )["campaignArn"]
+        for key, arn in versions.items()
+    }
+    for arn in campaigns.values():
+        campaign = wait(lambda a=arn: personalize.describe_campaign(campaignArn=a), "campaign")
+        assert campaign["status"] == "ACTIVE" and campaign["minProvisionedTPS"] == 1
+
+    filter_arn = personalize.create_filter(
+        name="immersion-day-filter-purchased-products",
+        datasetGroupArn=group_arn,
+        filterExpression='EXCLUDE itemId WHERE INTERACTIONS.event_type in ("OrderCompleted")',
+    )["filterArn"]
+    assert wait(lambda: personalize.describe_filter(filterArn=filter_arn), "filter")["status"] == "ACTIVE"
+
+    tracker = personalize.create_event_tracker(
+        datasetGroupArn=group_arn, name="retaildemostore-event-tracker"
+    )
+    assert len(tracker["trackingId"]) == 36
+    described = wait(
+        lambda: personalize.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]), "eventTracker"
+    )
+    assert described["status"] == "ACTIVE" and described["trackingId"] == tracker["trackingId"]
+    return {"group": group, "datasets": datasets, "event_tracker": described}

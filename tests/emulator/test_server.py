@@ -19,14 +19,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 from emu_support import (
     INTERACTIONS_SCHEMA,
-    ITEMS_SCHEMA,
-    USERS_SCHEMA,
     interactions_csv,
     items_csv,
+    poll_until_settled,
+    run_seed_workshop,
     users_csv,
 )
 
-from reconciler.emulator.metrics import METRIC_KEYS
 from reconciler.emulator.server import EmulatorServer, MotoBridge, is_loopback, scope_of, usage_text
 
 REGION = "eu-west-1"
@@ -96,14 +95,7 @@ def wait_for(
     url: str, describe: Any, key: str, poll: float = 60.0, limit: float = 6 * 3600
 ) -> dict[str, Any]:
     """The notebook's polling loop, with ``time.sleep(60)`` replaced by the control endpoint's ``advance``."""
-    waited = 0.0
-    while True:
-        resource = describe()[key]
-        if resource["status"] in ("ACTIVE", "CREATE FAILED"):
-            return dict(resource)
-        assert waited < limit, f"{key} stuck in {resource['status']}"
-        control(url, "advance", seconds=poll)
-        waited += poll
+    return poll_until_settled(describe, key, lambda s: control(url, "advance", seconds=s), poll, limit)
 
 
 @pytest.fixture
@@ -161,112 +153,13 @@ def test_seed_workshop_calls_reach_active_through_one_endpoint(
     ):
         s3.put_object(Bucket=bucket, Key=key, Body=body)
 
-    dataset_group_arn = personalize.create_dataset_group(name="personalize-immersion-day-retail")[
-        "datasetGroupArn"
-    ]
+    shop = run_seed_workshop(
+        personalize, lambda describe, key: wait_for(url, describe, key), bucket=bucket, role=role_arn
+    )
     assert (
-        dataset_group_arn
+        shop["group"]["datasetGroupArn"]
         == f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/personalize-immersion-day-retail"
     )
-    group = wait_for(
-        url, lambda: personalize.describe_dataset_group(datasetGroupArn=dataset_group_arn), "datasetGroup"
-    )
-    assert group["status"] == "ACTIVE"
-
-    schemas = {}
-    for kind, schema in (
-        ("items", ITEMS_SCHEMA),
-        ("users", USERS_SCHEMA),
-        ("interactions", INTERACTIONS_SCHEMA),
-    ):
-        schemas[kind] = personalize.create_schema(
-            name=f"personalize-immersion-day-retail-schema-{kind}", schema=schema
-        )["schemaArn"]
-    datasets = {
-        kind: personalize.create_dataset(
-            name=f"personalize-immersion-day-dataset-{kind}",
-            datasetType=kind.upper(),
-            datasetGroupArn=dataset_group_arn,
-            schemaArn=schemas[kind],
-        )["datasetArn"]
-        for kind in schemas
-    }
-    for arn in datasets.values():
-        assert (
-            wait_for(url, lambda a=arn: personalize.describe_dataset(datasetArn=a), "dataset")["status"]
-            == "ACTIVE"
-        )
-
-    jobs = {
-        kind: personalize.create_dataset_import_job(
-            jobName=f"immersion-day-retail-dataset-{kind}-import",
-            datasetArn=datasets[kind],
-            dataSource={"dataLocation": f"s3://{bucket}/{kind}.csv"},
-            roleArn=role_arn,
-        )["datasetImportJobArn"]
-        for kind in datasets
-    }
-    for kind, arn in jobs.items():
-        job = wait_for(
-            url,
-            lambda a=arn: personalize.describe_dataset_import_job(datasetImportJobArn=a),
-            "datasetImportJob",
-        )
-        assert job["status"] == "ACTIVE", (kind, job.get("failureReason"))
-
-    # 02: three solutions, one version each, polled until ACTIVE, then metrics and campaigns
-    recipes = {
-        "related-products": "arn:aws:personalize:::recipe/aws-sims",
-        "product-personalization": "arn:aws:personalize:::recipe/aws-user-personalization",
-        "personalized-ranking": "arn:aws:personalize:::recipe/aws-personalized-ranking",
-    }
-    solutions = {
-        key: personalize.create_solution(
-            name=f"amazon-personalize-immersionday-{key}", datasetGroupArn=dataset_group_arn, recipeArn=recipe
-        )["solutionArn"]
-        for key, recipe in recipes.items()
-    }
-    versions = {}
-    for key, arn in solutions.items():
-        wait_for(url, lambda a=arn: personalize.describe_solution(solutionArn=a), "solution")
-        versions[key] = personalize.create_solution_version(solutionArn=arn)["solutionVersionArn"]
-    for arn in versions.values():
-        version = wait_for(
-            url, lambda a=arn: personalize.describe_solution_version(solutionVersionArn=a), "solutionVersion"
-        )
-        assert version["status"] == "ACTIVE", version.get("failureReason")
-        metrics = personalize.get_solution_metrics(solutionVersionArn=arn)["metrics"]
-        assert set(METRIC_KEYS) <= set(metrics)
-    campaigns = {
-        key: personalize.create_campaign(
-            name=f"amazon-personalize-immersionday-{key}", solutionVersionArn=arn, minProvisionedTPS=1
-        )["campaignArn"]
-        for key, arn in versions.items()
-    }
-    for arn in campaigns.values():
-        campaign = wait_for(url, lambda a=arn: personalize.describe_campaign(campaignArn=a), "campaign")
-        assert campaign["status"] == "ACTIVE" and campaign["minProvisionedTPS"] == 1
-
-    filter_arn = personalize.create_filter(
-        name="immersion-day-filter-purchased-products",
-        datasetGroupArn=dataset_group_arn,
-        filterExpression='EXCLUDE itemId WHERE INTERACTIONS.event_type in ("OrderCompleted")',
-    )["filterArn"]
-    assert (
-        wait_for(url, lambda: personalize.describe_filter(filterArn=filter_arn), "filter")["status"]
-        == "ACTIVE"
-    )
-
-    # 03: the event tracker
-    tracker = personalize.create_event_tracker(
-        datasetGroupArn=dataset_group_arn, name="retaildemostore-event-tracker"
-    )
-    described = wait_for(
-        url,
-        lambda: personalize.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"]),
-        "eventTracker",
-    )
-    assert described["status"] == "ACTIVE" and described["trackingId"] == tracker["trackingId"]
 
     counts = status(url)["resources"]
     assert counts["campaign"] == 3 and counts["filter"] == 1 and counts["dataset_import_job"] == 3
