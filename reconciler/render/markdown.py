@@ -21,6 +21,7 @@ from reconciler.render.common import (
     header,
     legend_keys,
     money_notes,
+    reason_text,
     shown,
     summary_line,
     symbol,
@@ -80,7 +81,7 @@ class _Section:
 
 def _destructive_line(change: Change) -> str:
     refused = " **(refused)**" if not change.allowed else ""
-    why = "; ".join(r.value for r in change.reasons)
+    why = reason_text(change)
     forcing = [f.path for f in change.field_changes if f.forces_replacement]
     extra = f" (forced by {', '.join(forcing)})" if forcing else ""
     return (
@@ -92,7 +93,7 @@ def _row(change: Change) -> str:
     name = change.physical_name + (f" → {change.new_physical_name}" if change.new_physical_name else "")
     status = f" (in progress: {change.in_progress})" if change.in_progress else ""
     refused = " **refused**" if not change.allowed else ""
-    why = "; ".join(r.value for r in change.reasons)
+    why = reason_text(change)
     return (
         f"| {_code(symbol(change))} | {_esc(str(change.address))} | {_esc(name)} | "
         f"{_esc(header(change))}{refused} | {_esc(why)}{_esc(status)} |"
@@ -181,7 +182,7 @@ def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT) -> str:
     if quiet:
         items = []
         for change in quiet:
-            why = "; ".join(r.value for r in change.reasons)
+            why = reason_text(change)
             status = f" (in progress: {change.in_progress})" if change.in_progress else ""
             notes = "".join(f"<br>{_esc(n)}" for n in change.notes)
             items.append(f"- **{change.address}**: {_esc(why)}{_esc(status)}{notes}")

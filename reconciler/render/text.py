@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from reconciler.plan.types import Action, Change, Plan
-from reconciler.render.common import LEGEND, field_lines, header, legend_keys, shown, summary_line, symbol
+from reconciler.render.common import (
+    LEGEND,
+    field_lines,
+    header,
+    legend_keys,
+    reason_text,
+    shown,
+    summary_line,
+    symbol,
+)
 
 _COLOURS = {
     "+": "32",
@@ -35,7 +44,7 @@ def _block(change: Change, colour: bool) -> list[str]:
     ]
     lines += [f"      {line}" for line in field_lines(change)]
     if change.reasons:
-        lines.append("      why: " + "; ".join(r.value for r in change.reasons))
+        lines.append("      why: " + reason_text(change))
     if change.in_progress:
         lines.append(f"      in progress: {change.in_progress}")
     if change.destructive:
