@@ -126,17 +126,23 @@ class PersonalizeApi:
             raise
         return tags_from_list(response.get("tags"))
 
-    def live(self, handler: ResourceHandler, arn: str, address: Address | None) -> LiveResource | None:
-        """Describe (plus tags, versions or imports) as a `LiveResource`; None when it does not exist."""
+    def live(
+        self, handler: ResourceHandler, arn: str, address: Address | None, *, details: bool = True
+    ) -> LiveResource | None:
+        """Describe (plus tags, versions or imports) as a `LiveResource`; None when it does not exist.
+
+        `details=False`: the describe only (no tags, versions or import jobs), for callers that read fields
+        and status alone; saves a ListTagsForResource, and for a solution a listing plus one call per version.
+        """
         fields = self.describe(handler, arn)
         if fields is None:
             return None
-        tags = self.tags(arn) if handler.taggable else {}
+        tags = self.tags(arn) if handler.taggable and details else {}
         versions: tuple[LiveSolutionVersion, ...] = ()
         imports: tuple[LiveImportJob, ...] = ()
-        if handler.kind is Kind.SOLUTION:
+        if details and handler.kind is Kind.SOLUTION:
             versions = tuple(self.solution_versions(arn))
-        if handler.kind is Kind.DATASET:
+        if details and handler.kind is Kind.DATASET:
             imports = tuple(self.import_jobs(arn))
         return LiveResource(
             kind=handler.kind,

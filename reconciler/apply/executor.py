@@ -519,7 +519,10 @@ class Executor:
     def _desired(self, step: Step) -> DesiredResource:
         res = self.desired.resources.get(step.address)
         if res is None:
-            raise StepFailed(f"{step.address} is not in the manifests; the plan does not match them")
+            raise StepFailed(
+                f"{step.address} is not in the manifests; the plan does not match them: run plan again "
+                "(or save a new plan) from these manifests"
+            )
         return res
 
     def _physical_name(self, step: Step) -> str:
@@ -727,8 +730,9 @@ class Executor:
             self._mark(step, created)
         self._set_arn(step.address, arn)
         self._wait_ready(step, handler, arn, TYPICAL_CREATE.get(step.address.kind, 60))
-        # Settings applied after creation (Start/StopRecommender for running: false).
-        live = self.api.live(handler, arn, step.address)
+        # Settings applied after creation (Start/StopRecommender for running: false): they compare fields and
+        # status only, so no tags, versions or import jobs are read for a resource just created.
+        live = self.api.live(handler, arn, step.address, details=False)
         if live is not None:
             self._extra_calls(step, handler, res, live)
         return arn
@@ -789,11 +793,16 @@ class Executor:
         res = self._desired(step)
         spec = res.spec
         if not isinstance(spec, DatasetSpec) or spec.dataImport is None:
-            raise StepFailed(f"{step.address}: import planned but the manifest declares no dataImport")
+            raise StepFailed(
+                f"{step.address}: import planned but the manifest declares no dataImport; run plan again"
+            )
         data = spec.dataImport
         dataset_arn = self._arn(step.address) or step.change.arn
         if dataset_arn is None:
-            raise StepFailed(f"{step.address}: the dataset does not exist; nothing to import into")
+            raise StepFailed(
+                f"{step.address}: the dataset does not exist; nothing to import into. Run plan again: "
+                "it plans the dataset's creation before the import"
+            )
         self._mark(step, False)
         etag = self._upload_if_needed(step, res) or str(step.change.details.get("etag") or "")
         trigger = data.trigger or ""
@@ -894,7 +903,10 @@ class Executor:
         if not path.exists():
             path = Path(self.desired.base_dir) / local
         if not path.exists():
-            raise StepFailed(f"{step.address}: dataImport.localFile {local} not found ({res.source})")
+            raise StepFailed(
+                f"{step.address}: dataImport.localFile {local} not found ({res.source}); add the file or fix "
+                "the path (relative to the manifest file), then rerun"
+            )
         body = path.read_bytes()
         md5 = hashlib.md5(body).hexdigest()  # S3's ETag of a single-part upload
         bucket, _, key = spec.dataImport.dataLocation[len("s3://") :].partition("/")
@@ -922,7 +934,10 @@ class Executor:
             handler = handler_for(Kind.SOLUTION)
             arn = self._find(handler, res, res.physical_name) if res is not None else None
         if arn is None:
-            raise StepFailed(f"{step.address}: Solution/{name} does not exist")
+            raise StepFailed(
+                f"{step.address}: Solution/{name} does not exist; declare it in the manifests (or run plan "
+                "again if it was deleted meanwhile), then rerun"
+            )
         return arn
 
     def _train(self, step: Step) -> str:
@@ -1025,7 +1040,7 @@ class Executor:
         self._mark(step, False)
         arn = self._locate(step, handler, res)
         if arn is None:
-            raise StepFailed(f"{step.address}: the campaign does not exist")
+            raise StepFailed(f"{step.address}: the campaign does not exist any more; run plan again")
         details = step.change.details
         with self._lock:
             target = None if details.get("pinned") else self._trained.get(spec.solution)
@@ -1038,7 +1053,10 @@ class Executor:
                 if normalize_status(v.status) == "ACTIVE"
             ]
             if not active:
-                raise StepFailed(f"{step.address}: Solution/{spec.solution} has no ACTIVE version to promote")
+                raise StepFailed(
+                    f"{step.address}: Solution/{spec.solution} has no ACTIVE version to promote; train one "
+                    f"(apply --retrain {spec.solution}) or wait for its training to finish, then rerun"
+                )
             target = active[0].arn
         current = self.api.describe(handler, arn) or {}
         serving = str(current.get("solutionVersionArn") or "")
