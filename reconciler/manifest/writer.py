@@ -78,6 +78,11 @@ def resource_document(
     return _escape(document)  # type: ignore[no-any-return]
 
 
+def comment_block(text: str) -> str:
+    """`text` as YAML comment lines (`# ...`, no trailing blanks), one per line of `text`."""
+    return "".join(f"# {line}".rstrip() + "\n" for line in text.splitlines())
+
+
 def _yaml(document: dict[str, Any]) -> str:
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
@@ -95,7 +100,7 @@ def dump_resource(
     """One manifest document (without the `---` separator)."""
     text = _yaml(resource_document(kind, name, spec, tags=tags, labels=labels, lifecycle=lifecycle))
     if comment:
-        text = "".join(f"# {line}".rstrip() + "\n" for line in comment.splitlines()) + text
+        text = comment_block(comment) + text
     return text
 
 
@@ -124,5 +129,5 @@ def dump_documents(
         )
     text = "---\n".join(parts)
     if header:
-        text = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) + text
+        text = comment_block(header) + text
     return text
