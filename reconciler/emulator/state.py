@@ -93,6 +93,15 @@ class Context:
             raise not_found(f"Could not find {what or KINDS[kind].title.lower()} with ARN {arn}.")
         return record
 
+    def get_active(self, kind: str, arn: str, what: str) -> Record:
+        """``get``, then refuse (ResourceInUseException) unless the record is ACTIVE."""
+        record = self.get(kind, arn, what)
+        require(
+            record["status"] == "ACTIVE",
+            f"{what.capitalize()} {arn} is in status {record['status']}; it must be ACTIVE.",
+        )
+        return record
+
     def where(self, kind: str, **match: Any) -> list[Record]:
         return [
             r for r in self.state.resources[kind].values() if all(r.get(k) == v for k, v in match.items())

@@ -25,10 +25,7 @@ def resolve_version(ctx: Context, arn: str) -> Record:
         ]
         require(bool(active), f"Solution {solution_arn} has no ACTIVE solution version to deploy yet.")
         return max(active, key=lambda v: v["_seq"])
-    version = ctx.get("solution_version", arn, "solution version")
-    require(
-        version["status"] == "ACTIVE", f"Solution version {arn} is {version['status']}; it must be ACTIVE."
-    )
+    version = ctx.get_active("solution_version", arn, "solution version")
     return version
 
 

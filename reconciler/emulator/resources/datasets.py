@@ -29,11 +29,7 @@ def unique_name(ctx: Context, kind: str, name: str, **scope: Any) -> None:
 
 
 def active_group(ctx: Context, arn: str) -> Record:
-    group = ctx.get("dataset_group", arn, "dataset group")
-    require(
-        group["status"] == "ACTIVE",
-        f"Dataset group {arn} is in status {group['status']}; it must be ACTIVE.",
-    )
+    group = ctx.get_active("dataset_group", arn, "dataset group")
     return group
 
 
@@ -174,11 +170,8 @@ def create_dataset(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 @op("UpdateDataset")
 def update_dataset(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    record = ctx.get("dataset", params["datasetArn"], "dataset")
+    record = ctx.get_active("dataset", params["datasetArn"], "dataset")
     arn = record["datasetArn"]
-    require(
-        record["status"] == "ACTIVE", f"Dataset {arn} is in status {record['status']}; it must be ACTIVE."
-    )
     require(
         not update_in_progress(record, "latestDatasetUpdate"),
         f"Dataset {arn} already has an update in progress.",
@@ -248,11 +241,7 @@ def import_seconds(ctx: Context, rows: int) -> float:
 def create_dataset_import_job(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = params["jobName"]
     unique_name(ctx, "dataset_import_job", name)
-    dataset = ctx.get("dataset", params["datasetArn"], "dataset")
-    require(
-        dataset["status"] == "ACTIVE",
-        f"Dataset {dataset['datasetArn']} is in status {dataset['status']}; it must be ACTIVE.",
-    )
+    dataset = ctx.get_active("dataset", params["datasetArn"], "dataset")
     mode = params.get("importMode", "FULL")
     if mode == "INCREMENTAL" and not dataset.get("_imported"):
         raise invalid("INCREMENTAL import requires a previous successful FULL import into the dataset.")
@@ -306,11 +295,7 @@ ON_STATUS["dataset_import_job"] = _import_done
 def create_dataset_export_job(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = params["jobName"]
     unique_name(ctx, "dataset_export_job", name)
-    dataset = ctx.get("dataset", params["datasetArn"], "dataset")
-    require(
-        dataset["status"] == "ACTIVE",
-        f"Dataset {dataset['datasetArn']} is in status {dataset['status']}; it must be ACTIVE.",
-    )
+    dataset = ctx.get_active("dataset", params["datasetArn"], "dataset")
     arn = ctx.arn("dataset_export_job", name)
     path = params["jobOutput"]["s3DataDestination"]["path"]
     failure = ctx.emulator.control.take_failure("dataset_export_job", [name, arn])

@@ -10,7 +10,7 @@ from ..filters import FilterSyntaxError, parse_filter
 from ..pagination import paginate
 from ..recipes import RECIPES
 from ..s3data import ImportFailure, split_s3_url
-from ..state import Context, require
+from ..state import Context
 from .datasets import active_group, unique_name
 from .registry import HANDLERS, op
 
@@ -123,10 +123,7 @@ def update_metric_attribution(ctx: Context, params: dict[str, Any]) -> dict[str,
     arn = params.get("metricAttributionArn")
     if not arn:
         raise invalid("metricAttributionArn is required.")
-    record = ctx.get("metric_attribution", arn, "metric attribution")
-    require(
-        record["status"] == "ACTIVE", f"Metric attribution {arn} is {record['status']}; it must be ACTIVE."
-    )
+    record = ctx.get_active("metric_attribution", arn, "metric attribution")
     metrics = {m["metricName"]: m for m in record["_metrics"]}
     for name in params.get("removeMetrics", []):
         if name not in metrics:
@@ -164,11 +161,7 @@ def list_metric_attribution_metrics(ctx: Context, params: dict[str, Any]) -> dic
 def _batch_job(ctx: Context, params: dict[str, Any], kind: str) -> dict[str, Any]:
     name = params["jobName"]
     unique_name(ctx, kind, name)
-    version = ctx.get("solution_version", params["solutionVersionArn"], "solution version")
-    require(
-        version["status"] == "ACTIVE",
-        f"Solution version {version['solutionVersionArn']} is {version['status']}; it must be ACTIVE.",
-    )
+    version = ctx.get_active("solution_version", params["solutionVersionArn"], "solution version")
     recipe = RECIPES[version["recipeArn"]]
     segment = kind == "batch_segment_job"
     if segment and recipe.recipe_type != "USER_SEGMENTATION":

@@ -59,9 +59,8 @@ ON_STATUS["recommender"] = _recommender_status
 
 @op("UpdateRecommender")
 def update_recommender(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    record = ctx.get("recommender", params["recommenderArn"], "recommender")
+    record = ctx.get_active("recommender", params["recommenderArn"], "recommender")
     arn = record["recommenderArn"]
-    require(record["status"] == "ACTIVE", f"Recommender {arn} is {record['status']}; it must be ACTIVE.")
     require(
         not update_in_progress(record, "latestRecommenderUpdate"),
         f"Recommender {arn} already has an update in progress.",

@@ -137,12 +137,8 @@ def auto_train(ctx: Context, arn: str, payload: dict[str, Any]) -> None:
 
 @op("UpdateSolution")
 def update_solution(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    solution = ctx.get("solution", params["solutionArn"], "solution")
+    solution = ctx.get_active("solution", params["solutionArn"], "solution")
     arn = solution["solutionArn"]
-    require(
-        solution["status"] == "ACTIVE",
-        f"Solution {arn} is in status {solution['status']}; it must be ACTIVE.",
-    )
     require(
         not update_in_progress(solution, "latestSolutionUpdate"),
         f"Solution {arn} already has an update in progress.",
@@ -287,12 +283,8 @@ def _new_version(
 
 @op("CreateSolutionVersion")
 def create_solution_version(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    solution = ctx.get("solution", params["solutionArn"], "solution")
+    solution = ctx.get_active("solution", params["solutionArn"], "solution")
     arn = solution["solutionArn"]
-    require(
-        solution["status"] == "ACTIVE",
-        f"Solution {arn} is in status {solution['status']}; it must be ACTIVE.",
-    )
     name = params.get("name")
     if name and ctx.where("solution_version", solutionArn=arn, name=name):
         raise already_exists(f"Solution {solution['name']} already has a version named {name}.")
