@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,12 +95,12 @@ class World:
         return self.emulator.call_count(mutating=True)
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+@contextmanager
+def emulated_world(manifests: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """A `World` on a fresh emulated account (fake credentials, virtual clock, the stack's bucket made)."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    manifests = copy_samples(tmp_path)
     with mock_aws():
         clock = VirtualClock()
         emulator = PersonalizeEmulator(clock=clock, strict=STRICT)
@@ -107,6 +108,12 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         desired = load(manifests)
         target.s3.create_bucket(Bucket=desired.stack.settings.variables["bucket"])
         yield World(emulator, clock, target, manifests, desired)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with emulated_world(copy_samples(tmp_path), monkeypatch) as world:
+        yield world
 
 
 STACK = """apiVersion: personalize-gitops/v1alpha1
@@ -231,16 +238,6 @@ def write_mini(
 
 @pytest.fixture
 def mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    manifests = write_mini(tmp_path)
-    with mock_aws():
-        clock = VirtualClock()
-        emulator = PersonalizeEmulator(clock=clock, strict=STRICT)
-        target = Target.for_tests(emulator, clock, region=REGION)
-        desired = load(manifests)
-        target.s3.create_bucket(Bucket="mini-data")
-        world = World(emulator, clock, target, manifests, desired)
+    with emulated_world(write_mini(tmp_path), monkeypatch) as world:  # the mini stack's bucket: mini-data
         world.root = tmp_path  # type: ignore[attr-defined]
         yield world
