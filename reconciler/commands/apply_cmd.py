@@ -14,7 +14,14 @@ from typing import Any
 
 import typer
 
-from reconciler.commands.common import endpoint_url_option, local_option, open_cli_target, region_option
+from reconciler.commands.common import (
+    allow_data_loss_option,
+    endpoint_url_option,
+    local_option,
+    open_cli_target,
+    region_option,
+    stack_option,
+)
 from reconciler.errors import ManifestError, ReconcilerError
 
 #: Operations whose effect must survive a killed `apply --local` (everything but reads).
@@ -81,7 +88,7 @@ def apply_command(
     path: Path = typer.Argument(
         Path("manifests"), help="Manifest directory or file, or a saved plan (`plan --out PLANFILE`)."
     ),
-    stack: Path | None = typer.Option(None, "--stack", help="Stack settings file (default: the one in DIR)."),
+    stack: Path | None = stack_option(),
     manifests: Path | None = typer.Option(
         None, "--manifests", help="With a saved plan: the manifests it was made from (default: manifests/)."
     ),
@@ -100,9 +107,7 @@ def apply_command(
     retrain: list[str] = typer.Option(
         [], "--retrain", help="Train a new version of this solution (logical name); repeatable."
     ),
-    allow_data_loss: bool = typer.Option(
-        False, "--allow-data-loss", help="Allow deleting or replacing datasets and dataset groups."
-    ),
+    allow_data_loss: bool = allow_data_loss_option(),
     break_lock: bool = typer.Option(
         False, "--break-lock", help="Remove a stale stack lock left by an apply that died."
     ),

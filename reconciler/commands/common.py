@@ -28,6 +28,18 @@ def region_option(help: str = REGION_HELP) -> Any:
     return typer.Option(None, "--region", help=help)
 
 
+def stack_option() -> Any:
+    """`--stack` of the commands that read manifests and a target (plan, apply)."""
+    return typer.Option(None, "--stack", help="Stack settings file (default: the one in DIR).")
+
+
+def allow_data_loss_option() -> Any:
+    """`--allow-data-loss` (plan, apply)."""
+    return typer.Option(
+        False, "--allow-data-loss", help="Allow deleting or replacing datasets and dataset groups."
+    )
+
+
 def open_cli_target(
     *,
     local: bool,

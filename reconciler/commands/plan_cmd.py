@@ -15,7 +15,14 @@ from typing import Any
 
 import typer
 
-from reconciler.commands.common import endpoint_url_option, local_option, open_cli_target, region_option
+from reconciler.commands.common import (
+    allow_data_loss_option,
+    endpoint_url_option,
+    local_option,
+    open_cli_target,
+    region_option,
+    stack_option,
+)
 from reconciler.errors import ReconcilerError
 
 FORMATS = ("text", "markdown", "json")
@@ -51,7 +58,7 @@ def load_prices(raw: str | None) -> Any:
 
 def plan_command(
     path: Path = typer.Argument(Path("manifests"), help="Manifest directory or file."),
-    stack: Path | None = typer.Option(None, "--stack", help="Stack settings file (default: the one in DIR)."),
+    stack: Path | None = stack_option(),
     output_format: str = typer.Option("text", "--format", help="Output format: text, markdown or json."),
     out: Path | None = typer.Option(
         None, "--out", help="Save the plan (JSON) for `apply PLANFILE`; apply refuses it once stale."
@@ -65,9 +72,7 @@ def plan_command(
     retrain: list[str] = typer.Option(
         [], "--retrain", help="Plan a new version of this solution (logical name); repeatable."
     ),
-    allow_data_loss: bool = typer.Option(
-        False, "--allow-data-loss", help="Allow deleting or replacing datasets and dataset groups."
-    ),
+    allow_data_loss: bool = allow_data_loss_option(),
     prune: bool | None = typer.Option(
         None, "--prune/--no-prune", help="Override the stack's prune.enabled for this plan."
     ),
