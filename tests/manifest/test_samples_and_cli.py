@@ -155,7 +155,7 @@ def test_committed_json_schema_is_current() -> None:
 
 
 def test_samples_point_at_the_schema_and_validate_against_it() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     import yaml
 
     schema = manifest_json_schema()
@@ -174,7 +174,8 @@ def test_samples_point_at_the_schema_and_validate_against_it() -> None:
 
 
 def test_json_schema_rejects_a_typo() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
+
     document = {
         "apiVersion": "personalize-gitops/v1alpha1",
         "kind": "Campaign",
@@ -200,7 +201,8 @@ def test_manifest_package_makes_no_aws_calls() -> None:
 
 
 def test_json_schema_accepts_unquoted_hyperparameters_and_variables() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
+
     document = {
         "apiVersion": "personalize-gitops/v1alpha1",
         "kind": "Solution",
