@@ -13,6 +13,7 @@ import yaml
 from reconciler.errors import ReconcilerError
 from reconciler.importer.mapping import ImportResult, Skipped, desired_resource
 from reconciler.manifest import dump_documents
+from reconciler.manifest.writer import comment_block
 from reconciler.model.spec import API_VERSION, StackSpec
 
 STACK_FILE = "stack.yaml"
@@ -70,7 +71,7 @@ def skipped_block(skipped: list[Skipped]) -> str:
     lines = ["", "Not imported (cannot be represented in manifests yet):"]
     for item in skipped:
         lines.extend(textwrap.wrap(f"- {item}", 106, subsequent_indent="  ", break_on_hyphens=False))
-    return "".join(f"# {line}".rstrip() + "\n" for line in lines)
+    return comment_block("\n".join(lines))
 
 
 def render_group(result: ImportResult, group: str, source: str) -> str:
@@ -82,9 +83,8 @@ def render_group(result: ImportResult, group: str, source: str) -> str:
         "Adopting these resources changes nothing but their ownership tags (plan shows `adopt`).\n"
         "Comments above each document say where a value was inferred rather than read."
     )
-    header_lines = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
     text = (
-        header_lines
+        comment_block(header)
         + "\n"
         + dump_documents([desired_resource(i, result.prefix, group) for i in items], comments=comments)
     )
