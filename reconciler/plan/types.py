@@ -53,7 +53,6 @@ class Reason(StrEnum):
     REPLACEMENT = "part of a replacement"
     IN_PROGRESS = "work already in progress"
     HELD_BACK = "held back by the promotion gate"
-    PROTECTED = "deletionProtection is set"
     PRUNE_DISABLED = "prune is not enabled for this stack"
     FAILED = "last attempt failed"
 
