@@ -5,6 +5,7 @@ Public interface:
 * `reconciler.plan.planner.plan(desired, live, PlanOptions(...)) -> Plan` (decision table in its docstring);
 * `reconciler.plan.types`: `Action`, `Reason`, `Change`, `FieldChange`, `Plan`, `ReplaceOrder`;
 * `reconciler.plan.context.build_context(desired, live) -> RefContext` (ARN <-> logical names for requests);
-* `reconciler.plan.planfile.save(plan, path)` / `load(path) -> Plan` (saved plans; `plan_to_dict` is also the
+* `reconciler.plan.planfile.save(plan, path)` / `load(path) -> Plan` (saved plans; `plan_digest(plan)` is the
+  sha256 of the canonical saved-plan payload, the identity of a reviewed plan; `plan_to_dict` is also the
   JSON rendering).
 """

@@ -9,6 +9,7 @@ and each change in full (`details`, field changes, dependencies). `plan_from_dic
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -157,6 +158,26 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             f"the plan file is damaged ({type(exc).__name__}: {exc})",
             hint="create it again with `plan --out`",
         ) from exc
+
+
+#: Keys of the saved plan that describe a moment, not the decision (none today; listed so a later timestamp
+#: field cannot silently change the digest).
+VOLATILE_KEYS = frozenset({"created_at", "timestamp", "generated_at"})
+
+
+def canonical_json(plan: Plan) -> str:
+    """The saved-plan payload as canonical JSON: sorted keys, no whitespace, no volatile (time) keys."""
+    data = {k: v for k, v in plan_to_dict(plan).items() if k not in VOLATILE_KEYS}
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def plan_digest(plan: Plan) -> str:
+    """`sha256:<hex>` of the canonical saved-plan payload: the identity of a reviewed plan.
+
+    Two plans with the same digest run the same steps; `plan_digest(load(path))` equals the digest of the plan
+    that was saved there (the round trip is exact). CI records it next to an approval and apply can compare.
+    """
+    return "sha256:" + hashlib.sha256(canonical_json(plan).encode("utf-8")).hexdigest()
 
 
 def dumps(plan: Plan) -> str:

@@ -84,3 +84,17 @@ def test_price_overrides(workdir, monkeypatch):
     monkeypatch.setenv("PERSONALIZE_GITOPS_PRICES", '{"bogus": 1}')
     bad = run("manifests", "--local")
     assert bad.exit_code == 1 and "unknown price keys" in bad.output
+
+
+def test_plan_digest_is_stable_across_save_and_load(workdir):
+    result = run("manifests", "--local", "--format", "json", "--out", "plan.json")
+    assert result.exit_code == 0, result.output
+    saved = planfile.load("plan.json")
+    digest = planfile.plan_digest(saved)
+    assert digest.startswith("sha256:") and len(digest) == len("sha256:") + 64
+    assert planfile.plan_digest(planfile.loads(planfile.dumps(saved))) == digest
+    again = run("manifests", "--local", "--format", "json", "--out", "plan2.json")
+    assert again.exit_code == 0
+    assert planfile.plan_digest(planfile.load("plan2.json")) == digest
+    other = planfile.loads(planfile.dumps(saved).replace('"stack": "retail-dev"', '"stack": "other"'))
+    assert planfile.plan_digest(other) != digest
