@@ -46,6 +46,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from reconciler.apply import cancel as cancellation
 from reconciler.apply.api import PersonalizeApi
 from reconciler.apply.graph import (
     CoordinatedClock,
@@ -508,7 +509,7 @@ class Executor:
                         if self.deadline is not None and self.clock.now() + pause >= self.deadline:
                             raise
                         self._emit(step, EventKind.NOTE, message=f"{exc.message}; retrying the step")
-                        self.clock.sleep(pause)
+                        cancellation.pause(self.clock, self.cancel, pause, "before retrying the step")
             finally:
                 self._release_slot(step)
 
@@ -664,7 +665,7 @@ class Executor:
             pause = min(typical / 20, 120.0)
             if self.deadline is not None:
                 pause = min(pause, max(self.deadline - self.clock.now(), 0.0))
-            self.clock.sleep(pause)
+            cancellation.pause(self.clock, self.cancel, pause, f"waiting for a free {slot} slot")
 
     def _release_slot(self, step: Step) -> None:
         with self._lock:
@@ -680,6 +681,7 @@ class Executor:
         self._acquire_slot(step, slot, typical)
         attempt = 0
         while True:
+            cancellation.check(self.cancel, f"waiting for a free {slot} slot")
             try:
                 return call()
             except ApiError as exc:
@@ -696,7 +698,7 @@ class Executor:
                 pause = min(typical / 10 * attempt, 600.0)
                 if self.deadline is not None:
                     pause = min(pause, max(self.deadline - self.clock.now(), 0.0))
-                self.clock.sleep(pause)
+                cancellation.pause(self.clock, self.cancel, pause, "waiting for the quota of pending jobs")
 
     def _mark(self, step: Step, did_work: bool) -> None:
         with self._lock:
@@ -1189,7 +1191,8 @@ class Executor:
                         raise StepFailed(f"{step.address}: {exc.message}") from exc
                     if self.deadline is not None and self.clock.now() >= self.deadline:
                         raise StillRunning("waiting for dependents to go") from exc
-                    self.clock.sleep(min(typical * attempts / 4, 300))
+                    wait = min(typical * attempts / 4, 300)
+                    cancellation.pause(self.clock, self.cancel, wait, "waiting for dependents to go")
         self._wait_gone(step, handler, arn)
         with self._lock:
             if self._arns.get(step.address) == arn:
