@@ -6,11 +6,14 @@ import copy
 import heapq
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from .clock import Clock, SystemClock
+from .data import DEFAULT_MAX_ROWS, DataStore
 from .errors import ContractViolation, EmulatorError
 from .faults import Control
+from .models import ModelStore
 from .profile import DEFAULT_QUOTAS, DurationProfile
 from .resources import HANDLERS, ON_REMOVE, ON_STATUS, ON_UPDATE_ACTIVE
 from .resources.solutions import auto_train
@@ -62,6 +65,7 @@ class PersonalizeEmulator:
         *,
         quotas: dict[str, int] | None = None,
         strict: bool = False,
+        max_rows: int = DEFAULT_MAX_ROWS,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.profile = profile or DurationProfile()
@@ -74,6 +78,10 @@ class PersonalizeEmulator:
         self._lock = threading.RLock()
         self._regions: dict[tuple[str, str], RegionState] = {}
         self.calls: list[Call] = []
+        #: imported and streamed rows of every dataset (columnar; see ``reconciler.emulator.data``)
+        self.data = DataStore(max_rows=max_rows)
+        #: trained models by solution version / recommender ARN (see ``reconciler.emulator.models``)
+        self.models = ModelStore()
 
     # ---- public API -------------------------------------------------------------------------------
     def handle(
@@ -117,10 +125,23 @@ class PersonalizeEmulator:
         with self._lock:
             self._regions.clear()
             self.calls.clear()
+            self.data.clear()
+            self.models.clear()
+
+    def attach_storage(self, directory: Path) -> None:
+        """Keep datasets and trained models as ``.npz`` files in ``directory`` (``emulator serve --state``
+        passes ``<state stem>.data/``). ``snapshot()`` writes what changed there before it returns, so the
+        arrays on disk always match the records of the snapshot; after a restart they load on first use."""
+        with self._lock:
+            self.data.attach(Path(directory) / "datasets")
+            self.models.attach(Path(directory) / "models")
 
     def snapshot(self) -> dict[str, Any]:
-        """The whole emulated account state as JSON-serialisable data."""
+        """The whole emulated account state as JSON-serialisable data (with ``attach_storage``, changed
+        datasets and models are written beside it first)."""
         with self._lock:
+            self.data.flush()
+            self.models.flush()
             return copy.deepcopy(
                 {
                     "version": SNAPSHOT_VERSION,

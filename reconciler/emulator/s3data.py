@@ -1,8 +1,8 @@
 """Reading import data from S3 (through an injected boto3 S3 client) and summarising it.
 
-Values are checked against the schema's Avro types (numbers, booleans, non-null fields). The emulator keeps
-statistics, not rows: row count, per-user interaction counts, distinct items and event
-types. That is enough to fail training realistically and to derive deterministic metrics."""
+Values are checked against the schema's Avro types (numbers, booleans, non-null fields). The records keep
+statistics (row count, per-user interaction counts, distinct items and event types) for the training
+preconditions; the rows themselves go to the columnar ``DataStore`` through a ``TableBuilder``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .data import TableBuilder
 
 S3ClientFactory = Callable[[str], Any]
 
@@ -123,8 +125,11 @@ def _value_problem(value: str, field: dict[str, Any]) -> str | None:
     return None
 
 
-def parse_csv(name: str, body: bytes, fields: list[dict[str, Any]]) -> DataStats:
-    """Check the header against the schema fields (case-insensitive) and summarise the rows."""
+def parse_csv(
+    name: str, body: bytes, fields: list[dict[str, Any]], builder: TableBuilder | None = None
+) -> DataStats:
+    """Check the header against the schema fields (case-insensitive) and summarise the rows; with a
+    ``builder``, every row is also kept (columnar, see ``reconciler.emulator.data``)."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -158,6 +163,8 @@ def parse_csv(name: str, body: bytes, fields: list[dict[str, Any]]) -> DataStats
             if problem:
                 raise ImportFailure(f"Input CSV {name} line {line}: {column} value {value!r} {problem}.")
         stats.rows += 1
+        if builder is not None:
+            builder.add(dict(zip(columns, row, strict=True)))
         if "USER_ID" in index:
             user = row[index["USER_ID"]]
             stats.users[user] = stats.users.get(user, 0) + 1

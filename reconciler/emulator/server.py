@@ -422,6 +422,8 @@ class EmulatorServer:
             os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         clock = ScaledClock(time_scale)
         emulator = PersonalizeEmulator(clock=clock, s3_client_factory=bridge.s3_client_factory)
+        if state_file is not None:  # datasets and trained models live beside the state file
+            emulator.attach_storage(Path(state_file).with_name(Path(state_file).stem + ".data"))
         if saved is not None and state is not None:
             saved_now = (saved.get("clock") or {}).get("now")
             if isinstance(saved_now, int | float):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..data import DataLimitExceeded
 from ..errors import already_exists, invalid
 from ..kinds import IN_FLIGHT
 from ..s3data import DataStats, ImportFailure, parse_csv, read_objects, split_s3_url
 from ..state import Context, Record, require, update_in_progress
-from .registry import DELETE_CHECKS, ON_STATUS, ON_UPDATE_ACTIVE, UPDATE_FIELDS, op
+from .registry import DELETE_CHECKS, ON_REMOVE, ON_STATUS, ON_UPDATE_ACTIVE, UPDATE_FIELDS, op
 
 DATASET_TYPES = {t.upper(): t for t in ("INTERACTIONS", "ITEMS", "USERS", "ACTIONS", "ACTION_INTERACTIONS")}
 REQUIRED_FIELDS = {
@@ -227,6 +228,13 @@ def _dataset_in_use(ctx: Context, record: Record) -> None:
 DELETE_CHECKS["dataset"] = _dataset_in_use
 
 
+def _dataset_removed(ctx: Context, record: Record) -> None:
+    ctx.emulator.data.drop_dataset(record["datasetGroupArn"], record["datasetType"])
+
+
+ON_REMOVE["dataset"] = _dataset_removed
+
+
 # ---- import job -------------------------------------------------------------------------------------
 def _load(ctx: Context, url: str) -> list[tuple[str, bytes]]:
     return read_objects(ctx.emulator.s3_client(ctx.region), url)
@@ -253,9 +261,19 @@ def create_dataset_import_job(ctx: Context, params: dict[str, Any]) -> dict[str,
     failure = ctx.emulator.control.take_failure("dataset_import_job", [name, arn, dataset["datasetArn"]])
     stats = DataStats()
     if failure is None:
+        store = ctx.emulator.data
+        builder = store.builder(
+            dataset["datasetGroupArn"], dataset["datasetType"], [f["name"] for f in schema["_fields"]]
+        )
         try:
             for key, body in _load(ctx, url):
-                stats.merge(parse_csv(key, body, schema["_fields"]))
+                stats.merge(parse_csv(key, body, schema["_fields"], builder))
+            if builder.rows > store.max_rows:
+                raise ImportFailure(
+                    f"The file(s) at {url} hold {builder.rows:,} rows; the emulator keeps at most "
+                    f"{store.max_rows:,} rows per dataset (PersonalizeEmulator(max_rows=...) raises it)."
+                )
+            store.stage(arn, builder.build())
         except ImportFailure as exc:
             failure = str(exc)
     fields = {
@@ -273,10 +291,23 @@ def create_dataset_import_job(ctx: Context, params: dict[str, Any]) -> dict[str,
 
 
 def _import_done(ctx: Context, record: Record, status: str) -> None:
-    if status != "ACTIVE":
+    store = ctx.emulator.data
+    if status not in ("ACTIVE", "CREATE FAILED"):
         return
     dataset = ctx.find("dataset", record["datasetArn"])
-    if dataset is None:
+    if dataset is None or status != "ACTIVE":
+        store.drop(store.staged_key(record["datasetImportJobArn"]))
+        return
+    try:
+        store.commit(
+            record["datasetImportJobArn"],
+            dataset["datasetGroupArn"],
+            dataset["datasetType"],
+            record.get("importMode") or "FULL",
+        )
+    except DataLimitExceeded as exc:
+        record["status"] = "CREATE FAILED"
+        record["failureReason"] = str(exc)
         return
     incoming = DataStats.from_dict(record["_stats"])
     if record.get("importMode") == "INCREMENTAL":

@@ -9,8 +9,8 @@ from ..metrics import solution_metrics
 from ..recipes import RECIPES
 from ..state import Context, Record, require, update_in_progress
 from .datasets import active_group, unique_name
-from .registry import ON_STATUS, ON_UPDATE_ACTIVE, UPDATE_FIELDS, op
-from .solutions import interaction_stats, training_failure
+from .registry import ON_REMOVE, ON_STATUS, ON_UPDATE_ACTIVE, UPDATE_FIELDS, op
+from .solutions import interaction_stats, train_model, training_failure
 
 UPDATE_FIELDS["recommender"] = "latestRecommenderUpdate"
 
@@ -52,9 +52,18 @@ def _recommender_status(ctx: Context, record: Record, status: str) -> None:
         rows, users = (stats.rows, len(stats.users)) if stats else (0, 0)
         material = {"recipe": record["recipeArn"], "config": record.get("recommenderConfig"), "rows": rows}
         record["modelMetrics"] = solution_metrics(material, rows, users)
+    if status == "ACTIVE" and ctx.emulator.models.for_recommender(record["recommenderArn"]) is None:
+        train_model(ctx, record["recommenderArn"], record["recipeArn"], record)
 
 
 ON_STATUS["recommender"] = _recommender_status
+
+
+def _recommender_removed(ctx: Context, record: Record) -> None:
+    ctx.emulator.models.drop(record["recommenderArn"])
+
+
+ON_REMOVE["recommender"] = _recommender_removed
 
 
 @op("UpdateRecommender")

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..errors import already_exists, invalid, not_found
 from ..metrics import solution_metrics, training_hours
+from ..models import TrainingConfig
 from ..recipes import ALGORITHMS, RECIPES, Recipe
 from ..s3data import DataStats
 from ..state import Context, Record, require, update_in_progress
@@ -197,6 +198,7 @@ DELETE_CHECKS["solution"] = _solution_in_use
 def _solution_removed(ctx: Context, solution: Record) -> None:
     for version in ctx.where("solution_version", solutionArn=solution["solutionArn"]):
         ctx.remove("solution_version", version["solutionVersionArn"])
+        ctx.emulator.models.drop(version["solutionVersionArn"])
 
 
 ON_REMOVE["solution"] = _solution_removed
@@ -273,6 +275,10 @@ def _new_version(
         "_sequence": sequence,
     }
     version = ctx.insert("solution_version", arn, fields, tags)
+    group_arn = solution["datasetGroupArn"]
+    ctx.emulator.models.capture(
+        arn, ctx.emulator.data.interactions(group_arn), ctx.emulator.data.items(group_arn)
+    )
     keys = [k for k in (name, arn, solution["name"], solution["solutionArn"]) if k]
     failure = ctx.emulator.control.take_failure("solution_version", keys) or training_failure(ctx, solution)
     seconds = ctx.emulator.profile.create_seconds("solution_version", mode)
@@ -326,6 +332,7 @@ def _version_status(ctx: Context, version: Record, status: str) -> None:
         material["data"] = [stats.rows, len(stats.users), len(stats.items), sorted(stats.event_types)]
         rewards = bool((version.get("solutionConfig") or {}).get("optimizationObjective"))
         version["_metrics"] = solution_metrics(material, stats.rows, len(stats.users), with_rewards=rewards)
+        train_model(ctx, version["solutionVersionArn"], version["recipeArn"], version)
         version["trainingHours"] = training_hours(material, stats.rows)
         if version.get("performHPO"):
             defaults = _default_hyperparameters(version["recipeArn"])
@@ -335,6 +342,16 @@ def _version_status(ctx: Context, version: Record, status: str) -> None:
         latest = solution.get("latestSolutionVersion") or {}
         if latest.get("solutionVersionArn") == version["solutionVersionArn"]:
             solution["latestSolutionVersion"] = _summary(version)
+
+
+def train_model(ctx: Context, arn: str, recipe_arn: str, record: Record) -> None:
+    """Train the small real model behind a solution version or recommender (``emulator.models``)."""
+    group = record["datasetGroupArn"]
+    config = TrainingConfig.from_solution(
+        RECIPES[recipe_arn].name, record.get("solutionConfig"), record.get("eventType")
+    )
+    data = ctx.emulator.data
+    ctx.emulator.models.train(arn, config, data.interactions(group), data.items(group))
 
 
 def _default_hyperparameters(recipe_arn: str) -> dict[str, str]:

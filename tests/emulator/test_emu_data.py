@@ -1,0 +1,172 @@
+"""The emulator keeps imported data (columnar, persisted) and trains real models from it (issue 13)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from conftest import REGION, Env
+from emu_support import ITEMS_SCHEMA, interactions_csv, items_csv
+
+from reconciler.emulator import DurationProfile, PersonalizeEmulator, VirtualClock
+from reconciler.emulator.data import DataStore, TableBuilder, canonical_field
+
+
+def _settle(env: Env) -> None:
+    """Any request applies the transitions that are due (the instant profile makes them due at once)."""
+    env.call("ListDatasetGroups")
+
+
+def _popular(csv: bytes, event_type: str | None = None) -> list[str]:
+    counts: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    for n, line in enumerate(csv.decode().splitlines()[1:]):
+        item, _user, event, *_ = line.split(",")
+        first.setdefault(item, n)
+        if event_type is None or event == event_type:
+            counts[item] += 1
+    return sorted(counts, key=lambda i: (-counts[i], first[i]))
+
+
+def test_import_keeps_every_row_and_popularity_is_trained_from_it(env: Env) -> None:
+    csv = interactions_csv()
+    dg = env.trainable_group(csv=csv)
+    _settle(env)
+    table = env.emulator.data.interactions(dg)
+    assert table is not None and len(table) == 40 * 30
+    assert table.users.strings[0] == "u0" and table.event_types.get("ProductViewed") >= 0
+    assert table.user_history("u3")[0][0] == csv.decode().splitlines()[1 + 3 * 30].split(",")[0]
+    assert table.column_values("DISCOUNT")[0] in ("Yes", "No")
+
+    version = env.version(env.solution(dg, recipe="aws-popularity-count"))
+    _settle(env)
+    model = env.emulator.models.for_version(version)
+    assert model is not None and model.family == "popularity" and not model.scored
+    got = [item for item, _ in model.recommend("u1", None, 10)]
+    assert got == _popular(csv)[:10]
+    # eventType in the solution changes what it learns from (about 300 rows: lower the training minimum)
+    env.emulator.quotas["min_interactions_for_training"] = 100
+    typed = env.version(
+        env.solution(dg, name="typed", recipe="aws-popularity-count", eventType="OrderCompleted")
+    )
+    _settle(env)
+    typed_model = env.emulator.models.for_version(typed)
+    assert typed_model is not None
+    assert [i for i, _ in typed_model.recommend(None, None, 10)] == _popular(csv, "OrderCompleted")[:10]
+    # exclusions and lazy candidate filters
+    top = got[0]
+    filtered = model.recommend("u1", None, 5, exclude={top}, candidate_filter=lambda i: i != got[1])
+    assert [i for i, _ in filtered] == [i for i in got if i not in (top, got[1])][:5]
+
+
+def test_full_import_replaces_bulk_rows_keeps_put_rows_and_incremental_appends(env: Env) -> None:
+    dg = env.trainable_group(csv=interactions_csv(users=5, items=10, per_user=4))
+    _settle(env)
+    store = env.emulator.data
+    store.append_events(
+        dg, [{"USER_ID": "u9", "ITEM_ID": "new", "TIMESTAMP": "1800000000", "EVENT_TYPE": "Buy"}]
+    )
+    table = store.interactions(dg)
+    assert table is not None and len(table) == 21 and table.user_history("u9") == [("new", "Buy", 1800000000)]
+    ds = env.call("ListDatasets", datasetGroupArn=dg)["datasets"][0]["datasetArn"]
+    url = env.put("dg/second.csv", interactions_csv(users=2, items=3, per_user=3, seed=1))
+    env.call(
+        "CreateDatasetImportJob",
+        jobName="full2",
+        datasetArn=ds,
+        dataSource={"dataLocation": url},
+        roleArn=env.role,
+    )
+    _settle(env)
+    table = store.interactions(dg)
+    assert table is not None and len(table) == 2 * 3 + 1  # bulk replaced, the PUT row kept
+    env.call(
+        "CreateDatasetImportJob",
+        jobName="inc",
+        datasetArn=ds,
+        dataSource={"dataLocation": url},
+        roleArn=env.role,
+        importMode="INCREMENTAL",
+    )
+    _settle(env)
+    table = store.interactions(dg)
+    assert table is not None and len(table) == 2 * 6 + 1
+
+
+def test_items_are_looked_up_by_id_and_put_records_replace(env: Env) -> None:
+    dg = env.group("items")
+    schema = env.call("CreateSchema", name="items", schema=ITEMS_SCHEMA)["schemaArn"]
+    ds = env.call("CreateDataset", name="items", datasetGroupArn=dg, schemaArn=schema, datasetType="Items")[
+        "datasetArn"
+    ]
+    url = env.put("items.csv", items_csv(20))
+    env.call(
+        "CreateDatasetImportJob",
+        jobName="items",
+        datasetArn=ds,
+        dataSource={"dataLocation": url},
+        roleArn=env.role,
+    )
+    _settle(env)
+    store = env.emulator.data
+    table = store.items(dg)
+    assert (
+        table is not None
+        and table.value("i7", "category") == "cat2"
+        and table.record("i7")["STYLE"] == "style1"
+    )
+    store.put_records(dg, "ITEMS", [{"ITEM_ID": "i7", canonical_field("category"): "shoes"}])
+    table = store.items(dg)
+    assert table is not None and table.value("i7", "CATEGORY") == "shoes" and len(table.record_ids()) == 20
+    assert table.value("missing", "CATEGORY") is None
+
+
+def test_data_and_models_survive_a_restart(tmp_path: Path, env: Env) -> None:
+    emulator = env.emulator
+    emulator.attach_storage(tmp_path / "state.data")
+    dg = env.trainable_group()
+    _settle(env)
+    version = env.version(env.solution(dg, recipe="aws-popularity-count"))
+    _settle(env)
+    model = emulator.models.for_version(version)
+    assert model is not None
+    before = model.recommend(None, None, 10)
+    saved = emulator.snapshot()
+    assert list((tmp_path / "state.data" / "datasets").glob("*.npz"))
+
+    again = PersonalizeEmulator(clock=VirtualClock(), profile=DurationProfile.instant())
+    again.attach_storage(tmp_path / "state.data")
+    again.restore(saved)
+    restored = again.models.for_version(version)
+    assert restored is not None and restored.recommend(None, None, 10) == before
+    table = again.data.interactions(dg)
+    assert (
+        table is not None
+        and len(table) == 40 * 30
+        and table.user_history("u1")
+        == (
+            emulator.data.interactions(dg).user_history("u1")  # type: ignore[union-attr]
+        )
+    )
+    assert REGION in dg
+
+
+def test_store_concat_recodes_columns_of_independent_builders() -> None:
+    first = TableBuilder("INTERACTIONS", ["USER_ID", "ITEM_ID", "TIMESTAMP", "DEVICE"])
+    first.add({"USER_ID": "a", "ITEM_ID": "x", "TIMESTAMP": "5", "DEVICE": "phone"})
+    store = DataStore()
+    store.stage("job1", first.build())
+    store.commit("job1", "dg", "INTERACTIONS", "FULL")
+    second = TableBuilder("INTERACTIONS", ["USER_ID", "ITEM_ID", "TIMESTAMP", "DEVICE"])  # own vocabularies
+    second.add({"USER_ID": "b", "ITEM_ID": "x", "TIMESTAMP": "6", "DEVICE": "tv"})
+    second.add({"USER_ID": "a", "ITEM_ID": "y", "TIMESTAMP": "7", "DEVICE": "phone"})
+    store.stage("job2", second.build())
+    store.commit("job2", "dg", "INTERACTIONS", "INCREMENTAL")
+    table = store.interactions("dg")
+    assert table is not None
+    assert [table.users.strings[u] for u in table.user.tolist()] == ["a", "b", "a"]
+    assert [table.items.strings[i] for i in table.item.tolist()] == ["x", "x", "y"]
+    assert table.column_values("DEVICE") == ["phone", "tv", "phone"]
+    assert np.array_equal(table.timestamp, [5, 6, 7])
+    assert list(table.rows_as_text(["USER_ID", "ITEM_ID", "TIMESTAMP", "DEVICE"]))[1] == ["b", "x", "6", "tv"]
