@@ -30,6 +30,9 @@ from reconciler.commands import iam_cmd, stacks_cmd  # noqa: E402
 app.command("iam-policy")(iam_cmd.iam_policy_command)
 app.command("ci-setup")(iam_cmd.ci_setup_command)
 app.command("stacks")(stacks_cmd.stacks_command)
+from reconciler.commands import ci_cmd  # noqa: E402
+
+app.add_typer(ci_cmd.app, name="ci")
 from reconciler.commands import emulator_cmd  # noqa: E402
 
 app.add_typer(emulator_cmd.app, name="emulator")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from typing import Any, Literal
 
 import typer
 
+from reconciler.ci.callers import DEFAULT_WORKFLOWS_REPO
 from reconciler.errors import ReconcilerError
 from reconciler.model.address import Kind
 from reconciler.model.spec import DatasetGroupSpec, DatasetSpec, MetricAttributionSpec
@@ -257,7 +257,11 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
                     Condition={"StringLike": {"s3:prefix": keys}},
                 )
             )
+    stack = desired.stack.name
+    lock_arn = scope.ssm_parameter(f"{LOCK_PARAMETER_PREFIX}{stack}")
     if role == "plan":
+        # who holds the apply lock (`ci lock`, shown before approving a break-lock): the value names a holder
+        statements.append(_statement("StackApplyLockRead", ["ssm:GetParameter"], [lock_arn]))
         return {"Version": "2012-10-17", "Statement": statements}
 
     statements.append(
@@ -298,12 +302,9 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
                 sorted({_object_arn(partition, b, k) for b, k in uploads}),
             )
         )
-    stack = desired.stack.name
     statements.append(
         _statement(
-            "StackApplyLock",
-            ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
-            [scope.ssm_parameter(f"{LOCK_PARAMETER_PREFIX}{stack}")],
+            "StackApplyLock", ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"], [lock_arn]
         )
     )
     ssm_prefix = desired.stack.settings.outputs.ssmPrefix
@@ -378,8 +379,13 @@ def plan_subjects(prefix: str, *, branch: str = "main") -> list[str]:
     return [f"{prefix}:pull_request", f"{prefix}:ref:refs/heads/{branch}"]
 
 
+def merge_queue_subject(prefix: str, *, branch: str = "main") -> str:
+    """The merge queue's branches (`gh-readonly-queue/main/pr-N-SHA`): StringLike, plan role only."""
+    return f"{prefix}:ref:refs/heads/gh-readonly-queue/{branch}/*"
+
+
 def apply_subjects(prefix: str, *, environment: str = "production") -> list[str]:
-    """Only jobs that run in the protected environment."""
+    """Only jobs that run in the stack's protected environment (one environment per stack)."""
     return [f"{prefix}:environment:{environment}"]
 
 
@@ -387,25 +393,40 @@ def oidc_provider_arn(account: str, *, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account}:oidc-provider/{GITHUB_OIDC_HOST}"
 
 
-def trust_policy(account: str, subjects: list[str], *, partition: str = "aws") -> dict[str, Any]:
-    """StringEquals on `aud` and `sub` (a list means any of them); never ForAllValues in an Allow."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+def trust_policy(
+    account: str, subjects: list[str], *, partition: str = "aws", like: list[str] | None = None
+) -> dict[str, Any]:
+    """StringEquals on `aud` and `sub` (a list means any of them); never ForAllValues in an Allow.
+    `like`: subjects with a wildcard (the merge queue's branches), in a second statement with StringLike."""
+    principal = {"Federated": oidc_provider_arn(account, partition=partition)}
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "GitHubActionsOidc",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE,
+                    f"{GITHUB_OIDC_HOST}:sub": subjects[0] if len(subjects) == 1 else subjects,
+                }
+            },
+        }
+    ]
+    if like:
+        statements.append(
             {
-                "Sid": "GitHubActionsOidc",
+                "Sid": "GitHubActionsOidcMergeQueue",
                 "Effect": "Allow",
-                "Principal": {"Federated": oidc_provider_arn(account, partition=partition)},
+                "Principal": principal,
                 "Action": "sts:AssumeRoleWithWebIdentity",
                 "Condition": {
-                    "StringEquals": {
-                        f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE,
-                        f"{GITHUB_OIDC_HOST}:sub": subjects[0] if len(subjects) == 1 else subjects,
-                    }
+                    "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE},
+                    "StringLike": {f"{GITHUB_OIDC_HOST}:sub": like[0] if len(like) == 1 else like},
                 },
             }
-        ],
-    }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -456,117 +477,218 @@ def ci_setup_command(
     repo: str = typer.Option(
         ..., "--repo", help="GitHub repository OWNER/NAME whose workflows assume the roles."
     ),
-    environment: str = typer.Option("production", "--environment", help="Protected environment of apply."),
+    ref: str | None = typer.Option(
+        None,
+        "--ref",
+        help="Commit SHA of personalize-gitops whose reusable workflows the callers pin "
+        "(default: the commit this tool was installed from).",
+    ),
+    environment_prefix: str = typer.Option(
+        "production-", "--environment-prefix", help="The apply of stack S runs in the environment <prefix>S."
+    ),
     branch: str = typer.Option("main", "--branch", help="Branch the drift check and applies run on."),
     account_id: str | None = typer.Option(
-        None, "--account-id", help="AWS account of the roles (default: the stack's accountId)."
+        None, "--account-id", help="AWS account of stacks that pin no accountId."
     ),
     org_id: int | None = typer.Option(None, "--org-id", help="Numeric owner id (immutable OIDC subjects)."),
     repo_id: int | None = typer.Option(None, "--repo-id", help="Numeric repository id (immutable subjects)."),
-    directory: Path = typer.Argument(Path("manifests"), help="Manifest directory (for the stack's account)."),
-    stack: Path | None = typer.Option(None, "--stack", help="Stack settings file."),
-    out_dir: Path | None = typer.Option(
-        None,
-        "--out-dir",
-        help="Also write plan-trust.json, apply-trust.json, plan-policy.json, apply-policy.json.",
+    directory: Path = typer.Argument(Path("manifests"), help="Manifest directory."),
+    stacks_dir: Path = typer.Option(Path("stacks"), "--stacks-dir", help="Directory of stack files."),
+    out_dir: Path = typer.Option(
+        Path("iam"), "--out-dir", help="Writes <stack>/{plan,apply}-{trust,policy}.json here for every stack."
+    ),
+    workflows_dir: Path = typer.Option(
+        Path(".github/workflows"), "--workflows-dir", help="Where the three caller workflows are written."
+    ),
+    timeout: str = typer.Option("45m", "--timeout", help="How long one apply run waits for training."),
+    workflows_repo: str = typer.Option(
+        DEFAULT_WORKFLOWS_REPO, "--workflows-repo", help="Repository of the reusable workflows."
     ),
     partition: str = typer.Option("aws", "--partition", help="AWS partition."),
 ) -> None:
-    """Print the GitHub OIDC trust policies of the plan and apply roles, and the commands that create them."""
+    """Set up GitHub Actions for every stack: roles (trust + policy), and three short caller workflows."""
     with user_errors():
         _ci_setup(
-            repo, environment, branch, account_id, org_id, repo_id, directory, stack, out_dir, partition
+            CiSetup(
+                repo=repo,
+                ref=ref,
+                environment_prefix=environment_prefix,
+                branch=branch,
+                account_id=account_id,
+                org_id=org_id,
+                repo_id=repo_id,
+                directory=directory,
+                stacks_dir=stacks_dir,
+                out_dir=out_dir,
+                workflows_dir=workflows_dir,
+                timeout=timeout,
+                workflows_repo=workflows_repo,
+                partition=partition,
+            )
         )
 
 
-def _ci_setup(
-    repo: str,
-    environment: str,
-    branch: str,
-    account_id: str | None,
-    org_id: int | None,
-    repo_id: int | None,
-    directory: Path,
-    stack: Path | None,
-    out_dir: Path | None,
-    partition: str,
-) -> None:
-    prefix = subject_prefix(repo, org_id=org_id, repo_id=repo_id)
-    desired: DesiredState | None = None
-    if directory.exists():
-        desired = _load(directory, stack)
-    account = account_id or (desired.stack.settings.accountId if desired else None)
-    if not account or not re.fullmatch(r"\d{12}", account):
-        raise ReconcilerError(
-            "ci-setup needs the 12-digit AWS account id of the roles",
-            hint="pass --account-id 123456789012 or set accountId in the stack file",
-        )
-    plan_trust = trust_policy(account, plan_subjects(prefix, branch=branch), partition=partition)
-    apply_trust = trust_policy(account, apply_subjects(prefix, environment=environment), partition=partition)
-    files = {"plan-trust.json": plan_trust, "apply-trust.json": apply_trust}
-    if desired is not None:
-        files["plan-policy.json"] = iam_policy(desired, "plan", partition=partition)
-        files["apply-policy.json"] = iam_policy(desired, "apply", partition=partition)
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name, document in files.items():
-            (out_dir / name).write_text(_dump(document), encoding="utf-8")
-    stack_name = desired.stack.name if desired else "STACK"
-    where = f"{out_dir}/" if out_dir is not None else ""
-    lines = [
-        f"# GitHub Actions OIDC setup for {repo} in AWS account {account}",
-        "",
-        "# 1. The OIDC identity provider (once per account):",
-        f"aws iam create-open-id-connect-provider --url https://{GITHUB_OIDC_HOST} "
-        f"--client-id-list {GITHUB_OIDC_AUDIENCE}",
-        "",
-        f"# 2. Plan role (read-only): trusted by pull requests and by {branch} (scheduled drift check).",
-        "#    plan-trust.json:",
-        _dump(plan_trust).rstrip(),
-        "",
-        f"# 3. Apply role: trusted only by jobs in the protected environment '{environment}'.",
-        "#    apply-trust.json:",
-        _dump(apply_trust).rstrip(),
-        "",
-        "# 4. Create the roles and attach the least-privilege policies of this stack:",
-    ]
-    if out_dir is None:
-        stack_arg = f" --stack {shlex.quote(str(stack))}" if stack is not None else ""
-        source = f"{shlex.quote(str(directory))}{stack_arg}"
-        lines += [
-            "#    (save the two trust documents above as plan-trust.json and apply-trust.json, or rerun",
-            "#    with --out-dir DIR to get all four files)",
-            f"personalize-gitops iam-policy --role plan {source} > plan-policy.json",
-            f"personalize-gitops iam-policy --role apply {source} > apply-policy.json",
-        ]
+@dataclass(frozen=True, slots=True)
+class CiSetup:
+    repo: str
+    ref: str | None
+    environment_prefix: str
+    branch: str
+    account_id: str | None
+    org_id: int | None
+    repo_id: int | None
+    directory: Path
+    stacks_dir: Path
+    out_dir: Path
+    workflows_dir: Path
+    timeout: str
+    workflows_repo: str
+    partition: str
+
+
+def installed_commit() -> str | None:
+    """The commit this tool was installed from (pip records it for `pip install git+...@SHA`)."""
+    from importlib import metadata
+
+    try:
+        text = metadata.distribution("personalize-gitops").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return None
+    commit = (json.loads(text or "{}").get("vcs_info") or {}).get("commit_id")
+    return str(commit) if commit and re.fullmatch(r"[0-9a-f]{40}", str(commit)) else None
+
+
+def _tool_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("personalize-gitops")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _write_if_changed(path: Path, text: str) -> str:
+    """Write `text`; "unchanged", "updated" or "created"."""
+    if path.exists():
+        if path.read_text(encoding="utf-8") == text:
+            return "unchanged"
+        state = "updated"
     else:
-        lines.append(f"#    (trust documents and policies written to {out_dir}/)")
-    lines += [
-        f"aws iam create-role --role-name personalize-gitops-plan-{stack_name} "
-        f"--assume-role-policy-document file://{where}plan-trust.json",
-        f"aws iam put-role-policy --role-name personalize-gitops-plan-{stack_name} --policy-name plan "
-        f"--policy-document file://{where}plan-policy.json",
-        f"aws iam create-role --role-name personalize-gitops-apply-{stack_name} "
-        f"--assume-role-policy-document file://{where}apply-trust.json",
-        f"aws iam put-role-policy --role-name personalize-gitops-apply-{stack_name} --policy-name apply "
-        f"--policy-document file://{where}apply-policy.json",
-        "",
-        "# 5. Only for a stack without accountId (else the workflows derive the role ARNs above from it):",
-        "#    repository variables (no secrets: OIDC needs none)",
-        f"gh variable set PLAN_ROLE_ARN --repo {repo} "
-        f"--body arn:{partition}:iam::{account}:role/personalize-gitops-plan-{stack_name}",
-        f"gh variable set APPLY_ROLE_ARN --repo {repo} --env {environment} "
-        f"--body arn:{partition}:iam::{account}:role/personalize-gitops-apply-{stack_name}",
-        f"gh variable set AWS_REGION --repo {repo} --body "
-        f"{(desired.stack.settings.region if desired and desired.stack.settings.region else 'REGION')}",
-        "",
-        f"# 6. Create the environment '{environment}' (Settings > Environments), add required reviewers, and",
-        f"#    limit its deployment branches to {branch}.",
-    ]
-    if org_id is None:
+        state = "created"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return state
+
+
+def _ci_setup(o: CiSetup) -> None:
+    from reconciler.ci.callers import MARK, CallerSettings, callers
+    from reconciler.ci.github import STACK_NAME
+    from reconciler.commands.stacks_cmd import discover
+
+    prefix = subject_prefix(o.repo, org_id=o.org_id, repo_id=o.repo_id)
+    ref = o.ref or installed_commit()
+    if ref is None or not re.fullmatch(r"[0-9a-f]{40}", ref):
+        raise ReconcilerError(
+            f"--ref {ref!r} is not a full commit SHA" if ref else "ci-setup needs the commit to pin",
+            hint="pass --ref with the 40-hex commit SHA of personalize-gitops you reviewed (the one you "
+            "installed it from: pip install 'personalize-gitops @ git+https://github.com/"
+            f"{o.workflows_repo}@<SHA>')",
+        )
+    entries = discover(o.directory, o.stacks_dir)
+    lines = [f"# GitHub Actions setup of {o.repo}: {len(entries)} stack(s), workflows pinned at {ref}", ""]
+    accounts: set[str] = set()
+    for entry in entries:
+        if not STACK_NAME.fullmatch(entry.name):
+            raise ReconcilerError(
+                f"stack name {entry.name!r} ({entry.file or o.directory}) is not a valid stack name",
+                hint="letters, digits and inner hyphens, at most 39 characters (see `validate`)",
+            )
+        account = entry.account or o.account_id
+        if not account or not re.fullmatch(r"\d{12}", account):
+            raise ReconcilerError(
+                f"stack {entry.name}: ci-setup needs the 12-digit AWS account id of its roles",
+                hint="set accountId in the stack file, or pass --account-id 123456789012",
+            )
+        accounts.add(account)
+        desired = _load(o.directory, Path(entry.file) if entry.file else None)
+        environment = f"{o.environment_prefix}{entry.name}"
+        files = {
+            "plan-trust.json": trust_policy(
+                account,
+                plan_subjects(prefix, branch=o.branch),
+                partition=o.partition,
+                like=[merge_queue_subject(prefix, branch=o.branch)],
+            ),
+            "apply-trust.json": trust_policy(
+                account, apply_subjects(prefix, environment=environment), partition=o.partition
+            ),
+            "plan-policy.json": iam_policy(desired, "plan", partition=o.partition),
+            "apply-policy.json": iam_policy(desired, "apply", partition=o.partition),
+        }
+        where = o.out_dir / entry.name
+        states = {name: _write_if_changed(where / name, _dump(doc)) for name, doc in files.items()}
+        changed = sorted(n for n, st in states.items() if st != "unchanged")
         lines += [
+            f"# --- stack {entry.name} (account {account}, environment {environment}): {where}/ "
+            + (f"({', '.join(changed)} written)" if changed else "(unchanged)"),
+        ]
+        for role in ("plan", "apply"):
+            name = f"personalize-gitops-{role}-{entry.name}"
+            lines += [
+                f"aws iam create-role --role-name {name} --assume-role-policy-document "
+                f"file://{where}/{role}-trust.json "
+                f"|| aws iam update-assume-role-policy --role-name {name} --policy-document "
+                f"file://{where}/{role}-trust.json",
+                f"aws iam put-role-policy --role-name {name} --policy-name {role} "
+                f"--policy-document file://{where}/{role}-policy.json",
+            ]
+        lines += [
+            f"gh api -X PUT repos/{o.repo}/environments/{environment}   # then add required reviewers "
+            f"and limit it to {o.branch} (Settings > Environments > {environment})",
+        ]
+        if not entry.account:
+            lines += [
+                f"gh variable set PLAN_ROLE_ARN --repo {o.repo} --body "
+                f"arn:{o.partition}:iam::{account}:role/personalize-gitops-plan-{entry.name}",
+                f"gh variable set APPLY_ROLE_ARN --repo {o.repo} --env {environment} --body "
+                f"arn:{o.partition}:iam::{account}:role/personalize-gitops-apply-{entry.name}",
+            ]
+        lines.append("")
+    settings = CallerSettings(
+        ref=ref,
+        version=_tool_version(),
+        workflows_repo=o.workflows_repo,
+        manifests_dir=o.directory.as_posix(),
+        stacks_dir=o.stacks_dir.as_posix(),
+        environment_prefix=o.environment_prefix,
+        timeout=o.timeout,
+        branch=o.branch,
+    )
+    written = []
+    for name, text in callers(settings).items():
+        path = o.workflows_dir / name
+        if path.exists() and MARK not in path.read_text(encoding="utf-8"):
+            raise ReconcilerError(
+                f"{path} exists and was not written by ci-setup: not overwriting it",
+                hint="move it away, or pass --workflows-dir",
+            )
+        written.append(f"{path} ({_write_if_changed(path, text)})")
+    head = [
+        "# OIDC identity provider, once per account (an error saying it exists is fine):",
+        *(
+            f"aws iam create-open-id-connect-provider --url https://{GITHUB_OIDC_HOST} "
+            f"--client-id-list {GITHUB_OIDC_AUDIENCE}   # account {a}"
+            for a in sorted(accounts)
+        ),
+        "gh label create personalize-gitops --repo "
+        f"{o.repo} --color 5319e7 --description 'personalize-gitops workflow state' --force",
+        "",
+    ]
+    tail = ["# caller workflows (commit them):", *(f"#   {w}" for w in written)]
+    if o.org_id is None:
+        tail += [
             "",
-            "# Repositories created on or after 15 July 2026 (or opted in) emit immutable subjects",
+            "# Repositories created or renamed on or after 15 July 2026 (or opted in) get immutable subjects",
             "# (repo:OWNER@OWNER_ID/NAME@REPO_ID:...): rerun with --org-id and --repo-id for them.",
         ]
-    print("\n".join(lines))
+    print("\n".join([lines[0], "", *head, *lines[2:], *tail]))

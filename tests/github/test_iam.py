@@ -156,7 +156,7 @@ def test_iam_policy_cli_reports_manifest_errors_without_traceback(tmp_path: Path
 
 
 def _trust_condition(policy: dict) -> dict:
-    (statement,) = policy["Statement"]
+    statement = policy["Statement"][0]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert "ForAllValues" not in json.dumps(policy)
     return statement["Condition"]["StringEquals"]
@@ -182,43 +182,134 @@ def test_immutable_subjects_and_bad_repo() -> None:
         iam_cmd.subject_prefix("acme/recs", org_id=12)
 
 
-def test_ci_setup_cli_writes_trust_and_policies(tmp_path: Path) -> None:
-    out = tmp_path / "iam"
-    result = runner.invoke(
+REF = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _ci_setup(tmp_path: Path, *extra: str) -> object:
+    return runner.invoke(
         app,
-        ["ci-setup", "--repo", "acme/recs", "--environment", "prod", str(MANIFESTS), "--out-dir", str(out)],
+        [
+            "ci-setup",
+            "--repo",
+            "acme/recs",
+            "--ref",
+            REF,
+            str(MANIFESTS),
+            "--stacks-dir",
+            str(tmp_path / "stacks"),
+            "--out-dir",
+            str(tmp_path / "iam"),
+            "--workflows-dir",
+            str(tmp_path / "wf"),
+            *extra,
+        ],
     )
+
+
+def test_ci_setup_writes_roles_for_every_stack_and_three_callers(tmp_path: Path) -> None:
+    result = _ci_setup(tmp_path)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == [
-        "apply-policy.json",
-        "apply-trust.json",
-        "plan-policy.json",
-        "plan-trust.json",
+    out = tmp_path / "iam"
+    assert sorted(p.name for p in out.iterdir()) == ["retail-dev", "retail-prod"]  # one file set per stack
+    for stack in ("retail-dev", "retail-prod"):
+        assert sorted(p.name for p in (out / stack).iterdir()) == [
+            "apply-policy.json",
+            "apply-trust.json",
+            "plan-policy.json",
+            "plan-trust.json",
+        ]
+        apply_trust = json.loads((out / stack / "apply-trust.json").read_text())
+        # one environment per stack: the dev job cannot assume prod's apply role
+        assert (
+            _trust_condition(apply_trust)["token.actions.githubusercontent.com:sub"]
+            == f"repo:acme/recs:environment:production-{stack}"
+        )
+        assert f"role-name personalize-gitops-apply-{stack}" in result.stdout
+        assert f"repos/acme/recs/environments/production-{stack}" in result.stdout
+    prod_policy = json.loads((out / "retail-prod" / "apply-policy.json").read_text())
+    assert "prod-" in json.dumps(
+        prod_policy
+    ) and "parameter/personalize-gitops/locks/retail-prod" in json.dumps(prod_policy)
+    assert sorted(p.name for p in (tmp_path / "wf").iterdir()) == [
+        "personalize-gitops-apply.yml",
+        "personalize-gitops-drift.yml",
+        "personalize-gitops-plan.yml",
     ]
-    apply_trust = json.loads((out / "apply-trust.json").read_text())
-    assert (
-        _trust_condition(apply_trust)["token.actions.githubusercontent.com:sub"]
-        == "repo:acme/recs:environment:prod"
-    )
-    assert apply_trust["Statement"][0]["Principal"]["Federated"].startswith(
-        "arn:aws:iam::123456789012:oidc-provider/"
-    )
-    assert "gh variable set APPLY_ROLE_ARN --repo acme/recs --env prod" in result.stdout
-    assert "personalize-gitops-apply-retail-dev" in result.stdout  # the name `stacks` derives for the matrix
+    for caller in (tmp_path / "wf").iterdir():
+        assert len(caller.read_text().splitlines()) < 30, caller.name
+        assert f"@{REF} # personalize-gitops " in caller.read_text()
+
+
+def test_ci_setup_reruns_are_idempotent_and_foreign_workflows_are_kept(tmp_path: Path) -> None:
+    assert _ci_setup(tmp_path).exit_code == 0
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    again = _ci_setup(tmp_path)
+    assert again.exit_code == 0, again.output
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert "(unchanged)" in again.stdout and "(created)" not in again.stdout
+    foreign = tmp_path / "wf" / "personalize-gitops-plan.yml"
+    foreign.write_text("name: mine\n")
+    refused = _ci_setup(tmp_path)
+    assert refused.exit_code == 1
+    assert "not written by ci-setup" in refused.stderr and "Traceback" not in refused.output
+    assert foreign.read_text() == "name: mine\n"
+
+
+def test_plan_trust_allows_pull_requests_main_and_the_merge_queue_only(tmp_path: Path) -> None:
+    assert _ci_setup(tmp_path).exit_code == 0
+    plan = json.loads((tmp_path / "iam" / "retail-dev" / "plan-trust.json").read_text())
+    exact, queue = plan["Statement"]
+    assert exact["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
+        "repo:acme/recs:pull_request",
+        "repo:acme/recs:ref:refs/heads/main",
+    ]
+    assert queue["Condition"]["StringLike"] == {
+        "token.actions.githubusercontent.com:sub": "repo:acme/recs:ref:refs/heads/gh-readonly-queue/main/*"
+    }
+    assert queue["Condition"]["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"
+    }
+    assert "ForAllValues" not in json.dumps(plan)
+
+
+def test_ci_setup_needs_a_commit_to_pin(tmp_path: Path) -> None:
+    result = _ci_setup(tmp_path, "--ref", "v0.1.0")
+    assert result.exit_code == 1
+    assert "full commit SHA" in result.stderr and "Traceback" not in result.output
 
 
 def test_ci_setup_needs_an_account(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["ci-setup", "--repo", "acme/recs", str(tmp_path / "missing")])
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "dg.yaml").write_text(
+        "apiVersion: personalize-gitops/v1alpha1\nkind: DatasetGroup\nmetadata: {name: shop}\nspec: {}\n"
+    )
+    result = runner.invoke(
+        app,
+        [
+            "ci-setup",
+            "--repo",
+            "acme/recs",
+            "--ref",
+            REF,
+            str(tmp_path / "m"),
+            "--stacks-dir",
+            str(tmp_path / "s"),
+            "--out-dir",
+            str(tmp_path / "iam"),
+            "--workflows-dir",
+            str(tmp_path / "wf"),
+        ],
+    )
     assert result.exit_code == 1
     assert "--account-id" in result.stderr
 
 
-def test_ci_setup_without_out_dir_passes_the_stack_file_on() -> None:
-    stack = str(MANIFESTS / "prod.stack.yaml")
-    result = runner.invoke(app, ["ci-setup", "--repo", "acme/recs", str(MANIFESTS), "--stack", stack])
+def test_ci_setup_immutable_subjects(tmp_path: Path) -> None:
+    result = _ci_setup(tmp_path, "--org-id", "12", "--repo-id", "34")
     assert result.exit_code == 0, result.output
-    assert f"personalize-gitops iam-policy --role apply {MANIFESTS} --stack {stack} > apply-policy.json" in (
-        result.stdout
+    trust = json.loads((tmp_path / "iam" / "retail-prod" / "apply-trust.json").read_text())
+    assert (
+        _trust_condition(trust)["token.actions.githubusercontent.com:sub"]
+        == "repo:acme@12/recs@34:environment:production-retail-prod"
     )
-    assert "role/personalize-gitops-apply-retail-prod" in result.stdout
-    assert "--org-id" in result.stdout  # immutable subjects explained
+    assert "--org-id" not in result.stdout.split("caller workflows")[-1]
