@@ -217,6 +217,13 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
     statements: list[dict[str, Any]] = [
         _statement("PersonalizeListNotScopableByName", _actions("personalize", LIST_ACTIONS), ["*"]),
         _statement("PersonalizeReadStackResources", _actions("personalize", DESCRIBE_ACTIONS), owned),
+        # The stack is found by its ownership tags, whatever its groups are called (a changed namePrefix
+        # must not hide the old resources), so the tags of every dataset group are read.
+        _statement(
+            "PersonalizeFindStackGroupsByTags",
+            ["personalize:ListTagsForResource"],
+            [scope.personalize("dataset-group/*")],
+        ),
         _statement(
             "PersonalizeReadRecipes",
             _actions("personalize", CATALOG_ACTIONS),

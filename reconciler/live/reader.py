@@ -3,9 +3,10 @@
 What is read (and nothing else):
 
 * `ListDatasetGroups`, `ListSchemas` (account-wide; there is no parent filter);
-* per candidate dataset group (name = a desired group, or starting with the stack's namePrefix, or every group
-  when the prefix is empty): `ListTagsForResource`; the group is in scope when its name is a desired one or
-  its tags name this stack. Per group in scope: `DescribeDatasetGroup` and one List* per child kind
+* per dataset group of the account, whatever its name: `ListTagsForResource` (groups named like the
+  stack's are read first); the group is in scope when its tags name this stack or its name is a desired
+  one. Identity never depends on `namePrefix`: a stack whose prefix changed is still found. Per group in
+  scope: `DescribeDatasetGroup` and one List* per child kind
   (datasets, solutions, filters, event trackers, recommenders, metric attributions);
 * per child: one Describe* and (taggable kinds) one `ListTagsForResource`; per solution `ListSolutionVersions`
   and `ListCampaigns(solutionArn)`; per campaign Describe + tags; per dataset `ListDatasetImportJobs` and the
@@ -306,23 +307,41 @@ class _Reader:
     def desired_names(self, kind: Kind) -> set[str]:
         return {r.physical_name for r in self.desired.of_kind(kind)}
 
-    def group_candidate(self, name: str) -> bool:
+    def likely_ours(self, name: str) -> bool:
+        """Named like the stack's groups (a desired name or the namePrefix). Only an ordering hint: these
+        groups' tags are read first so their children start early; identity comes from the tags alone."""
         prefix = self.desired.stack.settings.namePrefix
-        return name in self.desired_names(Kind.DATASET_GROUP) or not prefix or name.startswith(prefix)
+        return name in self.desired_names(Kind.DATASET_GROUP) or (bool(prefix) and name.startswith(prefix))
 
     # -- tasks --
 
     def list_groups(self) -> None:
-        for summary in self.pages("list_dataset_groups", "datasetGroups", "list dataset groups"):
-            name = str(summary.get("name", ""))
-            if self.group_candidate(name):
-                raw = _Raw(Kind.DATASET_GROUP, str(summary["datasetGroupArn"]), name, plain(summary))
-                with self.lock:
-                    self.groups[raw.arn] = raw
-                self.spawn(self.group_tags, raw)
+        """Every dataset group of the account is a candidate, whatever its name: the stack's groups are the
+        ones whose tags name it (or named like a desired group, to adopt). Filtering by namePrefix here
+        would lose a stack whose prefix changed (issue 11 finding 4)."""
+        summaries = self.pages("list_dataset_groups", "datasetGroups", "list dataset groups")
+        raws = [
+            _Raw(Kind.DATASET_GROUP, str(s["datasetGroupArn"]), str(s.get("name", "")), plain(s))
+            for s in summaries
+        ]
+        for raw in sorted(raws, key=lambda r: not self.likely_ours(r.name)):
+            with self.lock:
+                self.groups[raw.arn] = raw
+            self.spawn(self.group_tags, raw)
 
     def group_tags(self, raw: _Raw) -> None:
-        tags = self.read_tags(raw.arn)
+        try:
+            tags = self.read_tags(raw.arn)
+        except ApiError as exc:
+            if exc.code in _DENIED:
+                raise ApiError(
+                    exc.message,
+                    code=exc.code,
+                    hint="the stack is found by its ownership tags whatever its names, so the role needs "
+                    "personalize:ListTagsForResource on every dataset group (arn:aws:personalize:*:*:"
+                    "dataset-group/*; `personalize-gitops iam-policy` includes it)",
+                ) from exc
+            raise
         if tags is None:
             raw.gone = True
             return

@@ -130,6 +130,23 @@ def replacement_name(physical_name: str, digest: str, current: str | None = None
     return name
 
 
+def is_own_name(physical_name: str, live_name: str) -> bool:
+    """True when `live_name` is the manifests' physical name or a create-before-destroy replacement of it
+    (`replacement_name`: the name, possibly shortened, plus `-<6 hex>` and an optional `b`)."""
+    if live_name == physical_name:
+        return True
+    bases = {physical_name[:56], physical_name[:55]}
+    return any(re.fullmatch(re.escape(base) + r"-[0-9a-f]{6}b?", live_name) for base in bases)
+
+
+def _old_prefix(prefix: str, physical_name: str, live_name: str) -> str | None:
+    """The namePrefix `live_name` was made with, when only the prefix differs from `physical_name`."""
+    tail = physical_name[len(prefix) :] if physical_name.startswith(prefix) else physical_name
+    if tail and live_name.endswith(tail):
+        return live_name[: len(live_name) - len(tail)]
+    return None
+
+
 def gate_check(
     gate: PromotionGate | None, candidate: Mapping[str, float], serving: Mapping[str, float]
 ) -> tuple[bool, list[str]]:
@@ -287,6 +304,21 @@ class _Planner:
     def refuse(self, res_address: Address, message: str) -> None:
         self.errors.append(f"{res_address}: {message}")
 
+    def refuse_rename(self, res: DesiredResource, lv: LiveResource) -> None:
+        """The stack's resource (found by its ownership tags) has another name than the manifests give it,
+        typically because namePrefix changed. Personalize cannot rename, and planning a second stack next
+        to the old one would leave the old one (and its bills) unseen: refuse, saying what to do."""
+        old = _old_prefix(self.desired.stack.settings.namePrefix, res.physical_name, lv.name)
+        restore = f"set namePrefix back to {old!r}" if old is not None else "restore its old name"
+        self.refuse(
+            res.address,
+            f"this stack's {lv.name} (found by its tags) is named {res.physical_name} in the manifests and "
+            f"Personalize cannot rename: {restore}, or deploy the new names as another stack and retire "
+            "this one with prune",
+        )
+        self.add_live(res.address, Action.NOOP, lv, allowed=False)
+        self.decisions[res.address] = _Decision(Action.NOOP)
+
     # -- main --
 
     def run(self) -> Plan:
@@ -323,6 +355,8 @@ class _Planner:
                 self.plan_adopt(res, lv)
             elif status in DELETING:
                 self.plan_create(res, deps, reasons=(Reason.NEW,), in_progress=status)
+            elif lv.managed and handler.taggable and not is_own_name(res.physical_name, lv.name):
+                self.refuse_rename(res, lv)
             elif status in handler.failed:
                 self.plan_replace(res, lv, [], (Reason.FAILED,), deps, failed=True)
             elif status in handler.in_progress or handler.update_in_progress(lv):
