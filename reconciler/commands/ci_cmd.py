@@ -91,7 +91,8 @@ def _meta(plan_file: Path, head: str) -> github.PlanMeta:
 
     plan = planfile.load(str(plan_file))
     _check_stack(plan.stack)
-    return github.PlanMeta(plan.stack, head.lower(), plan.manifests_digest, planfile.plan_digest(plan))
+    digest = planfile.plan_digest(plan).removeprefix("sha256:")
+    return github.PlanMeta(plan.stack, head.lower(), plan.manifests_digest, digest)
 
 
 @app.command("plan-comment")

@@ -210,15 +210,3 @@ def load(path: str) -> Plan:
     except OSError as exc:
         raise PlanError(f"cannot read the plan file {path}: {exc.strerror}") from exc
     return loads(text, source=path)
-
-
-#: Keys of the saved plan that say when or where it was made, not what it does (left out of the digest).
-_UNDIGESTED_KEYS = frozenset({"created", "created_at", "timestamp", "generated_at"})
-
-
-def plan_digest(plan: Plan) -> str:
-    """sha256 of the canonical saved plan (sorted keys, no whitespace, no timestamps): two plans with the same
-    digest make the same changes from the same manifests against the same live state."""
-    data = {k: v for k, v in plan_to_dict(plan).items() if k not in _UNDIGESTED_KEYS}
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

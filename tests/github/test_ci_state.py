@@ -162,7 +162,7 @@ def test_ci_plan_comment_and_compare_commands(tmp_path: Path) -> None:
     )
     assert comment.exit_code == 0, comment.output
     assert comment.stdout.splitlines()[0] == f"Plan of commit `{head[:12]}` · [workflow run](https://r/9)"
-    assert f"plan={planfile.plan_digest(plan)}" in comment.stdout
+    assert f"plan={planfile.plan_digest(plan).removeprefix('sha256:')}" in comment.stdout
     comments = tmp_path / "comments.json"
     comments.write_text(_comments(head, (comment.stdout, "github-actions", None)))
     merged = runner.invoke(
