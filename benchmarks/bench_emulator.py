@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import threading
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from reconciler.emulator import DurationProfile, PersonalizeEmulator, VirtualClock, emulated_client
 
@@ -55,6 +55,46 @@ def threaded(calls: int, threads: int = 8) -> float:
     return per_thread * threads / (time.perf_counter() - start)
 
 
+class HttpThroughput(NamedTuple):
+    calls_per_s: float
+    calls: int  # timed calls
+    total_calls: int  # including the warm-up calls
+    connections: int  # TCP connections the server accepted for all of them
+
+
+def over_http(calls: int, threads: int = 1) -> HttpThroughput:
+    """The same describes through ``emulator serve`` over loopback HTTP (one boto3 client per thread)."""
+    import boto3
+    from botocore.config import Config
+
+    from reconciler.emulator.server import EmulatorServer
+
+    emulator, arns = _prepare()
+    server = EmulatorServer(emulator, emulator.clock).start()
+    try:
+        session = boto3.session.Session(
+            aws_access_key_id="emulator", aws_secret_access_key="emulator", region_name=REGION
+        )
+        clients = [
+            session.client("personalize", endpoint_url=server.url, config=Config(max_pool_connections=4))
+            for _ in range(threads)
+        ]
+        for client in clients:
+            _describe_loop(client, arns, 5)
+        per_thread = max(1, calls // threads)
+        workers = [threading.Thread(target=_describe_loop, args=(c, arns, per_thread)) for c in clients]
+        start = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        elapsed = time.perf_counter() - start
+        total = per_thread * threads
+        return HttpThroughput(total / elapsed, total, total + 5 * threads, server.connections_accepted)
+    finally:
+        server.stop()
+
+
 def core_only(calls: int) -> float:
     emulator, arns = _prepare()
     start = time.perf_counter()
@@ -73,6 +113,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  boto3 client, 1 thread : {single_thread(args.calls):8.0f} calls/s")
     print(f"  boto3 clients, 8 threads: {threaded(args.calls):8.0f} calls/s (total)")
     print(f"  core handle() only      : {core_only(args.calls * 5):8.0f} calls/s")
+    for threads in (1, 8):
+        http = over_http(args.calls, threads)
+        print(
+            f"  HTTP (emulator serve), {threads} thread(s): {http.calls_per_s:8.0f} calls/s, "
+            f"{http.connections} connections for {http.total_calls} calls"
+        )
 
 
 if __name__ == "__main__":

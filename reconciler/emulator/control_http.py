@@ -6,7 +6,8 @@ S3 bucket names: bucket names cannot start with ``_``). Bodies are JSON; answers
 ``GET /_emulator/status``
     ``{"ok": true, "now": <virtual epoch seconds>, "nowIso": "...", "timeScale": <x or null>,
     "resources": {<kind>: <count>}, "control": <faults, latency, forced failures, metrics, quotas>,
-    "stateFile": <path or null>, "regions": [...], "requests": <n>, "moto": true}``
+    "stateFile": <path or null>, "regions": [...], "requests": <n>, "peakInFlight": <most requests answered
+    at once>, "connections": {"open": <n>, "accepted": <n>}, "moto": true}``
 
 ``POST /_emulator/control`` with ``{"action": ACTION, ...arguments}``; the answer is
 ``{"ok": true, "action": ACTION, "result": ...}`` or, for a bad request, HTTP 400 with

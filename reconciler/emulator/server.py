@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import http
+import io
 import ipaddress
 import json
 import logging
@@ -227,6 +228,8 @@ class EmulatorApp:
         self.regions: set[str] = set()
         self.ssm_regions: set[str] = set()  # SSM is regional: the state file saves these regions' parameters
         self.requests = 0
+        self.in_flight = 0  # requests being answered right now (one thread each)
+        self.peak_in_flight = 0
         self._count_lock = threading.Lock()
         self._status_extra = status_extra
         self.control = ControlEndpoint(
@@ -238,14 +241,21 @@ class EmulatorApp:
         )
 
     def _status(self) -> dict[str, Any]:
+        with self._count_lock:
+            regions, requests, peak = sorted(self.regions), self.requests, self.peak_in_flight
         doc: dict[str, Any] = {
-            "regions": sorted(self.regions),
-            "requests": self.requests,
+            "regions": regions,
+            "requests": requests,
+            "peakInFlight": peak,
             "moto": self.bridge is not None,
         }
         if self._status_extra is not None:
             doc.update(self._status_extra())
         return doc
+
+    def seen_ssm_regions(self) -> set[str]:
+        with self._count_lock:
+            return set(self.ssm_regions)
 
     def _mutated(self, service: str) -> None:
         """A request changed state: ``service`` is "personalize", a moto service name, or "*" (unknown)."""
@@ -253,16 +263,27 @@ class EmulatorApp:
             self.on_mutation(service)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        with self._count_lock:
-            self.requests += 1
         path = environ.get("PATH_INFO", "")
-        if path.startswith(CONTROL_PREFIX):
-            return self.control(environ, start_response)
         scope = scope_of(environ.get("HTTP_AUTHORIZATION"))
-        if scope is not None:
-            self.regions.add(scope[0])
-            if scope[1] == "ssm":
-                self.ssm_regions.add(scope[0])
+        with self._count_lock:  # requests arrive on many threads at once
+            self.requests += 1
+            if scope is not None and not path.startswith(CONTROL_PREFIX):
+                self.regions.add(scope[0])
+                if scope[1] == "ssm":
+                    self.ssm_regions.add(scope[0])
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if path.startswith(CONTROL_PREFIX):
+                return self.control(environ, start_response)
+            return self._dispatch(environ, start_response, scope)
+        finally:
+            with self._count_lock:
+                self.in_flight -= 1
+
+    def _dispatch(
+        self, environ: dict[str, Any], start_response: StartResponse, scope: tuple[str, str] | None
+    ) -> Iterable[bytes]:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(PERSONALIZE_TARGET_PREFIX):
             return self._personalize(environ, start_response, target, scope)
@@ -347,7 +368,8 @@ def _error(start_response: StartResponse, status: int, code: str, message: str) 
 
 
 class EmulatorServer:
-    """A threaded werkzeug server around :func:`make_app`, with optional persistence.
+    """A threaded HTTP/1.1 server around :func:`make_app` (keep-alive, one thread per connection), with
+    optional persistence.
 
     ``EmulatorServer.create(...)`` builds the emulator (ScaledClock, S3 through the moto bridge), loads
     ``state_file`` if it exists, and saves the whole account after every mutating request and on ``stop()``.
@@ -370,7 +392,6 @@ class EmulatorServer:
                 f"refusing to listen on {host}: the emulator has no authentication, use a loopback "
                 "address such as 127.0.0.1"
             )
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
         self.emulator = emulator
@@ -379,14 +400,20 @@ class EmulatorServer:
         self.bridge = bridge if bridge is not None else MotoBridge()
         self._save_lock = threading.Lock()
         self.save_errors: list[str] = []
+        self._connections: set[socket.socket] = set()
+        self.connections_accepted = 0
+        self._connections_lock = threading.Lock()
         self.app = make_app(
             emulator,
             clock=clock,
             bridge=self.bridge,
             on_mutation=self._on_mutation if state is not None else None,
-            status_extra=lambda: {"stateFile": str(state.path) if state is not None else None},
+            status_extra=lambda: {
+                "stateFile": str(state.path) if state is not None else None,
+                "connections": {"open": self.open_connections, "accepted": self.connections_accepted},
+            },
         )
-        handler = _QuietHandler if quiet else MotoRequestHandler
+        handler = _handler_class(quiet)
         # Bind ourselves: a port in use is then an OSError for the caller (werkzeug would print and exit).
         listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -398,6 +425,7 @@ class EmulatorServer:
             )
         finally:
             listener.close()  # the server holds its own duplicate of the socket
+        self._server.track_connection = self._track_connection  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -451,6 +479,20 @@ class EmulatorServer:
         host = self._server.host
         return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
 
+    def _track_connection(self, connection: socket.socket, is_open: bool) -> None:
+        with self._connections_lock:
+            if is_open:
+                self._connections.add(connection)
+                self.connections_accepted += 1
+            else:
+                self._connections.discard(connection)
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open right now (kept alive between requests)."""
+        with self._connections_lock:
+            return len(self._connections)
+
     def _on_mutation(self, service: str) -> None:
         self.save(None if service == "*" else {service})
 
@@ -461,7 +503,7 @@ class EmulatorServer:
             return
         with self._save_lock:
             try:
-                self.state.ssm_regions.update(self.app.ssm_regions)
+                self.state.ssm_regions.update(self.app.seen_ssm_regions())
                 self.state.save(self.emulator.snapshot(), float(self.clock.now()), services=services)
             except Exception as exc:  # a failed save must not turn into a failed API call
                 message = f"could not save the emulator state to {self.state.path}: {exc}"
@@ -496,6 +538,11 @@ class EmulatorServer:
             self._thread.join(timeout=10)
             self._thread = None
         self._server.server_close()
+        with self._connections_lock:  # idle keep-alive connections: end them so no request lands after this
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         # Every change was saved when it happened; what is left is the clock (and a retry of failed saves).
         self.save(None if self.save_errors else set())
 
@@ -506,17 +553,143 @@ class EmulatorServer:
         self.stop()
 
 
-def _quiet_handler_class() -> type:
+#: An idle keep-alive connection is closed after this many seconds (clients reconnect transparently).
+KEEP_ALIVE_IDLE_SECONDS = 60.0
+_NO_BODY_STATUSES = frozenset({204, 304})
+_HOP_BY_HOP = frozenset({"connection", "content-length", "transfer-encoding", "keep-alive"})
+
+
+def _handler_class(quiet: bool) -> type:
+    """The request handler: moto's (it keeps S3 metadata headers with underscores) with HTTP/1.1 keep-alive.
+
+    werkzeug's development server answers every request with ``Connection: close`` because it cannot drain
+    an unread request body before the next request line. This handler reads each request body completely
+    first (``Content-Length`` bytes, or the chunks of ``Transfer-Encoding: chunked``), hands the application
+    a complete in-memory body, and frames every answer with an exact ``Content-Length``, so the connection
+    can carry the next request. One thread per connection (werkzeug's threaded server) serves concurrent
+    clients in parallel; the emulator serialises state changes with its own lock.
+    """
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-    class QuietHandler(MotoRequestHandler):
+    class KeepAliveHandler(MotoRequestHandler):
+        timeout = KEEP_ALIVE_IDLE_SECONDS
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body leave in two writes: without this, Nagle's algorithm holds the body back
+            # until the client's delayed ACK (~40 ms per call on a kept-alive connection).
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            track = getattr(self.server, "track_connection", None)
+            if track is not None:
+                track(self.connection, True)
+
+        def finish(self) -> None:
+            track = getattr(self.server, "track_connection", None)
+            if track is not None:
+                track(self.connection, False)
+            with contextlib.suppress(OSError):
+                super().finish()
+
         def log_request(self, *args: Any, **kwargs: Any) -> None:
-            pass
+            if not quiet:
+                super().log_request(*args, **kwargs)
 
-    return QuietHandler
+        def run_wsgi(self) -> None:
+            # "Expect: 100-continue" was answered by http.server's parse_request (HTTP/1.1).
+            environ = self.make_environ()
+            try:
+                body = _read_request_body(environ, self.rfile)
+            except (ValueError, OSError):
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self._respond(400, [("Content-Type", "text/plain")], b"unreadable request body\n", False)
+                return
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ.pop("wsgi.input_terminated", None)
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+            self.environ = environ
+
+            started: list[Any] = []
+
+            def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                started[:] = [status, list(headers)]
+                return lambda data: chunks.append(data)
+
+            chunks: list[bytes] = []
+            try:
+                app_iter = self.server.app(environ, start_response)
+                try:
+                    chunks.extend(app_iter)
+                finally:
+                    close = getattr(app_iter, "close", None)
+                    if close is not None:
+                        close()
+            except Exception:
+                log.exception("emulator serve: error answering %s %s", self.command, self.path)
+                started[:] = [
+                    "500 Internal Server Error",
+                    [("Content-Type", "application/x-amz-json-1.1")],
+                ]
+                chunks = [json.dumps({"__type": "InternalFailure", "message": "emulator error"}).encode()]
+            if not started:  # the application dropped the connection (an injected ConnectionReset)
+                self.close_connection = True
+                return
+            status, headers = started
+            code_text, _, phrase = str(status).partition(" ")
+            try:
+                self._respond(int(code_text), headers, b"".join(chunks), self.command == "HEAD", phrase)
+            except OSError:
+                self.close_connection = True
+
+        def _respond(
+            self,
+            code: int,
+            headers: list[tuple[str, str]],
+            data: bytes,
+            head: bool,
+            phrase: str | None = None,
+        ) -> None:
+            self.send_response(code, phrase or None)
+            declared_length: str | None = None
+            for key, value in headers:
+                lower = key.lower()
+                if lower == "content-length":
+                    declared_length = value
+                if lower not in _HOP_BY_HOP:
+                    self.send_header(key, value)
+            if head:
+                # HEAD: the length of what a GET would return (S3 HeadObject), no body.
+                self.send_header("Content-Length", declared_length or "0")
+            elif not (100 <= code < 200 or code in _NO_BODY_STATUSES):
+                self.send_header("Content-Length", str(len(data)))
+            else:
+                data = b""
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            elif self.request_version == "HTTP/1.0":
+                self.send_header("Connection", "keep-alive")
+            self.end_headers()
+            if data and not head:
+                self.wfile.write(data)
+            self.wfile.flush()
+
+    return KeepAliveHandler
 
 
-_QuietHandler = _quiet_handler_class()
+def _read_request_body(environ: dict[str, Any], rfile: Any) -> bytes:
+    """The whole request body, so that the next request on the connection starts at the right byte."""
+    if environ.get("wsgi.input_terminated"):  # Transfer-Encoding: chunked (werkzeug's DechunkedInput)
+        return bytes(environ["wsgi.input"].read())
+    length_text = str(environ.get("CONTENT_LENGTH") or "0").strip()
+    length = int(length_text)
+    if length < 0:
+        raise ValueError("negative Content-Length")
+    data = rfile.read(length) if length else b""
+    if len(data) != length:
+        raise OSError("connection closed inside the request body")
+    return bytes(data)
 
 
 def usage_text(url: str, region: str = "eu-west-1") -> str:

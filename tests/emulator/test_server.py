@@ -6,7 +6,10 @@ clients over HTTP. Waits use the control endpoint's ``advance`` action, never wa
 
 from __future__ import annotations
 
+import http.client
 import json
+import logging
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionClosedError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 from emu_support import (
     INTERACTIONS_SCHEMA,
     interactions_csv,
@@ -467,3 +470,85 @@ def test_an_unusable_state_path_fails_at_start(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(StateFileError, match=r"cannot read emulator state .*not-a-directory/state\.json"):
         EmulatorServer.create(port=0, state_file=blocker / "state.json")
+
+
+# ----------------------------------------------------------------------------- HTTP/1.1 and threads
+
+
+def test_one_client_reuses_one_kept_alive_connection(
+    server: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    personalize = clients(server.url)["personalize"]
+    accepted_before = status(server.url)["connections"]["accepted"]
+    with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):
+        arn = personalize.create_dataset_group(name="g")["datasetGroupArn"]
+        for _ in range(25):
+            personalize.describe_dataset_group(datasetGroupArn=arn)
+            personalize.list_dataset_groups()
+    opened = [r for r in caplog.records if r.getMessage().startswith("Starting new HTTP connection")]
+    assert len(opened) == 1  # 51 calls, one TCP connection (werkzeug's server closed after every answer)
+    # the status request itself is one more connection (urllib opens its own)
+    assert status(server.url)["connections"]["accepted"] - accepted_before == 2
+    assert len(personalize.list_dataset_groups()["datasetGroups"]) == 1
+
+
+def test_raw_http11_requests_share_a_socket_with_exact_lengths(server: EmulatorServer) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", "/_emulator/status")
+        first = connection.getresponse()
+        body = first.read()
+        assert first.version == 11 and first.getheader("Connection") is None
+        assert int(first.getheader("Content-Length")) == len(body) and json.loads(body)["ok"] is True
+        sock = connection.sock
+        assert sock is not None
+        # a body sent with chunked transfer encoding is read completely before the next request
+        payload = json.dumps({"action": "advance", "seconds": 5}).encode()
+        connection.request(
+            "POST", "/_emulator/control", body=iter([payload[:7], payload[7:]]), encode_chunked=True
+        )
+        second = connection.getresponse()
+        assert json.loads(second.read())["ok"] is True
+        connection.request("HEAD", "/_emulator/status")
+        head = connection.getresponse()
+        assert head.read() == b"" and head.status == 200
+        connection.request("GET", "/_emulator/status")
+        assert json.loads(connection.getresponse().read())["ok"] is True
+        assert connection.sock is sock  # four requests, one socket
+    finally:
+        connection.close()
+
+
+def test_concurrent_clients_are_answered_in_parallel(server: EmulatorServer) -> None:
+    """16 clients, each call held 1 s by injected latency: all 16 are inside the server at the same time."""
+    arn = clients(server.url)["personalize"].create_dataset_group(name="g")["datasetGroupArn"]
+    callers = [clients(server.url)["personalize"] for _ in range(16)]
+    control(server.url, "set_latency", operation="DescribeDatasetGroup", seconds=1.0)
+    errors: list[BaseException] = []
+
+    def call(client: Any) -> None:
+        try:
+            client.describe_dataset_group(datasetGroupArn=arn)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=(c,)) for c in callers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert status(server.url)["peakInFlight"] == 16
+
+
+def test_stop_ends_idle_kept_alive_connections(tmp_path: Path) -> None:
+    srv = start_server()
+    personalize = clients(srv.url)["personalize"]
+    personalize.list_dataset_groups()
+    assert srv.open_connections == 1
+    srv.stop()
+    with pytest.raises((EndpointConnectionError, ConnectionClosedError)):
+        clients(srv.url, attempts=1)["personalize"].list_dataset_groups()
+    with pytest.raises((EndpointConnectionError, ConnectionClosedError)):
+        personalize.list_dataset_groups()
