@@ -2,7 +2,7 @@
 
 Public interface:
 
-* `run.run_apply(desired, target, read_live=..., make_plan=..., reporter=..., options=..., saved_plan=...,
+* `run.run_apply(desired, target, read_live=..., plan_options=..., reporter=..., options=..., saved_plan=...,
   confirm=..., break_lock=...) -> ApplyResult`: the whole apply (account guard, stack lock, fresh or saved
   plan with the staleness check, confirmation, execution rounds, outputs). `ApplyResult.exit_code` is 0 / 1 /
   3; refusals raise ReconcilerErrors (TargetError, LockHeldError exit 4, StalePlanError, PlanError).

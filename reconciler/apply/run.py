@@ -1,12 +1,15 @@
 """The whole apply, around the executor: account guard, stack lock, fresh or saved plan (staleness check),
-confirmation, execution, the "continue what is still running" rounds, outputs.
+confirmation, execution of exactly that plan, the check afterwards, outputs.
 
-`run_apply(...)` is what the CLI calls; every collaborator that touches AWS is injected (`read_live`,
-`make_plan`), so tests can drive it with the emulator.
+`run_apply(...)` is what the CLI calls; the live reader is injected (`read_live`), so tests can drive it with
+the emulator; plans are made here, from `plan_options` (the one set of options plan and apply share).
 
-Rounds: when the plan contains work that an earlier apply left running (a training, an import, a campaign
-update: `Change.in_progress`), this apply waits for it and then plans again, so what follows from it (the
-promotion of the freshly trained version) happens in the same run. At most `MAX_ROUNDS` rounds.
+Only the reviewed plan runs. Work that follows from waiting (promote a version once its training finishes and
+passes the gate, train once a running import finishes, delete the old half of a replacement once its campaign
+moved) is planned up front as steps that depend on the wait. Apply never plans a second round: after the
+plan's steps it reads the account once more (for the outputs) and plans again only to COMPARE. Anything that
+later plan contains (a filter deleted outside git while apply waited, a version trained by someone else) is
+reported as "the account changed: plan again" and exit code 5 (`ACCOUNT_CHANGED_EXIT`), never applied.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from reconciler.apply.executor import ApplyOptions, apply_plan
-from reconciler.apply.graph import Outcome
 from reconciler.apply.lock import StackLock
 from reconciler.apply.outputs import collect_outputs, outputs_path, publish_ssm, write_outputs_file
 from reconciler.apply.progress import Reporter
@@ -24,9 +26,12 @@ from reconciler.apply.report import ApplyReport
 from reconciler.apply.waiter import Clock
 from reconciler.errors import PlanError, StalePlanError, TargetError
 from reconciler.model.state import DesiredState, LiveState
-from reconciler.plan.types import Plan
+from reconciler.plan.planner import PlanOptions
+from reconciler.plan.planner import plan as plan_changes
+from reconciler.plan.types import Action, Plan
 
-MAX_ROUNDS = 3
+#: Exit code of an apply that ran its whole plan, after which the account needs changes the plan did not have.
+ACCOUNT_CHANGED_EXIT = 5
 
 
 class TargetLike(Protocol):
@@ -42,43 +47,35 @@ class TargetLike(Protocol):
 @dataclass
 class ApplyResult:
     plan: Plan
-    """The (first) plan that was applied."""
-    reports: list[ApplyReport] = field(default_factory=list)
+    """The plan that was applied (the reviewed one)."""
+    report: ApplyReport | None = None
     outputs_file: str | None = None
     ssm_written: int = 0
     cancelled: bool = False
     broke_lock_of: str | None = None
-
-    @property
-    def report(self) -> ApplyReport | None:
-        return self.reports[-1] if self.reports else None
+    unplanned: list[str] = field(default_factory=list)
+    """Changes a plan made after apply would need that the applied plan did not contain (not applied)."""
 
     @property
     def exit_code(self) -> int:
         if self.cancelled:
             return 1
-        codes = [r.exit_code for r in self.reports]
-        if 1 in codes:
-            return 1
-        return codes[-1] if codes else 0
+        code = self.report.exit_code if self.report is not None else 0
+        if code == 0 and self.unplanned:
+            return ACCOUNT_CHANGED_EXIT
+        return code
 
     def summary(self) -> ApplyReport | None:
-        """One report merging every round (steps, held-back promotions, calls)."""
-        if not self.reports:
-            return None
-        merged = ApplyReport(stack=self.reports[0].stack, started=self.reports[0].started)
-        for r in self.reports:
-            merged.steps.extend(r.steps)
-            merged.held_back.extend(r.held_back)
-            merged.mutating_calls += r.mutating_calls
-            merged.describe_calls += r.describe_calls
-            merged.notes.extend(r.notes)
-        merged.finished = self.reports[-1].finished
-        # a later round finishing what an earlier one left running supersedes its RUNNING/PENDING steps
-        if len(self.reports) > 1 and self.reports[-1].exit_code == 0:
-            merged.steps = [s for s in merged.steps if s.outcome not in (Outcome.RUNNING, Outcome.PENDING)]
-        merged.outputs_file = self.outputs_file
-        return merged
+        """The report of the applied plan (its notes end with the "account changed" lines, if any)."""
+        return self.report
+
+
+def account_changed_lines(unplanned: list[str]) -> list[str]:
+    return [
+        "the account changed: plan again. A plan made after this apply wants changes the applied plan did "
+        "not contain; they were NOT made:",
+        *(f"  {line}" for line in unplanned),
+    ]
 
 
 def check_account(desired: DesiredState, target: TargetLike) -> str:
@@ -122,7 +119,7 @@ def run_apply(
     target: TargetLike,
     *,
     read_live: Callable[[], LiveState],
-    make_plan: Callable[[LiveState], Plan],
+    plan_options: PlanOptions | None = None,
     reporter: Reporter | None = None,
     options: ApplyOptions | None = None,
     saved_plan: Plan | None = None,
@@ -134,6 +131,11 @@ def run_apply(
     """Apply `desired` to `target`. Raises ReconcilerErrors for refusals (account, lock, stale plan, plan
     errors); failures of individual steps are in the result (`exit_code` 1/3)."""
     options = options or ApplyOptions()
+    plan_options = plan_options or PlanOptions()
+
+    def make_plan(live: LiveState) -> Plan:
+        return plan_changes(desired, live, plan_options)
+
     check_account(desired, target)
     lock = StackLock(target.ssm, desired.stack.name, now=target.clock.now(), owner=lock_owner)
     broke: str | None = None
@@ -162,35 +164,37 @@ def run_apply(
         if confirm is not None and not confirm(plan):
             result.cancelled = True
             return result
-        current_plan, current_live = plan, live
-        for round_number in range(1, MAX_ROUNDS + 1):
-            round_options = options
-            if options.timeout is not None and result.reports:
-                spent = sum(r.makespan for r in result.reports)
-                round_options = replace(options, timeout=max(options.timeout - spent, 0.0))
-            report = apply_plan(
-                current_plan,
-                desired,
-                current_live,
-                personalize=target.personalize,
-                clock=target.clock,
-                s3=target.s3,
-                region=target.region,
-                account_id=target.account_id(),
-                reporter=reporter,
-                options=round_options,
-            )
-            result.reports.append(report)
-            if report.exit_code != 0 or round_number == MAX_ROUNDS or not _has_running_work(current_plan):
-                break
-            # Work left running by an earlier apply finished: plan again for what follows from it.
-            current_live = read_live()
-            current_plan = make_plan(current_live)
-            if current_plan.errors or not current_plan.has_changes:
-                break
+        result.report = apply_plan(
+            plan,
+            desired,
+            live,
+            personalize=target.personalize,
+            clock=target.clock,
+            s3=target.s3,
+            region=target.region,
+            account_id=target.account_id(),
+            reporter=reporter,
+            options=options,
+        )
         final_live = read_live()
+        if result.report.exit_code == 0:
+            # one-shot requests (--retrain) were part of the applied plan: the check plan does not repeat them
+            check = plan_changes(desired, final_live, replace(plan_options, retrain=frozenset()))
+            result.unplanned = unplanned_changes(check)
+            result.report.notes.extend(account_changed_lines(result.unplanned) if result.unplanned else [])
         _write_outputs(result, desired, target, final_live)
         return result
+
+
+def unplanned_changes(after: Plan) -> list[str]:
+    """What a plan made after a complete apply still wants: one line per change (refusals included)."""
+    lines = [
+        f"{change.action.value} {change.address}"
+        + (f" ({', '.join(r.value for r in change.reasons)})" if change.reasons else "")
+        for change in after.changes
+        if change.action is not Action.NOOP
+    ]
+    return lines + [f"refused: {error}" for error in after.errors]
 
 
 def _write_outputs(result: ApplyResult, desired: DesiredState, target: TargetLike, live: LiveState) -> None:

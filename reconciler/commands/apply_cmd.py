@@ -2,7 +2,8 @@
 
 Exit codes: 0 applied (or nothing to do), 1 error / a step failed / refused / cancelled, 3 `--timeout` ran out
 (or `--no-wait`) while work is still running (run apply again to continue), 4 another apply holds the stack
-lock.
+lock, 5 the plan ran completely but the account changed meanwhile (a plan made now wants changes the applied
+plan did not contain; they were not made: plan again).
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def apply_command(
     """Apply the manifests (or a saved plan) to the account: create, update, train, promote, prune.
 
     Exit codes: 0 done, 1 failed/refused, 3 still running after --timeout/--no-wait (rerun to continue),
-    4 stack locked by another apply.
+    4 stack locked by another apply, 5 the account changed during apply (plan again; nothing unreviewed ran).
     """
     try:
         code = _apply(
@@ -174,7 +175,7 @@ def _apply(
     from reconciler.live.reader import read_live
     from reconciler.manifest import load
     from reconciler.plan import planfile
-    from reconciler.plan.planner import PlanOptions, plan
+    from reconciler.plan.planner import PlanOptions
     from reconciler.render.text import render_text
 
     interactive = sys.stdin.isatty()
@@ -228,7 +229,7 @@ def _apply(
             desired,
             target,
             read_live=lambda: read_live(target, desired, now=target.clock.now()),
-            make_plan=lambda live: plan(desired, live, options),
+            plan_options=options,
             reporter=reporter,
             options=ApplyOptions(timeout=timeout, no_wait=no_wait),
             saved_plan=saved,

@@ -167,9 +167,11 @@ class _Decision:
     order: ReplaceOrder | None = None
     new_name: str | None = None
     retrain: bool = False
-    training: bool = False
-    """A solution version is already training."""
+    training: str | None = None
+    """ARN of the solution version already training (an earlier apply or someone else started it)."""
     imports: bool = False
+    importing: bool = False
+    """An import job of this dataset is already running (apply waits for it)."""
 
 
 @dataclass
@@ -754,6 +756,7 @@ class _Planner:
         if not fresh and lv is not None:
             running = [j for j in lv.imports if norm_status(j.status) in REGISTRY[Kind.DATASET].in_progress]
             if running:
+                decision.importing = True
                 self.annotate(
                     res.address,
                     f"import {norm_status(running[0].status)}",
@@ -833,8 +836,8 @@ class _Planner:
         planned: list[Address] = []
         for dataset in self.datasets_in_group(group):
             decision = self.decisions.get(dataset.address)
-            if decision is not None and decision.imports:
-                planned.append(dataset.address)
+            if decision is not None and (decision.imports or decision.importing):
+                planned.append(dataset.address)  # planned now, or running: the training follows it
             lv = self.live.resources.get(dataset.address)
             if lv is None:
                 continue
@@ -858,7 +861,7 @@ class _Planner:
         else:
             running = [v for v in lv.versions if norm_status(v.status) in VERSION_IN_PROGRESS]
             if running:
-                decision.training = True
+                decision.training = running[0].arn
                 self.annotate(
                     res.address,
                     f"training {norm_status(running[0].status)}",
@@ -968,6 +971,9 @@ class _Planner:
                     },
                 )
             return
+        if sol_decision is not None and sol_decision.training:
+            self.plan_promote_running(res, lv, solution, serving, sol_decision.training)
+            return
         if sol_decision is not None and sol_decision.retrain:
             gate = spec.promotion.model_dump() if spec.promotion else None
             self.add_promote(
@@ -1031,6 +1037,32 @@ class _Planner:
                 notes=(*failures, *metrics_notes),
                 details=details,
             )
+
+    def plan_promote_running(
+        self, res: DesiredResource, lv: LiveResource, solution: Address, serving: str, version: str
+    ) -> None:
+        """A conditional step: the version already training is promoted once it is ACTIVE, if it passes the
+        gate (apply waits for the training first; a failed training skips the promotion)."""
+        spec = res.spec
+        assert isinstance(spec, CampaignSpec)
+        if version == serving:
+            return
+        short = version.rsplit("/", 1)[-1]
+        note = f"promoted to {short} (training now) once it is ACTIVE"
+        self.add_promote(
+            res,
+            lv,
+            solution,
+            Reason.NEW_VERSION,
+            (note + (", if it passes the promotion gate" if spec.promotion else ""),),
+            {
+                "solution": spec.solution,
+                "solutionVersionArn": version,
+                "from": serving,
+                "gate": spec.promotion.model_dump() if spec.promotion else None,
+                "gated": spec.promotion is not None,
+            },
+        )
 
     def plan_pinned(
         self,

@@ -69,7 +69,7 @@ class World:
             self.desired,
             self.target,
             read_live=self.live,
-            make_plan=lambda live: plan(self.desired, live, PlanOptions(target="test", **extra)),
+            plan_options=PlanOptions(target="test", **extra),
             reporter=reporter,
             options=options,
             **kwargs,

@@ -68,7 +68,7 @@ class Account:
             desired,
             self.target,
             read_live=lambda: self.live(desired),
-            make_plan=lambda live: plan(desired, live, PlanOptions(target="test")),
+            plan_options=PlanOptions(target="test"),
             reporter=RecordingReporter(),
         )
 

@@ -229,13 +229,13 @@ class SeedWorld:
         from reconciler.apply.executor import ApplyOptions
         from reconciler.apply.progress import RecordingReporter
         from reconciler.apply.run import run_apply
-        from reconciler.plan.planner import PlanOptions, plan
+        from reconciler.plan.planner import PlanOptions
 
         return run_apply(
             self.desired,
             self.target,
             read_live=self.read_live,
-            make_plan=lambda live: plan(self.desired, live, PlanOptions(target="test")),
+            plan_options=PlanOptions(target="test"),
             reporter=RecordingReporter(),
             options=ApplyOptions(),
             lock_owner=lock_owner,
