@@ -57,6 +57,8 @@ class Context:
     """The Stack document (None for the default stack)."""
     by_address: dict[Address, ParsedResource] = field(default_factory=dict)
     partial: list[PartialResource] = field(default_factory=list)
+    _datasets: tuple[int, dict[str, list[ParsedResource]]] = (-1, {})
+    """datasets_of_group's index (resource count it was built at, group -> datasets)."""
 
     def __post_init__(self) -> None:
         self.by_address = {r.address: r for r in self.resources}
@@ -107,10 +109,16 @@ class Context:
 
     def datasets_of_group(self, group: str) -> dict[str, tuple[ParsedResource, SchemaSpec | None]]:
         """Dataset type -> (dataset, its schema spec if declared and valid), for one dataset group."""
+        if self._datasets[0] != len(self.resources):  # scanning every dataset per group was quadratic
+            index: dict[str, list[ParsedResource]] = {}
+            for res in self.of_kind(Kind.DATASET):
+                if isinstance(res.spec, DatasetSpec):
+                    index.setdefault(res.spec.datasetGroup, []).append(res)
+            self._datasets = (len(self.resources), index)
         out: dict[str, tuple[ParsedResource, SchemaSpec | None]] = {}
-        for res in self.of_kind(Kind.DATASET):
+        for res in self._datasets[1].get(group, ()):
             spec = res.spec
-            if isinstance(spec, DatasetSpec) and spec.datasetGroup == group:
+            if isinstance(spec, DatasetSpec):
                 schema = self.get(Kind.SCHEMA, spec.schema_)
                 schema_spec = (
                     schema.spec if schema is not None and isinstance(schema.spec, SchemaSpec) else None

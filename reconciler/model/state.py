@@ -47,9 +47,19 @@ class DesiredState:
     """sha256 over the manifests' normalised content; recorded in saved plans."""
     base_dir: str = "."
     """Directory manifest-relative paths (dataImport.localFile) are resolved against."""
+    _by_kind: dict[Kind, tuple[DesiredResource, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """of_kind's index, built on first use (sorting on every call made planning quadratic)."""
 
     def of_kind(self, kind: Kind) -> list[DesiredResource]:
-        return sorted((r for r in self.resources.values() if r.address.kind is kind), key=lambda r: r.address)
+        """The resources of one kind, sorted by address."""
+        if not self._by_kind:
+            grouped: dict[Kind, list[DesiredResource]] = {k: [] for k in Kind}
+            for resource in self.resources.values():
+                grouped[resource.address.kind].append(resource)
+            self._by_kind.update({k: tuple(sorted(v, key=lambda r: r.address)) for k, v in grouped.items()})
+        return list(self._by_kind[kind])
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,6 +185,11 @@ class _Planner:
     warnings: list[str] = field(default_factory=list)
     decisions: dict[Address, _Decision] = field(default_factory=dict)
     graph: dict[Address, set[Address]] = field(default_factory=dict)
+    # Indexes (scanning every change or dataset per resource made planning quadratic):
+    _datasets_by_group: dict[str | None, list[DesiredResource]] | None = None
+    _change_positions: dict[Address, list[int]] = field(default_factory=dict)
+    _indexed_list: list[Change] | None = None
+    _indexed_count: int = 0
 
     # -- policy --
 
@@ -223,11 +228,12 @@ class _Planner:
         return value if isinstance(value, str) else None
 
     def datasets_in_group(self, group: str | None) -> list[DesiredResource]:
-        return [
-            r
-            for r in self.desired.of_kind(Kind.DATASET)
-            if isinstance(r.spec, DatasetSpec) and r.spec.datasetGroup == group
-        ]
+        if self._datasets_by_group is None:
+            self._datasets_by_group = {}
+            for r in self.desired.of_kind(Kind.DATASET):
+                if isinstance(r.spec, DatasetSpec):
+                    self._datasets_by_group.setdefault(r.spec.datasetGroup, []).append(r)
+        return list(self._datasets_by_group.get(group, ()))
 
     def edges(self) -> dict[Address, set[Address]]:
         graph: dict[Address, set[Address]] = {}
@@ -266,6 +272,23 @@ class _Planner:
     def add(self, change: Change) -> None:
         self.changes.append(change)
 
+    def positions_of(self, address: Address) -> list[int]:
+        """Indexes in `self.changes` of the changes of `address`, in order. The index follows appends and
+        in-place replacements of the same address; a new `changes` list or a moved entry rebuilds it."""
+        if self._indexed_list is not self.changes or self._indexed_count > len(self.changes):
+            self._indexed_list, self._indexed_count, self._change_positions = self.changes, 0, {}
+        for i in range(self._indexed_count, len(self.changes)):
+            self._change_positions.setdefault(self.changes[i].address, []).append(i)
+        self._indexed_count = len(self.changes)
+        positions = self._change_positions.get(address, [])
+        if any(self.changes[i].address != address for i in positions):
+            self._indexed_list = None
+            return self.positions_of(address)
+        return positions
+
+    def changes_of(self, address: Address) -> list[Change]:
+        return [self.changes[i] for i in self.positions_of(address)]
+
     def add_live(
         self,
         address: Address,
@@ -299,9 +322,13 @@ class _Planner:
 
     def depends(self, addresses: Iterable[Address]) -> tuple[Address, ...]:
         """Only addresses that have real work planned are worth waiting for."""
-        wanted = set(addresses)
-        busy = {c.address for c in self.changes if c.action is not Action.NOOP or c.in_progress}
-        return tuple(sorted(wanted & busy))
+        return tuple(
+            sorted(
+                a
+                for a in set(addresses)
+                if any(c.action is not Action.NOOP or c.in_progress for c in self.changes_of(a))
+            )
+        )
 
     def refuse(self, res_address: Address, message: str) -> None:
         self.errors.append(f"{res_address}: {message}")
@@ -724,11 +751,12 @@ class _Planner:
             self.plan_promote(res, lv, decision)
 
     def is_allowed(self, address: Address) -> bool:
-        return all(c.allowed for c in self.changes if c.address == address)
+        return all(c.allowed for c in self.changes_of(address))
 
     def annotate(self, address: Address, in_progress: str, note: str) -> None:
         """Mark the primary change of `address` with work already running."""
-        for i, change in enumerate(self.changes):
+        for i in self.positions_of(address):
+            change = self.changes[i]
             if change.address == address:
                 self.changes[i] = replace(
                     change,
@@ -824,7 +852,8 @@ class _Planner:
         decision.imports = True
 
     def annotate_notes(self, address: Address, notes: list[str]) -> None:
-        for i, change in enumerate(self.changes):
+        for i in self.positions_of(address):
+            change = self.changes[i]
             if change.address == address:
                 self.changes[i] = replace(change, notes=(*change.notes, *notes))
                 return
@@ -940,11 +969,10 @@ class _Planner:
             return
         if lv is None or decision.action not in (Action.NOOP, Action.UPDATE):
             return
-        if any(c.address == res.address and c.in_progress for c in self.changes):
+        if any(c.in_progress for c in self.changes_of(res.address)):
             return
         if decision.action is Action.UPDATE and any(
-            c.address == res.address and any(f.path == "solution" for f in c.field_changes)
-            for c in self.changes
+            any(f.path == "solution" for f in c.field_changes) for c in self.changes_of(res.address)
         ):
             return  # repointed to another solution by the update
         serving = str(lv.fields.get("solutionVersionArn") or "")
@@ -1020,7 +1048,8 @@ class _Planner:
         if passes:
             self.add_promote(res, lv, solution, Reason.NEW_VERSION, metrics_notes, details)
         else:
-            for i, change in enumerate(self.changes):
+            for i in self.positions_of(res.address):
+                change = self.changes[i]
                 if change.address == res.address and change.action is Action.NOOP:
                     self.changes[i] = replace(
                         change,
