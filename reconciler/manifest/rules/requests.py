@@ -35,9 +35,12 @@ Request = tuple[str, dict[str, Any], dict[str, Path]]
 
 @functools.lru_cache(maxsize=1)
 def _service_model() -> Any:
-    import botocore.session
+    # The model file alone (what a session would load), without building a botocore session: about 0.1 s
+    # less on every `validate`.
+    from botocore.loaders import Loader
+    from botocore.model import ServiceModel
 
-    return botocore.session.get_session().get_service_model("personalize")
+    return ServiceModel(Loader().load_service_model("personalize", "service-2"), service_name="personalize")
 
 
 def _dump(model: Any) -> Any:
