@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint types test test-fast demo bench soak golden clean
+.PHONY: install lint types test test-fast demo bench soak golden dist wheel-check clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -39,5 +39,15 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -m soak
 
+# release artifacts exactly as the release workflow builds them (sdist + wheel in dist/, twine-checked)
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
+
+# build, then install the wheel into a new venv and run the user-facing commands from outside the checkout
+wheel-check: $(STAMP)
+	$(BIN)/python tests/packaging/wheel_check.py --dist dist
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache build dist *.egg-info

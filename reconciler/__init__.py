@@ -1,3 +1,3 @@
 """personalize-gitops: GitOps for Amazon Personalize."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -87,13 +87,19 @@ def run_cli(args: Sequence[str], *, cwd: Path, expect: Sequence[int] = (0,)) -> 
     return code
 
 
-def prepare_workdir(workdir: Path, *, keep: bool) -> None:
+def prepare_workdir(workdir: Path, *, keep: bool, manifests: Path | None = None) -> None:
     """Copy the sample manifests into the work directory; start from an empty account unless `keep`."""
+    source = manifests if manifests is not None else REPO / "manifests"
+    if not (source / "stack.yaml").is_file():
+        raise DemoFailed(
+            f"no sample manifests at {source} (an installed package has none): "
+            "pass --manifests DIR with a checkout's manifests/ directory"
+        )
     workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / "manifests"
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(REPO / "manifests", target)
+    shutil.copytree(source, target)
     if not keep:
         state = workdir / DEFAULT_LOCAL_STATE
         if state.parent.exists():
@@ -189,10 +195,10 @@ In GitHub: copy examples/github/workflows/*.yml into .github/workflows/ and foll
 (`personalize-gitops ci-setup --repo OWNER/REPO` prints the roles and their trust policies)."""
 
 
-def run_demo(workdir: Path, *, keep: bool = False) -> None:
+def run_demo(workdir: Path, *, keep: bool = False, manifests: Path | None = None) -> None:
     started = time.monotonic()
     banner(1, f"Sample data and manifests in {_display(workdir)}")
-    prepare_workdir(workdir, keep=keep)
+    prepare_workdir(workdir, keep=keep, manifests=manifests)
     data_dir = workdir / "data" / "sample"
     written = generate_sample_data(data_dir, seed=0)
     for name, path in sorted(written.items()):
@@ -301,9 +307,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="default: ./demo-out")
     parser.add_argument("--keep", action="store_true", help="keep the local account of the previous run")
     parser.add_argument("--pr-example", type=Path, help="also write the plan comment of an example PR here")
+    parser.add_argument(
+        "--manifests", type=Path, help="sample manifests to copy (default: the checkout's manifests/)"
+    )
     args = parser.parse_args(argv)
     try:
-        run_demo(args.workdir, keep=args.keep)
+        run_demo(args.workdir, keep=args.keep, manifests=args.manifests)
         if args.pr_example is not None:
             write_pr_example(args.workdir, args.pr_example.resolve())
     except (DemoFailed, ReconcilerError) as exc:

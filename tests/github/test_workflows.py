@@ -91,7 +91,9 @@ def test_least_permissions(path: Path) -> None:
         granted = job["permissions"] or {}
         assert "write-all" not in str(granted)
         if "id-token" in granted:
-            assert any("configure-aws-credentials" in s.get("uses", "") for s in job["steps"]), job_id
+            # an OIDC token only where something exchanges it: AWS role, provenance signing, PyPI upload
+            oidc_users = ("configure-aws-credentials", "attest-build-provenance", "gh-action-pypi-publish")
+            assert any(u in s.get("uses", "") for s in job["steps"] for u in oidc_users), job_id
         if granted.get("pull-requests") == "write" or granted.get("issues") == "write":
             assert path.name != "ci.yml"
 

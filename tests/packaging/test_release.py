@@ -1,0 +1,159 @@
+"""Releases: the wheel ships every file of the package, one version everywhere, pins that match the release
+workflow, and a CLI whose `--help` does not import the commands.
+
+The full install-and-run check of the wheel is `make wheel-check` (CI's wheel job, and `.ci/run`); here the
+wheel is built once and its contents are checked, including that a wheel missing a file fails the check.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import reconciler
+from reconciler.cli import COMMANDS, app
+from tests.packaging import release_version, wheel_check
+
+REPO = Path(__file__).resolve().parents[2]
+RELEASE = REPO / ".github" / "workflows" / "release.yml"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", str(out), str(REPO)],
+        check=True,
+        capture_output=True,
+        cwd=REPO,
+    )
+    (built,) = out.glob("*.whl")
+    return built
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_every_file_of_the_package(wheel: Path) -> None:
+    assert wheel.name == f"personalize_gitops-{reconciler.__version__}-py3-none-any.whl"
+    assert wheel_check.missing_from_wheel(wheel) == []
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(f"personalize_gitops-{reconciler.__version__}.dist-info/METADATA").decode()
+    assert "License-Expression: Apache-2.0" in metadata
+    assert f"Version: {reconciler.__version__}" in metadata
+
+
+@pytest.mark.slow
+def test_a_wheel_missing_a_file_fails_the_check(wheel: Path, tmp_path: Path) -> None:
+    """The job fails when a file the package needs is not shipped (here: one the emulator imports)."""
+    dropped = "reconciler/emulator/recipes.py"
+    broken = tmp_path / wheel.name
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            if item.filename != dropped:
+                target.writestr(item, source.read(item.filename))
+    assert wheel_check.missing_from_wheel(broken) == [dropped]
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tests/packaging/wheel_check.py"),
+            "--wheel",
+            str(broken),
+            "--skip-install",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert dropped in result.stderr and "package-data" in result.stderr
+
+
+def test_one_version_everywhere() -> None:
+    version = reconciler.__version__
+    assert release_version.package_version() == version
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), "release versions are MAJOR.MINOR.PATCH"
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'dynamic = ["version"]' in pyproject
+    assert 'version = { attr = "reconciler.__version__" }' in pyproject
+    assert release_version.changelog_section(version), "CHANGELOG.md needs a section for the version"
+    changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert changelog.index("## [Unreleased]") < changelog.index(f"## [{version}]")
+
+
+def test_version_option_names_the_format_versions() -> None:
+    from reconciler.model.spec import API_VERSION
+    from reconciler.plan.types import FORMAT_VERSION
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        f"personalize-gitops {reconciler.__version__}",
+        f"manifests: apiVersion {API_VERSION}",
+        f"plan files and JSON plans: format_version {FORMAT_VERSION}",
+    ]
+
+
+def test_pinning_instructions_match_the_release_workflow() -> None:
+    """README and docs/releases.md name artifacts the release workflow makes, under the tags it reacts to."""
+    workflow = yaml.safe_load(RELEASE.read_text(encoding="utf-8"))
+    tag_patterns = workflow[True]["push"]["tags"]  # `on:` parses as True
+    assert tag_patterns == ["v[0-9]+.[0-9]+.[0-9]+"]
+    version = reconciler.__version__
+    tag = f"v{version}"
+    release_job = "\n".join(str(step.get("run", "")) for step in workflow["jobs"]["github-release"]["steps"])
+    assert "gh release create" in release_job and "dist/*.whl" in release_job
+    wheel_name = f"personalize_gitops-{version}-py3-none-any.whl"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    asset = f"https://github.com/personalize-gitops/personalize-gitops/releases/download/{tag}/{wheel_name}"
+    assert asset in readme, "the README's install line must name the release asset of the current version"
+    assert f"personalize-gitops=={version}" in readme
+    assert workflow["jobs"]["pypi"]["permissions"] == {"id-token": "write"}
+    assert "secrets." not in RELEASE.read_text(encoding="utf-8"), "trusted publishing only: no stored token"
+    docs = (REPO / "docs" / "releases.md").read_text(encoding="utf-8")
+    assert "@<commit-sha> # " + "v" in docs, "docs say how to pin a reusable workflow by SHA with the tag"
+    for pattern in re.findall(r"`(v\d+\.\d+\.\d+)`", docs):
+        assert re.fullmatch(r"v[0-9]+\.[0-9]+\.[0-9]+", pattern)
+
+
+def test_help_lists_every_command_without_importing_them() -> None:
+    code = (
+        "import sys; from reconciler.cli import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pydantic', 'boto3', 'botocore', 'reconciler.manifest', 'reconciler.plan')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert "HEAVY []" in result.stdout
+    for name in COMMANDS:
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_listed_summary_is_the_commands_own_first_help_line(name: str) -> None:
+    command = COMMANDS[name].load(name)
+    own = " ".join((command.help or "").split("\n\n")[0].split())
+    assert own == COMMANDS[name].summary
+
+
+def test_release_workflow_builds_once_and_attests() -> None:
+    workflow = yaml.safe_load(RELEASE.read_text(encoding="utf-8"))
+    jobs = workflow["jobs"]
+    assert workflow["permissions"] == {}
+    builds = [
+        name for name, job in jobs.items() if any("-m build" in str(s.get("run", "")) for s in job["steps"])
+    ]
+    assert builds == ["build"], "later jobs download the build job's artifact, they never rebuild"
+    steps = jobs["github-release"]["steps"]
+    attest = [s for s in steps if "attest-build-provenance" in str(s.get("uses", ""))]
+    assert attest and jobs["github-release"]["permissions"]["attestations"] == "write"
+    assert jobs["github-release"]["needs"] == ["build", "wheel-check"]
+    assert jobs["pypi"]["if"] == "vars.PYPI_PUBLISH == 'true'"
