@@ -62,8 +62,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "ci-setup": LazyCommand(
         "iam_cmd",
         "ci_setup_command",
-        "Print the GitHub OIDC trust policies of the plan and apply roles, "
-        "and the commands that create them.",
+        "Set up GitHub Actions for every stack: roles (trust + policy), and three short caller workflows.",
     ),
     "stacks": LazyCommand(
         "stacks_cmd",
