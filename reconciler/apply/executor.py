@@ -162,6 +162,8 @@ class ApplyOptions:
     """Seed of the polling jitter (reproducible runs)."""
     slots: Mapping[str, int] = field(default_factory=lambda: {"import": 5, "train": 20})
     """Most jobs this apply keeps pending at once, per kind (the service quotas per region)."""
+    cancel: threading.Event | None = None
+    """Set from outside to stop waiting and start nothing new (the stack lock was lost)."""
 
 
 @dataclass
@@ -209,7 +211,7 @@ class Executor:
         self.region = region or live.region or "us-east-1"
         self.account = account_id or live.account_id or "000000000000"
         self.base_clock = clock
-        self.cancel = threading.Event()
+        self.cancel = (options.cancel if options is not None else None) or threading.Event()
         self.clock: Clock = (
             CoordinatedClock(clock) if is_virtual_clock(clock) else _CancellableClock(clock, self.cancel)
         )

@@ -1,39 +1,74 @@
-"""One apply per stack at a time, through a lock held in the AWS account itself.
+"""One apply per stack at a time: a lease with a fencing token, held in SSM Parameter Store of the account.
 
-The lock is the SSM parameter `/personalize-gitops/locks/<stack>`, created atomically with
-`PutParameter(Overwrite=False)`: exactly one writer succeeds, the others get `ParameterAlreadyExists`. Its
-value (JSON) names the holder (`user@host pid N`, plus the CI run when `GITHUB_RUN_ID` is set) and the time
-it was taken, so a second apply can say who holds it. `--break-lock` deletes a stale lock explicitly.
-A lock whose holder ran on this same host and whose process is gone (an apply killed with kill -9) is stale
-beyond doubt: the next apply takes it over by itself and says so. A holder on another host (a CI runner)
-cannot be checked from here, so its lock needs `--break-lock`.
-The lock is released (deleted, only if it is still ours) on every exit path: use it as a context manager.
+Every acquisition of the lock of stack S creates a NEW parameter `/personalize-gitops/locks/S/<epoch>` with
+`PutParameter(Overwrite=False)` (create-only: of two writers exactly one succeeds, the other gets
+`ParameterAlreadyExists`). The epoch number is the fencing token: it grows by one on every acquisition and is
+never reused. The parameter with the highest epoch is the lock; its JSON value names the holder, when it was
+taken, when the lease was last renewed and when it expires.
+
+* acquire: read the highest epoch n (one GetParametersByPath). If its lease is held and not expired:
+  refuse (exit 4), naming the holder and the lease age. Otherwise create epoch n+1 (create-only). Two takers
+  racing for the same expired lease both try to create n+1: exactly one wins, the other is refused. A taker
+  whose read was out of date (it created an epoch below the newest) sees the newer one when it reads again
+  and backs off.
+* renew (the heartbeat, every lease/3 while apply runs): the holder overwrites ITS OWN epoch parameter with a
+  later expiry, after checking that no higher epoch exists (else it lost the lock and says so).
+* release: the holder marks its own epoch "released". A process that does not hold the newest epoch never
+  writes to it: a stale holder (its lease expired and was taken over) or any other process cannot release,
+  renew or delete someone else's lock, because each epoch parameter is written only by its creator.
+* expiry: a holder that stops renewing (kill -9, a cancelled CI job) loses the lock when its lease runs out;
+  the next apply after that takes it over by itself and says whose lease expired and how long ago.
+* break-lock: creates epoch n+1 in state "broken" (create-only as well): the old holder is fenced off (its
+  next renewal finds a higher epoch) and the lock is free for the apply that broke it.
+* clean-up: an acquisition deletes epochs older than the one it replaced (at most a few parameters exist).
+
+Times are read from the injected clock (the account's time: wall time on AWS, virtual time in the emulator),
+so tests drive expiry with a virtual clock. Why SSM and not S3 conditional writes or DynamoDB: see
+docs/ARCHITECTURE.md ("The stack lock").
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
 import socket
+import threading
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from reconciler.errors import ApiError, LockHeldError
 
 LOCK_PREFIX = "/personalize-gitops/locks/"
+#: Seconds a lease lasts without renewal (account clock). A killed apply blocks the stack this long at most.
+DEFAULT_LEASE = 120.0
+#: Real seconds between two checks of the heartbeat thread (it renews when a third of the lease went by).
+HEARTBEAT_POLL = 1.0
+EPOCH_DIGITS = 10
 
 
-def lock_parameter_name(stack: str) -> str:
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+def lock_path(stack: str) -> str:
+    """The SSM path under which the epochs of `stack`'s lock live."""
     return f"{LOCK_PREFIX}{stack}"
 
 
+def epoch_parameter(stack: str, epoch: int) -> str:
+    return f"{lock_path(stack)}/{epoch:0{EPOCH_DIGITS}d}"
+
+
 def default_owner() -> str:
-    """`user@host pid N` plus the GitHub Actions run when there is one."""
+    """`user@host pid N` plus the GitHub Actions run when there is one (shown to others, never relied on)."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
@@ -50,134 +85,309 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-class StackLock:
-    """The SSM lock of one stack. `acquire()` / `release()`, or `with StackLock(...):`."""
+def _iso(instant: float) -> str:
+    return datetime.fromtimestamp(instant, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def __init__(self, ssm: Any, stack: str, *, now: float, owner: str | None = None) -> None:
-        self.ssm = ssm
-        self.stack = stack
-        self.name = lock_parameter_name(stack)
-        self.owner = owner or default_owner()
-        self.token = uuid.uuid4().hex
-        self.taken_at = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.held = False
-        self.took_over_from: str | None = None
-        """Owner of a stale lock (its process is gone) that acquire() replaced."""
 
-    def _value(self) -> str:
+def _age(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One epoch of a stack's lock, as stored."""
+
+    epoch: int
+    owner: str
+    state: str
+    """held | released | broken"""
+    acquired: float
+    renewed: float
+    expires: float
+    nonce: str = ""
+
+    def is_held(self, now: float) -> bool:
+        return self.state == "held" and now < self.expires
+
+    def describe(self, now: float) -> str:
+        """`alice (lock epoch 3, taken 2026-01-01T00:00:00Z, lease renewed 95 s ago, expired 25 s ago)`"""
+        if self.state == "held":
+            left = self.expires - now
+            when = f"expires in {_age(left)}" if left > 0 else f"expired {_age(-left)} ago"
+            detail = f"lease renewed {_age(now - self.renewed)} ago, {when}"
+        else:
+            detail = f"{self.state} {_age(now - self.renewed)} ago"
+        return f"{self.owner} (lock epoch {self.epoch}, taken {_iso(self.acquired)}, {detail})"
+
+    def value(self) -> str:
         return json.dumps(
             {
                 "owner": self.owner,
-                "since": self.taken_at,
-                "token": self.token,
-                "stack": self.stack,
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
+                "state": self.state,
+                "epoch": self.epoch,
+                "acquired": self.acquired,
+                "renewed": self.renewed,
+                "expires": self.expires,
+                "nonce": self.nonce,
             },
             sort_keys=True,
         )
 
-    @staticmethod
-    def holder_is_gone(holder: dict[str, Any]) -> bool:
-        """True only when the holder ran on this host and its process no longer exists."""
-        if holder.get("host") != socket.gethostname():
-            return False
-        pid = holder.get("pid")
-        if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except OSError:  # exists but is not ours (EPERM): alive
-            return False
-        return False
-
-    def holder(self) -> dict[str, Any] | None:
-        """The current lock value (owner, since), or None when nobody holds it."""
-        try:
-            value = self.ssm.get_parameter(Name=self.name)["Parameter"]["Value"]
-        except ClientError as exc:
-            if _code(exc) == "ParameterNotFound":
-                return None
-            raise ApiError(f"Could not read the stack lock {self.name}: {exc}", code=_code(exc)) from exc
+    @classmethod
+    def parse(cls, epoch: int, value: str) -> Lease:
         try:
             data = json.loads(value)
         except ValueError:
-            return {"owner": value, "since": "unknown"}
-        return data if isinstance(data, dict) else {"owner": value, "since": "unknown"}
+            data = None
+        if not isinstance(data, dict):  # unreadable: treat as an expired lease of an unknown holder
+            return cls(epoch, f"unreadable lock value {value[:60]!r}", "held", 0.0, 0.0, 0.0)
+        return cls(
+            epoch=epoch,
+            owner=str(data.get("owner", "unknown")),
+            state=str(data.get("state", "held")),
+            acquired=float(data.get("acquired", 0.0)),
+            renewed=float(data.get("renewed", 0.0)),
+            expires=float(data.get("expires", 0.0)),
+            nonce=str(data.get("nonce", "")),
+        )
 
-    def break_lock(self) -> dict[str, Any] | None:
-        """Delete the lock whoever holds it; returns who held it."""
-        previous = self.holder()
+
+class StackLock:
+    """The lock of one stack: `acquire()` / `renew()` / `release()`, or `with StackLock(...):` (which also
+    runs the heartbeat thread while the block runs)."""
+
+    def __init__(
+        self,
+        ssm: Any,
+        stack: str,
+        *,
+        clock: Clock,
+        owner: str | None = None,
+        lease: float = DEFAULT_LEASE,
+        heartbeat_poll: float = HEARTBEAT_POLL,
+    ) -> None:
+        self.ssm = ssm
+        self.stack = stack
+        self.path = lock_path(stack)
+        self.clock = clock
+        self.owner = owner or default_owner()
+        self.lease_seconds = lease
+        self.heartbeat_poll = heartbeat_poll
+        self.nonce = uuid.uuid4().hex
+        self.epoch: int | None = None
+        """The fencing token of the lease this process holds (None when it holds none)."""
+        self.acquired_at = 0.0
+        self.renewed_at = 0.0
+        self.took_over: Lease | None = None
+        """The expired lease acquire() replaced (its holder stopped renewing: killed, cancelled)."""
+        self.lost: Lease | None = None
+        """Set when a renewal found that another apply holds a newer epoch (our lease had expired)."""
+        self.on_lost: Callable[[Lease], None] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._mutex = threading.Lock()
+
+    @property
+    def held(self) -> bool:
+        return self.epoch is not None and self.lost is None
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    def leases(self) -> list[Lease]:
+        """Every stored epoch of this stack's lock, oldest first."""
+        found: list[Lease] = []
+        kwargs: dict[str, Any] = {"Path": self.path, "Recursive": False}
         try:
-            self.ssm.delete_parameter(Name=self.name)
+            while True:
+                page = self.ssm.get_parameters_by_path(**kwargs)
+                for parameter in page.get("Parameters", []):
+                    leaf = str(parameter["Name"]).rsplit("/", 1)[-1]
+                    if leaf.isdigit():
+                        found.append(Lease.parse(int(leaf), str(parameter.get("Value", ""))))
+                token = page.get("NextToken")
+                if not token:
+                    break
+                kwargs["NextToken"] = token
         except ClientError as exc:
-            if _code(exc) != "ParameterNotFound":
-                raise ApiError(f"Could not break the stack lock {self.name}: {exc}", code=_code(exc)) from exc
-        return previous
+            raise ApiError(f"Could not read the stack lock {self.path}: {exc}", code=_code(exc)) from exc
+        return sorted(found, key=lambda lease: lease.epoch)
 
-    def acquire(self) -> None:
+    def current(self) -> Lease | None:
+        """The newest epoch (whatever its state), or None when the stack was never locked."""
+        leases = self.leases()
+        return leases[-1] if leases else None
+
+    def holder(self) -> Lease | None:
+        """The lease that holds the lock now, or None when it is free (released, broken or expired)."""
+        newest = self.current()
+        return newest if newest is not None and newest.is_held(self.clock.now()) else None
+
+    # -- writing -----------------------------------------------------------------------------------------
+
+    def _create(self, lease: Lease) -> bool:
+        """Create-only write of epoch `lease.epoch`; False when that epoch exists already (another writer)."""
         try:
             self.ssm.put_parameter(
-                Name=self.name,
-                Value=self._value(),
+                Name=epoch_parameter(self.stack, lease.epoch),
+                Value=lease.value(),
                 Type="String",
                 Overwrite=False,
-                Description=f"personalize-gitops apply lock of stack {self.stack}",
+                Description=f"personalize-gitops apply lock of stack {self.stack} (epoch {lease.epoch})",
             )
         except ClientError as exc:
-            if _code(exc) != "ParameterAlreadyExists":
-                raise ApiError(f"Could not take the stack lock {self.name}: {exc}", code=_code(exc)) from exc
-            held_by = self.holder() or {"owner": "unknown", "since": "unknown"}
-            if self.holder_is_gone(held_by) and self._take_over(held_by):
-                return
-            raise LockHeldError(
-                f"Stack {self.stack!r} is locked by another apply: {held_by.get('owner')} "
-                f"since {held_by.get('since')} (SSM parameter {self.name}). Nothing was changed.",
-                hint=(
-                    "wait for that apply to finish; "
-                    "if it died, rerun with --break-lock to remove the stale lock"
-                ),
-            ) from exc
-        self.held = True
-
-    def _take_over(self, stale: dict[str, Any]) -> bool:
-        """Replace a stale lock by ours; True when we hold it afterwards (a concurrent taker may win)."""
-        try:
-            self.ssm.put_parameter(
-                Name=self.name,
-                Value=self._value(),
-                Type="String",
-                Overwrite=True,
-                Description=f"personalize-gitops apply lock of stack {self.stack}",
-            )
-        except ClientError as exc:
-            raise ApiError(f"Could not take over the stack lock {self.name}: {exc}", code=_code(exc)) from exc
-        current = self.holder() or {}
-        if current.get("token") != self.token:
-            return False
-        self.held = True
-        self.took_over_from = str(stale.get("owner", "unknown"))
+            if _code(exc) == "ParameterAlreadyExists":
+                return False
+            raise ApiError(f"Could not write the stack lock {self.path}: {exc}", code=_code(exc)) from exc
         return True
 
-    def release(self) -> None:
-        """Delete the lock if it is still ours (a --break-lock by someone else may have replaced it)."""
-        if not self.held:
-            return
-        self.held = False
-        current = self.holder()
-        if current is None or current.get("token") != self.token:
-            return
+    def _overwrite_own(self, lease: Lease) -> None:
+        """Write our own epoch parameter (nobody else ever writes it)."""
         try:
-            self.ssm.delete_parameter(Name=self.name)
+            self.ssm.put_parameter(
+                Name=epoch_parameter(self.stack, lease.epoch),
+                Value=lease.value(),
+                Type="String",
+                Overwrite=True,
+            )
         except ClientError as exc:
-            if _code(exc) != "ParameterNotFound":
-                message = f"Could not release the stack lock {self.name}: {exc}"
-                raise ApiError(message, code=_code(exc)) from exc
+            raise ApiError(f"Could not write the stack lock {self.path}: {exc}", code=_code(exc)) from exc
+
+    def _mine(self, state: str, now: float) -> Lease:
+        assert self.epoch is not None
+        expires = now + self.lease_seconds if state == "held" else now
+        return Lease(self.epoch, self.owner, state, self.acquired_at, now, expires, self.nonce)
+
+    def _refuse(self, holder: Lease, now: float) -> LockHeldError:
+        return LockHeldError(
+            f"Stack {self.stack!r} is locked by another apply: {holder.describe(now)} "
+            f"(SSM parameter {epoch_parameter(self.stack, holder.epoch)}). Nothing was changed.",
+            hint=(
+                "wait for that apply to finish (an apply that died frees the lock when its lease expires, "
+                f"{_age(self.lease_seconds)} after its last renewal); to take it now, make sure that apply "
+                "is gone and rerun with --break-lock"
+            ),
+        )
+
+    def acquire(self) -> None:
+        """Take the lock (a new epoch) or raise LockHeldError naming the holder and its lease age."""
+        if self.held:
+            return
+        for _ in range(5):
+            leases = self.leases()
+            newest = leases[-1] if leases else None
+            now = self.clock.now()
+            if newest is not None and newest.is_held(now):
+                raise self._refuse(newest, now)
+            epoch = newest.epoch + 1 if newest is not None else 1
+            mine = Lease(epoch, self.owner, "held", now, now, now + self.lease_seconds, self.nonce)
+            if not self._create(mine):
+                continue  # another taker created this epoch first: read again (it holds it now)
+            after = self.leases()
+            if after and after[-1].epoch > epoch:  # our read was out of date: a newer epoch exists
+                self._delete([epoch])
+                continue
+            self.epoch, self.acquired_at, self.renewed_at, self.lost = epoch, now, now, None
+            if newest is not None and newest.state == "held":
+                self.took_over = newest
+            self._delete([lease.epoch for lease in leases if lease.epoch < epoch - 1])
+            return
+        holder = self.current()
+        now = self.clock.now()
+        if holder is not None and holder.is_held(now):
+            raise self._refuse(holder, now)
+        raise ApiError(f"Could not take the stack lock {self.path}: too many concurrent takers; try again")
+
+    def renew(self) -> bool:
+        """Extend our lease; False (and `lost` set) when another apply holds a newer epoch."""
+        with self._mutex:
+            if not self.held:
+                return False
+            newest = self.current()
+            assert self.epoch is not None
+            if newest is not None and newest.epoch > self.epoch:
+                self.lost = newest
+                if self.on_lost is not None:
+                    self.on_lost(newest)
+                return False
+            now = self.clock.now()
+            self._overwrite_own(self._mine("held", now))
+            self.renewed_at = now
+            return True
+
+    def renew_if_due(self) -> bool:
+        """Renew when a third of the lease went by since the last renewal (the heartbeat's tick)."""
+        if self.held and self.clock.now() - self.renewed_at >= self.lease_seconds / 3:
+            return self.renew()
+        return self.held
+
+    def release(self) -> bool:
+        """Mark our epoch released; False when we do not hold the newest epoch (nothing is written then)."""
+        self._stop_heartbeat()
+        with self._mutex:
+            if not self.held:
+                self.epoch = None
+                return False
+            newest = self.current()
+            assert self.epoch is not None
+            if newest is not None and newest.epoch > self.epoch:
+                self.lost, self.epoch = newest, None
+                return False
+            self._overwrite_own(self._mine("released", self.clock.now()))
+            self.epoch = None
+            return True
+
+    def break_lock(self) -> Lease | None:
+        """Free the lock whoever holds it and fence that holder off; returns the lease that was broken."""
+        for _ in range(5):
+            newest = self.current()
+            if newest is None or newest.state != "held":
+                return None
+            now = self.clock.now()
+            broken = Lease(newest.epoch + 1, f"broken by {self.owner}", "broken", now, now, now, self.nonce)
+            if self._create(broken):
+                return newest
+        raise ApiError(f"Could not break the stack lock {self.path}: it keeps changing; try again")
+
+    def _delete(self, epochs: list[int]) -> None:
+        names = [epoch_parameter(self.stack, e) for e in epochs]
+        for start in range(0, len(names), 10):
+            # clean-up only: an old epoch left behind is ignored (the newest epoch rules)
+            with contextlib.suppress(ClientError):
+                self.ssm.delete_parameters(Names=names[start : start + 10])
+
+    # -- heartbeat ---------------------------------------------------------------------------------------
+
+    def start_heartbeat(self) -> None:
+        """Renew the lease in a background thread until release()."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+
+        def beat() -> None:
+            while not self._stop.wait(self.heartbeat_poll):
+                try:
+                    if not self.renew_if_due():
+                        return
+                except ApiError:
+                    continue  # a failed renewal is retried at the next tick (the lease has slack)
+
+        self._thread = threading.Thread(target=beat, name=f"lock-heartbeat-{self.stack}", daemon=True)
+        self._thread.start()
+
+    def _stop_heartbeat(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
 
     def __enter__(self) -> StackLock:
         self.acquire()
+        self.start_heartbeat()
         return self
 
     def __exit__(
@@ -187,3 +397,12 @@ class StackLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def lost_lock_note(newer: Lease, now: float) -> str:
+    """What apply says when a renewal found that another apply took the lock over."""
+    return (
+        f"The stack lock was taken over during this apply by {newer.describe(now)}: this apply could not "
+        "renew its lease in time and stopped (nothing new was started). Let the other apply finish, then "
+        "plan again."
+    )

@@ -14,12 +14,13 @@ reported as "the account changed: plan again" and exit code 5 (`ACCOUNT_CHANGED_
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from reconciler.apply.executor import ApplyOptions, apply_plan
-from reconciler.apply.lock import StackLock
+from reconciler.apply.lock import StackLock, lost_lock_note
 from reconciler.apply.outputs import collect_outputs, outputs_path, publish_ssm, write_outputs_file
 from reconciler.apply.progress import Reporter
 from reconciler.apply.report import ApplyReport
@@ -53,12 +54,14 @@ class ApplyResult:
     ssm_written: int = 0
     cancelled: bool = False
     broke_lock_of: str | None = None
+    lock_lost: bool = False
+    """Another apply took the stack lock over during this one (our lease had expired): apply stopped."""
     unplanned: list[str] = field(default_factory=list)
     """Changes a plan made after apply would need that the applied plan did not contain (not applied)."""
 
     @property
     def exit_code(self) -> int:
-        if self.cancelled:
+        if self.cancelled or self.lock_lost:
             return 1
         code = self.report.exit_code if self.report is not None else 0
         if code == 0 and self.unplanned:
@@ -137,14 +140,17 @@ def run_apply(
         return plan_changes(desired, live, plan_options)
 
     check_account(desired, target)
-    lock = StackLock(target.ssm, desired.stack.name, now=target.clock.now(), owner=lock_owner)
+    lock = StackLock(target.ssm, desired.stack.name, clock=target.clock, owner=lock_owner)
     broke: str | None = None
     if break_lock:
         previous = lock.break_lock()
-        broke = str(previous.get("owner")) if previous else None
+        broke = previous.describe(target.clock.now()) if previous else None
+    lost = threading.Event()
+    lock.on_lost = lambda _lease: lost.set()  # a renewal found a newer epoch: stop the executor
+    options = replace(options, cancel=lost)
     with lock:
-        if lock.took_over_from is not None:
-            broke = f"{lock.took_over_from} (its process is gone)"
+        if lock.took_over is not None:
+            broke = f"{lock.took_over.describe(target.clock.now())}: its lease expired, taken over"
         live = read_live()
         plan = make_plan(live)
         if saved_plan is not None:
@@ -176,6 +182,10 @@ def run_apply(
             reporter=reporter,
             options=options,
         )
+        if lock.lost is not None:
+            result.report.notes.append(lost_lock_note(lock.lost, target.clock.now()))
+            result.lock_lost = True
+            return result
         final_live = read_live()
         if result.report.exit_code == 0:
             # one-shot requests (--retrain) were part of the applied plan: the check plan does not repeat them

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -157,7 +156,7 @@ def lock_command(
     local: bool = local_option(),
     region: str | None = region_option(),
 ) -> None:
-    """Show who holds the stack's apply lock and for how long (read-only: SSM GetParameter)."""
+    """Show who holds the stack's apply lock and its lease age (read-only: SSM GetParametersByPath)."""
     with user_errors():
         from reconciler.apply.lock import StackLock
         from reconciler.manifest import load
@@ -170,22 +169,10 @@ def lock_command(
             default_region=desired.stack.settings.region,
         ) as target:
             now = float(target.clock.now())
-            lock = StackLock(target.ssm, desired.stack.name, now=now)
-            held = lock.holder()
-            if held is None:
-                print(f"stack {desired.stack.name}: not locked ({lock.name} does not exist)")
+            lock = StackLock(target.ssm, desired.stack.name, clock=target.clock)
+            newest = lock.current()
+            if newest is None:
+                print(f"stack {desired.stack.name}: not locked (nothing under {lock.path})")
                 return
-            print(f"stack {desired.stack.name}: locked by {held.get('owner', 'unknown')}")
-            print(f"since: {held.get('since', 'unknown')} (lease age: {_age(held.get('since'), now)})")
-            for key in ("lease_expires", "expires", "fence", "token"):
-                if key in held:
-                    print(f"{key}: {held[key]}")
-
-
-def _age(since: object, now: float) -> str:
-    try:
-        taken = datetime.strptime(str(since), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        return "unknown"
-    minutes = max(0, int(now - taken)) // 60
-    return f"{minutes // 60}h{minutes % 60:02d}m"
+            state = "locked by" if newest.is_held(now) else "not locked; last lease:"
+            print(f"stack {desired.stack.name}: {state} {newest.describe(now)}")

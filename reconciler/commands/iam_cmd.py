@@ -267,8 +267,8 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
     stack = desired.stack.name
     lock_arn = scope.ssm_parameter(f"{LOCK_PARAMETER_PREFIX}{stack}")
     if role == "plan":
-        # who holds the apply lock (`ci lock`, shown before approving a break-lock): the value names a holder
-        statements.append(_statement("StackApplyLockRead", ["ssm:GetParameter"], [lock_arn]))
+        # who holds the apply lock (`ci lock`, shown before approving a break-lock): the lease names a holder
+        statements.append(_statement("StackApplyLockRead", ["ssm:GetParametersByPath"], [lock_arn]))
         return {"Version": "2012-10-17", "Statement": statements}
 
     statements.append(
@@ -311,7 +311,10 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
         )
     statements.append(
         _statement(
-            "StackApplyLock", ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"], [lock_arn]
+            "StackApplyLock",
+            # one parameter per lease epoch below the stack's path (reconciler/apply/lock.py)
+            ["ssm:GetParametersByPath", "ssm:PutParameter", "ssm:DeleteParameters"],
+            [lock_arn, f"{lock_arn}/*"],
         )
     )
     ssm_prefix = desired.stack.settings.outputs.ssmPrefix

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from reconciler.apply.lock import StackLock
+from reconciler.apply.lock import DEFAULT_LEASE, StackLock
 from reconciler.apply.progress import EventKind, RecordingReporter
 from reconciler.errors import LockHeldError, StalePlanError, TargetError
 
@@ -79,13 +79,31 @@ def test_second_concurrent_apply_exits_4_and_changes_nothing(world) -> None:
     assert world.apply().exit_code == 0
 
 
-def test_stale_lock_needs_break_lock(world) -> None:
-    StackLock(world.target.ssm, world.desired.stack.name, now=0, owner="dead@runner pid 7").acquire()
-    with pytest.raises(LockHeldError, match="dead@runner pid 7"):
+def test_lock_of_a_killed_apply_is_taken_over_after_its_lease_expires(world) -> None:
+    # a CI job killed mid-apply: its lease is never renewed nor released
+    StackLock(
+        world.target.ssm, world.desired.stack.name, clock=world.clock, owner="dead@runner pid 7"
+    ).acquire()
+    world.clock.advance(DEFAULT_LEASE / 2)
+    with pytest.raises(LockHeldError, match="dead@runner pid 7") as refused:
         world.apply()
+    assert "lease renewed 60 s ago" in refused.value.message and refused.value.exit_code == 4
     assert world.mutating_calls() == 0
+    world.clock.advance(DEFAULT_LEASE / 2 + 1)
+    result = world.apply()
+    assert result.exit_code == 0
+    assert result.broke_lock_of is not None and result.broke_lock_of.startswith("dead@runner pid 7")
+    assert "expired 1 s ago" in result.broke_lock_of and "taken over" in result.broke_lock_of
+
+
+def test_break_lock_shows_the_holder_and_its_lease_age(world) -> None:
+    StackLock(
+        world.target.ssm, world.desired.stack.name, clock=world.clock, owner="stuck@runner pid 8"
+    ).acquire()
+    world.clock.advance(20)
     result = world.apply(break_lock=True)
-    assert result.broke_lock_of == "dead@runner pid 7"
+    assert result.broke_lock_of is not None and result.broke_lock_of.startswith("stuck@runner pid 8")
+    assert "lease renewed 20 s ago" in result.broke_lock_of
     assert result.exit_code == 0
 
 

@@ -88,9 +88,10 @@ def test_lock_outputs_and_data_locations() -> None:
     statements = _statements(iam_cmd.iam_policy(desired, "apply"))
     lock = statements["StackApplyLock"]
     assert _resources(lock) == [
-        "arn:aws:ssm:us-east-1:123456789012:parameter/personalize-gitops/locks/retail-prod"
+        "arn:aws:ssm:us-east-1:123456789012:parameter/personalize-gitops/locks/retail-prod",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/personalize-gitops/locks/retail-prod/*",
     ]
-    assert set(lock["Action"]) == {"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"}
+    assert set(lock["Action"]) == {"ssm:GetParametersByPath", "ssm:PutParameter", "ssm:DeleteParameters"}
     assert _resources(statements["StackOutputsParameters"]) == [
         "arn:aws:ssm:us-east-1:123456789012:parameter/retail/personalize/*"
     ]

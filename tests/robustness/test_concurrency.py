@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply.lock import StackLock, lock_parameter_name
+from reconciler.apply.lock import StackLock
 from reconciler.emulator import is_mutating
 from reconciler.errors import LockHeldError
 
@@ -69,9 +69,8 @@ def test_second_apply_refuses_while_the_first_holds_the_lock(tmp_path: Path) -> 
         assert mutating == [], f"the refused apply changed the account: {mutating}"
         assert "error" not in outcome, outcome.get("error")
         assert outcome["result"].exit_code == 0
-        assert world.target.ssm.get_parameters(Names=[lock_parameter_name(world.desired.stack.name)])[
-            "InvalidParameters"
-        ], "the first apply did not release its lock"
+        lock = StackLock(world.target.ssm, world.desired.stack.name, clock=world.target.clock)
+        assert lock.holder() is None, "the first apply did not release its lock"
         report = world.audit()
         left = [c for c in world.plan().changes if c.action.value != "no-op"]
         counts.duplicates += report.duplicates
@@ -96,7 +95,10 @@ def test_cli_apply_refuses_with_exit_4_when_the_stack_is_locked(tmp_path: Path) 
             local=True, endpoint_url=None, region=REGION, state_path=tmp_path / DEFAULT_LOCAL_STATE
         ) as target,
     ):
-        StackLock(target.ssm, desired.stack.name, now=target.clock.now(), owner="ci run 42").acquire()
+        # a live holder: its lease (a day of the account's time) outlasts this test
+        StackLock(
+            target.ssm, desired.stack.name, clock=target.clock, owner="ci run 42", lease=86400
+        ).acquire()
     before = local_snapshot(tmp_path)["regions"]
     refused = run_cli(["apply", "manifests/", "--local", "--auto-approve"], tmp_path)
     text = refused.stdout + refused.stderr

@@ -7,8 +7,9 @@ kills right after call N took effect (saved, response not yet seen: the worst mo
 `before:N` right before call N is sent (everything it waited for is done). The kill is done by the process
 itself (tests/robustness/crashhook/sitecustomize.py sends SIGKILL to its own pid) so the boundary is exact.
 
-After the kill: a plain rerun must exit 0, taking over the dead apply's stack lock by itself (same host, its
-process is gone) and saying so; then the plan is empty, every resource ACTIVE, no duplicate resource, training
+After the kill: a plain rerun must exit 0, taking over the dead apply's stack lock by itself once its lease
+expired (the emulated account's clock runs x100000: the lease of the killed apply is long over) and saying
+so; then the plan is empty, every resource ACTIVE, no duplicate resource, training
 or import, no lost data, and no output ever contains a traceback.
 
 `make test` runs a sample of boundaries; `make soak` runs every one (both kinds).
@@ -70,7 +71,7 @@ def test_seed_apply_has_the_expected_boundaries(crash_template: tuple[Path, Any]
     assert done.returncode == 0, done.stdout + done.stderr
     calls = [line.split()[1] for line in log.read_text(encoding="utf-8").splitlines()]
     assert len(calls) == SEED_MUTATING_CALLS, calls
-    assert calls[0] == "PutParameter" and calls[-1] == "DeleteParameter"
+    assert calls[0] == "PutParameter" and calls[-1] == "PutParameter"  # lock taken ... lock released
     assert calls.count("CreateSolutionVersion") == 3 and calls.count("CreateDatasetImportJob") == 3
     assert audit(local_snapshot(work), desired, "123456789012").clean
 
@@ -97,11 +98,11 @@ def run_case(boundary: str, template: Path, desired: Any, tmp: Path) -> None:
     counts.bump("killed", 1)
 
     # the lock is taken by call 1 and released by the last call: in between, the rerun finds the dead
-    # apply's lock and takes it over (same host, process gone) without --break-lock
+    # apply's lock, its lease expired (not renewed since the kill), and takes it over without --break-lock
     lock_taken = boundary not in ("before:1", f"after:{SEED_MUTATING_CALLS}")
     rerun = check(run_cli(APPLY, work))
     if lock_taken:
-        assert "Broke the stack lock held by" in rerun.stdout and "its process is gone" in rerun.stdout, (
+        assert "Broke the stack lock held by" in rerun.stdout and "its lease expired" in rerun.stdout, (
             f"{boundary} ({at}): the rerun did not say it took over the stale lock:\n{rerun.stdout}"
         )
         counts.bump("stale lock taken over", 1)
