@@ -1,8 +1,10 @@
 """Figures, targets and the two renderings of `make bench`: a terminal table and benchmarks/RESULTS.md.
 
-A `Figure` is one measured value next to the target it is judged against (`ok` True/False: PASS/MISS), or
-reported without a target (`ok` None: INFO) when the issues name no number. Rendering is pure: the same
-figures always give the same text.
+A `Figure` is one measured value next to the target it is judged against (`ok` True/False: PASS/FAIL), or
+reported without a target (`ok` None: INFO). Build rows with :func:`issue_row` when an issue gives the
+target (quote it verbatim), :func:`chosen_row` when no issue gives a number (the row then says "no number in
+the issue; bar chosen: X"), :func:`info_row` for context without a target. A FAIL stays in the table with
+`tried` saying what was tried. Rendering is pure: the same figures always give the same text.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 
-PASS, MISS, INFO, FAILED = "PASS", "MISS", "INFO", "FAILED"
+PASS, FAIL, INFO, ERROR = "PASS", "FAIL", "INFO", "ERROR"
 
 
 @dataclass(frozen=True)
@@ -29,17 +31,39 @@ class Figure:
     ok: bool | None
     """True: meets the target; False: misses it; None: reported without a target."""
     source: str = ""
-    """Where the target comes from (`issue 4`, `bar set here: ...`)."""
+    """Where the target comes from (`issue 15`, `no number in the issue; bar chosen: ...`)."""
     error: str | None = None
-    """Set when the benchmark itself failed to run; the figure then counts as a miss."""
+    """Set when the benchmark itself failed to run (status ERROR, counted as not met)."""
+    tried: str = ""
+    """For a FAIL: what was tried to meet the target (shown next to the miss in RESULTS.md)."""
 
     @property
     def status(self) -> str:
         if self.error is not None:
-            return FAILED
+            return ERROR
         if self.ok is None:
             return INFO
-        return PASS if self.ok else MISS
+        return PASS if self.ok else FAIL
+
+
+def issue_row(
+    area: str, name: str, value: str, target: str, ok: bool, issue: str, *, tried: str = ""
+) -> Figure:
+    """A row whose target an issue states: `target` as the issue writes it, `issue` e.g. "issue 15"."""
+    return Figure(area, name, value, target, ok, issue, tried=tried if not ok else "")
+
+
+def chosen_row(
+    area: str, name: str, value: str, bar: str, ok: bool, why: str = "", *, tried: str = ""
+) -> Figure:
+    """A row no issue gives a number for: the bar is this benchmark's own (ambitious) choice, and says so."""
+    source = f"no number in the issue; bar chosen: {bar}" + (f" ({why})" if why else "")
+    return Figure(area, name, value, bar, ok, source, tried=tried if not ok else "")
+
+
+def info_row(area: str, name: str, value: str, source: str = "") -> Figure:
+    """Context without a target (INFO)."""
+    return Figure(area, name, value, "-", None, source)
 
 
 @dataclass
@@ -91,19 +115,19 @@ class Run:
     command: str = "make bench"
 
     def counts(self) -> dict[str, int]:
-        out = {PASS: 0, MISS: 0, INFO: 0, FAILED: 0}
+        out = {PASS: 0, FAIL: 0, INFO: 0, ERROR: 0}
         for figure in self.figures:
             out[figure.status] += 1
         return out
 
     def verdict(self) -> str:
         c = self.counts()
-        judged = c[PASS] + c[MISS] + c[FAILED]
+        judged = c[PASS] + c[FAIL] + c[ERROR]
         text = f"{c[PASS]} of {judged} targets met"
-        if c[MISS]:
-            text += f", {c[MISS]} MISSED"
-        if c[FAILED]:
-            text += f", {c[FAILED]} benchmark(s) FAILED to run"
+        if c[FAIL]:
+            text += f", {c[FAIL]} FAIL"
+        if c[ERROR]:
+            text += f", {c[ERROR]} benchmark(s) could not run (ERROR)"
         return text + (f"; {c[INFO]} figures reported without a target" if c[INFO] else "")
 
 
@@ -125,7 +149,7 @@ def render_table(run: Run) -> str:
     lines.append(f"{run.verdict()}  ({run.wall_seconds:.0f} s wall, {run.machine.line()})")
     for figure in run.figures:
         if figure.error:
-            lines.append(f"FAILED {figure.area}: {figure.error}")
+            lines.append(f"ERROR {figure.area}: {figure.error}")
     return "\n".join(lines)
 
 
@@ -146,13 +170,14 @@ def render_markdown(run: Run) -> str:
         f"**Verdict: {run.verdict()}.**",
         "",
     ]
-    misses = [f for f in run.figures if f.status in (MISS, FAILED)]
+    misses = [f for f in run.figures if f.status in (FAIL, ERROR)]
     if misses:
-        out.append("Targets missed:")
+        out.append("Targets not met:")
         out.append("")
         for f in misses:
-            what = f"failed to run: {f.error}" if f.error else f"measured {f.value}, target {f.target}"
-            out.append(f"- **MISS** {f.area}, {f.name}: {what}.")
+            what = f"could not run: {f.error}" if f.error else f"measured {f.value}, target {f.target}"
+            tried = f" Tried: {f.tried.rstrip('.')}." if f.tried else ""
+            out.append(f"- **{f.status}** {f.area}, {f.name}: {what}.{tried}")
         out.append("")
     elif c[PASS]:
         out += ["Every figure with a target meets it.", ""]
@@ -161,7 +186,7 @@ def render_markdown(run: Run) -> str:
         "|---|---|---|---|---|---|",
     ]
     for f in run.figures:
-        status = f"**{f.status}**" if f.status in (MISS, FAILED) else f.status
+        status = f"**{f.status}**" if f.status in (FAIL, ERROR) else f.status
         out.append(
             f"| {_cell(f.area)} | {_cell(f.name)} | {_cell(f.value)} | {_cell(f.target)} | {status} | "
             f"{_cell(f.source)} |"
