@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 
-from reconciler.manifest.recipes import AVRO_TYPES, DATASET_TYPES, MAX_SCHEMA_CHARS, FieldRule
+from reconciler.manifest.recipes import AVRO_TYPES, DATASET_TYPES, DOMAIN_FIELDS, MAX_SCHEMA_CHARS, FieldRule
 from reconciler.manifest.yamlmarks import Path
 from reconciler.model.spec import AvroField, AvroSchema
 
@@ -103,29 +103,36 @@ def _type_text(rule: FieldRule) -> str:
     return f"{text} (nullable)" if rule.nullable else text
 
 
-def check_for_type(schema: AvroSchema, dataset_type: str) -> list[Finding]:
-    """Required and reserved fields, metadata counts and textual use for one dataset type."""
+def check_for_type(schema: AvroSchema, dataset_type: str, domain: str | None = None) -> list[Finding]:
+    """Required and reserved fields, metadata counts and textual use for one dataset type (and the extra
+    required fields of a domain's schemas)."""
     rules = DATASET_TYPES.get(dataset_type)
     if rules is None:
         return []
     found: list[Finding] = []
     by_name = {f.name.upper(): (i, f) for i, f in enumerate(schema.fields)}
-    for rule in rules.required:
+    domain_rules = DOMAIN_FIELDS.get((domain, dataset_type), ()) if domain else ()
+    required = (*rules.required, *(r for r in domain_rules if r.name not in {q.name for q in rules.required}))
+    reserved = tuple(r for r in rules.reserved if r.name not in {q.name for q in domain_rules})
+    for rule in required:
         if rule.name not in by_name:
+            whose = f"{domain} {dataset_type}" if rule in domain_rules else dataset_type
+            extra = ", categorical: true" if rule.categorical else ""
             found.append(
                 (
                     FIELDS,
-                    f"{dataset_type} schemas need a {rule.name} field of type {_type_text(rule)}",
-                    f"add `- {{name: {rule.name}, type: {sorted(rule.types)[0]}}}`",
+                    f"{whose} schemas need {'an' if rule.name[0] in 'AEIOU' else 'a'} {rule.name} field "
+                    f"of type {_type_text(rule)}" + (" (categorical)" if rule.categorical else ""),
+                    f"add `- {{name: {rule.name}, type: {sorted(rule.types)[0]}{extra}}}`",
                 )
             )
-    for rule in (*rules.required, *rules.reserved):
+    for rule in (*required, *reserved):
         if rule.name not in by_name:
             continue
         index, field = by_name[rule.name]
         types, nullable = field_types(field)
         if not types <= rule.types or (nullable and not rule.nullable):
-            kind = "required" if rule in rules.required else "reserved"
+            kind = "required" if rule in required else "reserved"
             found.append(
                 (
                     (*FIELDS, index, "type"),
@@ -134,7 +141,15 @@ def check_for_type(schema: AvroSchema, dataset_type: str) -> list[Finding]:
                     None,
                 )
             )
-    special = {r.name for r in (*rules.required, *rules.reserved)}
+        elif rule.categorical and not field.categorical:
+            found.append(
+                (
+                    (*FIELDS, index, "name"),
+                    f"{rule.name} must be categorical in {domain} {dataset_type} schemas",
+                    "add `categorical: true`",
+                )
+            )
+    special = {r.name for r in (*rules.required, *rules.reserved)}  # domain fields count as metadata
     metadata = [(i, f) for i, f in enumerate(schema.fields) if f.name.upper() not in special]
     if rules.needs_metadata and not metadata:
         found.append(

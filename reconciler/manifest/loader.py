@@ -10,6 +10,7 @@ Stages (every stage reports all of its problems and the next stage still runs on
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
@@ -24,7 +25,15 @@ from reconciler.manifest.context import Context, ParsedResource, PartialResource
 from reconciler.manifest.kinds import KIND_NAMES, SPEC_MODELS, STACK_KIND
 from reconciler.manifest.problems import Reporter, Severity
 from reconciler.manifest.pydantic_errors import report_validation_error
-from reconciler.manifest.yamlmarks import MarkedDocument, RawDocument, Substitution, compose_documents
+from reconciler.manifest.yamlmarks import (
+    Mark,
+    MarkedDocument,
+    RawDocument,
+    Substitution,
+    compose_documents,
+    decode_position,
+    expand_variables,
+)
 from reconciler.model.address import Address, Kind, SourceLocation
 from reconciler.model.spec import API_VERSION, Lifecycle, Metadata, StackSpec
 from reconciler.model.state import DesiredResource, DesiredState, Stack
@@ -81,13 +90,35 @@ def _read_documents(files: list[Path], reporter: Reporter) -> list[RawDocument]:
     for file in files:
         shown = display_path(file)
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reporter.add(Severity.ERROR, shown, None, f"cannot read file: {exc}")
+            data = file.read_bytes()
+        except OSError as exc:
+            reporter.add(Severity.ERROR, shown, None, f"cannot read file: {exc.strerror or exc}")
             continue
+        unreadable = False
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line, column = decode_position(data, exc.start)
+            reporter.add(
+                Severity.ERROR,
+                shown,
+                Mark(line, column),
+                f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded ({exc.reason})",
+                hint="save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`); its resources are not "
+                "checked until then",
+            )
+            # still read it (bad bytes replaced) to learn which resources it declares: no knock-on
+            # "not defined" errors for them elsewhere
+            text, unreadable = data.decode("utf-8", errors="replace"), True
+        if text.startswith("\ufeff"):
+            text = text[1:]
         docs, problems = compose_documents(text, shown)
-        for problem in problems:
-            reporter.add(Severity.ERROR, shown, problem.mark, problem.message, hint=problem.hint)
+        if unreadable:
+            for doc in docs:
+                doc.unreadable = True
+        else:
+            for problem in problems:
+                reporter.add(Severity.ERROR, shown, problem.mark, problem.message, hint=problem.hint)
         documents.extend(docs)
     return documents
 
@@ -277,7 +308,11 @@ def _parse_resource(
             spec = model.model_validate(raw_spec)
         except ValidationError as exc:
             report_validation_error(exc, model, doc, ("spec",), raw_spec, subject, reporter)
-            if name is not None and isinstance(raw_spec, dict):
+            if kind is Kind.SCHEMA and isinstance(raw_spec, dict):
+                # check the rest of the schema too (all problems in one run); the run already failed,
+                # so the repaired spec never reaches a state
+                spec = repair_spec(model, raw_spec, exc)
+            if spec is None and name is not None and isinstance(raw_spec, dict):
                 partial.append((Address(kind, name), doc, raw_spec))
     lifecycle = Lifecycle()
     if data.get("lifecycle") is not None:
@@ -289,6 +324,47 @@ def _parse_resource(
     if not ok or kind is None or metadata is None or spec is None:
         return None
     return ParsedResource(Address(kind, metadata.name), spec, metadata, lifecycle, doc)
+
+
+def _drop(data: Any, loc: tuple[Any, ...], missing: bool) -> bool:
+    """Remove what a validation error at `loc` points at: the deepest existing key, or for a missing
+    required key the list item holding it. False when nothing sensible can be removed."""
+    node: Any = data
+    trail: list[tuple[Any, Any]] = []
+    for part in loc:
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            trail.append((node, part))
+            node = node[part]
+        else:
+            break
+    if missing or not trail:
+        items = [(n, p) for n, p in trail if isinstance(n, list)]
+        if not items:
+            return False
+        container, index = items[-1]
+        del container[index]
+        return True
+    container, key = trail[-1]
+    del container[key]
+    return True
+
+
+def repair_spec(model: Any, raw: dict[str, Any], error: ValidationError, rounds: int = 20) -> Any:
+    """`raw` minus the parts the model rejected (an unknown key, a mistyped value, a list item without a
+    required key), validated; None when the rest does not validate. Used only to report the remaining
+    problems of a document in the same run."""
+    data = copy.deepcopy(raw)
+    errors = error.errors()
+    for _ in range(rounds):
+        if not errors or not _drop(data, tuple(errors[0]["loc"]), errors[0]["type"] == "missing"):
+            return None
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors()
+    return None
 
 
 # --- entry points ----------------------------------------------------------------------------------------
@@ -355,14 +431,29 @@ def _resolve_sources(path: Path, stack_file: Path | None, reporter: Reporter) ->
     return _Sources(files, base.resolve(), stack, True)
 
 
-def _variables(stack: _StackInfo) -> dict[str, str]:
+def _substitution(stack: _StackInfo, reporter: Reporter) -> Substitution:
+    """The stack's variables, each expanded (variables may use variables); problems at the variable."""
     values = {"stack": stack.name}
     if stack.spec.region:
         values["region"] = stack.spec.region
     if stack.spec.accountId:
         values["account_id"] = stack.spec.accountId
     values.update(stack.spec.variables)
-    return values
+    expanded, problems = expand_variables(values)
+    for name, (message, hint) in problems.items():
+        if stack.doc is not None and name in stack.spec.variables:
+            reporter.at(
+                Severity.ERROR,
+                stack.doc,
+                ("spec", "variables", name),
+                message,
+                subject=f"{STACK_KIND}/{stack.name}",
+                hint=hint,
+                prefer_key=False,
+            )
+        else:  # pragma: no cover - built-in values (stack name, region, account) hold no ${...}
+            reporter.add(Severity.ERROR, stack.source.file, None, f"variable '{name}': {message}", hint=hint)
+    return Substitution(expanded, broken=set(problems))
 
 
 def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None, Reporter]:
@@ -407,13 +498,22 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
             stack = _StackInfo(source=SourceLocation(stack_raw[0].file, stack_raw[0].start.line))
     if stack is None:
         stack = _StackInfo()
-    subst = Substitution(_variables(stack))
+    subst = _substitution(stack, reporter)
     declared: dict[Address, MarkedDocument] = {}
     partial: list[PartialResource] = []
     parsed: list[ParsedResource] = []
     for raw_doc in resource_raw:
         yaml_problems: list[Any] = []
+        broken_before = subst.broken_uses
         doc = raw_doc.build(subst, yaml_problems)
+        if raw_doc.unreadable or subst.broken_uses > broken_before:
+            # an undecodable file (reported once for the file) or a use of a variable whose value is wrong
+            # (reported at the variable): only remember what it declares, no knock-on errors
+            data = doc.data if isinstance(doc.data, dict) else {}
+            kind, name = data.get("kind"), _metadata_name(data)
+            if kind in KIND_NAMES and name:
+                declared.setdefault(Address(Kind(kind), name), doc)
+            continue
         if yaml_problems:
             # the model errors that follow would only repeat the unresolved value; still register the name
             data = doc.data if isinstance(doc.data, dict) else {}
@@ -436,7 +536,20 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
         if resource is not None:
             parsed.append(resource)
     if not raw_docs and not reporter.has_errors:
-        reporter.add(Severity.WARNING, display_path(Path(path)), None, "no manifest documents found")
+        where = display_path(Path(path))
+        found = (
+            "no *.yaml or *.yml files"
+            if not sources.files
+            else f"{len(sources.files)} file{'s' if len(sources.files) != 1 else ''} but no YAML documents"
+        )
+        reporter.add(
+            Severity.ERROR,
+            where,
+            None,
+            f"no manifest documents found ({found})",
+            hint="check the path: a wrong directory would otherwise plan 'No changes' (or delete everything "
+            "with prune on); pass the directory that holds the manifests",
+        )
     context = Context(parsed, declared, stack.name, stack.spec, sources.base_dir, reporter, stack.source)
     context.partial = partial
     context.stack_doc = stack.doc

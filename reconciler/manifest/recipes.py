@@ -44,6 +44,8 @@ class Recipe:
     campaign: bool = True
     """Can be deployed in a campaign (USER_SEGMENTATION recipes are batch segment only)."""
     legacy: bool = False
+    event_types: tuple[str, ...] = ()
+    """Event types a domain use case trains on (its interactions need an EVENT_TYPE field with them)."""
     hyperparameters: tuple[HyperParameter, ...] = ()
     hyperparameters_complete: bool = True
     """False when the documented table is incomplete: unknown names are warnings, not errors."""
@@ -149,19 +151,27 @@ _RECIPES: tuple[Recipe, ...] = (
     Recipe("aws-hrnn", "USER_PERSONALIZATION", legacy=True),
     Recipe("aws-hrnn-metadata", "USER_PERSONALIZATION", legacy=True),
     Recipe("aws-hrnn-coldstart", "USER_PERSONALIZATION", legacy=True, training_update=True),
+    # Domain use cases: datasets used for training and required event types from the AWS guide's
+    # "ECOMMERCE use cases" / "VIDEO_ON_DEMAND use cases" pages (interactions always required).
     *(
-        Recipe(f"aws-ecomm-{use_case}", "DOMAIN", domain="ECOMMERCE")
-        for use_case in (
-            "customers-who-viewed-x-also-viewed",
-            "frequently-bought-together",
-            "popular-items-by-purchases",
-            "popular-items-by-views",
-            "recommended-for-you",
+        Recipe(f"aws-ecomm-{use_case}", "DOMAIN", domain="ECOMMERCE", event_types=events)
+        for use_case, events in (
+            ("customers-who-viewed-x-also-viewed", ("View",)),
+            ("frequently-bought-together", ("Purchase",)),
+            ("popular-items-by-purchases", ("Purchase",)),
+            ("popular-items-by-views", ("View",)),
+            ("recommended-for-you", ("View",)),
         )
     ),
     *(
-        Recipe(f"aws-vod-{use_case}", "DOMAIN", domain="VIDEO_ON_DEMAND")
-        for use_case in ("because-you-watched-x", "more-like-x", "most-popular", "trending-now", "top-picks")
+        Recipe(f"aws-vod-{use_case}", "DOMAIN", domain="VIDEO_ON_DEMAND", requires=needs, event_types=events)
+        for use_case, needs, events in (
+            ("because-you-watched-x", frozenset({"INTERACTIONS"}), ("Watch",)),
+            ("more-like-x", frozenset({"INTERACTIONS", "ITEMS"}), ()),
+            ("most-popular", frozenset({"INTERACTIONS"}), ("Watch",)),
+            ("trending-now", frozenset({"INTERACTIONS"}), ()),
+            ("top-picks", frozenset({"INTERACTIONS"}), ("Watch", "Click")),
+        )
     ),
 )
 
@@ -235,10 +245,12 @@ class FieldRule:
     types: frozenset[str]
     """Allowed non-null Avro types."""
     nullable: bool
+    categorical: bool = False
+    """The field must be declared `categorical: true`."""
 
 
-def _f(name: str, *types: str, nullable: bool = False) -> FieldRule:
-    return FieldRule(name, frozenset(types), nullable)
+def _f(name: str, *types: str, nullable: bool = False, categorical: bool = False) -> FieldRule:
+    return FieldRule(name, frozenset(types), nullable, categorical)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +315,18 @@ DATASET_TYPES: dict[str, DatasetTypeRules] = {
             _f("RECOMMENDATION_ID", "string", nullable=True),
         ),
         max_metadata=5,
+    ),
+}
+
+#: Fields a Domain dataset group's schemas need on top of DATASET_TYPES (AWS guide: "ECOMMERCE datasets and
+#: schemas", "VIDEO_ON_DEMAND datasets and schemas": required fields per dataset type).
+DOMAIN_FIELDS: dict[tuple[str, str], tuple[FieldRule, ...]] = {
+    ("ECOMMERCE", "INTERACTIONS"): (_f("EVENT_TYPE", "string"),),
+    ("ECOMMERCE", "ITEMS"): (_f("PRICE", "float"), _f("CATEGORY_L1", "string", categorical=True)),
+    ("VIDEO_ON_DEMAND", "INTERACTIONS"): (_f("EVENT_TYPE", "string"),),
+    ("VIDEO_ON_DEMAND", "ITEMS"): (
+        _f("GENRES", "string", categorical=True),
+        _f("CREATION_TIMESTAMP", "long"),
     ),
 }
 

@@ -244,6 +244,8 @@ def render_reference() -> str:
             or "-"
         )
         needs = ", ".join(sorted(recipe.requires))
+        if recipe.event_types:
+            needs += f" ({' and '.join(recipe.event_types)} events)"
         label = recipe.domain + " use case" if recipe.domain else recipe.recipe_type
         out.append(
             f"| `{recipe.name}` | {label} | {needs} | {'yes' if recipe.training_update else ''} | {hps} |"

@@ -17,10 +17,20 @@ import yaml
 
 try:  # the C parser is ~10x faster; fall back to the pure Python one when libyaml is missing
     from yaml import CSafeLoader as _BaseLoader
+
+    _LIBYAML = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
+    _LIBYAML = False
+
 Path = tuple[str | int, ...]
+
+MAX_EXPANDED_NODES = 100_000
+"""A document may expand to at most this many YAML values once aliases are followed (a 5,000-field schema
+is ~20,000); beyond it the document is rejected before it is built (a "billion laughs" alias bomb)."""
+MAX_DEPTH = 100
+"""Deepest nesting of collections in a document (manifests need fewer than 10 levels)."""
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -82,11 +92,74 @@ _VARIABLE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
+def expand_variables(raw: dict[str, str]) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """Expand `${name}` inside the variables' own values (any depth, in dependency order).
+
+    Returns (expanded values, problems by variable name: (message, hint)). A variable in a cycle or that
+    uses an undefined or broken variable is left out of the values (its uses are not reported again).
+    """
+    values: dict[str, str] = {}
+    problems: dict[str, tuple[str, str]] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> str | None:
+        if name in values:
+            return values[name]
+        if name in problems:
+            return None
+        if name in chain:
+            cycle = " -> ".join((*chain[chain.index(name) :], name))
+            for member in chain[chain.index(name) :]:
+                problems.setdefault(
+                    member,
+                    (f"variables refer to each other in a cycle: {cycle}", "break the cycle"),
+                )
+            return None
+        failed: list[str] = []
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(1) is None:
+                return "${"
+            inner = match.group(1).strip()
+            if not _NAME.match(inner):
+                failed.append(f"invalid variable reference '${{{match.group(1)}}}'")
+                return match.group(0)
+            if inner not in raw:
+                known = ", ".join(sorted(raw)) or "none"
+                failed.append(f"undefined variable '${{{inner}}}' (defined: {known})")
+                return match.group(0)
+            value = resolve(inner, (*chain, name))
+            if value is None:
+                if name not in problems:
+                    failed.append(f"uses variable '{inner}', which cannot be expanded")
+                return match.group(0)
+            return value
+
+        text = _VARIABLE.sub(replace, raw[name])
+        if name in problems:
+            return None
+        if failed:
+            problems[name] = (
+                "; ".join(failed),
+                "define every variable a value uses under spec.variables; write $${...} for a literal '${'",
+            )
+            return None
+        values[name] = text
+        return text
+
+    for name in raw:
+        resolve(name, ())
+    return values, problems
+
+
 class Substitution:
     """`${name}` substitution inside string scalars; `$${` writes a literal `${`."""
 
-    def __init__(self, variables: dict[str, str]) -> None:
+    def __init__(self, variables: dict[str, str], broken: set[str] | frozenset[str] = frozenset()) -> None:
         self.variables = dict(variables)
+        self.broken = set(broken)
+        """Variables whose own value is wrong (reported at the variable): their uses are not reported."""
+        self.broken_uses = 0
+        """How many uses of a broken variable were met (a document with one is not checked further)."""
         self.used: set[str] = set()
 
     def apply(
@@ -105,6 +178,9 @@ class Substitution:
                 problems.append(
                     YamlProblem(where, f"invalid variable reference '${{{match.group(1)}}}'", path=path)
                 )
+                return match.group(0)
+            if name in self.broken:
+                self.broken_uses += 1
                 return match.group(0)
             if name not in self.variables:
                 known = ", ".join(sorted(self.variables)) or "none"
@@ -220,6 +296,8 @@ class RawDocument:
     index: int
     node: yaml.Node
     loader: Any
+    unreadable: bool = False
+    """From a file that could not be decoded: only its kind and name are used (no knock-on errors)."""
 
     def peek(self, key: str) -> str | None:
         """The plain string value of a top-level key, without constructing the document."""
@@ -239,8 +317,78 @@ class RawDocument:
         return doc
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def oversized_node(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> tuple[yaml.Node, int] | None:
+    """The innermost collection whose size with every alias expanded exceeds `limit`, with its nesting depth
+    when the problem is depth instead (`(node, depth)`, depth > MAX_DEPTH), else None.
+
+    Linear in the composed (not expanded) document: each node's expanded size is computed once. A node that
+    contains itself (a recursive alias) counts as one value here; building reports it.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool, int]] = [(root, False, 1)]
+    while stack:
+        node, done, depth = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            total = 1 + sum(sizes.get(id(child), 1) for child in _children(node))
+            sizes[key] = total
+            if total > limit:
+                return node, 0
+            continue
+        if key in sizes or key in on_path:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        if depth > MAX_DEPTH:
+            return node, depth
+        on_path.add(key)
+        stack.append((node, True, depth))
+        stack.extend((child, False, depth + 1) for child in _children(node) if id(child) not in sizes)
+    return None
+
+
+def _bounded(node: yaml.Node, problems: list[YamlProblem]) -> bool:
+    found = oversized_node(node)
+    if found is None:
+        return True
+    where, depth = found
+    if depth:
+        problems.append(
+            YamlProblem(
+                _mark(where),
+                f"YAML nested more than {MAX_DEPTH} levels deep",
+                hint="manifests need only a few levels; check for a runaway '[' or '{'",
+            )
+        )
+    else:
+        problems.append(
+            YamlProblem(
+                _mark(where),
+                f"YAML aliases expand this value to more than {MAX_EXPANDED_NODES:,} values "
+                "(an alias expansion bomb?)",
+                hint="write the values out, or use fewer nested '*alias' references; the document is skipped",
+            )
+        )
+    return False
+
+
 def compose_documents(text: str, file: str) -> tuple[list[RawDocument], list[YamlProblem]]:
-    """Split `text` into composed documents. A syntax error stops this file (YAML cannot resync)."""
+    """Split `text` into composed documents. A syntax error stops this file (YAML cannot resync).
+
+    Documents that would expand past MAX_EXPANDED_NODES values through aliases, or nest deeper than
+    MAX_DEPTH, are reported and skipped before anything is built from them (bounded time and memory).
+    """
     loader = _BaseLoader(text)
     documents: list[RawDocument] = []
     problems: list[YamlProblem] = []
@@ -248,8 +396,14 @@ def compose_documents(text: str, file: str) -> tuple[list[RawDocument], list[Yam
         index = 0
         while loader.check_node():
             node = loader.get_node()
-            if node is not None and not (
-                isinstance(node, yaml.ScalarNode) and node.tag != _STR_TAG and node.value in ("", "~", "null")
+            if (
+                node is not None
+                and not (
+                    isinstance(node, yaml.ScalarNode)
+                    and node.tag != _STR_TAG
+                    and node.value in ("", "~", "null")
+                )
+                and _bounded(node, problems)
             ):
                 documents.append(RawDocument(file, index, node, loader))
             index += 1
@@ -263,9 +417,45 @@ def compose_documents(text: str, file: str) -> tuple[list[RawDocument], list[Yam
                 message += f" at line {exc.context_mark.line + 1}"
             message += ")"
         problems.append(YamlProblem(where, message, hint="check indentation, quoting and ':' separators"))
-    except yaml.YAMLError as exc:  # e.g. reader errors (control characters)
+    except yaml.reader.ReaderError as exc:  # control characters: the position is a character offset
+        offset = exc.position
+        if _LIBYAML:  # libyaml reports a byte offset into the UTF-8 text
+            offset = len(text.encode("utf-8")[:offset].decode("utf-8", errors="ignore"))
+        line, column = position_in(text, offset)
+        code = ord(exc.character) if isinstance(exc.character, str) else int(exc.character)
+        what = f"character U+{code:04X}"
+        problems.append(
+            YamlProblem(
+                Mark(line, column),
+                f"YAML cannot contain the {what} ({exc.reason})",
+                hint="remove the character, or write it as an escape inside a double-quoted string",
+            )
+        )
+    except yaml.YAMLError as exc:
         problems.append(YamlProblem(Mark(1, 1), f"YAML error: {exc}"))
+    except RecursionError:  # the composer recurses per nesting level
+        problems.append(
+            YamlProblem(
+                Mark(1, 1),
+                f"YAML nested more than {MAX_DEPTH} levels deep",
+                hint="manifests need only a few levels; check for a runaway '[' or '{'",
+            )
+        )
     return documents, problems
+
+
+def position_in(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of character `offset` in `text`."""
+    before = text[:offset]
+    line = before.count("\n") + 1
+    return line, offset - (before.rfind("\n") + 1) + 1
+
+
+def decode_position(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based (line, column in characters) of byte `offset` of undecodable `data`."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return data.count(b"\n", 0, offset) + 1, column
 
 
 def load_marked(

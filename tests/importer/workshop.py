@@ -74,6 +74,18 @@ SCHEMAS = {
         ),
     ),
 }
+#: The 2022+ workshop's ECOMMERCE items schema (domain schemas need PRICE and a categorical CATEGORY_L1).
+ECOMMERCE_ITEMS = (
+    "ecommerce-items",
+    _avro(
+        "Items",
+        [
+            {"name": "ITEM_ID", "type": "string"},
+            {"name": "CATEGORY_L1", "type": "string", "categorical": True},
+            {"name": "PRICE", "type": "float"},
+        ],
+    ),
+)
 DATASET_TYPES = {"items": "ITEMS", "users": "USERS", "interactions": "INTERACTIONS"}
 
 
@@ -215,11 +227,18 @@ def build_domain_group(personalize: Any, s3: Any, clock: Any, *, account: str, n
     bucket = f"{account}-{name}-data"
     s3.create_bucket(Bucket=bucket)
     for kind in DATASET_TYPES:
-        s3.put_object(Bucket=bucket, Key=f"{kind}.csv", Body=(SAMPLE / f"{kind}.csv").read_bytes())
+        body = (SAMPLE / f"{kind}.csv").read_bytes()
+        if kind == "items":  # ECOMMERCE items need PRICE and a categorical CATEGORY_L1
+            rows = body.decode().splitlines()[1:]
+            body = "\n".join(
+                ["ITEM_ID,CATEGORY_L1,PRICE", *(f"{r.split(',')[0]},{r.split(',')[1]},9.99" for r in rows)]
+            )
+            body = (body + "\n").encode()
+        s3.put_object(Bucket=bucket, Key=f"{kind}.csv", Body=body)
     role = f"arn:aws:iam::{account}:role/PersonalizeS3"
     group = personalize.create_dataset_group(name=name, domain="ECOMMERCE")["datasetGroupArn"]
     wait_for(clock, lambda: personalize.describe_dataset_group(datasetGroupArn=group), "datasetGroup", 15)
-    for kind, (_, schema) in SCHEMAS.items():
+    for kind, (_, schema) in {**SCHEMAS, "items": ECOMMERCE_ITEMS}.items():
         schema_arn = personalize.create_schema(name=f"{name}-{kind}", schema=schema, domain="ECOMMERCE")[
             "schemaArn"
         ]

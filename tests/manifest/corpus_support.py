@@ -32,9 +32,14 @@ class Expectations:
     hints: list[str] = field(default_factory=list)
 
 
+def case_text(case: Path) -> str:
+    """A case's text; undecodable bytes (the non-UTF-8 case) replaced, so its comments can be read."""
+    return case.read_bytes().decode("utf-8", errors="replace")
+
+
 def expectations(case: Path) -> Expectations:
     result = Expectations()
-    for line in case.read_text(encoding="utf-8").splitlines():
+    for line in case_text(case).splitlines():
         if not line.startswith("#"):
             continue
         key, _, value = line[1:].strip().partition(": ")

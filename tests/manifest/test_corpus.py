@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from reconciler.manifest import validate
-from tests.manifest.corpus_support import BASE, cases, expectations, run_case
+from tests.manifest.corpus_support import BASE, case_text, cases, expectations, run_case
 
 CASES = cases()
 
@@ -85,15 +86,41 @@ RULE_FRAGMENTS = {
     "promotion gate metric": "unknown metric",
     "botocore parameter validation": "CreateSolution would be rejected",
     "one event tracker": "already has an EventTracker",
+    # issue 14: hostile or wrong input
+    "YAML alias expansion bomb": "alias expansion bomb",
+    "variables inside variables": "variables refer to each other in a cycle",
+    "undefined variable inside a variable": "spec.variables.role: undefined variable",
+    "non-UTF-8 file": "not UTF-8: byte 0xe9",
+    "event value threshold needs EVENT_VALUE": "has no EVENT_VALUE field",
+    "event type settings need EVENT_TYPE": "has no EVENT_TYPE field",
+    "domain schema required fields": "ECOMMERCE ITEMS schemas need a PRICE field",
+    "domain use case datasets": "trains on INTERACTIONS and ITEMS data",
+    "domain use case event types": "trains on Watch and Click events",
+    "all problems of a schema in one run": "unsupported type 'map'",
 }
+
+LOCATION = re.compile(r"^(case|base/base)\.yaml:\d+:\d+: ")
+NOTE = re.compile(r"reported at (case\.yaml:\d+:\d+)\)")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_every_expected_error_has_file_line_and_column(case: Path) -> None:
+    for error in expectations(case).errors:
+        assert LOCATION.match(error), error
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_reported_at_notes_point_at_a_printed_problem(case: Path) -> None:
+    """The note "(1 problem reported at file:L:C)" names the line and column of a problem that is printed."""
+    errors = expectations(case).errors
+    for error in errors:
+        for where in NOTE.findall(error):
+            assert any(other.startswith(where + ": ") for other in errors), (where, errors)
 
 
 def test_every_rule_is_exercised_by_the_corpus() -> None:
     text = "\n".join(
-        line
-        for case in CASES
-        for line in case.read_text(encoding="utf-8").splitlines()
-        if line.startswith("# expect")
+        line for case in CASES for line in case_text(case).splitlines() if line.startswith("# expect")
     )
     missing = [rule for rule, fragment in RULE_FRAGMENTS.items() if fragment not in text]
     assert missing == []

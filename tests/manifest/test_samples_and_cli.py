@@ -144,9 +144,17 @@ def test_stack_resources_missing_path(tmp_path: Path) -> None:
     assert any("no such file or directory: nowhere/" in e for e in report.errors)
 
 
-def test_no_documents_is_a_warning(tmp_path: Path) -> None:
+def test_no_documents_is_an_error(tmp_path: Path) -> None:
+    """A wrong path in CI must not give a green check (issue 14): no documents is an error, not a warning."""
     report = validate(tmp_path)
-    assert report.errors == [] and report.warnings
+    assert [e.splitlines()[0] for e in report.errors] == [
+        f"{tmp_path}: no manifest documents found (no *.yaml or *.yml files)"
+    ]
+    (tmp_path / "only-comments.yaml").write_text("# nothing here yet\n---\n", encoding="utf-8")
+    report = validate(tmp_path)
+    assert [e.splitlines()[0] for e in report.errors] == [
+        f"{tmp_path}: no manifest documents found (1 file but no YAML documents)"
+    ]
 
 
 def test_committed_json_schema_is_current() -> None:

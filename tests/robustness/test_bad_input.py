@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from reconciler.cli import app
 from reconciler.errors import TargetError
+from tests.manifest.corpus_support import case_text
 
 from .support import REPO, has_traceback, tally
 
@@ -104,9 +105,7 @@ CASES = sorted(p for p in CORPUS.glob("*.yaml"))
 def test_corpus_case_is_handled_without_traceback_or_call(case: Path, tmp_path: Path, guard: Guard) -> None:
     shutil.copytree(CORPUS / "_base", tmp_path / "base")
     shutil.copy(case, tmp_path / "case.yaml")
-    expects_errors = any(
-        line.startswith("# expect: ") for line in case.read_text(encoding="utf-8").splitlines()
-    )
+    expects_errors = any(line.startswith("# expect: ") for line in case_text(case).splitlines())
     verdict = check_input(tmp_path, guard, case.name)
     assert verdict == ("rejected" if expects_errors else "valid"), case.name
 
@@ -277,3 +276,107 @@ def test_fuzzed_manifests_never_crash_or_call_soak(
     data: st.DataObject, seed_copy: Path, guard: Guard
 ) -> None:
     fuzz_once(data, seed_copy, guard)
+
+
+# --------------------------------------------------------------------- no documents, and the real planner
+
+
+@pytest.mark.parametrize("layout", ["empty directory", "comments only", "missing path"])
+def test_a_path_without_documents_fails_validate_and_plan(layout: str, tmp_path: Path, guard: Guard) -> None:
+    """A wrong path in CI must not plan "No changes" with exit 0 (issue 14)."""
+    target = tmp_path / "manifests"
+    if layout != "missing path":
+        target.mkdir()
+    if layout == "comments only":
+        (target / "todo.yaml").write_text("# resources go here\n---\n", encoding="utf-8")
+    verdict = check_input(target, guard, layout)
+    assert verdict == "rejected"
+    assert guard.targets_opened == 0
+
+
+@pytest.fixture(scope="module")
+def applied_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The seed stack applied to an emulated account (Personalize emulator + moto) in virtual time."""
+    from .support import seed_world
+
+    with seed_world(tmp_path_factory.mktemp("planner-fuzz")) as world:
+        world.apply()
+        yield world
+
+
+READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Head")
+PLANNER_EXAMPLES = 40
+
+
+def fuzz_planner_once(data: st.DataObject, world: Any) -> str:
+    """One mutated seed file through validate, then (when valid) the live reader, the planner and every
+    renderer against the applied emulated account: no exception other than a ReconcilerError, and only
+    read calls."""
+    import botocore.client
+
+    from reconciler.errors import ReconcilerError
+    from reconciler.live.reader import read_live
+    from reconciler.manifest import validate
+    from reconciler.plan.planner import PlanOptions, plan
+    from reconciler.render import render_json, render_markdown, render_text
+
+    chosen = data.draw(st.sampled_from(SEED_FILES), label="file")
+    relative = chosen.relative_to(REPO / "manifests")
+    text = chosen.read_text(encoding="utf-8")
+    if data.draw(st.booleans(), label="structural?"):
+        docs = [d for d in yaml.safe_load_all(text)]
+        for _ in range(data.draw(st.integers(1, 3), label="mutations")):
+            if not docs:
+                break
+            docs = mutate_structure(data, docs)
+        text = yaml.safe_dump_all(docs, allow_unicode=True, sort_keys=False)
+    else:
+        text = mutate_text(data, text)
+    counts = tally("planner fuzzing (emulated account)", ok_label="handled cleanly")
+    counts.cases += 1
+    root = world.manifests.parent
+    with tempfile.TemporaryDirectory(dir=root) as tmp:
+        work = Path(tmp) / "manifests"
+        shutil.copytree(world.manifests, work)
+        (Path(tmp) / "data").symlink_to(root / "data")
+        (work / relative).write_text(text, encoding="utf-8", errors="surrogatepass")
+        report = validate(work)
+    if report.errors or report.state is None:
+        counts.bump("rejected by validate")
+        counts.converged += 1
+        return "rejected"
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        calls.append(operation)
+        return original(client, operation, params)
+
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", recording):
+        try:
+            live = read_live(world.target, report.state, now=world.clock.now())
+            result = plan(report.state, live, PlanOptions(target="fuzz"))
+        except ReconcilerError:
+            counts.bump("clean plan error")
+            counts.converged += 1
+            return "plan error"
+    for render in (render_text, render_markdown, render_json):
+        assert isinstance(render(result), str)
+    writes = sorted({c for c in calls if not c.startswith(READ_ONLY_PREFIXES)})
+    counts.api_calls += len(writes)
+    assert writes == [], f"plan made mutating calls: {writes}"
+    counts.bump("planned")
+    counts.converged += 1
+    return "planned"
+
+
+@settings(
+    max_examples=PLANNER_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_fuzzed_manifests_through_the_real_planner(data: st.DataObject, applied_world: Any) -> None:
+    """Not a stubbed target: the planner itself runs against an emulated account holding the seed stack."""
+    fuzz_planner_once(data, applied_world)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reconciler.manifest.context import Context
-from reconciler.manifest.rules import datasets, filters, groups, names, refs, requests, solutions
+from reconciler.manifest.rules import datasets, fields, filters, groups, names, refs, requests, solutions
 
 RULES: tuple[Callable[[Context], None], ...] = (
     names.check,
@@ -14,6 +14,7 @@ RULES: tuple[Callable[[Context], None], ...] = (
     filters.check,
     solutions.check,
     groups.check,
+    fields.check,
     requests.check,
 )
 

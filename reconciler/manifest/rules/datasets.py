@@ -47,16 +47,17 @@ def _check_schema_fit(ctx: Context, res: ParsedResource, spec: DatasetSpec) -> N
     schema = ctx.get(Kind.SCHEMA, spec.schema_)
     if schema is None or not isinstance(schema.spec, SchemaSpec):
         return
-    findings = check_for_type(schema.spec.avro, spec.datasetType)
+    findings = check_for_type(schema.spec.avro, spec.datasetType, schema.spec.domain)
     for path, message, hint in findings:
         ctx.error(schema, path, f"{message} (used by {res.address})", hint)
     if findings:
+        first = schema.doc.locate(findings[0][0], prefer_key=False)
         ctx.error(
             res,
             ("spec", "schema"),
             f"schema '{spec.schema_}' does not fit datasetType {spec.datasetType} "
             f"({len(findings)} problem{'s' if len(findings) != 1 else ''} reported at "
-            f"{schema.doc.file}:{schema.doc.start.line})",
+            f"{schema.doc.file}:{first.line}:{first.column})",
         )
 
 
