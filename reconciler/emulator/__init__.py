@@ -2,8 +2,11 @@
 
 ``PersonalizeEmulator`` answers all 71 operations of botocore's ``personalize`` model (AWS JSON 1.1) with
 the service's lifecycles in virtual time, its dependency rules, quotas, model-driven input validation,
-documented ARN formats, S3-backed import jobs (CSV header and row statistics), realistic training failures,
-automatic training and deterministic offline metrics. Reach it in-process with ``emulated_client``/``attach``
+documented ARN formats, S3-backed import jobs that keep every row (``emulator.data``, columnar numpy arrays,
+persisted beside ``--state``), realistic training failures, automatic training, small real models per
+recipe family (``emulator.models``: popularity, trending, item co-occurrence, implicit ALS; performHPO
+searches the solution's ranges) and offline metrics computed on the documented 90/10 user split.
+Reach it in-process with ``emulated_client``/``attach``
 (a botocore ``before-send`` hook on the sentinel endpoint, so moto keeps serving S3/IAM/STS), or through
 ``wire_call`` from an HTTP server. Tests drive time with ``VirtualClock`` and faults with ``.control``.
 
@@ -25,16 +28,18 @@ What it does NOT emulate:
 
 * the data plane: personalize-runtime (GetRecommendations, GetPersonalizedRanking), personalize-events
   (PutEvents/PutItems/PutUsers); event trackers and trackingIds are created but receive nothing;
-* real models: recommendations are not computed; metrics, trainingHours and recommender modelMetrics are
-  deterministic values derived from a hash of the configuration and the imported data statistics;
+* the service's own algorithms: models are small stand-ins (see ``reconciler.emulator.models``), so metric
+  values differ from AWS's for the same data; aws-similar-items, aws-vod-more-like-x and
+  aws-semantic-similarity use item co-occurrence (plus shared metadata for items without events); Next-Best-
+  Action has no model; trend prediction accuracy, average_rewards_at_k and themed batch output are not
+  computed; trainingHours is an estimate from the row count;
 * IAM: roleArn values are pattern-checked only; no permissions, bucket policies or KMS keys are evaluated;
 * output data: export, batch inference and batch segment jobs check their S3 input/bucket but write nothing;
   data deletion jobs remove users from the statistics only;
-* data contents beyond the CSV header, value types (numbers, booleans, nulls), row counts, users, items and
-  event types (no 1000-record minimum per import job, no size limits, no textual or categorical limits), and
-  the Avro schema beyond record/fields/names/types;
-* HPO and AutoML search (tunedHPOParams echo the algorithm defaults; AutoML picks the first listed recipe);
-  User-Personalization's 2-hourly in-place model refreshes; billing;
+* data limits (no 1000-record minimum per import job, no size limits beyond ``max_rows`` per dataset, no
+  textual or categorical limits), and the Avro schema beyond record/fields/names/types;
+* AutoML search (it picks the first listed recipe); User-Personalization's 2-hourly in-place model
+  refreshes; billing;
 * eventual consistency and control-plane rate limits (inject them with ``control.inject_fault``);
 * metric attribution reports and filter evaluation (filter expressions are parsed and checked against the
   schemas, never applied); CreateDataInsightsJob and other operations newer than botocore's model.

@@ -104,6 +104,9 @@ def test_import_on_new_data_retrains_and_promotes(mini) -> None:
     csv = mini.root / "data" / "interactions.csv"
     lines = csv.read_text().splitlines()
     csv.write_text("\n".join([*lines, *lines[1:200]]) + "\n")
+    # metrics are computed from the data now; this test is about retraining on new data, the gate has its
+    # own tests: both versions report the same metrics, so the gate passes
+    mini.emulator.control.set_default_metrics({"normalized_discounted_cumulative_gain_at_25": 0.25})
     result = mini.apply()
     assert result.exit_code == 0, result.summary().details()
     counts = result.summary().counts

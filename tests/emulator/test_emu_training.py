@@ -69,19 +69,15 @@ def _metrics_of_fresh_run(config: dict[str, Any]) -> list[dict[str, float]]:
 def test_metrics_are_deterministic_and_depend_on_inputs() -> None:
     first = _metrics_of_fresh_run({})
     assert first == _metrics_of_fresh_run({})  # same inputs, same numbers, in a new emulator
-    assert first[0] != first[1]  # the version's sequence is part of the input
+    assert first[0] == first[1]  # same data and configuration: the same model, so the same metrics
     assert set(first[0]) == set(METRIC_KEYS)
     other = _metrics_of_fresh_run(
-        {"solutionConfig": {"algorithmHyperParameters": {"hidden_dimension": "64"}}}
+        {"solutionConfig": {"algorithmHyperParameters": {"hidden_dimension": "32"}}}
     )
-    assert other[0] != first[0]
+    assert other[0] != first[0]  # 8 factors instead of 37: another model
     for m in first:
-        assert 0 < m["precision_at_25"] <= m["precision_at_10"] <= m["precision_at_5"] < 1
-        assert (
-            0
-            < m["normalized_discounted_cumulative_gain_at_5"]
-            <= m["normalized_discounted_cumulative_gain_at_25"]
-        )
+        assert all(0.0 <= value <= 1.0 for value in m.values())
+        assert m["coverage"] > 0 and m["precision_at_25"] > 0
 
 
 def test_metrics_can_be_set_per_version_and_by_default(env: Env) -> None:

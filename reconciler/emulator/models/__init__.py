@@ -26,8 +26,21 @@ A campaign serves ``for_version(campaign["solutionVersionArn"])``. The data behi
 
 Families (``family_of(recipe_name)``):
 
-* ``popularity``: aws-popularity-count; domain most-popular / popular-by-views / popular-by-purchases.
-* (more families land in the following steps: trending, cooccurrence, mf, affinity.)
+* ``popularity`` (``popularity.py``): aws-popularity-count; domain most-popular / popular-by-views /
+  popular-by-purchases.
+* ``trending`` (``trending.py``): aws-trending-now, aws-vod-trending-now.
+* ``cooccurrence`` (``cooccurrence.py``): aws-sims; customers-who-viewed-x, because-you-watched-x,
+  frequently-bought-together; documented stand-in for aws-similar-items, aws-vod-more-like-x and
+  aws-semantic-similarity.
+* ``mf`` (``mf.py``, implicit ALS): aws-user-personalization(-v2), aws-personalized-ranking(-v2),
+  aws-ecomm-recommended-for-you, aws-vod-top-picks; ``affinity``: the same model answering ``segment`` for
+  aws-item-affinity and aws-item-attribute-affinity.
+* aws-next-best-action has no model (GetActionRecommendations answers need one; see ``FAMILIES``).
+
+Hyperparameters that change them: ``hidden_dimension`` (factors = hidden_dimension / 4, in [4, 64]),
+``recency_mask`` / ``apply_recency_bias``, SIMS ``popularity_discount_factor`` and
+``min_cointeraction_count``, ``trend_discovery_frequency``, and the solution's ``eventType``,
+``solutionConfig.eventValueThreshold`` and ``eventsConfig`` (see ``base.training_rows``).
 """
 
 from __future__ import annotations
@@ -39,6 +52,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,7 +60,11 @@ import numpy as np
 
 from ..data import Table, atomic_savez, pack_strings, unpack_strings
 from .base import CandidateFilter, Scored, TrainingConfig
+from .cooccurrence import CooccurrenceModel
+from .evaluation import evaluate, evaluate_segments
+from .mf import FactorModel
 from .popularity import PopularityModel
+from .trending import TrendingModel
 
 __all__ = [
     "FAMILIES",
@@ -56,7 +74,10 @@ __all__ = [
     "Scored",
     "TrainingConfig",
     "family_of",
+    "hpo_candidates",
+    "offline_metrics",
     "realtime_history",
+    "train",
 ]
 
 
@@ -90,10 +111,32 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "aws-ecomm-popular-items-by-views": ("popularity", ("View",)),
     "aws-ecomm-popular-items-by-purchases": ("popularity", ("Purchase",)),
     "aws-vod-most-popular": ("popularity", ("Watch",)),
+    "aws-trending-now": ("trending", ()),
+    "aws-vod-trending-now": ("trending", ("Watch",)),
+    "aws-sims": ("cooccurrence", ()),
+    "aws-similar-items": ("cooccurrence", ()),
+    "aws-semantic-similarity": ("cooccurrence", ()),
+    "aws-ecomm-customers-who-viewed-x-also-viewed": ("cooccurrence", ("View",)),
+    "aws-ecomm-frequently-bought-together": ("cooccurrence", ("Purchase",)),
+    "aws-vod-because-you-watched-x": ("cooccurrence", ("Watch",)),
+    "aws-vod-more-like-x": ("cooccurrence", ("Watch",)),
+    "aws-user-personalization": ("mf", ()),
+    "aws-user-personalization-v2": ("mf", ()),
+    "aws-personalized-ranking": ("mf", ()),
+    "aws-personalized-ranking-v2": ("mf", ()),
+    "aws-ecomm-recommended-for-you": ("domain", ()),
+    "aws-vod-top-picks": ("domain", ()),
+    "aws-item-affinity": ("affinity", ()),
+    "aws-item-attribute-affinity": ("affinity", ()),
 }
 
 _TRAINERS: dict[str, Callable[..., Any]] = {
     "popularity": PopularityModel.train,
+    "trending": TrendingModel.train,
+    "cooccurrence": CooccurrenceModel.train,
+    "mf": FactorModel.train,
+    "domain": FactorModel.train,
+    "affinity": FactorModel.train,
 }
 
 
@@ -115,17 +158,109 @@ def realtime_history(table: Table | None, model: Model, user_id: str) -> list[st
 
 
 def train(table: Table, config: TrainingConfig, items: Table | None = None) -> Any:
-    """Train the model of ``config.recipe`` on ``table`` (None when the recipe has no model yet)."""
+    """Train the model of ``config.recipe`` on ``table`` (None when the recipe has no model)."""
     entry = FAMILIES.get(config.recipe)
     if entry is None:
         return None
     family, default_types = entry
-    model = _TRAINERS[family](table, config, default_event_types=default_types, items=items)
+    extra = {"family": family} if _CLASSES[family] is FactorModel else {}
+    model = _TRAINERS[family](table, config, default_event_types=default_types, items=items, **extra)
     model.trained_rows = len(table)
     return model
 
 
-_CLASSES: dict[str, Any] = {"popularity": PopularityModel}
+def fitter(family: str) -> Callable[[Table, Any, TrainingConfig, Table | None], Any]:
+    """``fit(table, rows, config, items)``: the family's model trained on the given rows only."""
+    cls = _CLASSES[family]
+    if cls is FactorModel:
+        return lambda table, rows, config, items: FactorModel.from_rows(table, rows, config, items, family)
+    if cls is CooccurrenceModel:
+        return lambda table, rows, config, items: CooccurrenceModel.from_rows(table, rows, config, items)
+    return lambda table, rows, config, items: cls.from_rows(table, rows, config)
+
+
+def offline_metrics(table: Table, config: TrainingConfig, items: Table | None = None) -> dict[str, float]:
+    """The documented offline metrics of ``config.recipe`` on ``table`` (see ``evaluation``)."""
+    entry = FAMILIES.get(config.recipe)
+    if entry is None:
+        return {}
+    family, default_types = entry
+    if family == "affinity":
+        return evaluate_segments(table, config, fitter(family))
+    return evaluate(table, config, fitter(family), default_types, items)
+
+
+_CLASSES: dict[str, Any] = {
+    "popularity": PopularityModel,
+    "trending": TrendingModel,
+    "cooccurrence": CooccurrenceModel,
+    "mf": FactorModel,
+    "domain": FactorModel,
+    "affinity": FactorModel,
+}
+
+
+@dataclass
+class Trained:
+    model: Any
+    metrics: dict[str, float]
+    tuned: dict[str, str] | None  # the HPO winner's hyperparameters (performHPO only)
+
+
+def hpo_candidates(config: TrainingConfig, hpo: dict[str, Any]) -> list[dict[str, str]]:
+    """Candidate hyperparameters from the solution's ranges: each range's low, middle and high value (every
+    categorical value), combined; at most ``maxNumberOfTrainingJobs`` (default 4, capped at 8) of them,
+    picked deterministically with the seed (the caller passes the algorithm's default ranges when the
+    solution gives none)."""
+    ranges = hpo.get("algorithmHyperParameterRanges") or {}
+    axes: list[tuple[str, list[str]]] = []
+    for r in ranges.get("integerHyperParameterRanges") or []:
+        lo, hi = int(r["minValue"]), int(r["maxValue"])
+        axes.append((r["name"], sorted({str(lo), str((lo + hi) // 2), str(hi)}, key=int)))
+    for r in ranges.get("continuousHyperParameterRanges") or []:
+        lo_f, hi_f = float(r["minValue"]), float(r["maxValue"])
+        axes.append((r["name"], [repr(v) for v in sorted({lo_f, (lo_f + hi_f) / 2, hi_f})]))
+    for r in ranges.get("categoricalHyperParameterRanges") or []:
+        axes.append((r["name"], [str(v) for v in r.get("values") or []]))
+    axes = [(name, values) for name, values in axes if values]
+    grid: list[dict[str, str]] = [{}]
+    for name, values in axes:
+        grid = [{**g, name: v} for g in grid for v in values]
+    limit = (hpo.get("hpoResourceConfig") or {}).get("maxNumberOfTrainingJobs")
+    try:
+        count = min(8, max(1, int(limit))) if limit is not None else 4
+    except ValueError:
+        count = 4
+    if len(grid) > count:
+        picks = np.random.default_rng(config.seed).choice(len(grid), size=count, replace=False)
+        grid = [grid[i] for i in sorted(picks.tolist())]
+    return grid
+
+
+HPO_OBJECTIVE = "precision_at_25"
+
+
+def tune(
+    table: Table, config: TrainingConfig, hpo: dict[str, Any], items: Table | None = None
+) -> tuple[dict[str, str], dict[str, float]]:
+    """A small real search: every candidate is trained on the metrics split and scored on
+    ``hpoObjective.metricName`` when it is one of the offline metrics (else precision_at_25; ties: the first
+    candidate). Returns the winner's hyperparameters and metrics."""
+    objective = (hpo.get("hpoObjective") or {}).get("metricName") or HPO_OBJECTIVE
+    best: tuple[float, dict[str, str], dict[str, float]] | None = None
+    for candidate in hpo_candidates(config, hpo):
+        trial = TrainingConfig(
+            **{**config.__dict__, "hyperparameters": {**config.hyperparameters, **candidate}}
+        )
+        metrics = offline_metrics(table, trial, items)
+        value = metrics.get(objective, metrics.get(HPO_OBJECTIVE, 0.0))
+        if (hpo.get("hpoObjective") or {}).get("type") == "Minimize":
+            value = -value
+        if best is None or value > best[0]:
+            best = (value, candidate, metrics)
+    if best is None:
+        return {}, offline_metrics(table, config, items)
+    return best[1], best[2]
 
 
 class ModelStore:
@@ -161,19 +296,27 @@ class ModelStore:
         config: TrainingConfig,
         interactions: Table | None = None,
         items: Table | None = None,
-    ) -> Any:
-        """Train ``arn``'s model on the captured snapshot (else the tables given) and keep it."""
+        *,
+        hpo: dict[str, Any] | None = None,
+    ) -> Trained:
+        """Train ``arn``'s model on the captured snapshot (else the tables given) and keep it; with ``hpo``
+        (the solution's hpoConfig, performHPO true) first search its ranges (``tune``)."""
         with self._lock:
             captured = self._inputs.pop(arn, None)
         if captured is not None:
             interactions, items = captured
-        if interactions is None:
-            return None
+        if interactions is None or config.recipe not in FAMILIES:
+            return Trained(None, {}, None)
         config.seed = self.seed
+        tuned: dict[str, str] | None = None
+        if hpo is not None:
+            tuned, metrics = tune(interactions, config, hpo, items)
+            config.hyperparameters.update(tuned)
+        else:
+            metrics = offline_metrics(interactions, config, items)
         model = train(interactions, config, items)
-        if model is not None:
-            self.put(arn, model)
-        return model
+        self.put(arn, model)
+        return Trained(model, metrics, tuned)
 
     def for_version(self, solution_version_arn: str) -> Model | None:
         """The trained model of a solution version (None while training, after a failure, or unknown)."""

@@ -46,7 +46,8 @@ class TrainingConfig:
         cls, recipe: str, solution_config: Mapping[str, Any] | None, event_type: str | None, seed: int = 0
     ) -> TrainingConfig:
         config = dict(solution_config or {})
-        params = {str(k): str(v) for k, v in (config.get("algorithmHyperParameters") or {}).items()}
+        params = {str(k): str(v) for k, v in (config.get("featureTransformationParameters") or {}).items()}
+        params.update({str(k): str(v) for k, v in (config.get("algorithmHyperParameters") or {}).items()})
         threshold = config.get("eventValueThreshold")
         weights: dict[str, float] = {}
         thresholds: dict[str, float] = {}

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import invalid, not_found
-from ..metrics import solution_metrics
 from ..recipes import RECIPES
 from ..state import Context, Record, require, update_in_progress
 from .datasets import active_group, unique_name
 from .registry import ON_REMOVE, ON_STATUS, ON_UPDATE_ACTIVE, UPDATE_FIELDS, op
-from .solutions import interaction_stats, train_model, training_failure
+from .solutions import train_model, training_failure
 
 UPDATE_FIELDS["recommender"] = "latestRecommenderUpdate"
 
@@ -47,13 +46,8 @@ def create_recommender(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _recommender_status(ctx: Context, record: Record, status: str) -> None:
-    if status == "ACTIVE" and "modelMetrics" not in record:
-        stats = interaction_stats(ctx, record["datasetGroupArn"])
-        rows, users = (stats.rows, len(stats.users)) if stats else (0, 0)
-        material = {"recipe": record["recipeArn"], "config": record.get("recommenderConfig"), "rows": rows}
-        record["modelMetrics"] = solution_metrics(material, rows, users)
     if status == "ACTIVE" and ctx.emulator.models.for_recommender(record["recommenderArn"]) is None:
-        train_model(ctx, record["recommenderArn"], record["recipeArn"], record)
+        record["modelMetrics"] = train_model(ctx, record["recommenderArn"], record["recipeArn"], record)
 
 
 ON_STATUS["recommender"] = _recommender_status

@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 from ..errors import already_exists, invalid, not_found
-from ..metrics import solution_metrics, training_hours
+from ..metrics import training_hours
 from ..models import TrainingConfig
-from ..recipes import ALGORITHMS, RECIPES, Recipe
+from ..recipes import ALGORITHMS, RECIPES, Recipe, algorithm_record
 from ..s3data import DataStats
 from ..state import Context, Record, require, update_in_progress
 from .datasets import active_group, unique_name
@@ -320,23 +320,10 @@ def create_solution_version(ctx: Context, params: dict[str, Any]) -> dict[str, A
 def _version_status(ctx: Context, version: Record, status: str) -> None:
     solution = ctx.find("solution", version["solutionArn"])
     if status == "ACTIVE":
-        material = {
-            "recipe": version["recipeArn"],
-            "config": version.get("solutionConfig"),
-            "hpo": version.get("performHPO"),
-            "eventType": version.get("eventType"),
-            "sequence": version.get("_sequence"),
-            "mode": version.get("trainingMode"),
-        }
         stats = interaction_stats(ctx, version["datasetGroupArn"]) or DataStats()
-        material["data"] = [stats.rows, len(stats.users), len(stats.items), sorted(stats.event_types)]
-        rewards = bool((version.get("solutionConfig") or {}).get("optimizationObjective"))
-        version["_metrics"] = solution_metrics(material, stats.rows, len(stats.users), with_rewards=rewards)
-        train_model(ctx, version["solutionVersionArn"], version["recipeArn"], version)
+        version["_metrics"] = train_model(ctx, version["solutionVersionArn"], version["recipeArn"], version)
+        material = {"recipe": version["recipeArn"], "config": version.get("solutionConfig")}
         version["trainingHours"] = training_hours(material, stats.rows)
-        if version.get("performHPO"):
-            defaults = _default_hyperparameters(version["recipeArn"])
-            version["tunedHPOParams"] = {"algorithmHyperParameters": defaults}
         _follow_latest(ctx, version)
     if solution is not None:
         latest = solution.get("latestSolutionVersion") or {}
@@ -344,14 +331,25 @@ def _version_status(ctx: Context, version: Record, status: str) -> None:
             solution["latestSolutionVersion"] = _summary(version)
 
 
-def train_model(ctx: Context, arn: str, recipe_arn: str, record: Record) -> None:
-    """Train the small real model behind a solution version or recommender (``emulator.models``)."""
+def train_model(ctx: Context, arn: str, recipe_arn: str, record: Record) -> dict[str, float]:
+    """Train the small real model behind a solution version or recommender (``emulator.models``); returns
+    its offline metrics."""
     group = record["datasetGroupArn"]
     config = TrainingConfig.from_solution(
         RECIPES[recipe_arn].name, record.get("solutionConfig"), record.get("eventType")
     )
     data = ctx.emulator.data
-    ctx.emulator.models.train(arn, config, data.interactions(group), data.items(group))
+    hpo = None
+    if record.get("performHPO"):
+        hpo = dict((record.get("solutionConfig") or {}).get("hpoConfig") or {})
+        if not hpo.get("algorithmHyperParameterRanges"):  # the algorithm's documented default ranges
+            algorithm = ALGORITHMS[RECIPES[recipe_arn].algorithm]
+            hpo["algorithmHyperParameterRanges"] = algorithm_record(algorithm)["defaultHyperParameterRanges"]
+    result = ctx.emulator.models.train(arn, config, data.interactions(group), data.items(group), hpo=hpo)
+    if result.tuned is not None:
+        tuned = {**_default_hyperparameters(recipe_arn), **result.tuned}
+        record["tunedHPOParams"] = {"algorithmHyperParameters": tuned}
+    return result.metrics
 
 
 def _default_hyperparameters(recipe_arn: str) -> dict[str, str]:

@@ -1,0 +1,177 @@
+"""Small real models: they learn planted structure, hyperparameters change them, metrics as documented."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import Env
+
+from reconciler.emulator.models import TrainingConfig, hpo_candidates, offline_metrics, train
+from reconciler.emulator.models.evaluation import ranking_metrics
+from reconciler.emulator.models.synthetic import Planted, planted_interactions
+
+
+@pytest.fixture(scope="module")
+def planted() -> Planted:
+    return planted_interactions(users=300, items=400, per_user=40, seed=3)
+
+
+def test_user_personalization_beats_popularity_and_sims_finds_planted_partners(planted: Planted) -> None:
+    up = offline_metrics(planted.table, TrainingConfig("aws-user-personalization"))
+    pop = offline_metrics(planted.table, TrainingConfig("aws-popularity-count"))
+    assert up["precision_at_25"] >= 1.5 * pop["precision_at_25"] > 0
+    sims = train(planted.table, TrainingConfig("aws-sims"))
+    found = [b in [i for i, _ in sims.recommend(None, a, 10)] for a, b in planted.partners.items()]
+    assert len(found) >= 20 and sum(found) / len(found) >= 0.9
+
+
+def test_sims_hyperparameters_change_the_neighbours(planted: Planted) -> None:
+    def neighbours(**params: str) -> list[list[str]]:
+        model = train(planted.table, TrainingConfig("aws-sims", hyperparameters=params))
+        return [[i for i, _ in model.recommend(None, f"i{k}", 10)] for k in range(0, 400, 7)]
+
+    base = neighbours()
+    assert neighbours(popularity_discount_factor="0.0") != base
+    assert neighbours(popularity_discount_factor="1.0") != base
+    strict = train(
+        planted.table, TrainingConfig("aws-sims", hyperparameters={"min_cointeraction_count": "10"})
+    )
+    loose = train(planted.table, TrainingConfig("aws-sims", hyperparameters={"min_cointeraction_count": "0"}))
+    assert int((strict.neighbours >= 0).sum()) < int((loose.neighbours >= 0).sum())
+
+
+def test_hidden_dimension_sets_the_number_of_factors(planted: Planted) -> None:
+    small = train(planted.table, TrainingConfig("aws-user-personalization", {"hidden_dimension": "32"}))
+    default = train(planted.table, TrainingConfig("aws-user-personalization"))
+    assert small.item_factors.shape[1] == 8 and default.item_factors.shape[1] == 37
+    again = train(planted.table, TrainingConfig("aws-user-personalization"))
+    assert np.array_equal(default.item_factors, again.item_factors)  # deterministic for the seed
+
+
+def test_user_model_folds_in_new_events_ranks_and_explores(planted: Planted) -> None:
+    model = train(planted.table, TrainingConfig("aws-user-personalization"))
+    before = model.recommend("u5", None, 10)
+    assert math.isclose(sum(s for _, s in model.recommend("u5", None, 400)), 1.0, rel_tol=1e-6)
+    # a burst of events on one cluster (items 3, 13, 23...) pulls the answer toward it
+    burst = [f"i{k}" for k in range(3, 400, 10)] * 3
+    after = model.recommend("u5", None, 10, history=burst)
+    assert before != after and sum(int(i[1:]) % 10 == 3 for i, _ in after) >= 8
+    ranked = model.rank("u5", ["i1", "unknown", after[0][0]], history=burst)
+    assert ranked[0][0] == after[0][0] and ranked[-1] == ("unknown", 0.0)
+    cold = model.cold_items
+    if cold:
+        explored = model.recommend("u5", None, 10, exploration={"explorationWeight": "1.0"})
+        assert set(cold) & {i for i, _ in explored}
+        assert model.recommend("u5", None, 10, exploration={"explorationWeight": "0"}) == before
+
+
+def test_item_affinity_segments_users_of_the_items_cluster(planted: Planted) -> None:
+    model = train(planted.table, TrainingConfig("aws-item-affinity"))
+    users = [u for u, _ in model.segment(["i4", "i14"], 20)]
+    table = planted.table
+    history = Counter(
+        int(table.items.strings[i][1:]) % 10
+        for i in table.item[np.isin(table.user, [table.users.get(u) for u in users])]
+    )
+    assert history.most_common(1)[0][0] == 4
+
+
+def test_event_value_threshold_and_event_type_change_training(env: Env) -> None:
+    config = TrainingConfig.from_solution(
+        "aws-popularity-count",
+        {
+            "eventValueThreshold": "0.5",
+            "eventsConfig": {"eventParametersList": [{"eventType": "buy", "weight": 0.5}]},
+        },
+        "click",
+    )
+    assert config.event_type == "click" and config.event_value_threshold == 0.5
+    assert config.event_weights == {"buy": 0.5}
+
+
+def _plain_split(env: Env, dg: str) -> tuple[list[str], list[tuple[str, list[str], list[str]]], list[str]]:
+    """The documented split in plain Python (only the seeded shuffle comes from numpy, like the emulator)."""
+    table = env.emulator.data.interactions(dg)
+    assert table is not None
+    rows: dict[str, list[tuple[int, int, str]]] = {}
+    for n, (u, i, t) in enumerate(
+        zip(table.user.tolist(), table.item.tolist(), table.timestamp.tolist(), strict=True)
+    ):
+        rows.setdefault(table.users.strings[u], []).append((t, n, table.items.strings[i]))
+    users = sorted(rows, key=table.users.get)
+    eligible = [u for u in users if len(rows[u]) >= 2]
+    shuffled = np.random.default_rng(0).permutation(len(eligible)).tolist()
+    test = {eligible[j] for j in shuffled[: max(1, round(0.1 * len(eligible)))]}
+    train_items = [item for u in users if u not in test for _, _, item in rows[u]]
+    tests = []
+    for u in sorted(test, key=table.users.get):
+        ordered = [item for _, _, item in sorted(rows[u])]
+        k = max(1, math.floor(0.1 * len(ordered)))
+        tests.append((u, ordered[:-k], ordered[-k:]))
+    return train_items, tests, [table.items.strings[i] for i in range(len(table.items))]
+
+
+def test_popularity_metrics_match_an_independent_computation(env: Env) -> None:
+    dg = env.trainable_group()
+    version = env.version(env.solution(dg, recipe="aws-popularity-count", performAutoTraining=False))
+    got = env.client.get_solution_metrics(solutionVersionArn=version)["metrics"]
+    train_items, tests, catalogue = _plain_split(env, dg)
+    counts = Counter(train_items)
+    top = sorted(counts, key=lambda i: (-counts[i], catalogue.index(i)))[:25]
+    expected: dict[str, float] = {}
+    for _, _, truth in tests:
+        relevant = set(truth)
+        first_hit = next((p for p, i in enumerate(top, 1) if i in relevant), None)
+        values = {"mean_reciprocal_rank_at_25": 1 / first_hit if first_hit else 0.0}
+        for k in (5, 10, 25):
+            hits = [p for p, i in enumerate(top[:k], 1) if i in relevant]
+            ideal = sum(1 / math.log(1 + p) for p in range(1, min(len(relevant), k) + 1))
+            values[f"precision_at_{k}"] = len(hits) / k
+            values[f"normalized_discounted_cumulative_gain_at_{k}"] = (
+                sum(1 / math.log(1 + p) for p in hits) / ideal
+            )
+        for key, value in values.items():
+            expected[key] = expected.get(key, 0.0) + value / len(tests)
+    expected["coverage"] = len(top) / len(set(catalogue))
+    assert got == pytest.approx({k: round(v, 4) for k, v in expected.items()}, abs=1e-9)
+
+
+def test_ndcg_matches_the_documented_example() -> None:
+    # hits at ranks 2 and 5 of two relevant items: (1/log 3 + 1/log 6) / (1/log 2 + 1/log 3) = 0.6241
+    recommended = ["a", "hit1", "c", "d", "hit2"]
+    metrics = ranking_metrics(recommended, {"hit1", "hit2"})
+    assert round(metrics["normalized_discounted_cumulative_gain_at_5"], 4) == 0.6241
+    assert metrics["precision_at_5"] == 0.4 and metrics["mean_reciprocal_rank_at_25"] == 0.5
+
+
+def test_hpo_searches_the_ranges_and_reports_the_winner(env: Env) -> None:
+    dg = env.trainable_group()
+    ranges: dict[str, Any] = {
+        "integerHyperParameterRanges": [{"name": "min_cointeraction_count", "minValue": 0, "maxValue": 4}],
+        "continuousHyperParameterRanges": [
+            {"name": "popularity_discount_factor", "minValue": 0.0, "maxValue": 1.0}
+        ],
+    }
+    hpo = {"algorithmHyperParameterRanges": ranges, "hpoResourceConfig": {"maxNumberOfTrainingJobs": "4"}}
+    sol = env.solution(
+        dg, recipe="aws-sims", performHPO=True, performAutoTraining=False, solutionConfig={"hpoConfig": hpo}
+    )
+    version = env.version(sol)
+    described = env.client.describe_solution_version(solutionVersionArn=version)["solutionVersion"]
+    tuned = described["tunedHPOParams"]["algorithmHyperParameters"]
+    candidates = hpo_candidates(TrainingConfig("aws-sims"), hpo)
+    assert len(candidates) == 4
+    winner = {k: tuned[k] for k in ("min_cointeraction_count", "popularity_discount_factor")}
+    assert winner in candidates
+    table = env.emulator.data.interactions(dg)
+    assert table is not None
+    scores = [
+        offline_metrics(table, TrainingConfig("aws-sims", dict(c)))["precision_at_25"] for c in candidates
+    ]
+    assert offline_metrics(table, TrainingConfig("aws-sims", winner))["precision_at_25"] == max(scores)
+    metrics = env.client.get_solution_metrics(solutionVersionArn=version)["metrics"]
+    assert metrics["precision_at_25"] == max(scores)
