@@ -1,6 +1,6 @@
 """Resource modules. Importing this package fills the tables in ``registry``."""
 
-from . import campaigns, datasets, generic, others, recommenders, solutions
+from . import campaigns, datasets, generic, job_output, others, recommenders, solutions
 from .registry import DELETE_CHECKS, HANDLERS, ON_REMOVE, ON_STATUS, ON_UPDATE_ACTIVE, UPDATE_FIELDS
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "campaigns",
     "datasets",
     "generic",
+    "job_output",
     "others",
     "recommenders",
     "solutions",

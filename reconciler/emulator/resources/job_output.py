@@ -1,0 +1,236 @@
+"""What batch inference, batch segment and dataset export jobs write to S3 when they finish.
+
+* Batch inference: every JSON Lines file at ``jobInput.s3DataSource.path`` (one object, or every object under
+  a prefix ending in ``/``) gets ``<output path><input file name>.out`` with one line per input line, as the
+  developer guide shows: ``{"input": {...}, "output": {"recommendedItems": [...], "scores": [...]}, "error":
+  null}``. Scores only for the recipes whose API shows them (user-personalization, personalized-ranking);
+  related-items recipes read ``itemId``, personalized-ranking ``userId`` + ``itemList``, the others
+  ``userId``. ``numResults`` is the job's (default 25, at most 500). A line that is not a JSON object, or
+  lacks the id the recipe needs, gets ``"output": null`` and the reason in ``"error"``. The answers come from
+  the solution version's trained model; events after its training are not used (as the service's batch
+  jobs do). The job's ``filterArn`` is not applied to batch output.
+* Batch segment: item-affinity lines ``{"itemId": "105"}`` -> ``{"input": {...}, "output":
+  {"recommendedUsers": [...]}}``; item-attribute-affinity lines ``{"itemAttributes": "ITEMS.GENRES =
+  \\"Comedy\\" AND ..."}`` -> ``{"itemAttributes": "...", "output": {"recommendedUsers": [...]}}`` (the items
+  having every attribute value — multi-value fields split on ``|`` — are queried together).
+* Dataset export: the dataset as CSV with the schema's columns as header, at
+  ``<output path><job name>/part-00000.csv``; ``ingestionMode`` BULK / PUT selects rows by how they arrived,
+  ALL keeps both (for items and users the newest row per id); identical rows are written once.
+
+A write that fails (bucket gone) ends the job failed with the reason."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Any
+
+import numpy as np
+
+from ..data import BULK, PUT, Table
+from ..kinds import KINDS, VOCABULARY
+from ..recipes import RECIPES
+from ..s3data import ImportFailure, read_objects, split_s3_url
+from ..state import Context, Record
+from .registry import ON_STATUS
+
+MAX_RESULTS = 500
+_ATTRIBUTE = re.compile(r'\s*ITEMS\.([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*', re.IGNORECASE)
+
+
+def _words(kind: str) -> dict[str, str]:
+    return VOCABULARY[KINDS[kind].vocabulary]
+
+
+def _fail(ctx: Context, kind: str, record: Record, reason: str) -> None:
+    record["status"] = _words(kind)["failed"]
+    record["failureReason"] = reason
+    record["lastUpdatedDateTime"] = ctx.now
+
+
+def _put(ctx: Context, url: str, body: bytes, content_type: str) -> None:
+    bucket, key = split_s3_url(url)
+    ctx.emulator.s3_client(ctx.region).put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+
+def _output_url(path: str, name: str) -> str:
+    return (path if path.endswith("/") else path + "/") + name
+
+
+def _lines(body: bytes) -> list[tuple[Any, str | None]]:
+    out: list[tuple[Any, str | None]] = []
+    for raw in body.decode("utf-8", errors="replace").splitlines():
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            out.append((raw, f"The line is not valid JSON: {exc}."))
+            continue
+        out.append((value, None if isinstance(value, dict) else "Each line must be a JSON object."))
+    return out
+
+
+# ---- batch inference --------------------------------------------------------------------------------
+def _inference_line(model: Any, recipe_type: str, line: dict[str, Any], n: int) -> dict[str, Any]:
+    if recipe_type == "RELATED_ITEMS":
+        if not line.get("itemId"):
+            raise ValueError("itemId is required for a related-items recipe.")
+        answer = model.recommend(None, str(line["itemId"]), n)
+    elif recipe_type == "PERSONALIZED_RANKING":
+        if not line.get("userId") or not isinstance(line.get("itemList"), list):
+            raise ValueError("userId and itemList are required for a personalized-ranking recipe.")
+        answer = model.rank(str(line["userId"]), [str(i) for i in line["itemList"]])
+    else:
+        if not line.get("userId"):
+            raise ValueError("userId is required for this recipe.")
+        answer = model.recommend(str(line["userId"]), None, n)
+    output: dict[str, Any] = {"recommendedItems": [item for item, _ in answer]}
+    if model.scored:
+        output["scores"] = [round(score, 7) for _, score in answer]
+    return output
+
+
+def _batch_inference_done(ctx: Context, record: Record, status: str) -> None:
+    if status != _words("batch_inference_job")["done"]:
+        return
+    version = ctx.find("solution_version", record["solutionVersionArn"])
+    model = ctx.emulator.models.for_version(record["solutionVersionArn"])
+    if version is None or model is None:
+        _fail(ctx, "batch_inference_job", record, "The solution version has no trained model.")
+        return
+    recipe_type = RECIPES[version["recipeArn"]].recipe_type
+    n = min(MAX_RESULTS, int(record.get("numResults") or 25))
+    try:
+        inputs = read_objects(ctx.emulator.s3_client(ctx.region), record["jobInput"]["s3DataSource"]["path"])
+        for key, body in inputs:
+            lines = []
+            for value, problem in _lines(body):
+                entry: dict[str, Any] = {"input": value, "output": None, "error": problem}
+                if problem is None:
+                    try:
+                        entry["output"] = _inference_line(model, recipe_type, value, n)
+                    except ValueError as exc:
+                        entry["error"] = str(exc)
+                lines.append(json.dumps(entry))
+            name = key.rsplit("/", 1)[-1] + ".out"
+            target = _output_url(record["jobOutput"]["s3DataDestination"]["path"], name)
+            _put(ctx, target, ("\n".join(lines) + "\n").encode(), "application/jsonlines")
+    except ImportFailure as exc:
+        _fail(ctx, "batch_inference_job", record, str(exc))
+    except Exception as exc:  # botocore errors writing the output
+        _fail(ctx, "batch_inference_job", record, f"Invalid S3 output path: {exc}")
+
+
+# ---- batch segment ----------------------------------------------------------------------------------
+def items_with_attributes(items: Table | None, expression: str) -> list[str]:
+    """Item ids whose metadata has every ``ITEMS.FIELD = "value"`` of an AND-joined expression."""
+    if items is None:
+        return []
+    clauses = [c for c in re.split(r"\bAND\b", expression, flags=re.IGNORECASE) if c.strip()]
+    wanted: list[tuple[str, str]] = []
+    for clause in clauses:
+        match = _ATTRIBUTE.fullmatch(clause)
+        if match is None:
+            raise ValueError(f'Cannot read item attribute {clause.strip()!r}; use ITEMS.FIELD = "value".')
+        wanted.append((match.group(1).upper(), match.group(2).replace('\\"', '"')))
+    out = []
+    for row in items.latest_rows().tolist():
+        values = {name: (items.cell(row, name) or "") for name, _ in wanted}
+        if all(value in values[name].split("|") for name, value in wanted):
+            out.append(items.ids.strings[items.id_codes[row]])
+    return out
+
+
+def _batch_segment_done(ctx: Context, record: Record, status: str) -> None:
+    if status != _words("batch_segment_job")["done"]:
+        return
+    version = ctx.find("solution_version", record["solutionVersionArn"])
+    model = ctx.emulator.models.for_version(record["solutionVersionArn"])
+    if version is None or model is None:
+        _fail(ctx, "batch_segment_job", record, "The solution version has no trained model.")
+        return
+    n = int(record.get("numResults") or 25)
+    items = ctx.emulator.data.items(version["datasetGroupArn"])
+    try:
+        inputs = read_objects(ctx.emulator.s3_client(ctx.region), record["jobInput"]["s3DataSource"]["path"])
+        for key, body in inputs:
+            lines = []
+            for value, problem in _lines(body):
+                entry: dict[str, Any]
+                if problem is None and "itemAttributes" in value:
+                    entry = {"itemAttributes": value["itemAttributes"], "output": None, "error": None}
+                    try:
+                        query = items_with_attributes(items, str(value["itemAttributes"]))
+                        entry["output"] = {"recommendedUsers": [u for u, _ in model.segment(query, n)]}
+                    except ValueError as exc:
+                        entry["error"] = str(exc)
+                elif problem is None and value.get("itemId"):
+                    users = [u for u, _ in model.segment([str(value["itemId"])], n)]
+                    entry = {"input": value, "output": {"recommendedUsers": users}, "error": None}
+                else:
+                    entry = {
+                        "input": value,
+                        "output": None,
+                        "error": problem or "itemId or itemAttributes is required.",
+                    }
+                lines.append(json.dumps(entry))
+            target = _output_url(
+                record["jobOutput"]["s3DataDestination"]["path"], key.rsplit("/", 1)[-1] + ".out"
+            )
+            _put(ctx, target, ("\n".join(lines) + "\n").encode(), "application/jsonlines")
+    except ImportFailure as exc:
+        _fail(ctx, "batch_segment_job", record, str(exc))
+    except Exception as exc:
+        _fail(ctx, "batch_segment_job", record, f"Invalid S3 output path: {exc}")
+
+
+# ---- dataset export ---------------------------------------------------------------------------------
+def export_rows(table: Table, field_names: list[str], mode: str) -> list[list[str]]:
+    wanted = {"BULK": (BULK,), "PUT": (PUT,)}.get(mode, (BULK, PUT))
+    rows = np.flatnonzero(np.isin(table.source, wanted))
+    chosen = table.select(rows)
+    if mode == "ALL" and not chosen.interactions:
+        chosen = chosen.select(chosen.latest_rows())
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for row in chosen.rows_as_text(field_names):
+        key = tuple(row)
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out
+
+
+def _export_done(ctx: Context, record: Record, status: str) -> None:
+    if status != _words("dataset_export_job")["done"]:
+        return
+    dataset = ctx.find("dataset", record["datasetArn"])
+    if dataset is None:
+        _fail(ctx, "dataset_export_job", record, "The dataset no longer exists.")
+        return
+    schema = ctx.find("schema", dataset["schemaArn"])
+    fields = [f["name"] for f in (schema or {}).get("_fields", [])]
+    table = ctx.emulator.data.table(dataset["datasetGroupArn"], dataset["datasetType"])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(fields)
+    if table is not None:
+        writer.writerows(export_rows(table, fields, record.get("ingestionMode") or "PUT"))
+    path = record["jobOutput"]["s3DataDestination"]["path"]
+    try:
+        _put(
+            ctx,
+            _output_url(path, f"{record['jobName']}/part-00000.csv"),
+            buffer.getvalue().encode(),
+            "text/csv",
+        )
+    except Exception as exc:
+        _fail(ctx, "dataset_export_job", record, f"Could not write the export to {path}: {exc}")
+
+
+ON_STATUS["batch_inference_job"] = _batch_inference_done
+ON_STATUS["batch_segment_job"] = _batch_segment_done
+ON_STATUS["dataset_export_job"] = _export_done

@@ -1,0 +1,138 @@
+"""Batch inference, batch segment and dataset export jobs write their documented output to S3 (issue 13)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from conftest import Env
+from emu_support import ITEMS_SCHEMA, interactions_csv, items_csv
+
+
+def _settle(env: Env) -> None:
+    env.call("ListDatasetGroups")
+
+
+def _read_lines(env: Env, key: str) -> list[dict[str, Any]]:
+    body = env.s3.get_object(Bucket=env.bucket, Key=key)["Body"].read().decode()
+    return [json.loads(line) for line in body.splitlines()]
+
+
+def _ready_version(env: Env, dg: str, recipe: str, name: str) -> str:
+    version = env.version(env.solution(dg, name=name, recipe=recipe, performAutoTraining=False))
+    _settle(env)
+    return version
+
+
+def _batch(env: Env, version: str, name: str, lines: list[str], **extra: Any) -> dict[str, Any]:
+    url = env.put(f"in/{name}.json", ("\n".join(lines) + "\n").encode())
+    arn = env.call(
+        "CreateBatchInferenceJob",
+        jobName=name,
+        solutionVersionArn=version,
+        roleArn=env.role,
+        jobInput={"s3DataSource": {"path": url}},
+        jobOutput={"s3DataDestination": {"path": f"s3://{env.bucket}/out/{name}/"}},
+        **extra,
+    )["batchInferenceJobArn"]
+    _settle(env)
+    return dict(env.call("DescribeBatchInferenceJob", batchInferenceJobArn=arn)["batchInferenceJob"])
+
+
+def test_batch_inference_writes_json_lines_from_the_trained_model(env: Env) -> None:
+    dg = env.trainable_group()
+    _settle(env)
+    version = _ready_version(env, dg, "aws-user-personalization", "up")
+    job = _batch(
+        env, version, "up", ['{"userId": "u1"}', '{"userId": "new-user"}', "not json", "{}"], numResults=7
+    )
+    assert "failureReason" not in job
+    lines = _read_lines(env, "out/up/up.json.out")
+    assert len(lines) == 4
+    model = env.emulator.models.for_version(version)
+    assert model is not None
+    expected = model.recommend("u1", None, 7)
+    assert lines[0]["input"] == {"userId": "u1"} and lines[0]["error"] is None
+    assert lines[0]["output"]["recommendedItems"] == [i for i, _ in expected]
+    assert len(lines[0]["output"]["scores"]) == 7 and lines[1]["output"]["recommendedItems"]
+    assert lines[2]["output"] is None and "not valid JSON" in lines[2]["error"]
+    assert lines[3]["output"] is None and "userId is required" in lines[3]["error"]
+
+    sims = _ready_version(env, dg, "aws-sims", "sims")
+    _batch(env, sims, "sims", ['{"itemId": "i3"}'])
+    (line,) = _read_lines(env, "out/sims/sims.json.out")
+    assert "scores" not in line["output"] and len(line["output"]["recommendedItems"]) == 25
+    assert "i3" not in line["output"]["recommendedItems"]
+
+
+def test_batch_segment_jobs_write_recommended_users(env: Env) -> None:
+    dg = env.trainable_group()
+    schema = env.call("CreateSchema", name="items", schema=ITEMS_SCHEMA)["schemaArn"]
+    ds = env.call("CreateDataset", name="items", datasetGroupArn=dg, schemaArn=schema, datasetType="Items")[
+        "datasetArn"
+    ]
+    url = env.put("items.csv", items_csv(60))
+    env.call(
+        "CreateDatasetImportJob",
+        jobName="items",
+        datasetArn=ds,
+        dataSource={"dataLocation": url},
+        roleArn=env.role,
+    )
+    _settle(env)
+    for recipe, lines, key in (
+        ("aws-item-affinity", ['{"itemId": "i5"}'], "input"),
+        (
+            "aws-item-attribute-affinity",
+            ['{"itemAttributes": "ITEMS.CATEGORY = \\"cat2\\""}'],
+            "itemAttributes",
+        ),
+    ):
+        version = _ready_version(env, dg, recipe, recipe)
+        path = env.put(f"seg/{recipe}.json", ("\n".join(lines) + "\n").encode())
+        env.call(
+            "CreateBatchSegmentJob",
+            jobName=recipe,
+            solutionVersionArn=version,
+            roleArn=env.role,
+            numResults=5,
+            jobInput={"s3DataSource": {"path": path}},
+            jobOutput={"s3DataDestination": {"path": f"s3://{env.bucket}/segments/"}},
+        )
+        _settle(env)
+        (line,) = _read_lines(env, f"segments/{recipe}.json.out")
+        assert key in line and len(line["output"]["recommendedUsers"]) == 5
+        assert all(u.startswith("u") for u in line["output"]["recommendedUsers"])
+
+
+def test_dataset_export_writes_csv_by_ingestion_mode(env: Env) -> None:
+    csv_body = interactions_csv(users=30, per_user=10)
+    dg = env.trainable_group(csv=csv_body)
+    _settle(env)
+    env.emulator.data.append_events(
+        dg, [{"USER_ID": "live", "ITEM_ID": "i1", "TIMESTAMP": "1800000000", "EVENT_TYPE": "Click"}]
+    )
+    ds = env.call("ListDatasets", datasetGroupArn=dg)["datasets"][0]["datasetArn"]
+    out: dict[str, list[list[str]]] = {}
+    for mode in ("BULK", "PUT", "ALL"):
+        env.call(
+            "CreateDatasetExportJob",
+            jobName=f"export-{mode.lower()}",
+            datasetArn=ds,
+            roleArn=env.role,
+            ingestionMode=mode,
+            jobOutput={"s3DataDestination": {"path": f"s3://{env.bucket}/exports/"}},
+        )
+        _settle(env)
+        key = f"exports/export-{mode.lower()}/part-00000.csv"
+        body = env.s3.get_object(Bucket=env.bucket, Key=key)["Body"].read().decode()
+        out[mode] = list(csv.reader(io.StringIO(body)))
+    header = ["ITEM_ID", "USER_ID", "EVENT_TYPE", "TIMESTAMP", "DISCOUNT"]
+    assert all(rows[0] == header for rows in out.values())
+    source = list(csv.reader(io.StringIO(csv_body.decode())))[1:]
+    unique = list(dict.fromkeys(tuple(r) for r in source))
+    assert [tuple(r) for r in out["BULK"][1:]] == unique
+    assert out["PUT"][1:] == [["i1", "live", "Click", "1800000000", ""]]
+    assert len(out["ALL"]) == len(unique) + 2
