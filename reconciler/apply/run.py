@@ -135,6 +135,8 @@ def run_apply(
     errors); failures of individual steps are in the result (`exit_code` 1/3)."""
     options = options or ApplyOptions()
     plan_options = plan_options or PlanOptions()
+    if saved_plan is not None:  # the reviewed plan's own options (target: the account read now)
+        plan_options = replace(saved_plan.options, target=plan_options.target)
 
     def make_plan(live: LiveState) -> Plan:
         return plan_changes(desired, live, plan_options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,16 @@ import typer
 from reconciler.commands.common import (
     allow_data_loss_option,
     endpoint_url_option,
+    given_plan_options,
     local_option,
     open_cli_target,
+    plan_options,
+    prune_option,
     region_option,
+    retrain_option,
     stack_option,
 )
-from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.errors import ReconcilerError
 
 #: Operations whose effect must survive a killed `apply --local` (everything but reads).
 _READ_PREFIXES = ("Describe", "List", "Get")
@@ -105,10 +110,9 @@ def apply_command(
         help="Start long work (imports, trainings, campaigns) and exit 3 while it runs; rerun to continue. "
         "Steps of a few minutes (dataset groups, datasets, solutions) are still waited for.",
     ),
-    retrain: list[str] = typer.Option(
-        [], "--retrain", help="Train a new version of this solution (logical name); repeatable."
-    ),
+    retrain: list[str] = retrain_option(),
     allow_data_loss: bool = allow_data_loss_option(),
+    prune: bool | None = prune_option(),
     break_lock: bool = typer.Option(
         False, "--break-lock", help="Remove a stale stack lock left by an apply that died."
     ),
@@ -134,6 +138,7 @@ def apply_command(
             no_wait=no_wait,
             retrain=retrain,
             allow_data_loss=allow_data_loss,
+            prune=prune,
             break_lock=break_lock,
             endpoint_url=endpoint_url,
             local=local,
@@ -163,6 +168,7 @@ def _apply(
     no_wait: bool,
     retrain: list[str],
     allow_data_loss: bool,
+    prune: bool | None,
     break_lock: bool,
     endpoint_url: str | None,
     local: bool,
@@ -175,7 +181,6 @@ def _apply(
     from reconciler.live.reader import read_live
     from reconciler.manifest import load
     from reconciler.plan import planfile
-    from reconciler.plan.planner import PlanOptions
     from reconciler.render.text import render_text
 
     interactive = sys.stdin.isatty()
@@ -190,16 +195,15 @@ def _apply(
     if _is_plan_file(path):
         saved = planfile.load(str(path))
         source = manifests or (stack.parent if stack else Path("manifests"))
-    try:
-        desired = load(source, stack_file=stack)
-    except ManifestError:
-        raise
-    unknown = sorted(set(retrain) - {a.name for a in desired.resources if a.kind.value == "Solution"})
-    if unknown:
-        raise ReconcilerError(
-            f"--retrain {', '.join(unknown)}: no such Solution in the manifests",
-            hint="use the logical name (metadata.name) of a Solution",
-        )
+        given = given_plan_options(retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
+        if given:
+            raise ReconcilerError(
+                f"{', '.join(given)}: a saved plan is applied with the options it was made with; "
+                "nothing was changed",
+                hint=f"pass these options to `plan --out` instead, or apply the manifests: apply {source}",
+            )
+    desired = load(source, stack_file=stack)
+    options = plan_options(desired, target="", retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
     target = open_cli_target(
         local=local,
         endpoint_url=endpoint_url,
@@ -210,11 +214,7 @@ def _apply(
     reporter = None
     try:
         persist_local_state_after_changes(target)
-        options = PlanOptions(
-            target=target.label,
-            retrain=frozenset(retrain),
-            allow_data_loss=True if allow_data_loss else None,
-        )
+        options = replace(options, target=target.label)
 
         def show(p: Any) -> None:
             print(render_text(p, colour=interactive and sys.stdout.isatty()), flush=True)

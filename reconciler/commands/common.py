@@ -2,13 +2,25 @@
 
 The target options (`--endpoint-url`, `--local`, `--region`) are declared here once, with one help text, and
 `open_cli_target` turns them into an open `Target` the same way for every command.
+
+The options that change WHAT IS PLANNED are declared here once too, and `plan` and `apply` both accept them
+with the same meaning: `--stack`, `--retrain NAME`, `--prune/--no-prune`, `--allow-data-loss`, and the price
+overrides in `PERSONALIZE_GITOPS_PRICES`. `plan_options(...)` turns them into the one `PlanOptions` both
+commands plan with; a saved plan records them, so `apply PLANFILE` uses the options the plan was made with.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import typer
+
+from reconciler.errors import ReconcilerError
+
+PRICES_ENV = "PERSONALIZE_GITOPS_PRICES"
 
 REGION_HELP = "AWS region (default: the stack's, then AWS_REGION)."
 
@@ -38,6 +50,77 @@ def allow_data_loss_option() -> Any:
     return typer.Option(
         False, "--allow-data-loss", help="Allow deleting or replacing datasets and dataset groups."
     )
+
+
+def retrain_option() -> Any:
+    """`--retrain NAME` (plan, apply)."""
+    return typer.Option(
+        [], "--retrain", help="Plan a new version of this solution (logical name); repeatable."
+    )
+
+
+def prune_option() -> Any:
+    """`--prune/--no-prune` (plan, apply)."""
+    return typer.Option(None, "--prune/--no-prune", help="Override the stack's prune.enabled for this plan.")
+
+
+def load_prices(raw: str | None) -> Any:
+    """The price table, with overrides from `PERSONALIZE_GITOPS_PRICES` (JSON object or JSON file path)."""
+    from reconciler.pricing import DEFAULT_PRICES
+
+    if not raw:
+        return DEFAULT_PRICES
+    text = raw
+    if not raw.lstrip().startswith("{"):
+        try:
+            text = Path(raw).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ReconcilerError(
+                f"{PRICES_ENV}={raw}: cannot read the price file ({exc.strerror})",
+                hint='set it to a JSON object such as {"training_hour_usd": 0.3} or to a readable file',
+            ) from None
+    try:
+        overrides = json.loads(text)
+        if not isinstance(overrides, dict):
+            raise ValueError("not a JSON object")
+        return DEFAULT_PRICES.with_overrides(overrides)
+    except (ValueError, TypeError) as exc:
+        raise ReconcilerError(
+            f"{PRICES_ENV}: invalid price overrides: {exc}",
+            hint="keys: " + ", ".join(sorted(DEFAULT_PRICES.as_dict())),
+        ) from None
+
+
+def plan_options(
+    desired: Any, *, target: str, retrain: list[str], prune: bool | None, allow_data_loss: bool
+) -> Any:
+    """The `PlanOptions` of `plan` and `apply` (the same for both); `--retrain` names are checked here."""
+    from reconciler.model.address import Kind
+    from reconciler.plan.types import PlanOptions
+
+    solutions = {r.address.name for r in desired.of_kind(Kind.SOLUTION)}
+    unknown = sorted(set(retrain) - solutions)
+    if unknown:
+        raise ReconcilerError(
+            f"--retrain {', '.join(unknown)}: no such Solution in the manifests",
+            hint="use the logical name (metadata.name) of a Solution: " + ", ".join(sorted(solutions)),
+        )
+    return PlanOptions(
+        target=target,
+        retrain=frozenset(retrain),
+        prune=prune,
+        allow_data_loss=True if allow_data_loss else None,
+        prices=load_prices(os.environ.get(PRICES_ENV)),
+    )
+
+
+def given_plan_options(*, retrain: list[str], prune: bool | None, allow_data_loss: bool) -> list[str]:
+    """The plan-changing options given on the command line (with a saved plan they are not allowed)."""
+    given = [f"--retrain {name}" for name in retrain]
+    given += ["--prune" if prune else "--no-prune"] if prune is not None else []
+    given += ["--allow-data-loss"] if allow_data_loss else []
+    given += [f"{PRICES_ENV}"] if os.environ.get(PRICES_ENV) else []
+    return given
 
 
 def open_cli_target(

@@ -7,11 +7,9 @@ Every rendering names the target it read (`AWS account ... (region)`, the endpoi
 
 from __future__ import annotations
 
-import json
-import os
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -20,40 +18,15 @@ from reconciler.commands.common import (
     endpoint_url_option,
     local_option,
     open_cli_target,
+    plan_options,
+    prune_option,
     region_option,
+    retrain_option,
     stack_option,
 )
 from reconciler.errors import ReconcilerError
 
 FORMATS = ("text", "markdown", "json")
-PRICES_ENV = "PERSONALIZE_GITOPS_PRICES"
-
-
-def load_prices(raw: str | None) -> Any:
-    """The price table, with overrides from `PERSONALIZE_GITOPS_PRICES` (JSON object or JSON file path)."""
-    from reconciler.pricing import DEFAULT_PRICES
-
-    if not raw:
-        return DEFAULT_PRICES
-    text = raw
-    if not raw.lstrip().startswith("{"):
-        try:
-            text = Path(raw).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ReconcilerError(
-                f"{PRICES_ENV}={raw}: cannot read the price file ({exc.strerror})",
-                hint='set it to a JSON object such as {"training_hour_usd": 0.3} or to a readable file',
-            ) from None
-    try:
-        overrides = json.loads(text)
-        if not isinstance(overrides, dict):
-            raise ValueError("not a JSON object")
-        return DEFAULT_PRICES.with_overrides(overrides)
-    except (ValueError, TypeError) as exc:
-        raise ReconcilerError(
-            f"{PRICES_ENV}: invalid price overrides: {exc}",
-            hint="keys: " + ", ".join(sorted(DEFAULT_PRICES.as_dict())),
-        ) from None
 
 
 def plan_command(
@@ -69,13 +42,9 @@ def plan_command(
     endpoint_url: str | None = endpoint_url_option(),
     local: bool = local_option(),
     region: str | None = region_option(),
-    retrain: list[str] = typer.Option(
-        [], "--retrain", help="Plan a new version of this solution (logical name); repeatable."
-    ),
+    retrain: list[str] = retrain_option(),
     allow_data_loss: bool = allow_data_loss_option(),
-    prune: bool | None = typer.Option(
-        None, "--prune/--no-prune", help="Override the stack's prune.enabled for this plan."
-    ),
+    prune: bool | None = prune_option(),
     colour: bool | None = typer.Option(
         None, "--color/--no-color", help="Colour the text output (default: when stdout is a terminal)."
     ),
@@ -122,24 +91,16 @@ def run_plan(
 ) -> int:
     from reconciler.live.reader import read_live
     from reconciler.manifest import load
-    from reconciler.model.address import Kind
     from reconciler.plan import planfile
-    from reconciler.plan.planner import PlanOptions, plan
+    from reconciler.plan.planner import plan
     from reconciler.render import render_json, render_markdown, render_text
 
     if output_format not in FORMATS:
         raise ReconcilerError(
             f"--format {output_format}: unknown format", hint="use one of: " + ", ".join(FORMATS)
         )
-    prices = load_prices(os.environ.get(PRICES_ENV))
     desired = load(path, stack_file=stack)
-    solutions = {r.address.name for r in desired.of_kind(Kind.SOLUTION)}
-    unknown = sorted(set(retrain) - solutions)
-    if unknown:
-        raise ReconcilerError(
-            f"--retrain {', '.join(unknown)}: no such Solution in the manifests",
-            hint="use the logical name (metadata.name) of a Solution: " + ", ".join(sorted(solutions)),
-        )
+    options = plan_options(desired, target="", retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
     target = open_cli_target(
         local=local, endpoint_url=endpoint_url, region=region, default_region=desired.stack.settings.region
     )
@@ -148,14 +109,7 @@ def run_plan(
         label = target.label
     finally:
         target.close()
-    options = PlanOptions(
-        target=label,
-        retrain=frozenset(retrain),
-        prune=prune,
-        allow_data_loss=True if allow_data_loss else None,
-        prices=prices,
-    )
-    result = plan(desired, live, options)
+    result = plan(desired, live, replace(options, target=label))
     if output_format == "json":
         text = render_json(result)
     elif output_format == "markdown":

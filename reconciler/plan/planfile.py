@@ -16,7 +16,17 @@ from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.model.address import Address
-from reconciler.plan.types import FORMAT_VERSION, Action, Change, FieldChange, Plan, Reason, ReplaceOrder
+from reconciler.plan.types import (
+    FORMAT_VERSION,
+    Action,
+    Change,
+    FieldChange,
+    Plan,
+    PlanOptions,
+    Reason,
+    ReplaceOrder,
+)
+from reconciler.pricing import DEFAULT_PRICES
 
 #: Order of the summary keys (also the order of the summary line).
 SUMMARY_ACTIONS = (
@@ -80,6 +90,32 @@ def change_to_dict(change: Change) -> dict[str, Any]:
     }
 
 
+def options_to_dict(options: PlanOptions) -> dict[str, Any]:
+    """The plan-changing options (the target label is the plan's own `target`)."""
+    return {
+        "retrain": sorted(options.retrain),
+        "prune": options.prune,
+        "allow_empty": options.allow_empty,
+        "allow_data_loss": options.allow_data_loss,
+        "prices": options.prices.as_dict(),
+    }
+
+
+def options_from_dict(data: Mapping[str, Any], target: str) -> PlanOptions:
+    def flag(key: str) -> bool | None:
+        value = data.get(key)
+        return None if value is None else bool(value)
+
+    return PlanOptions(
+        target=target,
+        retrain=frozenset(str(n) for n in data.get("retrain") or ()),
+        prune=flag("prune"),
+        allow_empty=flag("allow_empty"),
+        allow_data_loss=flag("allow_data_loss"),
+        prices=DEFAULT_PRICES.with_overrides(dict(data.get("prices") or {})),
+    )
+
+
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
     drift = [
         {"address": str(c.address), "fields": [field_change_to_dict(f) for f in c.field_changes if f.drift]}
@@ -91,6 +127,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "stack": plan.stack,
         "target": plan.target,
         "manifests_digest": plan.manifests_digest,
+        "options": options_to_dict(plan.options),
         "applyable": plan.applyable,
         "has_changes": plan.has_changes,
         "complete": True,
@@ -152,6 +189,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             live_fingerprints=dict(data.get("live_fingerprints", {})),
             warnings=tuple(data.get("warnings", [])),
             errors=tuple(data.get("errors", [])),
+            options=options_from_dict(data.get("options") or {}, str(data.get("target", ""))),
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise PlanError(

@@ -58,8 +58,8 @@ from reconciler.model.state import (
 )
 from reconciler.plan.context import build_context, newest_active_version
 from reconciler.plan.gate import evaluate_gate
-from reconciler.plan.types import Action, Change, FieldChange, Plan, Reason, ReplaceOrder
-from reconciler.pricing import DEFAULT_PRICES, PriceTable, money
+from reconciler.plan.types import Action, Change, FieldChange, Plan, PlanOptions, Reason, ReplaceOrder
+from reconciler.pricing import money
 from reconciler.resources.base import (
     DELETING,
     TAG_SPEC_DIGEST,
@@ -97,19 +97,6 @@ _ACTION_RANK = {
 
 #: Kinds that need the data of their dataset group (trained / evaluated on it): they wait for its imports.
 _USES_DATA = frozenset({Kind.SOLUTION, Kind.RECOMMENDER, Kind.FILTER, Kind.METRIC_ATTRIBUTION})
-
-
-@dataclass(frozen=True)
-class PlanOptions:
-    target: str = ""
-    """Label of the account/endpoint that was read (shown in every rendering)."""
-    retrain: frozenset[str] = frozenset()
-    """Logical solution names whose retraining was requested (`--retrain NAME`)."""
-    prune: bool | None = None
-    """Override the stack's prune.enabled (None: use the stack setting)."""
-    allow_empty: bool | None = None
-    allow_data_loss: bool | None = None
-    prices: PriceTable = DEFAULT_PRICES
 
 
 def parse_duration(text: str) -> float:
@@ -1282,7 +1269,11 @@ class _Planner:
             live_fingerprints=fingerprints,
             warnings=tuple(self.warnings),
             errors=tuple(self.errors),
+            options=self.options,
         )
+
+
+__all__ = ["PlanOptions", "plan"]
 
 
 def plan(desired: DesiredState, live: LiveState, options: PlanOptions | None = None) -> Plan:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.model.address import Address
+from reconciler.pricing import DEFAULT_PRICES, PriceTable
 
 FORMAT_VERSION = "1.0"
 
@@ -105,6 +106,23 @@ class Change:
         return [self.action.value]
 
 
+@dataclass(frozen=True)
+class PlanOptions:
+    """Everything besides the manifests and the account that changes what is planned. `plan` and `apply` take
+    the same options (commands/common.py), and a saved plan records them, so `apply PLANFILE` checks and
+    compares with exactly the options the reviewed plan was made with."""
+
+    target: str = ""
+    """Label of the account/endpoint that was read (shown in every rendering)."""
+    retrain: frozenset[str] = frozenset()
+    """Logical solution names whose retraining was requested (`--retrain NAME`); a one-shot request."""
+    prune: bool | None = None
+    """Override the stack's prune.enabled (None: use the stack setting)."""
+    allow_empty: bool | None = None
+    allow_data_loss: bool | None = None
+    prices: PriceTable = DEFAULT_PRICES
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     changes: tuple[Change, ...]
@@ -119,6 +137,8 @@ class Plan:
     errors: tuple[str, ...] = ()
     """Refusals (protected resource would be deleted, data loss not allowed...). A plan with errors is not
     applyable."""
+    options: PlanOptions = field(default_factory=PlanOptions)
+    """The options it was made with (recorded in saved plans)."""
 
     @property
     def applyable(self) -> bool:
