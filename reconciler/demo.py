@@ -120,6 +120,22 @@ def data_locations(desired: DesiredState) -> list[tuple[str, str, str, str | Non
     return found
 
 
+def personalize_bucket_policy(bucket: str) -> dict[str, Any]:
+    """The bucket policy that lets the Personalize service read `bucket`."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PersonalizeReadsTheData",
+                "Effect": "Allow",
+                "Principal": {"Service": "personalize.amazonaws.com"},
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            }
+        ],
+    }
+
+
 def _ensure_role(iam: Any, role_arn: str, buckets: list[str]) -> None:
     name = role_arn.rsplit("/", 1)[1]
     try:
@@ -163,6 +179,9 @@ def seed_local_account(workdir: Path, data_dir: Path, desired: DesiredState) -> 
                         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": t.region}
                     )
             done.append(f"bucket  s3://{bucket}")
+            # Personalize reads the data through the bucket policy as well as the role (the AWS guide's
+            # "Giving Amazon Personalize access to Amazon S3 resources"); plan's preflight checks both
+            t.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(personalize_bucket_policy(bucket)))
         for role in sorted({r for _, _, _, r in locations if r}):
             _ensure_role(t.iam, role, buckets)
             done.append(f"role    {role} (trusted by personalize.amazonaws.com, reads the bucket)")

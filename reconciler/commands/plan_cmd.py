@@ -89,6 +89,8 @@ def run_plan(
     colour: bool | None = None,
     concurrency: int = 16,
 ) -> int:
+    from reconciler.live.preflight import merge as merge_preflight
+    from reconciler.live.preflight import preflight
     from reconciler.live.reader import read_live
     from reconciler.manifest import load
     from reconciler.plan import planfile
@@ -106,10 +108,11 @@ def run_plan(
     )
     try:
         live = read_live(target, desired, concurrency=concurrency, now=target.clock.now())
+        findings = preflight(target, desired)  # read-only: bucket, object, role, bucket policy, KMS
         label = target.label
     finally:
         target.close()
-    result = plan(desired, live, replace(options, target=label))
+    result = merge_preflight(plan(desired, live, replace(options, target=label)), findings)
     if output_format == "json":
         text = render_json(result)
     elif output_format == "markdown":

@@ -22,7 +22,21 @@ def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "PERSONALIZE_GITOPS_PRICES"):
         monkeypatch.delenv(name, raising=False)
+    seed_pipeline(tmp_path)
     return tmp_path
+
+
+def seed_pipeline(workdir: Path) -> None:
+    """The user's data pipeline (bucket with its policy, import role, uploaded CSVs) in the --local account:
+    plan's preflight checks them (issue 14)."""
+    import os
+    from unittest import mock
+
+    from reconciler.demo import seed_local_account
+    from reconciler.manifest import load
+
+    with mock.patch.dict(os.environ, {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}):
+        seed_local_account(workdir, workdir / "data" / "sample", load(workdir / "manifests"))
 
 
 def run(*args: str):
