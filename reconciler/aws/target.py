@@ -159,10 +159,7 @@ class Target:
         self._lock = threading.Lock()
         self._config = config if config is not None else client_config()
         self._s3_config = client_config(addressing_path=True) if endpoint_url else self._config
-        self.s3 = self.client("s3")
-        self.ssm = self.client("ssm")
-        self.sts = self.client("sts")
-        self._iam: Any = None
+        self._clients: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------------- clients
 
@@ -176,12 +173,29 @@ class Target:
             kwargs["endpoint_url"] = self.endpoint_url
         return self.session.client(service, **kwargs)
 
+    def _shared(self, service: str) -> Any:
+        """The target's one client for ``service``, made on first use: a command pays only for what it calls
+        (creating a boto3 client costs tens of milliseconds)."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self.client(service)
+            return self._clients[service]
+
+    @property
+    def s3(self) -> Any:
+        return self._shared("s3")
+
+    @property
+    def ssm(self) -> Any:
+        return self._shared("ssm")
+
+    @property
+    def sts(self) -> Any:
+        return self._shared("sts")
+
     @property
     def iam(self) -> Any:
-        with self._lock:
-            if self._iam is None:
-                self._iam = self.client("iam")
-            return self._iam
+        return self._shared("iam")
 
     # --------------------------------------------------------------------------------- identity
 

@@ -356,3 +356,22 @@ def test_a_saved_attachment_of_an_aws_managed_policy_is_restored(no_aws_environm
     with open_local() as target:
         attached = target.iam.list_attached_role_policies(RoleName="123456789012-PersonalizeS3")
         assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [managed]
+
+
+def test_a_target_makes_only_the_clients_a_command_uses(server: EmulatorServer) -> None:
+    """Opening a target makes the Personalize client only; S3, SSM, STS and IAM clients come on first use,
+    once (a `plan` that never writes outputs or locks never pays for an SSM client)."""
+    made: list[str] = []
+    with open_target(local=False, endpoint_url=server.url, region="us-east-1") as target:
+        original = target.session.client
+
+        def counting(service: str, **kwargs: object) -> object:
+            made.append(service)
+            return original(service, **kwargs)
+
+        target.session.client = counting
+        target.personalize.list_dataset_groups()
+        assert made == []
+        assert target.s3 is target.s3
+        target.account_id()
+        assert made == ["s3", "sts"]
