@@ -30,7 +30,11 @@ from benchmarks.results import Figure
 SectionFunction = Callable[[argparse.Namespace], list[Figure]]
 
 #: Modules whose import registers sections (a module may register several).
-SECTION_MODULES: tuple[str, ...] = ("benchmarks.sections", "benchmarks.bench_hostile")
+SECTION_MODULES: tuple[str, ...] = (
+    "benchmarks.sections",
+    "benchmarks.bench_hostile",
+    "benchmarks.bench_startup",
+)
 
 
 @dataclass(frozen=True)
