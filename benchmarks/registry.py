@@ -34,6 +34,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "benchmarks.sections",
     "benchmarks.bench_hostile",
     "benchmarks.bench_startup",
+    "benchmarks.bench_models",
 )
 
 
