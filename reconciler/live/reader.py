@@ -6,12 +6,15 @@ What is read (and nothing else):
 * per dataset group of the account, whatever its name: `ListTagsForResource` (groups named like the
   stack's are read first); the group is in scope when its tags name this stack or its name is a desired
   one. Identity never depends on `namePrefix`: a stack whose prefix changed is still found. Per group in
-  scope: `DescribeDatasetGroup` and one List* per child kind
-  (datasets, solutions, filters, event trackers, recommenders, metric attributions);
-* per child: one Describe* and (taggable kinds) one `ListTagsForResource`; per solution `ListSolutionVersions`
-  and `ListCampaigns(solutionArn)`; per campaign Describe + tags; per dataset `ListDatasetImportJobs` and the
-  tags of its newest successful import (source ETag bookkeeping); per metric attribution
-  `ListMetricAttributionMetrics`;
+  scope: `DescribeDatasetGroup`;
+* the children of the groups in scope (datasets, solutions, filters, event trackers, recommenders, metric
+  attributions), campaigns per solution and versions per solution: each kind either with one List* per
+  parent or with one account-wide List* (no parent ARN), decided by counts in `read_strategy`; an
+  account-wide summary is kept only when its parent is in scope, so other groups' children are never
+  described or tag-read;
+* per child in scope: one Describe* and (taggable kinds) one `ListTagsForResource`; per dataset
+  `ListDatasetImportJobs` and the tags of its newest successful import (source ETag bookkeeping); per metric
+  attribution `ListMetricAttributionMetrics`;
 * `DescribeSchema` for the schemas the stack uses (referenced by its datasets or named like its schemas);
 * `GetSolutionMetrics` only where a promotion decision needs them (the newest ACTIVE version when it is not
   the one a campaign serves, and that serving version), and the tags of a solution's newest version only
@@ -33,11 +36,12 @@ recorded as `Kind/<name>@<physical name>` so plan can finish the replacement.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -212,6 +216,76 @@ class CallCounter:
             return sum(self.calls.values())
 
 
+PAGE_SIZE = 100
+"""maxResults of every List* (the API's maximum)."""
+UNATTRIBUTED_KINDS = frozenset({Kind.SOLUTION, Kind.CAMPAIGN, Kind.EVENT_TRACKER, Kind.METRIC_ATTRIBUTION})
+"""Kinds whose List* summaries and ARNs do not name their parent: listed account-wide, each would need a
+describe to know whose it is, so that is only done when every group of the account is in scope."""
+VERSIONS_PER_SOLUTION = 4
+"""Assumed versions per solution when estimating the pages of an account-wide ListSolutionVersions."""
+
+
+@dataclass(frozen=True)
+class ReadStrategy:
+    """Which List* calls go account-wide (no parent ARN) instead of one per parent."""
+
+    account_wide: frozenset[Kind] = frozenset()
+    versions_account_wide: bool = False
+
+    @classmethod
+    def per_parent(cls) -> ReadStrategy:
+        return cls()
+
+
+def _pages(items: float) -> int:
+    return max(1, math.ceil(items / PAGE_SIZE))
+
+
+def read_strategy(desired: DesiredState, groups_in_account: int, named_like_ours: int) -> ReadStrategy:
+    """Decide by counts (docs/ARCHITECTURE.md, "Reading the account"). Per parent, a kind costs one call
+    per parent of the stack; account-wide, its pages for the whole account, estimated as the stack's own
+    count scaled by groups in the account / groups of the stack (other groups assumed as full as ours).
+    A kind goes account-wide when that estimate is smaller. Kinds whose summaries do not name their parent
+    (UNATTRIBUTED_KINDS) also need every group of the account to be named like ours; the reader checks
+    this against the tags and lists them per parent after all if it does not hold."""
+    n = {kind: len(desired.of_kind(kind)) for kind in Kind}
+    groups = n[Kind.DATASET_GROUP]
+    if groups == 0:
+        return ReadStrategy.per_parent()
+    scale = max(1.0, groups_in_account / groups)
+    only_ours = groups_in_account == named_like_ours
+    wide: set[Kind] = set()
+    for kind in GROUP_CHILD_KINDS:
+        if _pages(n[kind] * scale) < groups and (kind not in UNATTRIBUTED_KINDS or only_ours):
+            wide.add(kind)
+    solutions = n[Kind.SOLUTION]
+    if Kind.SOLUTION in wide and _pages(n[Kind.CAMPAIGN] * scale) < solutions:
+        wide.add(Kind.CAMPAIGN)
+    versions = _pages(solutions * VERSIONS_PER_SOLUTION * scale) < solutions
+    return ReadStrategy(frozenset(wide), versions)
+
+
+def _group_of(kind: Kind, arn: str, summary: Mapping[str, Any]) -> str | None:
+    """The dataset group ARN a List* summary names: filters and recommenders carry it, a dataset's ARN
+    holds its group's name (`dataset/<group name>/<TYPE>`); None for kinds that do not tell."""
+    if kind in (Kind.FILTER, Kind.RECOMMENDER) and summary.get("datasetGroupArn"):
+        return str(summary["datasetGroupArn"])
+    if kind is Kind.DATASET:
+        head, _, rest = arn.partition(":dataset/")
+        group = rest.rsplit("/", 1)[0]
+        return f"{head}:dataset-group/{group}" if rest and group else None
+    return None
+
+
+def _parent_from_fields(kind: Kind, fields: Mapping[str, Any]) -> str | None:
+    """The parent ARN a describe names (campaign: the solution of the version it serves)."""
+    if kind is Kind.CAMPAIGN:
+        version = str(fields.get("solutionVersionArn") or "")
+        return version.rsplit("/", 1)[0] if "/" in version else None
+    value = fields.get("datasetGroupArn")
+    return str(value) if value else None
+
+
 @dataclass
 class _Raw:
     kind: Kind
@@ -243,6 +317,21 @@ class _Reader:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     etags: dict[str, str] = field(default_factory=dict)
     pool: ThreadPoolExecutor | None = None
+    strategy: ReadStrategy | None = None
+    """Which kinds are listed account-wide (decided from the group counts unless given)."""
+    scope: dict[str, bool] = field(default_factory=dict)
+    """Group ARN -> in scope (ours or adopted), once its tags are read."""
+    waiting: dict[str, list[_Raw]] = field(default_factory=dict)
+    """Children listed account-wide whose group's tags are not read yet."""
+    unattributed: list[_Raw] = field(default_factory=list)
+    """Children listed account-wide whose summary does not name the group, until every group is resolved."""
+    unresolved: int = 0
+    foreign: bool = False
+    """A group of the account is not in scope (another stack's or unmanaged)."""
+    verified: bool | None = None
+    """After every group's tags: True when every group is in scope (unattributed children are ours)."""
+    all_versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Solution ARN -> its versions, newest first, when versions are listed account-wide."""
 
     # -- plumbing --
 
@@ -288,7 +377,8 @@ class _Reader:
         out: list[dict[str, Any]] = []
         try:
             if operation in _PAGINATED and self.personalize.can_paginate(operation):
-                for page in self.personalize.get_paginator(operation).paginate(**kwargs):
+                paginator = self.personalize.get_paginator(operation)
+                for page in paginator.paginate(**kwargs, PaginationConfig={"PageSize": PAGE_SIZE}):
                     out.extend(page.get(key, []))
             else:
                 out.extend(getattr(self.personalize, operation)(**kwargs).get(key, []))
@@ -308,8 +398,8 @@ class _Reader:
         return {r.physical_name for r in self.desired.of_kind(kind)}
 
     def likely_ours(self, name: str) -> bool:
-        """Named like the stack's groups (a desired name or the namePrefix). Only an ordering hint: these
-        groups' tags are read first so their children start early; identity comes from the tags alone."""
+        """Named like the stack's groups (a desired name or the namePrefix). Only a cost hint: these
+        groups' tags are read first, and the reading strategy counts them; identity comes from tags."""
         prefix = self.desired.stack.settings.namePrefix
         return name in self.desired_names(Kind.DATASET_GROUP) or (bool(prefix) and name.startswith(prefix))
 
@@ -324,10 +414,21 @@ class _Reader:
             _Raw(Kind.DATASET_GROUP, str(s["datasetGroupArn"]), str(s.get("name", "")), plain(s))
             for s in summaries
         ]
-        for raw in sorted(raws, key=lambda r: not self.likely_ours(r.name)):
-            with self.lock:
+        named = sum(1 for r in raws if self.likely_ours(r.name))
+        if self.strategy is None:
+            self.strategy = read_strategy(self.desired, len(raws), named)
+        with self.lock:
+            for raw in raws:
                 self.groups[raw.arn] = raw
+            self.unresolved = len(raws)
+        for kind in sorted(self.strategy.account_wide, key=lambda k: k.value):
+            self.spawn(self.list_account_wide, kind)
+        if self.strategy.versions_account_wide:
+            self.spawn(self.list_all_versions)
+        for raw in sorted(raws, key=lambda r: not self.likely_ours(r.name)):
             self.spawn(self.group_tags, raw)
+        if not raws:
+            self.groups_resolved()
 
     def group_tags(self, raw: _Raw) -> None:
         try:
@@ -342,16 +443,91 @@ class _Reader:
                     "dataset-group/*; `personalize-gitops iam-policy` includes it)",
                 ) from exc
             raise
+        ours = False
         if tags is None:
-            raw.gone = True
-            return
-        raw.tags = tags
-        if raw.name in self.desired_names(Kind.DATASET_GROUP) or tags.get(TAG_STACK) == self.stack:
-            self.spawn(self.describe, raw)
-            for kind in GROUP_CHILD_KINDS:
-                self.spawn(self.list_children, kind, raw.arn)
+            raw.gone = True  # deleted since the list: neither ours nor someone else's
         else:
-            raw.gone = True  # someone else's group: out of scope
+            raw.tags = tags
+            ours = raw.name in self.desired_names(Kind.DATASET_GROUP) or tags.get(TAG_STACK) == self.stack
+            if not ours:
+                raw.gone = True  # someone else's group: out of scope, its children are never read
+        with self.lock:
+            self.scope[raw.arn] = ours
+            self.foreign = self.foreign or (tags is not None and not ours)
+            listed = self.waiting.pop(raw.arn, [])
+            self.unresolved -= 1
+            last = self.unresolved == 0
+        if ours:
+            self.spawn(self.describe, raw)
+            assert self.strategy is not None
+            for kind in GROUP_CHILD_KINDS:
+                if kind not in self.strategy.account_wide:
+                    self.spawn(self.list_children, kind, raw.arn)
+            for child in listed:
+                self.found(child)
+        if last:
+            self.groups_resolved()
+
+    def groups_resolved(self) -> None:
+        """Every group's tags are read. Kinds listed account-wide whose summaries do not name their parent
+        (solutions, campaigns, event trackers, metric attributions) were listed on the bet that the account
+        holds only this stack's groups: when it does, they are all ours to read; when another group exists,
+        the bet is lost and they are listed per parent instead (nothing of theirs was described)."""
+        assert self.strategy is not None
+        with self.lock:
+            self.verified = not self.foreign
+            held, self.unattributed = self.unattributed, []
+            in_scope = [arn for arn, ours in self.scope.items() if ours]
+        if self.verified:
+            for raw in held:
+                self.found(raw)
+            return
+        lost = self.strategy.account_wide & UNATTRIBUTED_KINDS
+        self.strategy = replace(self.strategy, account_wide=self.strategy.account_wide - lost)
+        for arn in in_scope:
+            for kind in sorted(lost - {Kind.CAMPAIGN}, key=lambda k: k.value):
+                self.spawn(self.list_children, kind, arn)
+        if Kind.CAMPAIGN in lost:
+            with self.lock:
+                solutions = [r.arn for r in self.items.values() if r.kind is Kind.SOLUTION]
+            for arn in solutions:
+                self.spawn(self.list_children, Kind.CAMPAIGN, arn)
+
+    def list_account_wide(self, kind: Kind) -> None:
+        """One List* of `kind` for the whole account (no parent ARN): each summary is kept when its parent
+        group is ours, as soon as that is known."""
+        handler = REGISTRY[kind]
+        ops = handler.ops
+        for summary in self.pages(ops.list, ops.list_key, f"list every {kind.value} of the account"):
+            arn = str(summary[ops.arn_key])
+            parent = _group_of(kind, arn, summary)
+            raw = _Raw(kind, arn, str(summary.get("name", "")), plain(summary), parent)
+            if parent is None:
+                with self.lock:
+                    if self.verified is None:
+                        self.unattributed.append(raw)
+                        continue
+                    verified = self.verified
+                if verified:
+                    self.found(raw)
+                continue
+            with self.lock:
+                ours = self.scope.get(parent)
+                if ours is None and parent in self.groups:
+                    self.waiting.setdefault(parent, []).append(raw)
+            if ours:
+                self.found(raw)
+
+    def list_all_versions(self) -> None:
+        versions = self.pages(
+            "list_solution_versions", "solutionVersions", "list every solution version of the account"
+        )
+        by_solution: dict[str, list[Mapping[str, Any]]] = {}
+        for version in versions:
+            arn = str(version["solutionVersionArn"])
+            by_solution.setdefault(arn.rsplit("/", 1)[0], []).append(version)
+        with self.lock:
+            self.all_versions = {k: _newest_first(v, "solutionVersionArn") for k, v in by_solution.items()}
 
     def describe(self, raw: _Raw) -> None:
         handler = REGISTRY[raw.kind]
@@ -360,6 +536,8 @@ class _Reader:
             raw.gone = True
             return
         raw.fields = plain(response.get(handler.ops.describe_key, {}))
+        if raw.parent_arn is None and raw.kind is not Kind.DATASET_GROUP:
+            raw.parent_arn = _parent_from_fields(raw.kind, raw.fields)
 
     def tags(self, raw: _Raw) -> None:
         tags = self.read_tags(raw.arn)
@@ -369,26 +547,33 @@ class _Reader:
             raw.tags = tags
 
     def list_children(self, kind: Kind, parent_arn: str) -> None:
-        handler = REGISTRY[kind]
-        ops = handler.ops
+        ops = REGISTRY[kind].ops
         assert ops.parent_param is not None
         doing = f"list {kind.value} resources of {parent_arn}"
         for summary in self.pages(ops.list, ops.list_key, doing, **{ops.parent_param: parent_arn}):
             raw = _Raw(
                 kind, str(summary[ops.arn_key]), str(summary.get("name", "")), plain(summary), parent_arn
             )
-            with self.lock:
-                self.items[raw.arn] = raw
-            self.spawn(self.describe, raw)
-            if handler.taggable:
-                self.spawn(self.tags, raw)
-            if kind is Kind.SOLUTION:
+            self.found(raw)
+
+    def found(self, raw: _Raw) -> None:
+        """A child in scope: describe it, read its tags and what hangs below it."""
+        with self.lock:
+            self.items[raw.arn] = raw
+        assert self.strategy is not None
+        account_wide = self.strategy.account_wide
+        self.spawn(self.describe, raw)
+        if REGISTRY[raw.kind].taggable:
+            self.spawn(self.tags, raw)
+        if raw.kind is Kind.SOLUTION:
+            if not self.strategy.versions_account_wide:
                 self.spawn(self.list_versions, raw)
+            if Kind.CAMPAIGN not in account_wide:
                 self.spawn(self.list_children, Kind.CAMPAIGN, raw.arn)
-            elif kind is Kind.DATASET:
-                self.spawn(self.list_imports, raw)
-            elif kind is Kind.METRIC_ATTRIBUTION:
-                self.spawn(self.list_attribution_metrics, raw)
+        elif raw.kind is Kind.DATASET:
+            self.spawn(self.list_imports, raw)
+        elif raw.kind is Kind.METRIC_ATTRIBUTION:
+            self.spawn(self.list_attribution_metrics, raw)
 
     def list_versions(self, raw: _Raw) -> None:
         versions = self.pages(
@@ -470,10 +655,27 @@ class _Reader:
                 self.spawn(self.head, location)
             self.spawn(self.local_files)
             self.drain()
+            self.settle()
             for arn in sorted(self.used_schemas() - set(self.schema_fields)):
                 self.spawn(self.describe_schema, arn)  # used by our datasets under another name
             self.spawn_follow_ups()
             self.drain()
+
+    def settle(self) -> None:
+        """After the reads: keep only children whose parent is in scope (account-wide lists and the
+        describes that named a parent decide it here) and hand account-wide versions to their solutions."""
+        groups = {arn for arn, ours in self.scope.items() if ours and not self.groups[arn].gone}
+        children = [raw for raw in self.items.values() if raw.kind is not Kind.CAMPAIGN]
+        for raw in children:
+            raw.gone = raw.gone or raw.parent_arn not in groups
+        solutions = {raw.arn for raw in children if raw.kind is Kind.SOLUTION and not raw.gone}
+        for raw in self.items.values():
+            if raw.kind is Kind.CAMPAIGN:
+                raw.gone = raw.gone or raw.parent_arn not in solutions
+        if self.strategy is not None and self.strategy.versions_account_wide:
+            for raw in self.items.values():
+                if raw.kind is Kind.SOLUTION:
+                    raw.versions = self.all_versions.get(raw.arn, [])
 
     def local_files(self) -> None:
         """MD5 (= single-part S3 ETag) of each declared localFile, resolved as apply resolves it."""
@@ -695,15 +897,22 @@ class _Assembler:
 
 
 def _with_address(resource: LiveResource, address: Address) -> LiveResource:
-    from dataclasses import replace
-
     return replace(resource, address=address)
 
 
-def read_live(clients: Any, desired: DesiredState, *, concurrency: int = 16, now: float) -> LiveState:
+def read_live(
+    clients: Any,
+    desired: DesiredState,
+    *,
+    concurrency: int = 16,
+    now: float,
+    strategy: ReadStrategy | None = None,
+) -> LiveState:
     """Read what the stack needs from the account (see the module docstring). `clients` has `.personalize`
-    and `.s3` boto3 clients (a `reconciler.aws.target.Target`); `now` comes from the target's clock."""
-    reader = _Reader(clients.personalize, clients.s3, desired, concurrency)
+    and `.s3` boto3 clients (a `reconciler.aws.target.Target`); `now` comes from the target's clock.
+    `strategy` forces which kinds are listed account-wide (default: decided by counts, `read_strategy`;
+    `ReadStrategy.per_parent()` is the one-list-per-parent reading of earlier versions)."""
+    reader = _Reader(clients.personalize, clients.s3, desired, concurrency, strategy=strategy)
     reader.run()
     resources = _Assembler(reader).assemble()
     region = getattr(clients.personalize.meta, "region_name", None) or desired.stack.settings.region
@@ -741,6 +950,23 @@ def minimal_calls(desired: DesiredState) -> int:
     n = {kind: len(desired.of_kind(kind)) for kind in Kind}
     lists = 2 + len(GROUP_CHILD_KINDS) * n[Kind.DATASET_GROUP] + 2 * n[Kind.SOLUTION]
     lists += n[Kind.DATASET] + n[Kind.METRIC_ATTRIBUTION]
+    describes = sum(n.values())
+    tags = sum(count for kind, count in n.items() if REGISTRY[kind].taggable)
+    return lists + describes + tags + len(_data_locations(desired))
+
+
+def expected_calls(desired: DesiredState) -> int:
+    """The fewest API calls this reader makes for a no-op plan of an account that holds exactly `desired`
+    (the strategy `read_strategy` picks for it): `minimal_calls` with each account-wide kind costing its
+    pages instead of one list per parent. Import-job tags, version tags and metrics are the overhead."""
+    n = {kind: len(desired.of_kind(kind)) for kind in Kind}
+    groups = n[Kind.DATASET_GROUP]
+    strategy = read_strategy(desired, groups, groups)
+    lists = 2 + n[Kind.DATASET] + n[Kind.METRIC_ATTRIBUTION]
+    for kind in GROUP_CHILD_KINDS:
+        lists += _pages(n[kind]) if kind in strategy.account_wide else groups
+    lists += _pages(n[Kind.CAMPAIGN]) if Kind.CAMPAIGN in strategy.account_wide else n[Kind.SOLUTION]
+    lists += _pages(n[Kind.SOLUTION]) if strategy.versions_account_wide else n[Kind.SOLUTION]
     describes = sum(n.values())
     tags = sum(count for kind, count in n.items() if REGISTRY[kind].taggable)
     return lists + describes + tags + len(_data_locations(desired))
