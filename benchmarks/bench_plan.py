@@ -17,15 +17,26 @@ latency.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
 import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
 from moto import mock_aws
 
+from benchmarks.results import Figure
 from reconciler.emulator import DurationProfile, PersonalizeEmulator, VirtualClock, emulated_client
-from reconciler.live.reader import CallCounter, minimal_calls, read_live
+from reconciler.live.reader import CallCounter, ReadStrategy, expected_calls, minimal_calls, read_live
 from reconciler.model.address import Address, Kind, SourceLocation
 from reconciler.model.spec import (
     CampaignSpec,
@@ -122,8 +133,9 @@ def desired_stack(resources: int) -> DesiredState:
 _FILTER = 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("click")'
 
 
-def build(client: Any, s3: Any, desired: DesiredState) -> None:
-    """Create every resource with the handlers' own requests (instant durations), import, train, deploy."""
+def build(client: Any, s3: Any, desired: DesiredState, settle: Callable[[], None] | None = None) -> None:
+    """Create every resource with the handlers' own requests, import, train, deploy. `settle` moves time on
+    after each kind (for `emulator serve`, whose durations are real; in-process they are instant)."""
     arns: dict[Address, str] = {}
     versions: dict[str, str] = {}
     empty = LiveState(resources={}, region=REGION, account_id="123456789012")
@@ -142,7 +154,10 @@ def build(client: Any, s3: Any, desired: DesiredState) -> None:
         for res in desired.of_kind(kind):
             response = getattr(client, handler.ops.create)(**handler.create_request(res, context()))
             arns[res.address] = response.get(handler.ops.arn_key) or context().arns[res.address]
-            if kind is Kind.DATASET:
+        if settle is not None:
+            settle()
+        if kind is Kind.DATASET:
+            for res in desired.of_kind(kind):
                 assert isinstance(res.spec, DatasetSpec) and res.spec.dataImport
                 key = res.spec.dataImport.dataLocation.split("/", 3)[3]
                 etag = s3.put_object(Bucket=BUCKET, Key=key, Body=CSV)["ETag"].strip('"')
@@ -153,9 +168,14 @@ def build(client: Any, s3: Any, desired: DesiredState) -> None:
                     roleArn="arn:aws:iam::123456789012:role/bench",
                     tags=tag_list({TAG_SOURCE_ETAG: etag}),
                 )
-            if kind is Kind.SOLUTION:
+            if settle is not None:
+                settle()
+        if kind is Kind.SOLUTION:
+            for res in desired.of_kind(kind):
                 version = client.create_solution_version(solutionArn=arns[res.address])["solutionVersionArn"]
                 versions[res.address.name] = version
+            if settle is not None:
+                settle()
 
 
 @dataclass
@@ -166,34 +186,39 @@ class Row:
     parallel: float
     sequential: float | None
     noop: bool
+    expected: int = 0
+    """`expected_calls`: the fewest calls of the reader's strategy for this account."""
 
     @property
     def ideal(self) -> float:
         return self.calls / CONCURRENCY * LATENCY
 
 
+QUOTAS = {
+    "dataset_groups_per_region": 10_000,
+    "pending_dataset_import_jobs_per_region": 10_000,
+    "pending_solution_versions_per_region": 10_000,
+    "min_interactions_for_training": 0,
+    "min_users_with_two_interactions": 0,
+}
+
+
+@dataclass
+class _Clients:
+    personalize: Any
+    s3: Any
+
+
 def measure(resources: int, sequential: bool) -> Row:
+    """In-process: the emulator answers inside botocore (no HTTP), 50 ms injected per Personalize call."""
     desired = desired_stack(resources)
-    quotas = {
-        "dataset_groups_per_region": 10_000,
-        "pending_dataset_import_jobs_per_region": 10_000,
-        "pending_solution_versions_per_region": 10_000,
-        "min_interactions_for_training": 0,
-        "min_users_with_two_interactions": 0,
-    }
     with mock_aws():
-        emulator = PersonalizeEmulator(clock=VirtualClock(), profile=DurationProfile.instant(), quotas=quotas)
+        emulator = PersonalizeEmulator(clock=VirtualClock(), profile=DurationProfile.instant(), quotas=QUOTAS)
         personalize = emulated_client(emulator, REGION)
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         build(personalize, s3, desired)
-
-        @dataclass
-        class Clients:
-            personalize: Any
-            s3: Any
-
-        clients = Clients(personalize, s3)
+        clients = _Clients(personalize, s3)
         emulator.control.set_latency("*", LATENCY)
         counter = CallCounter(personalize, s3)
         start = time.perf_counter()
@@ -204,33 +229,308 @@ def measure(resources: int, sequential: bool) -> Row:
         seq: float | None = None
         if sequential:
             start = time.perf_counter()
-            read_live(clients, desired, concurrency=1, now=0.0)
+            read_live(clients, desired, concurrency=1, now=0.0, strategy=ReadStrategy.per_parent())
             seq = time.perf_counter() - start
-    return Row(resources, calls, minimal_calls(desired), parallel, seq, noop)
+    return Row(resources, calls, minimal_calls(desired), parallel, seq, noop, expected_calls(desired))
+
+
+# --------------------------------------------------------------------------- over HTTP (`emulator serve`)
+
+
+def write_manifests(directory: Path, resources: int) -> Path:
+    """The stack of `desired_stack(resources)` as manifest files, for the `plan` command."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "stack.yaml").write_text(
+        f"""{HEADER}kind: Stack
+metadata: {{name: bench}}
+spec:
+  region: {REGION}
+  namePrefix: bench-
+  defaultTags: {{project: bench}}
+""",
+        encoding="utf-8",
+    )
+    fields = ", ".join(f"{{name: {f['name']}, type: {f['type']}}}" for f in AVRO["fields"])
+    for g in range(resources // 10):
+        group = f"g{g:03d}"
+        docs = [
+            f"kind: DatasetGroup\nmetadata: {{name: {group}}}\n",
+            f"kind: Schema\nmetadata: {{name: {group}-interactions}}\n"
+            f"spec:\n  avro: {{name: Interactions, fields: [{fields}]}}\n",
+            f"kind: Dataset\nmetadata: {{name: {group}-interactions}}\nspec:\n  datasetGroup: {group}\n"
+            f"  datasetType: INTERACTIONS\n  schema: {group}-interactions\n"
+            f"  dataImport: {{dataLocation: 's3://{BUCKET}/{group}/interactions.csv'}}\n",
+            f"kind: Filter\nmetadata: {{name: {group}-no-clicks}}\n"
+            f"spec:\n  datasetGroup: {group}\n  filterExpression: '{_FILTER}'\n",
+            f"kind: EventTracker\nmetadata: {{name: {group}-tracker}}\nspec: {{datasetGroup: {group}}}\n",
+        ]
+        docs += [
+            f"kind: Solution\nmetadata: {{name: {group}-s{i}}}\n"
+            f"spec: {{datasetGroup: {group}, recipeArn: aws-sims}}\n"
+            for i in range(3)
+        ]
+        docs += [
+            f"kind: Campaign\nmetadata: {{name: {group}-s{i}}}\nspec: {{solution: {group}-s{i}}}\n"
+            for i in range(2)
+        ]
+        text = "---\n".join(HEADER + d for d in docs)
+        (directory / f"{group}.yaml").write_text(text, encoding="utf-8")
+    return directory
+
+
+HEADER = "apiVersion: personalize-gitops/v1alpha1\n"
+
+
+@contextmanager
+def served_emulator() -> Iterator[str]:
+    """`personalize-gitops emulator serve --port 0` in its own process, as a user runs it; yields its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = ""
+        for line in process.stdout:
+            found = re.search(r"listening on (http://[0-9.:]+)", line)
+            if found:
+                url = found.group(1)
+                break
+        if not url:
+            raise RuntimeError("emulator serve did not start")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def control(url: str, action: str, **arguments: Any) -> Any:
+    """One action of the emulator's control endpoint (`/_emulator/control`)."""
+    body = json.dumps({"action": action, **arguments}).encode()
+    request = urllib.request.Request(f"{url}/_emulator/control", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["result"]
+
+
+@dataclass
+class HttpRow:
+    resources: int
+    calls: int
+    minimal: int
+    expected: int
+    read: float
+    """Wall time of the parallel read (16 threads) through the CLI's own client set-up."""
+    command: float
+    """Wall time of the whole `personalize-gitops plan --endpoint-url` process (start to exit)."""
+    command_noop: bool
+    sequential: float | None
+    """Wall time of the sequential per-parent reader (one call at a time, the workshop / MLOps sample way)."""
+    sequential_calls: int
+    noop: bool
+    connections: int
+    """TCP connections the server accepted during the parallel read (keep-alive: about one per thread)."""
+
+    @property
+    def ideal(self) -> float:
+        return self.calls / CONCURRENCY * LATENCY
+
+
+def measure_http(resources: int, sequential: bool = True) -> HttpRow:
+    """The same account behind `emulator serve` in another process, read over loopback HTTP."""
+    from reconciler.aws.target import open_target
+    from reconciler.manifest import load
+
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+    env["AWS_DEFAULT_REGION"] = REGION
+    os.environ.update(
+        {k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    )
+    with tempfile.TemporaryDirectory() as tmp, served_emulator() as url:
+        manifests = write_manifests(Path(tmp) / "manifests", resources)
+        desired = load(manifests)
+        for name, value in QUOTAS.items():
+            control(url, "set_quota", name=name, value=value)
+        with open_target(local=False, endpoint_url=url, region=REGION) as target:
+            target.s3.create_bucket(Bucket=BUCKET)
+            build(
+                target.personalize,
+                target.s3,
+                desired,
+                settle=lambda: control(url, "advance", seconds=6 * 3600),
+            )
+            control(url, "set_latency", operation="*", seconds=LATENCY)
+            before = control(url, "status")["connections"]["accepted"]
+            counter = CallCounter(target.personalize, target.s3)
+            start = time.perf_counter()
+            live = read_live(target, desired, concurrency=CONCURRENCY, now=target.clock.now())
+            read = time.perf_counter() - start
+            calls = counter.total
+            connections = control(url, "status")["connections"]["accepted"] - before
+            noop = not plan(desired, live).has_changes
+            start = time.perf_counter()
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "reconciler",
+                    "plan",
+                    str(manifests),
+                    "--endpoint-url",
+                    url,
+                    "--region",
+                    REGION,
+                    "--detailed-exitcode",
+                    "--concurrency",
+                    str(CONCURRENCY),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            command = time.perf_counter() - start
+            seq: float | None = None
+            seq_calls = 0
+            if sequential:
+                counter = CallCounter(target.personalize, target.s3)
+                start = time.perf_counter()
+                read_live(
+                    target, desired, concurrency=1, now=target.clock.now(), strategy=ReadStrategy.per_parent()
+                )
+                seq = time.perf_counter() - start
+                seq_calls = counter.total
+    return HttpRow(
+        resources,
+        calls,
+        minimal_calls(desired),
+        expected_calls(desired),
+        read,
+        command,
+        done.returncode == 0,
+        seq,
+        seq_calls,
+        noop,
+        connections,
+    )
+
+
+# ------------------------------------------------------------------------------------- targets (issue 15)
+
+#: issue 15: "No-op plan API calls <= 0.75x today's per-parent minimum (the `minimal_calls` formula)"
+CALLS_VS_PER_PARENT = 0.75
+#: issue 15: "Read wall time over HTTP against `emulator serve` <= 1.2x the ideal; whole `plan` command
+#: <= 1.35x; >= 15x faster end to end than a sequential reader that reads per parent"
+READ_VS_IDEAL = 1.20
+COMMAND_VS_IDEAL = 1.35
+SPEEDUP_VS_SEQUENTIAL = 15.0
+TARGET_SIZE = 500
+
+
+def figures(quick: bool = False) -> list[Figure]:
+    """The plan rows of `make bench`: calls, in-process and HTTP wall time side by side, the speed-up."""
+    out: list[Figure] = []
+    sizes = (50,) if quick else (50, 200, TARGET_SIZE)
+    for size in sizes:
+        row = measure(size, sequential=size == sizes[-1])
+        ratio = row.calls / row.minimal
+        target = size == TARGET_SIZE
+        out += [
+            Figure(
+                "plan",
+                f"{size} resources: no-op plan API calls vs per-parent minimal_calls",
+                f"{ratio:.2f}x ({row.calls} / {row.minimal}; reader's own minimum {row.expected})",
+                f"<= {CALLS_VS_PER_PARENT:.2f}x" if target else "-",
+                ratio <= CALLS_VS_PER_PARENT if target else None,
+                "issue 15" if target else "issue 15 names 500 resources",
+            ),
+            Figure(
+                "plan",
+                f"{size} resources: plan of the matching account",
+                "no changes" if row.noop else "CHANGES (wrong)",
+                "no changes",
+                row.noop,
+                "issue 4",
+            ),
+            Figure(
+                "plan",
+                f"{size} resources: read wall vs ideal, in-process (no HTTP)",
+                f"{row.parallel / row.ideal:.2f}x ({row.parallel:.2f} s / {row.ideal:.2f} s)",
+                "-",
+                None,
+                "issue 15 (side by side with HTTP)",
+            ),
+        ]
+        if row.sequential is not None:
+            out.append(
+                Figure(
+                    "plan",
+                    f"{size} resources: read speed-up over the sequential per-parent reader, in-process",
+                    f"{row.sequential / row.parallel:.1f}x ({row.sequential:.1f} s -> {row.parallel:.2f} s)",
+                    "-",
+                    None,
+                    "issue 15 (side by side with HTTP)",
+                )
+            )
+    size = sizes[-1]
+    http = measure_http(size, sequential=True)
+    target = size == TARGET_SIZE
+    read_ratio = http.read / http.ideal
+    command_ratio = http.command / http.ideal
+    out += [
+        Figure(
+            "plan",
+            f"{size} resources over HTTP: read wall vs ideal ({CONCURRENCY} threads, 50 ms/call)",
+            f"{read_ratio:.2f}x ({http.read:.2f} s / {http.ideal:.2f} s; {http.calls} calls, "
+            f"{http.connections} connections)",
+            f"<= {READ_VS_IDEAL:.2f}x",
+            read_ratio <= READ_VS_IDEAL if target else None,
+            "issue 15",
+        ),
+        Figure(
+            "plan",
+            f"{size} resources over HTTP: whole `plan` command vs ideal",
+            f"{command_ratio:.2f}x ({http.command:.2f} s / {http.ideal:.2f} s)"
+            + ("" if http.command_noop else "; the command did NOT report a no-op"),
+            f"<= {COMMAND_VS_IDEAL:.2f}x",
+            (command_ratio <= COMMAND_VS_IDEAL and http.command_noop) if target else None,
+            "issue 15",
+        ),
+    ]
+    if http.sequential is not None:
+        speedup = http.sequential / http.command
+        out.append(
+            Figure(
+                "plan",
+                f"{size} resources over HTTP: `plan` command vs the sequential per-parent reader",
+                f"{speedup:.1f}x faster ({http.sequential:.1f} s, {http.sequential_calls} calls -> "
+                f"{http.command:.2f} s)",
+                f">= {SPEEDUP_VS_SEQUENTIAL:.0f}x",
+                speedup >= SPEEDUP_VS_SEQUENTIAL if target else None,
+                "issue 15",
+            )
+        )
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="50,200,500", help="comma-separated resource counts")
-    parser.add_argument("--no-sequential", action="store_true", help="skip the sequential reader")
+    parser.add_argument("--quick", action="store_true", help="50 resources only")
+    parser.add_argument("--http-only", type=int, default=0, help="only the HTTP rows at this size")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s]
-    print(f"live reader, {LATENCY * 1000:.0f} ms per Personalize call, {CONCURRENCY} threads")
-    header = (
-        f"{'resources':>9} {'calls':>6} {'minimal':>7} {'ratio':>6} {'wall':>7} {'ideal':>7} {'vs ideal':>8} "
-        f"{'sequential':>10} {'speed-up':>8} {'no-op':>5}"
-    )
-    print(header)
-    for size in sizes:
-        row = measure(size, sequential=not args.no_sequential)
-        seq = f"{row.sequential:9.2f}s" if row.sequential is not None else f"{'-':>10}"
-        speedup = f"{row.sequential / row.parallel:7.1f}x" if row.sequential is not None else f"{'-':>8}"
-        print(
-            f"{row.resources:>9} {row.calls:>6} {row.minimal:>7} {row.calls / row.minimal:>5.2f}x "
-            f"{row.parallel:>6.2f}s {row.ideal:>6.2f}s {row.parallel / row.ideal:>7.2f}x {seq} {speedup} "
-            f"{'yes' if row.noop else 'NO':>5}",
-            flush=True,
-        )
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    if args.http_only:
+        print(measure_http(args.http_only, sequential=False))
+        return
+    for figure in figures(args.quick):
+        print(f"{figure.status:5} {figure.name}: {figure.value} (target {figure.target})", flush=True)
 
 
 if __name__ == "__main__":

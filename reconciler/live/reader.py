@@ -557,8 +557,10 @@ class _Reader:
             self.found(raw)
 
     def found(self, raw: _Raw) -> None:
-        """A child in scope: describe it, read its tags and what hangs below it."""
+        """A child in scope: describe it, read its tags and what hangs below it (once per ARN)."""
         with self.lock:
+            if raw.arn in self.items:
+                return
             self.items[raw.arn] = raw
         assert self.strategy is not None
         account_wide = self.strategy.account_wide
