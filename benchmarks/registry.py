@@ -35,6 +35,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "benchmarks.bench_hostile",
     "benchmarks.bench_startup",
     "benchmarks.bench_models",
+    "benchmarks.bench_plan",
 )
 
 

@@ -1,5 +1,6 @@
 """The sections of `make bench` that measure the reconciler as a whole: emulator throughput, validate, apply
-(makespan, polling), plan (reads against the in-process emulator). Registered with :mod:`benchmarks.registry`.
+(makespan, polling); the plan rows are benchmarks/bench_plan.py's own. Registered with
+:mod:`benchmarks.registry`.
 """
 
 from __future__ import annotations
@@ -17,13 +18,6 @@ from benchmarks.results import Figure
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-PLAN_SIZES = (50, 200, 500)
-#: issue 4: "A no-op plan spends no more than 1.1x the minimal number of calls"
-CALLS_VS_MINIMAL = 1.10
-#: bar set here (issue 4 asks for bounded concurrency and "seconds, even for big accounts", no ratio)
-WALL_VS_IDEAL = 1.5
-SPEEDUP_VS_SEQUENTIAL = 8.0
-PLAN_500_WALL = 10.0
 #: issue 5: "each step waiting only for what it needs"; "completion is noticed ... within about 10 % of the
 #: wait", so the makespan may exceed the critical path by about that much
 MAKESPAN_VS_CRITICAL = 1.10
@@ -34,12 +28,6 @@ VALIDATE_CPU = 0.5
 EMULATOR_CALLS_PER_S = 16 / 0.05
 
 NOTES = [
-    "plan: benchmarks/bench_plan.py builds 10 resources per dataset group in the in-process emulator "
-    "(group, schema, dataset with an import, three trained solutions, two campaigns, a filter, an event "
-    "tracker), injects 50 ms of latency on every Personalize call and reads a no-op plan with 16 threads, "
-    "then with one (the sequential reader, like the existing AWS pipelines); minimal = one list per kind "
-    "and parent, one describe and one tag read per resource, the version list per solution "
-    "(`reconciler.live.reader.minimal_calls`); ideal = calls / 16 x 50 ms.",
     "apply: benchmarks/bench_apply.py applies the seed stack (manifests/) and a 10-dataset-group stack to "
     "an empty emulated account in virtual time (the emulator's realistic durations); critical path = the "
     "shortest possible makespan: durations along the apply's step graph with the service's quotas of "
@@ -61,76 +49,6 @@ add_notes(*NOTES)
 
 def _ratio(value: float) -> str:
     return f"{value:.2f}x"
-
-
-# ------------------------------------------------------------------------------------------------ plan
-
-
-@section("plan", order=40)
-def plan_section(args: argparse.Namespace) -> list[Figure]:
-    from benchmarks import bench_plan
-
-    figures: list[Figure] = []
-    sizes = PLAN_SIZES[:1] if args.quick else PLAN_SIZES
-    for size in sizes:
-        row = bench_plan.measure(size, sequential=True)
-        ratio = row.calls / row.minimal
-        label = f"{size} resources"
-        figures.append(
-            Figure(
-                "plan",
-                f"{label}: API calls vs minimal",
-                f"{_ratio(ratio)} ({row.calls} / {row.minimal})",
-                f"<= {CALLS_VS_MINIMAL:.2f}x",
-                ratio <= CALLS_VS_MINIMAL,
-                "issue 4",
-            )
-        )
-        vs_ideal = row.parallel / row.ideal
-        figures.append(
-            Figure(
-                "plan",
-                f"{label}: wall vs ideal (16 threads, 50 ms/call)",
-                f"{_ratio(vs_ideal)} ({row.parallel:.2f} s / {row.ideal:.2f} s)",
-                f"<= {WALL_VS_IDEAL:.1f}x",
-                vs_ideal <= WALL_VS_IDEAL,
-                "bar set here",
-            )
-        )
-        assert row.sequential is not None
-        speedup = row.sequential / row.parallel
-        figures.append(
-            Figure(
-                "plan",
-                f"{label}: speed-up over the sequential reader",
-                f"{speedup:.1f}x ({row.sequential:.1f} s -> {row.parallel:.2f} s)",
-                f">= {SPEEDUP_VS_SEQUENTIAL:.0f}x",
-                speedup >= SPEEDUP_VS_SEQUENTIAL,
-                "bar set here",
-            )
-        )
-        figures.append(
-            Figure(
-                "plan",
-                f"{label}: plan of the matching account",
-                "no changes" if row.noop else "CHANGES (wrong)",
-                "no changes",
-                row.noop,
-                "issue 4",
-            )
-        )
-        if size == 500:
-            figures.append(
-                Figure(
-                    "plan",
-                    "500 resources: wall time of the read",
-                    f"{row.parallel:.2f} s",
-                    f"<= {PLAN_500_WALL:.0f} s",
-                    row.parallel <= PLAN_500_WALL,
-                    "issue 4 ('seconds, even for big accounts')",
-                )
-            )
-    return figures
 
 
 # ----------------------------------------------------------------------------------------------- apply
