@@ -170,3 +170,36 @@ def test_store_concat_recodes_columns_of_independent_builders() -> None:
     assert table.column_values("DEVICE") == ["phone", "tv", "phone"]
     assert np.array_equal(table.timestamp, [5, 6, 7])
     assert list(table.rows_as_text(["USER_ID", "ITEM_ID", "TIMESTAMP", "DEVICE"]))[1] == ["b", "x", "6", "tv"]
+
+
+def test_put_events_count_toward_the_training_minimum(env: Env) -> None:
+    dg = env.trainable_group(csv=interactions_csv(users=30, per_user=30)[:-1].rsplit(b"\n", 150)[0] + b"\n")
+    _settle(env)
+    table = env.emulator.data.interactions(dg)
+    assert table is not None and len(table) == 900 - 150
+    failed = env.version(
+        env.solution(dg, name="early", recipe="aws-popularity-count", performAutoTraining=False)
+    )
+    _settle(env)
+    described = env.call("DescribeSolutionVersion", solutionVersionArn=failed)["solutionVersion"]
+    assert described["status"] == "CREATE FAILED" and "found 750 interactions" in described["failureReason"]
+    events = [
+        {
+            "USER_ID": f"u{k % 30}",
+            "ITEM_ID": f"i{k % 50}",
+            "TIMESTAMP": str(1_800_000_000 + k),
+            "EVENT_TYPE": "Click",
+        }
+        for k in range(300)
+    ]
+    env.emulator.data.append_events(dg, events)
+    version = env.version(
+        env.solution(dg, name="later", recipe="aws-popularity-count", performAutoTraining=False)
+    )
+    _settle(env)
+    assert (
+        env.call("DescribeSolutionVersion", solutionVersionArn=version)["solutionVersion"]["status"]
+        == "ACTIVE"
+    )
+    model = env.emulator.models.for_version(version)
+    assert model is not None and model.trained_rows == 1050

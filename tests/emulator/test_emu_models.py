@@ -175,3 +175,27 @@ def test_hpo_searches_the_ranges_and_reports_the_winner(env: Env) -> None:
     assert offline_metrics(table, TrainingConfig("aws-sims", winner))["precision_at_25"] == max(scores)
     metrics = env.client.get_solution_metrics(solutionVersionArn=version)["metrics"]
     assert metrics["precision_at_25"] == max(scores)
+
+
+def test_next_best_action_scores_take_rates_once_there_is_enough_data() -> None:
+    from reconciler.emulator.data import TableBuilder
+
+    events = TableBuilder("ACTION_INTERACTIONS", ["USER_ID", "ACTION_ID", "TIMESTAMP", "EVENT_TYPE"])
+    for k in range(200):
+        # a1: taken 60 of 120 shows; a2: taken 90 of 150 (higher rate); a3: only 10 events (unscored)
+        for action, taken, shown in (("a1", 60, 120), ("a2", 90, 150), ("a3", 5, 10)):
+            if k < shown:
+                events.add(
+                    {
+                        "USER_ID": f"u{k}",
+                        "ACTION_ID": action,
+                        "TIMESTAMP": str(1_700_000_000 + k),
+                        "EVENT_TYPE": "Taken" if k < taken else "NOT_TAKEN",
+                    }
+                )
+    actions = TableBuilder("ACTIONS", ["ACTION_ID", "VALUE", "EXPIRATION_TIMESTAMP"])
+    actions.add({"ACTION_ID": "a3", "VALUE": "5"})
+    actions.add({"ACTION_ID": "a4", "VALUE": "9"})
+    actions.add({"ACTION_ID": "old", "VALUE": "100", "EXPIRATION_TIMESTAMP": "1600000000"})
+    model = train(events.build(), TrainingConfig("aws-next-best-action"), actions.build())
+    assert model.recommend("u1", None, 10) == [("a2", 0.6), ("a1", 0.5), ("a4", 0.0), ("a3", 0.0)]

@@ -552,3 +552,69 @@ def test_stop_ends_idle_kept_alive_connections(tmp_path: Path) -> None:
         clients(srv.url, attempts=1)["personalize"].list_dataset_groups()
     with pytest.raises((EndpointConnectionError, ConnectionClosedError)):
         personalize.list_dataset_groups()
+
+
+def test_imported_data_and_trained_models_survive_a_restart(tmp_path: Path) -> None:
+    """`serve --state` keeps datasets and models beside the state file (issue 13: keep the data)."""
+    state_file = tmp_path / "account.json"
+    first = start_server(state_file=state_file)
+    try:
+        c = clients(first.url)
+        p = c["personalize"]
+        c["s3"].create_bucket(Bucket="data", CreateBucketConfiguration={"LocationConstraint": REGION})
+        c["s3"].put_object(Bucket="data", Key="interactions.csv", Body=interactions_csv())
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"Service": "personalize.amazonaws.com"},
+                }
+            ],
+        }
+        role = c["iam"].create_role(RoleName="personalize", AssumeRolePolicyDocument=json.dumps(trust))[
+            "Role"
+        ]["Arn"]
+        group = p.create_dataset_group(name="kept")["datasetGroupArn"]
+        control(first.url, "advance", seconds=3600)
+        schema = p.create_schema(name="interactions", schema=INTERACTIONS_SCHEMA)["schemaArn"]
+        dataset = p.create_dataset(
+            name="interactions", datasetGroupArn=group, schemaArn=schema, datasetType="Interactions"
+        )["datasetArn"]
+        control(first.url, "advance", seconds=3600)
+        p.create_dataset_import_job(
+            jobName="import",
+            datasetArn=dataset,
+            dataSource={"dataLocation": "s3://data/interactions.csv"},
+            roleArn=role,
+        )
+        control(first.url, "advance", seconds=3 * 3600)
+        solution = p.create_solution(
+            name="popular",
+            datasetGroupArn=group,
+            recipeArn="arn:aws:personalize:::recipe/aws-popularity-count",
+        )["solutionArn"]
+        control(first.url, "advance", seconds=3600)
+        version = p.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        control(first.url, "advance", seconds=6 * 3600)
+        metrics = p.get_solution_metrics(solutionVersionArn=version)["metrics"]
+        model = first.emulator.models.for_version(version)
+        assert model is not None and metrics["precision_at_25"] > 0
+        answer = model.recommend("u1", None, 10)
+    finally:
+        first.stop()
+    assert first.save_errors == [] and list((tmp_path / "account.data" / "datasets").glob("*.npz"))
+
+    second = start_server(state_file=state_file)
+    try:
+        table = second.emulator.data.interactions(group)
+        assert table is not None and len(table) == 40 * 30
+        restored = second.emulator.models.for_version(version)
+        assert restored is not None and restored.recommend("u1", None, 10) == answer
+        assert (
+            clients(second.url)["personalize"].get_solution_metrics(solutionVersionArn=version)["metrics"]
+            == metrics
+        )
+    finally:
+        second.stop()

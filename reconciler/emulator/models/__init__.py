@@ -35,7 +35,8 @@ Families (``family_of(recipe_name)``):
 * ``mf`` (``mf.py``, implicit ALS): aws-user-personalization(-v2), aws-personalized-ranking(-v2),
   aws-ecomm-recommended-for-you, aws-vod-top-picks; ``affinity``: the same model answering ``segment`` for
   aws-item-affinity and aws-item-attribute-affinity.
-* aws-next-best-action has no model (GetActionRecommendations answers need one; see ``FAMILIES``).
+* ``actions`` (``actions.py``): aws-next-best-action (trained on the Action interactions dataset, with the
+  Actions dataset as ``items``; a documented stand-in: global propensities). No offline metrics.
 
 Hyperparameters that change them: ``hidden_dimension`` (factors = hidden_dimension / 4, in [4, 64]),
 ``recency_mask`` / ``apply_recency_bias``, SIMS ``popularity_discount_factor`` and
@@ -59,6 +60,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..data import Table, atomic_savez, pack_strings, unpack_strings
+from .actions import ActionModel
 from .base import CandidateFilter, Scored, TrainingConfig
 from .cooccurrence import CooccurrenceModel
 from .evaluation import evaluate, evaluate_segments
@@ -78,6 +80,7 @@ __all__ = [
     "offline_metrics",
     "realtime_history",
     "train",
+    "training_datasets",
 ]
 
 
@@ -128,7 +131,11 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "aws-vod-top-picks": ("domain", ()),
     "aws-item-affinity": ("affinity", ()),
     "aws-item-attribute-affinity": ("affinity", ()),
+    "aws-next-best-action": ("actions", ()),
 }
+
+#: dataset types a family trains on: (interactions, items)
+TRAINING_DATASETS = {"actions": ("ACTION_INTERACTIONS", "ACTIONS")}
 
 _TRAINERS: dict[str, Callable[..., Any]] = {
     "popularity": PopularityModel.train,
@@ -137,7 +144,13 @@ _TRAINERS: dict[str, Callable[..., Any]] = {
     "mf": FactorModel.train,
     "domain": FactorModel.train,
     "affinity": FactorModel.train,
+    "actions": ActionModel.train,
 }
+
+
+def training_datasets(recipe_name: str) -> tuple[str, str]:
+    """(dataset type trained on, dataset type passed as ``items``) for a recipe."""
+    return TRAINING_DATASETS.get(family_of(recipe_name) or "", ("INTERACTIONS", "ITEMS"))
 
 
 def family_of(recipe_name: str) -> str | None:
@@ -185,6 +198,8 @@ def offline_metrics(table: Table, config: TrainingConfig, items: Table | None = 
     if entry is None:
         return {}
     family, default_types = entry
+    if family == "actions":
+        return {}
     if family == "affinity":
         return evaluate_segments(table, config, fitter(family))
     return evaluate(table, config, fitter(family), default_types, items)
@@ -197,6 +212,7 @@ _CLASSES: dict[str, Any] = {
     "mf": FactorModel,
     "domain": FactorModel,
     "affinity": FactorModel,
+    "actions": ActionModel,
 }
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
+
+from ..data import Table
 from ..errors import already_exists, invalid, not_found
 from ..metrics import training_hours
-from ..models import TrainingConfig
+from ..models import TrainingConfig, training_datasets
 from ..recipes import ALGORITHMS, RECIPES, Recipe, algorithm_record
 from ..s3data import DataStats
 from ..state import Context, Record, require, update_in_progress
@@ -222,18 +225,28 @@ def training_failure(ctx: Context, solution: Record) -> str | None:
             )
     if "INTERACTIONS" not in recipe.requires:
         return None
-    stats = interaction_stats(ctx, group) or DataStats()
     quotas = ctx.emulator.quotas
-    rows = stats.rows
-    if solution.get("eventType"):
-        rows = stats.event_types.get(solution["eventType"], 0)
+    table = ctx.emulator.data.interactions(group)
+    if table is not None:  # the kept rows: bulk imports and PutEvents alike
+        event_type = solution.get("eventType")
+        kept = (table.user >= 0) & (table.item >= 0)
+        if event_type:
+            kept &= table.event_type == table.event_types.get(event_type)
+        rows = int(kept.sum())
+        per_user = np.bincount(table.user[kept], minlength=len(table.users))
+        active_users = int((per_user >= 2).sum())
+    else:
+        stats = interaction_stats(ctx, group) or DataStats()
+        rows = stats.rows
+        if solution.get("eventType"):
+            rows = stats.event_types.get(solution["eventType"], 0)
+        active_users = sum(1 for n in stats.users.values() if n >= 2)
     if rows < quotas["min_interactions_for_training"]:
         scope = f" of event type {solution['eventType']}" if solution.get("eventType") else ""
         return (
             f"Insufficient data for training: found {rows} interactions{scope}, but at least "
             f"{quotas['min_interactions_for_training']} are required."
         )
-    active_users = sum(1 for n in stats.users.values() if n >= 2)
     if active_users < quotas["min_users_with_two_interactions"]:
         return (
             f"Insufficient data for training: found {active_users} users with at least 2 interactions, "
@@ -331,6 +344,11 @@ def _version_status(ctx: Context, version: Record, status: str) -> None:
             solution["latestSolutionVersion"] = _summary(version)
 
 
+def _training_tables(ctx: Context, group: str, recipe_arn: str) -> tuple[Table | None, Table | None]:
+    interactions, items = training_datasets(RECIPES[recipe_arn].name)
+    return ctx.emulator.data.table(group, interactions), ctx.emulator.data.table(group, items)
+
+
 def train_model(ctx: Context, arn: str, recipe_arn: str, record: Record) -> dict[str, float]:
     """Train the small real model behind a solution version or recommender (``emulator.models``); returns
     its offline metrics."""
@@ -338,14 +356,13 @@ def train_model(ctx: Context, arn: str, recipe_arn: str, record: Record) -> dict
     config = TrainingConfig.from_solution(
         RECIPES[recipe_arn].name, record.get("solutionConfig"), record.get("eventType")
     )
-    data = ctx.emulator.data
     hpo = None
     if record.get("performHPO"):
         hpo = dict((record.get("solutionConfig") or {}).get("hpoConfig") or {})
         if not hpo.get("algorithmHyperParameterRanges"):  # the algorithm's documented default ranges
             algorithm = ALGORITHMS[RECIPES[recipe_arn].algorithm]
             hpo["algorithmHyperParameterRanges"] = algorithm_record(algorithm)["defaultHyperParameterRanges"]
-    result = ctx.emulator.models.train(arn, config, data.interactions(group), data.items(group), hpo=hpo)
+    result = ctx.emulator.models.train(arn, config, *_training_tables(ctx, group, recipe_arn), hpo=hpo)
     if result.tuned is not None:
         tuned = {**_default_hyperparameters(recipe_arn), **result.tuned}
         record["tunedHPOParams"] = {"algorithmHyperParameters": tuned}
