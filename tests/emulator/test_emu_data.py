@@ -11,6 +11,7 @@ from emu_support import ITEMS_SCHEMA, interactions_csv, items_csv
 
 from reconciler.emulator import DurationProfile, PersonalizeEmulator, VirtualClock
 from reconciler.emulator.data import DataStore, TableBuilder, canonical_field
+from reconciler.emulator.models import realtime_history
 
 
 def _settle(env: Env) -> None:
@@ -203,3 +204,14 @@ def test_put_events_count_toward_the_training_minimum(env: Env) -> None:
     )
     model = env.emulator.models.for_version(version)
     assert model is not None and model.trained_rows == 1050
+    store = env.emulator.data
+    store.append_events(
+        dg, [{"USER_ID": "u3", "ITEM_ID": "i9", "TIMESTAMP": "1900000001", "EVENT_TYPE": "Click"}]
+    )
+    store.append_events(
+        dg, [{"USER_ID": "u3", "ITEM_ID": "i8", "TIMESTAMP": "1900000000", "EVENT_TYPE": "Click"}]
+    )
+    assert store.user_items_after(dg, "u3", model.trained_rows) == ["i8", "i9"]  # waiting rows, by time
+    assert store.user_items_after(dg, "u3", 1000) == ["i23", "i8", "i9"]  # event k=273 is row 1023
+    assert realtime_history(store.interactions(dg), model, "u3") == ["i8", "i9"]  # rebuilt table: the same
+    assert store.user_items_after(dg, "u3", model.trained_rows) == ["i8", "i9"]

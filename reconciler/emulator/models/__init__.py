@@ -159,7 +159,9 @@ def family_of(recipe_name: str) -> str | None:
 
 
 def realtime_history(table: Table | None, model: Model, user_id: str) -> list[str]:
-    """Items ``user_id`` interacted with after the model's training snapshot (PUT rows), oldest first."""
+    """Items ``user_id`` interacted with after the model's training snapshot (PUT rows), oldest first.
+    On the request path prefer ``DataStore.user_items_after(group, user_id, model.trained_rows)``: the same
+    answer without rebuilding the table after each PutEvents."""
     if table is None or len(table) <= model.trained_rows:
         return []
     code = table.users.get(user_id)
