@@ -36,6 +36,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "benchmarks.bench_startup",
     "benchmarks.bench_models",
     "benchmarks.bench_plan",
+    "benchmarks.bench_upload",
 )
 
 

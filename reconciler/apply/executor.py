@@ -44,8 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
+from reconciler import s3data
 from reconciler.apply import cancel as cancellation
 from reconciler.apply.api import PersonalizeApi
 from reconciler.apply.graph import (
@@ -68,6 +70,7 @@ from reconciler.model.state import (
     TAG_NAME,
     TAG_REASON,
     TAG_SOURCE_ETAG,
+    TAG_SOURCE_SHA256,
     TAG_STACK,
     TAG_TRIGGER,
     DesiredResource,
@@ -808,7 +811,8 @@ class Executor:
                 "it plans the dataset's creation before the import"
             )
         self._mark(step, False)
-        etag = self._upload_if_needed(step, res) or str(step.change.details.get("etag") or "")
+        uploaded = self._upload_if_needed(step, res)  # (S3 ETag, sha256:<hex>) of an uploaded localFile
+        etag = uploaded[1] if uploaded else str(step.change.details.get("etag") or "")
         trigger = data.trigger or ""
         location = str(step.change.details.get("dataLocation") or data.dataLocation)
         base = _job_name(res.physical_name, _short_hash(location, etag, trigger, data.importMode))
@@ -829,9 +833,11 @@ class Executor:
                 **dict(res.tags),
                 TAG_STACK: self.stack,
                 TAG_NAME: step.address.name,
-                TAG_SOURCE_ETAG: etag,
+                TAG_SOURCE_ETAG: uploaded[0] if uploaded else etag,
                 TAG_TRIGGER: trigger,
             }
+            if uploaded:
+                tags[TAG_SOURCE_SHA256] = uploaded[1]
             request: dict[str, Any] = {
                 "jobName": name,
                 "datasetArn": dataset_arn,
@@ -892,8 +898,9 @@ class Executor:
 
         self._wait(step, read, {"ACTIVE"}, failed, typical, failure=reason)
 
-    def _upload_if_needed(self, step: Step, res: DesiredResource) -> str | None:
-        """Upload `dataImport.localFile` to `dataLocation` when it differs; returns the object's ETag."""
+    def _upload_if_needed(self, step: Step, res: DesiredResource) -> tuple[str, str] | None:
+        """Upload `dataImport.localFile` to `dataLocation` unless the object there is this file (the SHA-256
+        recorded at upload); returns (object ETag, `sha256:<hex>`) - see reconciler/s3data.py."""
         spec = res.spec
         assert isinstance(spec, DatasetSpec) and spec.dataImport is not None
         local = spec.dataImport.localFile
@@ -911,23 +918,18 @@ class Executor:
                 f"{step.address}: dataImport.localFile {local} not found ({res.source}); add the file or fix "
                 "the path (relative to the manifest file), then rerun"
             )
-        body = path.read_bytes()
-        md5 = hashlib.md5(body).hexdigest()  # S3's ETag of a single-part upload
-        bucket, _, key = spec.dataImport.dataLocation[len("s3://") :].partition("/")
+        sha256, _ = s3data.file_digests(path)  # streamed: the file is never held in memory
+        bucket, key = s3data.split_location(spec.dataImport.dataLocation)
         try:
-            current = str(self.s3.head_object(Bucket=bucket, Key=key).get("ETag", "")).strip('"')
-        except Exception:  # missing object (or no access): upload decides
-            current = ""
-        if current != md5:
+            if s3data.uploaded_sha256(self.s3, bucket, key) == sha256:
+                return s3data.normalize_etag(self.s3.head_object(Bucket=bucket, Key=key).get("ETag")), sha256
             self._mark(step, True)
-            try:
-                self.s3.put_object(Bucket=bucket, Key=key, Body=body)
-            except (ClientError, BotoCoreError) as exc:
-                raise StepFailed(
-                    f"{step.address}: cannot upload {local} to {spec.dataImport.dataLocation} "
-                    f"({res.source}): {exc}; create the bucket or fix dataImport.dataLocation, then rerun"
-                ) from exc
-        return md5
+            return s3data.upload_file(self.s3, path, bucket, key, sha256), sha256
+        except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
+            raise StepFailed(
+                f"{step.address}: cannot upload {local} to {spec.dataImport.dataLocation} "
+                f"({res.source}): {exc}; create the bucket or fix dataImport.dataLocation, then rerun"
+            ) from exc
 
     # -- training --------------------------------------------------------------------------------------
 

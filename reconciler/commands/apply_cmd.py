@@ -88,6 +88,7 @@ def persist_local_state_after_changes(target: Any) -> None:
     target.ssm.meta.events.register("after-call.ssm.PutParameter", saver({"ssm"}))
     target.ssm.meta.events.register("after-call.ssm.DeleteParameter", saver({"ssm"}))
     target.s3.meta.events.register("after-call.s3.PutObject", saver({"s3"}))
+    target.s3.meta.events.register("after-call.s3.CompleteMultipartUpload", saver({"s3"}))  # big localFile
 
 
 def apply_command(

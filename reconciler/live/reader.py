@@ -19,7 +19,8 @@ What is read (and nothing else):
 * `GetSolutionMetrics` only where a promotion decision needs them (the newest ACTIVE version when it is not
   the one a campaign serves, and that serving version), and the tags of a solution's newest version only
   when its manifest declares `training.trigger`;
-* `HeadObject` of each declared `dataImport.dataLocation` (ETag; a missing object is an absent key).
+* `ListObjectsV2` (prefix = key, one key) of each declared `dataImport.dataLocation` (ETag; a missing object
+  is an absent key).
 
 Calls run on a bounded thread pool as soon as what they need is known (a list's results start their
 describes at once). Paginators are used for every List* botocore has one for. Throttling, 5xx and
@@ -35,7 +36,6 @@ recorded as `Kind/<name>@<physical name>` so plan can finish the replacement.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import threading
@@ -46,6 +46,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from reconciler import s3data
 from reconciler.errors import ApiError, ReconcilerError, TargetError
 from reconciler.model.address import Address, Kind
 from reconciler.model.spec import DatasetSpec, SolutionSpec
@@ -63,9 +64,8 @@ from reconciler.resources.registry import REGISTRY
 
 SUPERSEDED_SEPARATOR = "@"
 LOCAL_FILE_PREFIX = "local:"
-"""`LiveState.s3_etags[LOCAL_FILE_PREFIX + dataLocation]` holds the S3 ETag the declared
-`dataImport.localFile` would have once uploaded (its MD5), so plan sees a changed local file before apply
-uploads it."""
+"""`LiveState.s3_etags[LOCAL_FILE_PREFIX + dataLocation]` holds `sha256:<hex>` of the declared
+`dataImport.localFile`, so plan sees a changed local file before apply uploads it (reconciler/s3data.py)."""
 GROUP_CHILD_KINDS = (
     Kind.DATASET,
     Kind.SOLUTION,
@@ -636,15 +636,15 @@ class _Reader:
         raw.version_tags[version_arn] = self.read_tags(version_arn) or {}
 
     def head(self, location: str) -> None:
-        bucket, _, key = location[len("s3://") :].partition("/")
         try:
-            response = self.s3.head_object(Bucket=bucket, Key=key)
+            etag = s3data.object_etag(self.s3, location)  # ListObjectsV2: s3:ListBucket is enough
         except Exception as exc:
             if _code(exc) in _MISSING:
                 return
             raise translate(exc, f"read {location}") from exc
-        with self.lock:
-            self.etags[location] = str(response.get("ETag", "")).strip('"')  # tag values cannot hold quotes
+        if etag is not None:
+            with self.lock:
+                self.etags[location] = etag
 
     # -- run --
 
@@ -680,7 +680,8 @@ class _Reader:
                     raw.versions = self.all_versions.get(raw.arn, [])
 
     def local_files(self) -> None:
-        """MD5 (= single-part S3 ETag) of each declared localFile, resolved as apply resolves it."""
+        """SHA-256 (and, for imports of earlier versions, MD5) of each declared localFile, resolved as apply
+        resolves it."""
         for res in self.desired.of_kind(Kind.DATASET):
             if (
                 not isinstance(res.spec, DatasetSpec)
@@ -695,9 +696,11 @@ class _Reader:
             candidates.append(Path(self.desired.base_dir) / local)
             for path in candidates:
                 if path.is_file():
-                    digest = hashlib.md5(path.read_bytes()).hexdigest()
+                    sha256, md5 = s3data.file_digests(path)  # streamed, one read
+                    location = res.spec.dataImport.dataLocation
                     with self.lock:
-                        self.etags[LOCAL_FILE_PREFIX + res.spec.dataImport.dataLocation] = digest
+                        self.etags[LOCAL_FILE_PREFIX + location] = sha256
+                        self.etags[s3data.LEGACY_MD5_PREFIX + location] = md5
                     break
 
     def used_schemas(self) -> set[str]:

@@ -105,7 +105,8 @@ DatasetType = Literal["INTERACTIONS", "ITEMS", "USERS", "ACTIONS", "ACTION_INTER
 
 class DataImport(_Model):
     """The data import that fills a dataset (a dataset import job). A new import is planned when none has
-    succeeded yet, when the S3 object changed (ETag), or when `trigger` changed."""
+    succeeded yet, when the S3 object changed (its ETag differs from the one recorded at the last import),
+    when `localFile` changed (its SHA-256 differs from the one recorded then), or when `trigger` changed."""
 
     dataLocation: S3Uri
     roleArn: RoleArn | None = None

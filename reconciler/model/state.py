@@ -14,6 +14,7 @@ TAG_STACK = "personalize-gitops:stack"
 TAG_NAME = "personalize-gitops:name"
 #: Extra bookkeeping tags (on import jobs and solution versions) that let plan explain why work was done.
 TAG_SOURCE_ETAG = "personalize-gitops:source-etag"
+TAG_SOURCE_SHA256 = "personalize-gitops:source-sha256"
 TAG_TRIGGER = "personalize-gitops:trigger"
 TAG_REASON = "personalize-gitops:reason"
 

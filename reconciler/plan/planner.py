@@ -48,6 +48,7 @@ from reconciler.model.address import Address, Kind
 from reconciler.model.spec import CampaignSpec, DatasetSpec, PromotionGate, SchemaSpec, SolutionSpec
 from reconciler.model.state import (
     TAG_SOURCE_ETAG,
+    TAG_SOURCE_SHA256,
     TAG_STACK,
     TAG_TRIGGER,
     DesiredResource,
@@ -78,7 +79,9 @@ from reconciler.resources.solution import VERSION_IN_PROGRESS
 
 DESTRUCTIVE_KINDS = frozenset({Kind.DATASET, Kind.DATASET_GROUP})
 LOCAL_FILE_PREFIX = "local:"
-"""`LiveState.s3_etags[LOCAL_FILE_PREFIX + dataLocation]`: MD5 of the declared localFile (reconciler.live)."""
+"""`LiveState.s3_etags[LOCAL_FILE_PREFIX + dataLocation]`: `sha256:<hex>` of the declared localFile; the MD5
+of the same file is under LEGACY_MD5_PREFIX, only to recognise imports made by earlier versions (s3data)."""
+LEGACY_MD5_PREFIX = "local-md5:"
 SUPERSEDED_SEPARATOR = "@"
 """Live-state addresses `Kind/<logical>@<physical>` mark a second live resource of the same logical name: the
 old half of a create-before-destroy replacement that has not been deleted yet (see reconciler.live)."""
@@ -762,8 +765,11 @@ class _Planner:
         if source is None:
             return
         location = source.dataLocation
+        # Like with like (reconciler/s3data.py): the object's ETag against the ETag recorded at import, the
+        # local file's SHA-256 against the SHA-256 recorded at import. Never an ETag against a file's hash.
         etag = self.live.s3_etags.get(location)
         local = self.live.s3_etags.get(LOCAL_FILE_PREFIX + location) if source.localFile else None
+        local_md5 = self.live.s3_etags.get(LEGACY_MD5_PREFIX + location)
         reasons: list[Reason] = []
         mode = source.importMode
         notes: list[str] = []
@@ -786,9 +792,14 @@ class _Planner:
             else:
                 last = done[0]
                 recorded = last.tags.get(TAG_SOURCE_ETAG)
-                if local is not None and local != (etag or "") and local != recorded:
+                recorded_local = last.tags.get(TAG_SOURCE_SHA256)
+                if recorded_local is None and local_md5 is not None and recorded == local_md5:
+                    recorded_local = local  # an earlier version recorded the file's MD5 as source-etag
+                if local is not None and local != recorded_local:
                     reasons.append(Reason.SOURCE_CHANGED)
                     notes.append(f"{source.localFile} changed; apply uploads it to {location} first")
+                elif local is not None and recorded_local == local and recorded == local_md5:
+                    pass  # imported by an earlier version from this very file: the object may be re-encrypted
                 elif etag is not None and recorded is not None and recorded != etag:
                     reasons.append(Reason.SOURCE_CHANGED)
                 elif etag is None and source.localFile:

@@ -24,6 +24,7 @@ from reconciler.model.state import (
     TAG_NAME,
     TAG_REASON,
     TAG_SOURCE_ETAG,
+    TAG_SOURCE_SHA256,
     TAG_STACK,
     TAG_TRIGGER,
     DesiredResource,
@@ -35,7 +36,7 @@ from reconciler.model.state import (
 TAG_SPEC_DIGEST = "personalize-gitops:spec-digest"
 
 #: Tags the tool writes for its own bookkeeping; they are not compared as user tags.
-BOOKKEEPING_TAGS = frozenset({TAG_SPEC_DIGEST, TAG_SOURCE_ETAG, TAG_TRIGGER, TAG_REASON})
+BOOKKEEPING_TAGS = frozenset({TAG_SPEC_DIGEST, TAG_SOURCE_ETAG, TAG_SOURCE_SHA256, TAG_TRIGGER, TAG_REASON})
 
 READY = frozenset({"ACTIVE"})
 FAILED = frozenset({"CREATE FAILED", "DELETE FAILED"})

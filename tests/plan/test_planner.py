@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from reconciler.model.address import Address, Kind
-from reconciler.model.state import TAG_NAME, TAG_SOURCE_ETAG, TAG_STACK, TAG_TRIGGER, LiveState
+from reconciler.model.state import (
+    TAG_NAME,
+    TAG_SOURCE_ETAG,
+    TAG_SOURCE_SHA256,
+    TAG_STACK,
+    TAG_TRIGGER,
+    LiveState,
+)
 from reconciler.plan.planner import PlanOptions, gate_check, plan, replacement_name
 from reconciler.plan.types import Action, Plan, Reason, ReplaceOrder
 from reconciler.resources.base import TAG_SPEC_DIGEST
@@ -782,13 +789,47 @@ def test_old_half_of_replacement_is_deleted_when_no_longer_serving(base):
 def test_changed_local_file_reimports_before_upload(base):
     _desired, live = base
     specs = mutate(BASE_SPECS, D_INTER, "dataImport.localFile", "data/interactions.csv")
-    etags = {"s3://bucket/interactions.csv": "etag-1", "local:s3://bucket/interactions.csv": "md5-new"}
+    ds = live.resources[D_INTER]
+    recorded = {TAG_SOURCE_ETAG: "etag-1", TAG_SOURCE_SHA256: "sha256:aaa"}
+    live = with_resource(live, D_INTER, imports=(import_job(ds, 1, tags=recorded),))
+    etags = {"s3://bucket/interactions.csv": "etag-1", "local:s3://bucket/interactions.csv": "sha256:bbb"}
     p = plan(desired_state(specs), dataclasses.replace(live, s3_etags=etags))
     imp = change(p, D_INTER, Action.IMPORT)
-    assert imp.reasons == (Reason.SOURCE_CHANGED,) and imp.details["etag"] == "md5-new"
+    assert imp.reasons == (Reason.SOURCE_CHANGED,) and imp.details["etag"] == "sha256:bbb"
     assert any("uploads it" in n for n in imp.notes)
-    same = {"s3://bucket/interactions.csv": "etag-1", "local:s3://bucket/interactions.csv": "etag-1"}
+    same = {"s3://bucket/interactions.csv": "etag-1", "local:s3://bucket/interactions.csv": "sha256:aaa"}
     assert actions(plan(desired_state(specs), dataclasses.replace(live, s3_etags=same)), D_INTER) == [
+        Action.NOOP
+    ]
+
+
+def test_local_file_fingerprint_never_compares_an_etag_with_a_hash_of_the_file(base):
+    """Finding 9: a multipart or SSE-KMS object's ETag is not the MD5 of its data; the plan compares the
+    file's SHA-256 with the SHA-256 recorded at import, and the object's ETag with the one recorded then."""
+    _desired, live = base
+    specs = mutate(BASE_SPECS, D_INTER, "dataImport.localFile", "data/interactions.csv")
+    ds = live.resources[D_INTER]
+    recorded = {TAG_SOURCE_ETAG: "0b1c2d3e-2", TAG_SOURCE_SHA256: "sha256:aaa"}
+    live = with_resource(live, D_INTER, imports=(import_job(ds, 1, tags=recorded),))
+    etags = {
+        "s3://bucket/interactions.csv": "0b1c2d3e-2",  # multipart ETag
+        "local:s3://bucket/interactions.csv": "sha256:aaa",
+        "local-md5:s3://bucket/interactions.csv": "d41d8cd98f00b204e9800998ecf8427e",
+    }
+    assert actions(plan(desired_state(specs), dataclasses.replace(live, s3_etags=etags)), D_INTER) == [
+        Action.NOOP
+    ]
+    # someone replaced the object in S3: its ETag changed since the import
+    moved = {**etags, "s3://bucket/interactions.csv": "9f9f9f9f-3"}
+    p = plan(desired_state(specs), dataclasses.replace(live, s3_etags=moved))
+    assert change(p, D_INTER, Action.IMPORT).reasons == (Reason.SOURCE_CHANGED,)
+    # an import made by an earlier version recorded the file's MD5 as source-etag: still recognised
+    legacy = with_resource(
+        live,
+        D_INTER,
+        imports=(import_job(ds, 1, tags={TAG_SOURCE_ETAG: "d41d8cd98f00b204e9800998ecf8427e"}),),
+    )
+    assert actions(plan(desired_state(specs), dataclasses.replace(legacy, s3_etags=etags)), D_INTER) == [
         Action.NOOP
     ]
 

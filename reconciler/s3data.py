@@ -1,0 +1,101 @@
+"""Data fingerprints without the MD5 assumption, and streamed uploads of `dataImport.localFile` (issue 11,
+finding 9).
+
+An S3 ETag is the MD5 of the data only for single-part uploads without SSE-KMS; for multipart uploads
+(`<md5 of part md5s>-<parts>`) and SSE-KMS objects it is not. So the tool never compares an ETag with a hash
+of a local file. It compares like with like:
+
+* **the S3 object**: its ETag now (read with ListObjectsV2, which needs only s3:ListBucket) against the ETag
+  recorded on the import job when it was imported (tag `personalize-gitops:source-etag`); an ETag is an opaque
+  version marker here, whatever algorithm made it;
+* **a localFile**: its SHA-256 (hashed streamed, never read whole) against the SHA-256 recorded on the import
+  job (tag `personalize-gitops:source-sha256`). Apply uploads it only when the object's recorded SHA-256
+  (object metadata written at upload, read with HeadObject) differs, with boto3's transfer manager
+  (multipart above `MULTIPART_THRESHOLD`, streamed from disk, each part checked by S3 with a SHA-256
+  checksum).
+
+Imports made by earlier versions recorded the MD5 of the local file as source-etag; `LEGACY_MD5_PREFIX` keys
+carry the local file's MD5 (computed in the same single read) so such an import is still recognised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+#: Files above this size are uploaded in parts (S3 needs parts of 5 MiB at least, the last one excepted).
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+PART_SIZE = 16 * 1024 * 1024
+#: Parts uploaded at once (memory held by an upload is about PART_SIZE x UPLOAD_CONCURRENCY).
+UPLOAD_CONCURRENCY = 4
+READ_CHUNK = 1024 * 1024
+#: Object metadata key holding the SHA-256 of the uploaded local file (x-amz-meta-personalize-gitops-sha256).
+SHA256_METADATA = "personalize-gitops-sha256"
+SHA256_PREFIX = "sha256:"
+#: LiveState.s3_etags key prefix for the MD5 of a localFile (only to recognise imports of earlier versions).
+LEGACY_MD5_PREFIX = "local-md5:"
+
+
+def split_location(location: str) -> tuple[str, str]:
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def file_digests(path: Path) -> tuple[str, str]:
+    """(`sha256:<hex>`, md5 hex) of a file, read once in chunks (memory: one chunk)."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            sha.update(chunk)
+            md5.update(chunk)
+    return SHA256_PREFIX + sha.hexdigest(), md5.hexdigest()
+
+
+def normalize_etag(etag: object) -> str:
+    """The ETag without its quotes (tag values cannot hold quotes)."""
+    return str(etag or "").strip('"')
+
+
+def object_etag(s3: Any, location: str) -> str | None:
+    """The ETag of the object at `location` via ListObjectsV2 (s3:ListBucket only); None when it is missing.
+
+    The key itself sorts first among the keys it prefixes, so one page of one key answers."""
+    bucket, key = split_location(location)
+    page = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    for item in page.get("Contents", []):
+        if item.get("Key") == key:
+            return normalize_etag(item.get("ETag"))
+    return None
+
+
+def uploaded_sha256(s3: Any, bucket: str, key: str) -> str | None:
+    """The SHA-256 this tool recorded when it uploaded the object (HeadObject), or None (missing, or uploaded
+    by something else)."""
+    try:
+        metadata = s3.head_object(Bucket=bucket, Key=key).get("Metadata") or {}
+    except Exception:  # missing object or no access: the caller uploads
+        return None
+    value = metadata.get(SHA256_METADATA)
+    return str(value) if value else None
+
+
+def upload_file(s3: Any, path: Path, bucket: str, key: str, sha256: str) -> str:
+    """Upload `path` streamed (multipart above MULTIPART_THRESHOLD, SHA-256 checksums), recording its
+    SHA-256 as object metadata; returns the new object's ETag."""
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(
+        multipart_threshold=MULTIPART_THRESHOLD,
+        multipart_chunksize=PART_SIZE,
+        max_concurrency=UPLOAD_CONCURRENCY,
+        use_threads=UPLOAD_CONCURRENCY > 1,
+    )
+    s3.upload_file(
+        str(path),
+        bucket,
+        key,
+        ExtraArgs={"ChecksumAlgorithm": "SHA256", "Metadata": {SHA256_METADATA: sha256}},
+        Config=config,
+    )
+    return normalize_etag(s3.head_object(Bucket=bucket, Key=key).get("ETag"))

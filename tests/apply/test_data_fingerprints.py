@@ -1,0 +1,68 @@
+"""Finding 9 of issue 11: data fingerprints without the MD5 assumption, against the emulator and moto through
+real boto3 clients.
+
+An S3 ETag is the MD5 of the data only for single-part uploads without SSE-KMS. With SSE-KMS (simulated
+here: S3 answers an ETag that is not the MD5, as AWS does) or a multipart upload, a second plan after a
+complete apply must plan no IMPORT and no RETRAIN (each would start a billed training)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from reconciler import s3data
+from reconciler.plan.types import Action
+
+COSTLY = {Action.IMPORT, Action.RETRAIN, Action.PROMOTE}
+
+
+def _kms_like(etag: str) -> str:
+    """An ETag as S3 gives it for an SSE-KMS object: stable per object version, not the MD5 of the data."""
+    return '"' + hashlib.sha256(etag.strip('"').encode()).hexdigest()[:32] + '"'
+
+
+def _answer_kms_etags(s3: Any) -> None:
+    def rewrite(parsed: dict[str, Any], **_: object) -> None:
+        if "ETag" in parsed:
+            parsed["ETag"] = _kms_like(parsed["ETag"])
+        for item in parsed.get("Contents", []) or []:
+            if "ETag" in item:
+                item["ETag"] = _kms_like(item["ETag"])
+
+    s3.meta.events.register("after-call.s3", rewrite)
+
+
+def _costly(plan) -> list[str]:
+    return [f"{c.action.value} {c.address}" for c in plan.changes if c.action in COSTLY]
+
+
+def test_sse_kms_objects_whose_etag_is_not_the_md5_plan_nothing_after_apply(world) -> None:
+    _answer_kms_etags(world.target.s3)
+    first = world.apply()
+    assert first.exit_code == 0, first.summary().details() if first.summary() else first
+    data_key = world.desired.stack.settings.variables["bucket"]
+    listed = world.target.s3.list_objects_v2(Bucket=data_key)["Contents"]
+    body = world.target.s3.get_object(Bucket=data_key, Key="interactions.csv")["Body"].read()
+    etag = next(o["ETag"] for o in listed if o["Key"] == "interactions.csv").strip('"')
+    assert etag != hashlib.md5(body).hexdigest()  # the premise: the ETag is not the MD5 of the data
+    assert _costly(world.plan()) == []
+    second = world.apply()
+    assert second.exit_code == 0 and second.report is None  # nothing to apply, no training started
+
+
+def test_multipart_upload_of_local_file_plans_nothing_after_apply(world, monkeypatch) -> None:
+    monkeypatch.setattr(s3data, "MULTIPART_THRESHOLD", 64 * 1024)  # interactions.csv (150 KB) goes in parts
+    first = world.apply()
+    assert first.exit_code == 0
+    bucket = world.desired.stack.settings.variables["bucket"]
+    head = world.target.s3.head_object(Bucket=bucket, Key="interactions.csv", ChecksumMode="ENABLED")
+    assert head["ETag"].strip('"').endswith("-1")  # a multipart object: its ETag is not its MD5
+    assert head["Metadata"][s3data.SHA256_METADATA].startswith("sha256:")
+    assert _costly(world.plan()) == []
+    # the local file changes: plan re-imports (and uploads first), then is quiet again
+    local = world.manifests.parent / "data" / "sample" / "interactions.csv"
+    local.write_bytes(local.read_bytes() + local.read_bytes().splitlines(keepends=True)[-1])
+    changed = world.plan()
+    assert [c.action for c in changed.changes if c.action is Action.IMPORT] == [Action.IMPORT]
+    assert world.apply().exit_code == 0
+    assert _costly(world.plan()) == []
