@@ -47,3 +47,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite the golden files under tests/golden/ from the current renderers",
     )
+
+
+def golden_rewrites(config: pytest.Config) -> list[str]:
+    """Unified diffs of the golden files `--update-golden` rewrote in this run (printed at the end); kept on
+    the config, which test modules and this conftest share."""
+    found: list[str] | None = getattr(config, "_golden_rewrites", None)
+    if found is None:
+        found = []
+        config._golden_rewrites = found  # type: ignore[attr-defined]
+    return found
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    config = terminalreporter.config
+    if not config.getoption("--update-golden"):
+        return
+    diffs = golden_rewrites(config)
+    if not diffs:
+        terminalreporter.write_sep("=", "--update-golden: every golden file was already current")
+        return
+    terminalreporter.write_sep("=", f"--update-golden rewrote {len(diffs)} golden file(s)")
+    for diff in diffs:
+        terminalreporter.write(diff if diff.endswith("\n") else diff + "\n")

@@ -70,6 +70,32 @@ def _typical(typical: float | None) -> str:
     return f"~{fmt_duration(typical)}" if typical else ""
 
 
+_STATUS_WORDS = {
+    "CREATE PENDING": "pending",
+    "CREATE IN_PROGRESS": "in progress",
+    "CREATE STOPPING": "stopping",
+    "CREATE STOPPED": "stopped",
+    "CREATE FAILED": "failed",
+    "DELETE PENDING": "deletion pending",
+    "DELETE IN_PROGRESS": "being deleted",
+    "STOP PENDING": "stop pending",
+    "STOP IN_PROGRESS": "stopping",
+    "START PENDING": "start pending",
+    "START IN_PROGRESS": "starting",
+}
+
+
+def status_words(step: str, status: str) -> str:
+    """What a status means for the step: an update or promotion of an existing resource reports its
+    `latest*Update` with CREATE statuses ("update pending", not "CREATE PENDING"); schemas have no status."""
+    if not status or " Schema/" in f" {step}":
+        return ""
+    verb = step.split(" ", 1)[0]
+    if verb in ("update", "promote", "start", "stop") and status.startswith("CREATE "):
+        return f"{'update' if verb == 'promote' else verb} {_STATUS_WORDS.get(status, status.lower())}"
+    return status
+
+
 class RecordingReporter:
     def __init__(self) -> None:
         self.events: list[StepEvent] = []
@@ -101,8 +127,15 @@ class PlainReporter:
         self.stream = stream if stream is not None else sys.stdout
         self.start = start
         self._lock = threading.Lock()
+        self._last_at: float | None = None
+        self._finished: set[str] = set()
 
     def line(self, event: StepEvent) -> str:
+        status = status_words(event.step, event.status)
+        typical_seconds = None if " Schema/" in f" {event.step}" else event.typical
+        event = StepEvent(
+            event.step, event.kind, event.at, status, event.elapsed, typical_seconds, event.message
+        )
         rel = event.at - (self.start if self.start is not None else event.at)
         sign = "+" if rel >= 0 else "-"
         h, rest = divmod(int(abs(rel)), 3600)
@@ -131,6 +164,24 @@ class PlainReporter:
         with self._lock:
             if self.start is None:
                 self.start = event.at
+            if event.kind is EventKind.STATUS and event.step in self._finished:
+                return  # a poll that lost the race with the step's end: the end was printed already
+            if event.kind in (EventKind.DONE, EventKind.FAILED, EventKind.SKIPPED):
+                self._finished.add(event.step)
+            elif event.kind is EventKind.STARTED:
+                self._finished.discard(event.step)
+            # worker threads report concurrently: printed times never go backwards
+            if self._last_at is not None and event.at < self._last_at:
+                event = StepEvent(
+                    event.step,
+                    event.kind,
+                    self._last_at,
+                    event.status,
+                    event.elapsed,
+                    event.typical,
+                    event.message,
+                )
+            self._last_at = event.at
             self.stream.write(self.line(event).rstrip() + "\n")
             self.stream.flush()
 
@@ -168,7 +219,7 @@ class RichReporter:
             EventKind.RUNNING: "cyan",
         }
         for step, ev in self._rows.items():
-            status = ev.status or ev.kind.value
+            status = status_words(step, ev.status) or ev.kind.value
             if ev.kind in (EventKind.DONE, EventKind.FAILED, EventKind.SKIPPED):
                 status = f"{ev.kind.value} {ev.status}".strip() if ev.kind is not EventKind.DONE else status
             if ev.message and ev.kind in (EventKind.FAILED, EventKind.SKIPPED):

@@ -29,6 +29,18 @@ from reconciler.errors import ReconcilerError
 FORMATS = ("text", "markdown", "json")
 
 
+def target_args(*, local: bool, endpoint_url: str | None, region: str | None) -> str:
+    """The target options a hint must repeat so the suggested command reaches the same account."""
+    text = ""
+    if local:
+        text += " --local"
+    if endpoint_url:
+        text += f" --endpoint-url {endpoint_url}"
+    if region:
+        text += f" --region {region}"
+    return text
+
+
 def plan_command(
     path: Path = typer.Argument(Path("manifests"), help="Manifest directory or file."),
     stack: Path | None = stack_option(),
@@ -123,7 +135,11 @@ def run_plan(
     sys.stdout.flush()
     if out is not None:
         planfile.save(result, str(out))
-        print(f"Saved the plan to {out}; apply it with `personalize-gitops apply {out}`.", file=sys.stderr)
+        again = target_args(local=local, endpoint_url=endpoint_url, region=region)
+        print(
+            f"Saved the plan to {out}; apply it with `personalize-gitops apply {out}{again}`.",
+            file=sys.stderr,
+        )
     if result.errors:
         return 1
     if detailed_exitcode and result.has_changes:

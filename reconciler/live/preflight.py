@@ -47,6 +47,8 @@ class Finding:
     message: str
     hint: str = ""
     error: bool = True
+    note: bool = False
+    """Not a problem: a note for the dataset's import change (what apply will upload)."""
 
     def text(self) -> str:
         out = f"{self.where}: {self.address}: {self.field}: {self.message}"
@@ -212,6 +214,26 @@ class _Checker:
             self._check_kms(address, where, bucket, imp.roleArn)
         if imp.roleArn:
             self._check_role(address, where, imp.roleArn)
+        if imp.localFile is not None:
+            self._upload_note(address, where, imp.localFile, imp.dataLocation)
+
+    def _upload_note(self, address: Address, where: str, local: str, uri: str) -> None:
+        path = Path(local) if Path(local).is_absolute() else self.base_dir / local
+        shown = display(path)
+        try:
+            size = f"{path.stat().st_size:,} bytes"
+        except OSError:
+            return  # validate warns about a missing local file
+        self.findings.append(
+            Finding(
+                address,
+                where,
+                "spec.dataImport.localFile",
+                f"apply uploads {shown} ({size}) to {uri} when it differs from the object there",
+                error=False,
+                note=True,
+            )
+        )
 
     def _check_object(
         self, address: Address, where: str, uri: str, bucket: str, key: str, local: str | None
@@ -350,6 +372,15 @@ class _Checker:
             )
 
 
+def display(path: Path) -> str:
+    """`path` relative to the working directory when below it (as the user would type it)."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
 def preflight(target: Any, desired: Any) -> list[Finding]:
     """Read-only checks of every Dataset's data import (see the module doc). Never raises for AWS errors."""
     checker = _Checker(target, Path(getattr(desired, "base_dir", "") or os.curdir))
@@ -371,5 +402,19 @@ def merge(plan: Any, findings: Iterable[Finding]) -> Any:
     if not relevant:
         return plan
     errors = tuple(f.text() for f in relevant if f.error)
-    warnings = tuple(f.text() for f in relevant if not f.error)
-    return dataclasses.replace(plan, errors=(*plan.errors, *errors), warnings=(*plan.warnings, *warnings))
+    warnings = tuple(f.text() for f in relevant if not f.error and not f.note)
+    notes: dict[Address, list[str]] = {}
+    for finding in relevant:
+        if finding.note:
+            notes.setdefault(finding.address, []).append(finding.message)
+    changes = list(plan.changes)
+    for address, extra in notes.items():
+        importing = [
+            i for i, c in enumerate(changes) if c.address == address and str(c.action.value) == "import"
+        ]
+        if importing:
+            change = changes[importing[0]]
+            changes[importing[0]] = dataclasses.replace(change, notes=(*change.notes, *extra))
+    return dataclasses.replace(
+        plan, changes=tuple(changes), errors=(*plan.errors, *errors), warnings=(*plan.warnings, *warnings)
+    )

@@ -45,7 +45,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.model.address import Address, Kind
-from reconciler.model.spec import CampaignSpec, DatasetSpec, PromotionGate, SchemaSpec, SolutionSpec
+from reconciler.model.spec import (
+    CampaignSpec,
+    DatasetSpec,
+    PromotionGate,
+    RecommenderSpec,
+    SchemaSpec,
+    SolutionSpec,
+)
 from reconciler.model.state import (
     TAG_SOURCE_ETAG,
     TAG_SOURCE_SHA256,
@@ -398,9 +405,15 @@ class _Planner:
             )
         if isinstance(res.spec, SolutionSpec) and res.spec.performAutoTraining:
             return None, (self.auto_training_note(res.spec),)
-        if res.address.kind is Kind.RECOMMENDER:
+        if isinstance(res.spec, RecommenderSpec):
+            config = res.spec.recommenderConfig
+            rps = config.minRecommendationRequestsPerSecond if config is not None else None
+            floor = (
+                f"{rps} requests/s" if rps else "1 request/s (the default minRecommendationRequestsPerSecond)"
+            )
             return None, (
-                "recommender bills per request, at least minRecommendationRequestsPerSecond (estimate n/a)",
+                f"recommender bills per request, and at least {floor} around the clock while it runs "
+                "(no price in the table: not estimated)",
             )
         return None, ()
 
@@ -797,14 +810,19 @@ class _Planner:
                     recorded_local = local  # an earlier version recorded the file's MD5 as source-etag
                 if local is not None and local != recorded_local:
                     reasons.append(Reason.SOURCE_CHANGED)
-                    notes.append(f"{source.localFile} changed; apply uploads it to {location} first")
+                    notes.append(
+                        "the local file (dataImport.localFile) changed since the last import; "
+                        f"apply uploads it to {location} first"
+                    )
                 elif local is not None and recorded_local == local and recorded == local_md5:
                     pass  # imported by an earlier version from this very file: the object may be re-encrypted
                 elif etag is not None and recorded is not None and recorded != etag:
                     reasons.append(Reason.SOURCE_CHANGED)
                 elif etag is None and source.localFile:
                     reasons.append(Reason.SOURCE_CHANGED)
-                    notes.append(f"{location} is missing; apply uploads {source.localFile} first")
+                    notes.append(
+                        f"{location} is missing; apply uploads the local file (dataImport.localFile) first"
+                    )
                 elif recorded is None and etag is not None and TAG_TRIGGER not in last.tags:
                     notes.append(
                         f"the last import ({last.name}) was not made by personalize-gitops; "
@@ -1042,6 +1060,7 @@ class _Planner:
             "metrics": dict(candidate.metrics),
             "servingMetrics": serving_metrics,
             "gated": spec.promotion is not None,
+            "gate": spec.promotion.model_dump(mode="json") if spec.promotion is not None else None,
         }
         if passes:
             self.add_promote(res, lv, solution, Reason.NEW_VERSION, metrics_notes, details)

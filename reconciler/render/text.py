@@ -7,9 +7,12 @@ from reconciler.render.common import (
     LEGEND,
     field_lines,
     header,
+    in_progress_text,
+    kept_orphan,
     legend_keys,
     reason_text,
     shown,
+    shown_notes,
     summary_line,
     symbol,
 )
@@ -43,13 +46,13 @@ def _block(change: Change, colour: bool) -> list[str]:
         + (f"  ({name})" if name else ""),
     ]
     lines += [f"      {line}" for line in field_lines(change)]
-    if change.reasons:
+    if change.reasons and not kept_orphan(change):
         lines.append("      why: " + reason_text(change))
     if change.in_progress:
-        lines.append(f"      in progress: {change.in_progress}")
+        lines.append(f"      in progress: {in_progress_text(change)}")
     if change.destructive:
         lines.append(_paint("      destructive: imported data is lost", "31", colour))
-    lines += [f"      note: {note}" for note in change.notes]
+    lines += [f"      note: {note}" for note in shown_notes(change)]
     if change.depends_on:
         lines.append("      after: " + ", ".join(str(a) for a in change.depends_on))
     return lines

@@ -10,6 +10,7 @@ from reconciler.plan.planner import PlanOptions, plan
 from reconciler.plan.types import Plan
 from tests.plan.builders import (
     BASE_SPECS,
+    ITEMS_AVRO,
     NOW,
     applied_live,
     desired_state,
@@ -17,7 +18,7 @@ from tests.plan.builders import (
     with_fields,
     with_resource,
 )
-from tests.plan.test_planner import CAMP, DG, FILT, REC, SOL, mutate
+from tests.plan.test_planner import CAMP, DG, FILT, REC, S_ITEMS, SOL, mutate
 
 TARGET = "AWS account 123456789012 (us-east-1)"
 
@@ -72,7 +73,35 @@ def held_back() -> Plan:
     return plan(desired, live, PlanOptions(target=TARGET))
 
 
+def schema_field_added() -> Plan:
+    """One nullable field added to the items schema (the dataset takes the new schema in place)."""
+    desired = desired_state(BASE_SPECS)
+    live = applied_live(desired)
+    fields = [*ITEMS_AVRO["fields"], {"name": "COLOR", "type": ["null", "string"], "categorical": True}]
+    specs = mutate(BASE_SPECS, S_ITEMS, "avro", {**ITEMS_AVRO, "fields": fields})
+    return plan(desired_state(specs), live, PlanOptions(target=TARGET))
+
+
+def kept_orphan() -> Plan:
+    """A managed filter removed from the manifests while prune is off: kept, said once."""
+    desired = desired_state(BASE_SPECS)
+    live = applied_live(desired)
+    orphan_address = Address(Kind.FILTER, "old-filter")
+    source = live.resources[FILT]
+    orphan = dataclasses.replace(
+        source,
+        address=orphan_address,
+        arn=source.arn + "-old",
+        name="shop-old-filter",
+        tags={TAG_STACK: "shop", TAG_NAME: "old-filter"},
+    )
+    live = dataclasses.replace(live, resources={**live.resources, orphan_address: orphan})
+    return plan(desired, live, PlanOptions(target=TARGET))
+
+
 CASES = {
+    "schema_field": schema_field_added,
+    "kept_orphan": kept_orphan,
     "create": create_everything,
     "no_changes": no_changes,
     "mixed": mixed,

@@ -1,4 +1,5 @@
-"""Golden files for the text, markdown and JSON renderings. `pytest --update-golden` rewrites them."""
+"""Golden files for the text, markdown and JSON renderings. `pytest --update-golden` rewrites them and prints
+a unified diff of every file it changed at the end of the run (review it before committing)."""
 
 from __future__ import annotations
 
@@ -21,16 +22,27 @@ RENDERERS = {"txt": render_text, "md": render_markdown, "json": render_json}
 def test_golden(case, ext, request):
     rendered = RENDERERS[ext](CASES[case]())
     path = GOLDEN / f"plan_{case}.{ext}"
+    expected = path.read_text(encoding="utf-8") if path.exists() else ""
     if request.config.getoption("--update-golden"):
-        path.write_text(rendered, encoding="utf-8")
+        if not hasattr(request.config, "_golden_rewrites"):
+            request.config._golden_rewrites = []
+        if rendered != expected:
+            request.config._golden_rewrites.append(golden_diff(path, expected, rendered))
+            path.write_text(rendered, encoding="utf-8")
         return
     assert path.exists(), f"{path} is missing: run `pytest --update-golden -k golden` and review the diff"
-    expected = path.read_text(encoding="utf-8")
     if rendered != expected:
-        diff = "".join(
-            difflib.unified_diff(expected.splitlines(True), rendered.splitlines(True), str(path), "rendered")
-        )
+        diff = golden_diff(path, expected, rendered)
         pytest.fail(f"rendering differs from {path.name} (pytest --update-golden rewrites it):\n{diff}")
+
+
+def golden_diff(path: Path, expected: str, rendered: str) -> str:
+    relative = path.relative_to(GOLDEN.parent.parent)
+    return "".join(
+        difflib.unified_diff(
+            expected.splitlines(True), rendered.splitlines(True), f"a/{relative}", f"b/{relative} (rendered)"
+        )
+    )
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -1,0 +1,132 @@
+"""The words and pictures users read (issue 14): status words, list diffs, what is kept, cost notes, the
+markdown's destructive section, Mermaid order graph and promotion-gate table, progress lines."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from reconciler.apply.progress import EventKind, PlainReporter, StepEvent, status_words
+from reconciler.commands.plan_cmd import target_args
+from reconciler.plan.types import Action, Change
+from reconciler.render import render_markdown, render_text
+from reconciler.render.common import in_progress_text
+from reconciler.render.markdown import mermaid_graph
+from tests.render.cases import (
+    create_everything,
+    held_back,
+    kept_orphan,
+    mixed,
+    no_changes,
+    schema_field_added,
+)
+
+
+def test_running_updates_are_not_shown_as_creates() -> None:
+    address = create_everything().changes[0].address
+    update = Change(address, Action.NOOP, in_progress="update CREATE PENDING")
+    assert in_progress_text(update) == "update pending"
+    creating = Change(address, Action.NOOP, in_progress="CREATE IN_PROGRESS")
+    assert in_progress_text(creating) == "being created (in progress)"
+    text = render_text(held_back())
+    assert "CREATE PENDING" not in text and "in progress: update pending" in text
+
+
+def test_progress_words_for_updates_promotions_and_schemas() -> None:
+    assert status_words("update Campaign/home", "CREATE IN_PROGRESS") == "update in progress"
+    assert status_words("promote Campaign/home", "CREATE PENDING") == "update pending"
+    assert status_words("create Campaign/home", "CREATE PENDING") == "CREATE PENDING"
+    assert status_words("create Schema/items", "ACTIVE") == ""
+    out = io.StringIO()
+    reporter = PlainReporter(out, start=0.0)
+    reporter.event(StepEvent("create Schema/items", EventKind.STATUS, 12.0, "ACTIVE", elapsed=12, typical=1))
+    reporter.event(StepEvent("promote Campaign/home", EventKind.STATUS, 20.0, "CREATE PENDING", elapsed=5))
+    line_schema, line_promote = out.getvalue().splitlines()
+    assert "ACTIVE" not in line_schema and "~1s" not in line_schema
+    assert line_promote.endswith("promote Campaign/home update pending (5s)")
+
+
+def test_progress_lines_are_printed_in_time_order() -> None:
+    out = io.StringIO()
+    reporter = PlainReporter(out, start=0.0)
+    reporter.event(StepEvent("train Solution/s", EventKind.DONE, 100.0, "ACTIVE", elapsed=90))
+    reporter.event(StepEvent("train Solution/s", EventKind.STATUS, 95.0, "CREATE IN_PROGRESS", elapsed=85))
+    reporter.event(StepEvent("create Campaign/c", EventKind.STARTED, 99.0))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2, lines  # the poll that lost the race with `done` is not printed after it
+    stamps = [re.match(r"\[\+(\d\d:\d\d:\d\d)\]", line).group(1) for line in lines]  # type: ignore[union-attr]
+    assert stamps == sorted(stamps)
+
+
+def test_one_added_schema_field_shows_that_field_only() -> None:
+    text = render_text(schema_field_added())
+    (line,) = [line for line in text.splitlines() if "schema.fields" in line and "COLOR" in line]
+    assert line.strip().startswith('+ schema.fields[+]: {"categorical": true, "name": "COLOR"')
+    assert "ITEM_ID" not in text  # the unchanged fields are not repeated
+    markdown = render_markdown(schema_field_added())
+    assert ":warning:" not in markdown  # a schema replacement loses no data
+
+
+def test_destructive_section_lists_only_destructive_or_refused_changes() -> None:
+    markdown = render_markdown(mixed())
+    assert (
+        ":warning:" not in markdown
+    )  # replacements of a filter and a solution, a filter delete: no data lost
+    refused = create_everything()
+    assert ":warning:" not in render_markdown(refused)
+
+
+def test_prune_off_says_what_is_kept_and_why_once() -> None:
+    text = render_text(kept_orphan())
+    assert text.count("prune") == 2  # the reason once, and where to change it
+    assert "Filter/old-filter is not in the manifests and is kept" in text
+    markdown = render_markdown(kept_orphan())
+    assert markdown.count("prune") == 2 and "**Filter/old-filter**: not in the manifests; kept" in markdown
+    assert "No changes. Your Personalize resources match the manifests." not in text
+    assert text.rstrip().endswith(
+        "1 resource no longer in the manifests is kept because prune is off "
+        "(set prune.enabled: true in the Stack to delete it)."
+    )
+    assert (
+        render_text(no_changes())
+        .rstrip()
+        .endswith("No changes. Your Personalize resources match the manifests.")
+    )
+
+
+def test_recommender_cost_note_has_no_na_estimate() -> None:
+    text = render_text(create_everything())
+    assert "n/a" not in text
+    assert "at least 1 request/s (the default minRecommendationRequestsPerSecond)" in text
+
+
+def test_hints_repeat_the_target_options() -> None:
+    assert target_args(local=True, endpoint_url=None, region=None) == " --local"
+    assert (
+        target_args(local=False, endpoint_url="http://127.0.0.1:4566", region="eu-west-1")
+        == " --endpoint-url http://127.0.0.1:4566 --region eu-west-1"
+    )
+
+
+def test_markdown_shows_the_order_as_a_mermaid_graph_when_steps_depend() -> None:
+    markdown = render_markdown(mixed())
+    assert "### Order of the changes" in markdown and "```mermaid\nflowchart LR\n" in markdown
+    graph = mermaid_graph(mixed())
+    assert '["< Dataset/interactions"]' in graph and "-->" in graph
+    assert mermaid_graph(held_back()) == ""  # nothing to order
+    assert "mermaid" not in render_markdown(held_back())
+
+
+def test_mermaid_graph_drops_arrows_implied_by_others() -> None:
+    graph = mermaid_graph(create_everything())
+    edges = {tuple(line.strip().split(" --> ")) for line in graph.splitlines() if "-->" in line}
+    nodes = dict(re.findall(r'(n\d+)\["([^"]+)"\]', graph))
+    group = next(n for n, label in nodes.items() if label == "+ DatasetGroup/retail")
+    tracker = next(n for n, label in nodes.items() if label == "+ EventTracker/clicks")
+    assert (group, tracker) not in edges  # implied: group -> dataset -> import -> tracker
+
+
+def test_held_back_promotion_shows_both_versions_metrics_and_the_gate() -> None:
+    markdown = render_markdown(held_back())
+    assert "| metric | serving `00000001` | candidate `00000002` | gate | |" in markdown
+    assert "| precision_at_25 | 0.1000 | 0.0700 | >= 0.05; at most 10% worse | :x: |" in markdown
