@@ -91,6 +91,8 @@ def test_batch_segment_jobs_write_recommended_users(env: Env) -> None:
         ),
     ):
         version = _ready_version(env, dg, recipe, recipe)
+        metrics = env.call("GetSolutionMetrics", solutionVersionArn=version)["metrics"]
+        assert set(metrics) == {"hit", "recall"} and all(0 <= v <= 1 for v in metrics.values())
         path = env.put(f"seg/{recipe}.json", ("\n".join(lines) + "\n").encode())
         env.call(
             "CreateBatchSegmentJob",

@@ -308,6 +308,11 @@ class ModelStore:
         with self._lock:
             self._inputs[arn] = (interactions, items)
 
+    def release(self, arn: str) -> None:
+        """Forget a captured snapshot (the training failed or was stopped)."""
+        with self._lock:
+            self._inputs.pop(arn, None)
+
     def train(
         self,
         arn: str,

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from ..data import Table
 from .base import CandidateFilter, Scored, TrainingConfig, top_n, training_rows
@@ -64,6 +63,8 @@ class CooccurrenceModel:
     def from_rows(
         cls, table: Table, rows: npt.NDArray[np.int64], config: TrainingConfig, items: Table | None = None
     ) -> CooccurrenceModel:
+        import scipy.sparse as sp  # loaded on first training, not when the emulator is imported
+
         discount = min(1.0, max(0.0, config.number("popularity_discount_factor", 0.5)))
         min_count = max(0.0, config.number("min_cointeraction_count", 3))
         n_users, n_items = len(table.users), len(table.items)

@@ -19,7 +19,7 @@ Per test user, with relevant = the distinct truth items and rank 1 = the top:
 Every metric is the mean over test users, rounded to 4 decimals. With ``eventsConfig`` weights,
 ``normalized_discounted_cumulative_gain_with_event_weights_at_25`` weighs each hit by the largest weight among
 its truth events (weights rescaled to mean 1). User-segmentation recipes use the documented 80/20 split of
-each user's interactions and report ``hit_at_1_percent`` / ``recall_at_1_percent`` (users predicted for each
+each user's interactions and report ``hit`` / ``recall`` at 1 % (the users predicted for each
 test item among the top 1 % of users, compared with the users who interacted with it in the test part).
 Not computed (keys absent): trend prediction accuracy (Trending-Now), average_rewards_at_k, and the
 Next-Best-Action metrics.
@@ -179,4 +179,4 @@ def evaluate_segments(table: Table, config: TrainingConfig, fit: Any) -> dict[st
         hits += 1.0 if found else 0.0
         recall += found / min(len(wanted), k)
     n = len(actual)
-    return {"hit_at_1_percent": round(hits / n, 4), "recall_at_1_percent": round(recall / n, 4)}
+    return {"hit": round(hits / n, 4), "recall": round(recall / n, 4)}

@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from ..data import Table
 from .base import (
@@ -43,6 +42,9 @@ from .base import (
     top_n,
     training_rows,
 )
+
+if TYPE_CHECKING:  # scipy loads on first training, not when the emulator is imported
+    import scipy.sparse as sp
 
 ALPHA = 10.0
 REGULARIZATION = 0.05
@@ -60,6 +62,8 @@ def interaction_matrix(
     table: Table, rows: npt.NDArray[np.int64], config: TrainingConfig, recency: bool
 ) -> sp.csr_matrix:
     """users x items confidence-less weights (sum of event weights per pair), CSR sorted by user."""
+    import scipy.sparse as sp
+
     weights = row_weights(table, rows, config)
     if recency and len(rows):
         ts = table.timestamp[rows].astype(np.float64)
@@ -76,6 +80,8 @@ def interaction_matrix(
 def _cg_solve(x: FloatArray, other: FloatArray, matrix: sp.csr_matrix, reg: float, steps: int) -> FloatArray:
     """One ALS half-step: for every row u of ``matrix`` (weights r_ui), minimise
     sum_i c_ui (p_ui - x_u . y_i)^2 + reg |x_u|^2 with c = 1 + ALPHA r, by conjugate gradient from ``x``."""
+    import scipy.sparse as sp
+
     gram = other.T @ other + reg * np.eye(other.shape[1])
     confidence = matrix.copy()
     confidence.data = ALPHA * confidence.data  # c_ui - 1
@@ -284,6 +290,8 @@ class FactorModel:
     def restore(
         cls, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], strings: dict[str, list[str]]
     ) -> FactorModel:
+        import scipy.sparse as sp
+
         matrix = sp.csr_matrix(
             (arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(meta["shape"])
         )

@@ -332,6 +332,8 @@ def create_solution_version(ctx: Context, params: dict[str, Any]) -> dict[str, A
 
 def _version_status(ctx: Context, version: Record, status: str) -> None:
     solution = ctx.find("solution", version["solutionArn"])
+    if status in ("CREATE FAILED", "CREATE STOPPED"):
+        ctx.emulator.models.release(version["solutionVersionArn"])
     if status == "ACTIVE":
         stats = interaction_stats(ctx, version["datasetGroupArn"]) or DataStats()
         version["_metrics"] = train_model(ctx, version["solutionVersionArn"], version["recipeArn"], version)
