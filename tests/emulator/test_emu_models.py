@@ -52,7 +52,7 @@ def test_hidden_dimension_sets_the_number_of_factors(planted: Planted) -> None:
     assert np.array_equal(default.item_factors, again.item_factors)  # deterministic for the seed
 
 
-def test_user_model_folds_in_new_events_ranks_and_explores(planted: Planted) -> None:
+def test_user_model_folds_in_new_events_and_ranks(planted: Planted) -> None:
     model = train(planted.table, TrainingConfig("aws-user-personalization"))
     before = model.recommend("u5", None, 10)
     assert math.isclose(sum(s for _, s in model.recommend("u5", None, 400)), 1.0, rel_tol=1e-6)
@@ -62,11 +62,6 @@ def test_user_model_folds_in_new_events_ranks_and_explores(planted: Planted) -> 
     assert before != after and sum(int(i[1:]) % 10 == 3 for i, _ in after) >= 8
     ranked = model.rank("u5", ["i1", "unknown", after[0][0]], history=burst)
     assert ranked[0][0] == after[0][0] and ranked[-1] == ("unknown", 0.0)
-    cold = model.cold_items
-    if cold:
-        explored = model.recommend("u5", None, 10, exploration={"explorationWeight": "1.0"})
-        assert set(cold) & {i for i, _ in explored}
-        assert model.recommend("u5", None, 10, exploration={"explorationWeight": "0"}) == before
 
 
 def test_item_affinity_segments_users_of_the_items_cluster(planted: Planted) -> None:
@@ -199,3 +194,23 @@ def test_next_best_action_scores_take_rates_once_there_is_enough_data() -> None:
     actions.add({"ACTION_ID": "old", "VALUE": "100", "EXPIRATION_TIMESTAMP": "1600000000"})
     model = train(events.build(), TrainingConfig("aws-next-best-action"), actions.build())
     assert model.recommend("u1", None, 10) == [("a2", 0.6), ("a1", 0.5), ("a4", 0.0), ("a3", 0.0)]
+
+
+def test_exploration_brings_young_cold_items_and_honours_the_age_cutoff(planted: Planted) -> None:
+    from reconciler.emulator.data import TableBuilder
+
+    newest = int(planted.table.timestamp.max())
+    items = TableBuilder("ITEMS", ["ITEM_ID", "CREATION_TIMESTAMP"])
+    items.add({"ITEM_ID": "fresh", "CREATION_TIMESTAMP": str(newest - 86_400)})  # 1 day old, no events
+    items.add({"ITEM_ID": "stale", "CREATION_TIMESTAMP": str(newest - 90 * 86_400)})  # 90 days old
+    model = train(planted.table, TrainingConfig("aws-user-personalization"), items.build())
+    assert {"fresh", "stale"} <= set(model.cold_items)
+    plain = [i for i, _ in model.recommend("u7", None, 10)]
+    assert not {"fresh", "stale"} & set(plain)
+    explored = [i for i, _ in model.recommend("u7", None, 10, exploration={"explorationWeight": "0.3"})]
+    assert "fresh" in explored and "stale" not in explored and len(explored) == 10
+    wide = {"explorationWeight": "1.0", "explorationItemAgeCutOff": "365"}
+    assert "stale" in [i for i, _ in model.recommend("u7", None, 10, exploration=wide)]
+    assert model.recommend("u7", None, 10, exploration={"explorationWeight": "0.0"}) == model.recommend(
+        "u7", None, 10
+    )
