@@ -563,6 +563,18 @@ def test_imported_data_and_trained_models_survive_a_restart(tmp_path: Path) -> N
         p = c["personalize"]
         c["s3"].create_bucket(Bucket="data", CreateBucketConfiguration={"LocationConstraint": REGION})
         c["s3"].put_object(Bucket="data", Key="interactions.csv", Body=interactions_csv())
+        bucket_policy = {  # as the workshop's data-layer notebook grants it
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "personalize.amazonaws.com"},
+                    "Action": ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+                    "Resource": ["arn:aws:s3:::data", "arn:aws:s3:::data/*"],
+                }
+            ],
+        }
+        c["s3"].put_bucket_policy(Bucket="data", Policy=json.dumps(bucket_policy))
         trust = {
             "Version": "2012-10-17",
             "Statement": [
