@@ -75,17 +75,40 @@ def test_item_affinity_segments_users_of_the_items_cluster(planted: Planted) -> 
     assert history.most_common(1)[0][0] == 4
 
 
-def test_event_value_threshold_and_event_type_change_training(env: Env) -> None:
-    config = TrainingConfig.from_solution(
-        "aws-popularity-count",
-        {
-            "eventValueThreshold": "0.5",
-            "eventsConfig": {"eventParametersList": [{"eventType": "buy", "weight": 0.5}]},
-        },
-        "click",
-    )
-    assert config.event_type == "click" and config.event_value_threshold == 0.5
-    assert config.event_weights == {"buy": 0.5}
+def test_event_value_threshold_event_type_and_weights_change_training() -> None:
+    from reconciler.emulator.data import TableBuilder
+
+    builder = TableBuilder("INTERACTIONS", ["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE"])
+    rows = [("cheap", "click", "0.1", 5), ("pricey", "click", "0.9", 3), ("bought", "buy", "1.0", 2)]
+    for item, event, value, count in rows:
+        for k in range(count):
+            builder.add(
+                {
+                    "USER_ID": f"u{k}",
+                    "ITEM_ID": item,
+                    "TIMESTAMP": str(k),
+                    "EVENT_TYPE": event,
+                    "EVENT_VALUE": value,
+                }
+            )
+    table = builder.build()
+
+    def top(solution_config: dict[str, Any] | None = None, event_type: str | None = None) -> list[str]:
+        config = TrainingConfig.from_solution("aws-popularity-count", solution_config, event_type)
+        return [i for i, _ in train(table, config).recommend(None, None, 3)]
+
+    assert top() == ["cheap", "pricey", "bought"]
+    assert top({"eventValueThreshold": "0.5"}) == ["pricey", "bought"]
+    assert top(event_type="BUY") == ["bought"]  # event types compare case-insensitively
+    weights = {
+        "eventsConfig": {
+            "eventParametersList": [
+                {"eventType": "click", "weight": 0.1},
+                {"eventType": "buy", "weight": 1.0},
+            ]
+        }
+    }
+    assert top(weights) == ["bought", "cheap", "pricey"]
 
 
 def _plain_split(env: Env, dg: str) -> tuple[list[str], list[tuple[str, list[str], list[str]]], list[str]]:
