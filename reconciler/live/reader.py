@@ -132,7 +132,7 @@ def _newest_first(summaries: Iterable[Mapping[str, Any]], arn_key: str) -> list[
 
 
 def _data_locations(desired: DesiredState) -> set[str]:
-    """The declared `dataImport.dataLocation`s (one HeadObject each)."""
+    """The declared `dataImport.dataLocation`s (one ListObjectsV2 each)."""
     return {
         r.spec.dataImport.dataLocation
         for r in desired.of_kind(Kind.DATASET)
@@ -950,8 +950,9 @@ def minimal_calls(desired: DesiredState) -> int:
     """The fewest API calls that can read an account that matches `desired` exactly (the yardstick of the
     1.1x budget): one list per kind and parent (account-wide dataset groups and schemas; six child kinds per
     dataset group; versions and campaigns per solution; imports per dataset; metrics per metric
-    attribution), one describe per resource, one tag read per taggable resource, one HeadObject per declared
-    data location. Pages beyond the first, import-job tags, version tags and metrics are the overhead."""
+    attribution), one describe per resource, one tag read per taggable resource, one ListObjectsV2 per
+    declared data location. Pages beyond the first, import-job tags, version tags and metrics are the
+    overhead."""
     n = {kind: len(desired.of_kind(kind)) for kind in Kind}
     lists = 2 + len(GROUP_CHILD_KINDS) * n[Kind.DATASET_GROUP] + 2 * n[Kind.SOLUTION]
     lists += n[Kind.DATASET] + n[Kind.METRIC_ATTRIBUTION]

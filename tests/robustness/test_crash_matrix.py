@@ -4,7 +4,9 @@ then rerun until it converges.
 
 Boundaries are the apply's mutating calls (the lock, every create, import, training, the unlock): `after:N`
 kills right after call N took effect (saved, response not yet seen: the worst moment for duplicates),
-`before:N` right before call N is sent (everything it waited for is done). The kill is done by the process
+`before:N` right before call N is sent (everything it waited for is done). `wait:<Operation>:<n>` kills
+inside a wait instead: a few milliseconds after the n-th status read of a wait (an import, a training, a
+campaign being created), while apply sleeps between polls. The kill is done by the process
 itself (tests/robustness/crashhook/sitecustomize.py sends SIGKILL to its own pid) so the boundary is exact.
 
 After the kill: a plain rerun must exit 0, taking over the dead apply's stack lock by itself once its lease
@@ -41,8 +43,22 @@ SUITE = "crash matrix (kill -9 of apply at step boundaries)"
 APPLY = ["apply", "manifests/", "--local", "--auto-approve", "--time-scale", "100000"]
 #: mutating calls of the seed apply from an empty account: lock, 15 creates, 3 imports, 3 trainings, unlock
 SEED_MUTATING_CALLS = 23
-FAST_BOUNDARIES = ["after:9", "after:18"]
-ALL_BOUNDARIES = [f"{when}:{n}" for n in range(1, SEED_MUTATING_CALLS + 1) for when in ("before", "after")]
+#: kill -9 inside a wait, not at a call boundary: a few ms after the n-th status read of the wait for an
+#: import, a training, a campaign (the emulated account keeps running the job meanwhile)
+WAIT_POINTS = [
+    "wait:DescribeSolutionVersion:1",
+    "wait:DescribeDatasetImportJob:1",
+    "wait:DescribeDatasetImportJob:3",
+    "wait:DescribeSolutionVersion:3",
+    "wait:DescribeSolutionVersion:5",
+    "wait:DescribeCampaign:1",
+    "wait:DescribeCampaign:4",
+]
+FAST_BOUNDARIES = ["after:9", "after:18", "wait:DescribeSolutionVersion:1"]
+ALL_BOUNDARIES = [
+    *(f"{when}:{n}" for n in range(1, SEED_MUTATING_CALLS + 1) for when in ("before", "after")),
+    *WAIT_POINTS,
+]
 SOAK_BOUNDARIES = [b for b in ALL_BOUNDARIES if b not in FAST_BOUNDARIES]
 
 

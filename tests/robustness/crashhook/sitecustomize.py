@@ -8,6 +8,11 @@ stack lock's lease renewals, whose number depends on real time):
   the account, as AWS would have kept the change), before the caller sees the response;
 * `before:<n>` - right before call n is sent, i.e. after all the waiting that preceded it.
 
+* `wait:<Operation>:<n>` - inside a wait, not at a call boundary: once the n-th `<Operation>` (a status read
+  of a wait, e.g. DescribeSolutionVersion while a training runs) has answered, a timer sends SIGKILL a few
+  milliseconds later, while apply sleeps between two polls (or is in its next poll), as a CI runner that
+  is cancelled mid-wait would.
+
 `PG_CRASH_LOG=<file>` gets one line per mutating call (`n operation`) as it happens, so a clean run lists the
 boundaries. Nothing here changes behaviour when neither variable is set.
 """
@@ -27,7 +32,10 @@ if _SPEC or _LOG:
 
     _MUTATING = ("Create", "Update", "Delete", "Tag", "Untag", "Start", "Stop")
     _when, _, _n = _SPEC.partition(":")
-    _at = int(_n) if _n else 0
+    _wait_operation, _, _wait_n = _n.partition(":") if _when == "wait" else ("", "", "")
+    _at = int(_wait_n or 0) if _when == "wait" else (int(_n) if _n else 0)
+    _reads = [0]
+    _WAIT_KILL_DELAY = 0.003
     _lock = threading.Lock()
     _count = [0]
     _original = BaseClient._make_api_call
@@ -43,7 +51,22 @@ if _SPEC or _LOG:
         value = str(params.get("Value", ""))
         return operation == "PutParameter" and params.get("Overwrite") is True and '"state": "held"' in value
 
+    def _kill_soon() -> None:
+        timer = threading.Timer(_WAIT_KILL_DELAY, os.kill, args=(os.getpid(), signal.SIGKILL))
+        timer.daemon = True
+        timer.start()
+
     def _make_api_call(self: BaseClient, operation_name: str, api_params: dict) -> object:  # type: ignore[type-arg]
+        if _when == "wait" and operation_name == _wait_operation:
+            response = _original(self, operation_name, api_params)
+            with _lock:
+                _reads[0] += 1
+                if _reads[0] == _at:
+                    if _LOG:
+                        with open(_LOG, "a", encoding="utf-8") as log:
+                            log.write(f"{_count[0]} wait:{operation_name}:{_at}\n")
+                    _kill_soon()
+            return response
         if not _is_mutating(self, operation_name) or _is_lease_renewal(operation_name, api_params):
             return _original(self, operation_name, api_params)
         with _lock:
