@@ -167,4 +167,15 @@ def _root(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:  # only AWS SDK errors are translated; anything else is re-raised
+        from reconciler.edge import is_aws_error, translate
+
+        if not is_aws_error(exc):
+            raise
+        import sys
+
+        message, hint = translate(exc)
+        print(f"Error: {message}\n  hint: {hint}", file=sys.stderr)
+        raise SystemExit(1) from None

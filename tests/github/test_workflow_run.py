@@ -113,6 +113,10 @@ def _bench(tmp_path: Path, *, without: tuple[str, ...] = ()) -> Bench:
     (ws / "README.md").write_text("recommendations\n")
     git(ws, "init", "-q", "-b", "main")
     base = commit(ws, "base")
+    # the data pipeline of each stack (bucket + policy, import role, data) in the --local account: plan's
+    # preflight refuses a plan whose imports would fail (issue 14)
+    for stack_file in (None, ws / "manifests" / "prod.stack.yaml"):
+        seed_local_account(ws, ws / "data" / "sample", load(ws / "manifests", stack_file=stack_file))
     fake_bin = tmp_path / "bin"
     env = write_fake_bin(fake_bin, REAL_CLI)
     return Bench(ws, ActionFakes(), env, fake_bin, base)
