@@ -305,7 +305,9 @@ class _Raw:
 @dataclass
 class _Reader:
     personalize: Any
-    s3: Any
+    clients: Any
+    """Where `.s3` comes from: asked for only by the HeadObject tasks, so a target that makes its S3
+    client on first use does so in a worker thread while the first Personalize calls are in flight."""
     desired: DesiredState
     concurrency: int
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -334,6 +336,10 @@ class _Reader:
     """Solution ARN -> its versions, newest first, when versions are listed account-wide."""
 
     # -- plumbing --
+
+    @property
+    def s3(self) -> Any:
+        return self.clients.s3
 
     @property
     def stack(self) -> str:
@@ -917,7 +923,7 @@ def read_live(
     and `.s3` boto3 clients (a `reconciler.aws.target.Target`); `now` comes from the target's clock.
     `strategy` forces which kinds are listed account-wide (default: decided by counts, `read_strategy`;
     `ReadStrategy.per_parent()` is the one-list-per-parent reading of earlier versions)."""
-    reader = _Reader(clients.personalize, clients.s3, desired, concurrency, strategy=strategy)
+    reader = _Reader(clients.personalize, clients, desired, concurrency, strategy=strategy)
     reader.run()
     resources = _Assembler(reader).assemble()
     region = getattr(clients.personalize.meta, "region_name", None) or desired.stack.settings.region
