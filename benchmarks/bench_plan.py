@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -336,6 +337,10 @@ class HttpRow:
     noop: bool
     connections: int
     """TCP connections the server accepted during the parallel read (keep-alive: about one per thread)."""
+    read_cpu: float = 0.0
+    """CPU seconds the reading process spent during the parallel read (client side only)."""
+    command_cpu: float = 0.0
+    """CPU seconds (user + system) of the `plan` process."""
 
     @property
     def ideal(self) -> float:
@@ -368,12 +373,13 @@ def measure_http(resources: int, sequential: bool = True) -> HttpRow:
             control(url, "set_latency", operation="*", seconds=LATENCY)
             before = control(url, "status")["connections"]["accepted"]
             counter = CallCounter(target.personalize, target.s3)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             live = read_live(target, desired, concurrency=CONCURRENCY, now=target.clock.now())
-            read = time.perf_counter() - start
+            read, read_cpu = time.perf_counter() - start, time.process_time() - cpu
             calls = counter.total
             connections = control(url, "status")["connections"]["accepted"] - before
             noop = not plan(desired, live).has_changes
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             done = subprocess.run(
                 [
@@ -396,6 +402,8 @@ def measure_http(resources: int, sequential: bool = True) -> HttpRow:
                 check=False,
             )
             command = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            command_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
             seq: float | None = None
             seq_calls = 0
             if sequential:
@@ -418,6 +426,8 @@ def measure_http(resources: int, sequential: bool = True) -> HttpRow:
         seq_calls,
         noop,
         connections,
+        read_cpu,
+        command_cpu,
     )
 
 
@@ -505,7 +515,7 @@ def http_figures(size: int) -> list[Figure]:
             "plan",
             f"{label}: read wall vs ideal ({CONCURRENCY} threads, 50 ms/call)",
             f"{read_ratio:.2f}x ({http.read:.2f} s / {http.ideal:.2f} s; {http.calls} calls, "
-            f"{http.connections} connections)",
+            f"{http.connections} connections, client CPU {http.read_cpu:.2f} s)",
             f"<= {READ_VS_IDEAL:.2f}x",
             read_ratio <= READ_VS_IDEAL,
             "issue 15",
@@ -514,7 +524,8 @@ def http_figures(size: int) -> list[Figure]:
         issue_row(
             "plan",
             f"{label}: whole `plan` command (process start to exit) vs ideal",
-            f"{command_ratio:.2f}x ({http.command:.2f} s / {http.ideal:.2f} s)"
+            f"{command_ratio:.2f}x ({http.command:.2f} s / {http.ideal:.2f} s; process CPU "
+            f"{http.command_cpu:.2f} s)"
             + ("" if http.command_noop else "; the command did NOT report a no-op"),
             f"<= {COMMAND_VS_IDEAL:.2f}x",
             command_ratio <= COMMAND_VS_IDEAL and http.command_noop,
