@@ -237,3 +237,21 @@ def test_exploration_brings_young_cold_items_and_honours_the_age_cutoff(planted:
     assert model.recommend("u7", None, 10, exploration={"explorationWeight": "0.0"}) == model.recommend(
         "u7", None, 10
     )
+
+
+def test_semantic_similarity_without_interactions_uses_item_metadata() -> None:
+    from reconciler.emulator.data import TableBuilder
+    from reconciler.emulator.models import ModelStore
+
+    items = TableBuilder("ITEMS", ["ITEM_ID", "GENRE", "STUDIO"])
+    for item, genre, studio in (
+        ("a", "horror", "x"),
+        ("b", "horror", "x"),
+        ("c", "horror", "y"),
+        ("d", "comedy", "y"),
+    ):
+        items.add({"ITEM_ID": item, "GENRE": genre, "STUDIO": studio})
+    store = ModelStore()
+    result = store.train("arn:sv", TrainingConfig("aws-semantic-similarity"), None, items.build())
+    assert result.model is not None and result.metrics == {}
+    assert [i for i, _ in result.model.recommend(None, "a", 3)] == ["b", "c", "d"]

@@ -59,7 +59,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..data import Table, atomic_savez, pack_strings, unpack_strings
+from ..data import Table, TableBuilder, atomic_savez, pack_strings, unpack_strings
 from .actions import ActionModel
 from .base import CandidateFilter, Scored, TrainingConfig
 from .cooccurrence import CooccurrenceModel
@@ -328,6 +328,9 @@ class ModelStore:
             captured = self._inputs.pop(arn, None)
         if captured is not None:
             interactions, items = captured
+        if interactions is None and items is not None and family_of(config.recipe) == "cooccurrence":
+            # aws-semantic-similarity trains on the Items dataset alone: metadata neighbours only
+            interactions = TableBuilder("INTERACTIONS", ["USER_ID", "ITEM_ID", "TIMESTAMP"]).build()
         if interactions is None or config.recipe not in FAMILIES:
             return Trained(None, {}, None)
         config.seed = self.seed

@@ -102,35 +102,43 @@ class CooccurrenceModel:
         return model
 
     def add_metadata_neighbours(self, items: Table) -> None:
-        """Items only in the Items dataset: neighbours = the items sharing most metadata values."""
+        """Items only in the Items dataset: neighbours = the other items sharing most metadata values (ties:
+        the more popular, then the earlier record)."""
         rows = items.latest_rows()
         if not len(rows) or not items.columns:
             return
         record_items = [items.ids.strings[c] for c in items.id_codes[rows].tolist()]
         features = np.stack([codes[rows] for codes, _ in items.columns.values()], axis=1)
-        known = [k for k, item in enumerate(record_items) if item in self.item_index]
         cold = [k for k, item in enumerate(record_items) if item not in self.item_index]
-        if not known or not cold:
+        if not cold:
             return
-        extra_neighbours = []
-        extra_scores = []
         for k in cold:
-            same = ((features[known] == features[k]) & (features[k] >= 0)).sum(axis=1).astype(np.float64)
-            same += 1e-6 * np.asarray([self.popularity[self.item_index[record_items[j]]] for j in known])
-            order = np.argsort(-same, kind="stable")[: self.neighbours.shape[1]]
-            extra_neighbours.append([self.item_index[record_items[known[j]]] for j in order.tolist()])
-            extra_scores.append(same[order].tolist())
             self.item_index[record_items[k]] = len(self.item_ids)
             self.item_ids.append(record_items[k])
-        width = self.neighbours.shape[1]
+        self.popularity = np.concatenate([self.popularity, np.zeros(len(cold))])
+        pool = np.asarray([self.item_index[item] for item in record_items])
+        pool_popularity = self.popularity[pool]
+        width = max(self.neighbours.shape[1], min(NEIGHBOURS, len(record_items) - 1))
         pad_n = np.full((len(cold), width), -1, np.int32)
         pad_s = np.zeros((len(cold), width), np.float32)
-        for r, (nb, sc) in enumerate(zip(extra_neighbours, extra_scores, strict=True)):
-            pad_n[r, : len(nb)] = nb
-            pad_s[r, : len(sc)] = sc
+        for r, k in enumerate(cold):
+            same = ((features == features[k]) & (features[k] >= 0)).sum(axis=1).astype(np.float64)
+            key = same + 1e-6 * pool_popularity / (pool_popularity.max() + 1.0)
+            key[k] = -np.inf  # never the item itself
+            order = np.argsort(-key, kind="stable")[:width]
+            order = order[np.isfinite(key[order])]
+            pad_n[r, : len(order)] = pool[order]
+            pad_s[r, : len(order)] = same[order]
+        if width > self.neighbours.shape[1]:
+            extra = width - self.neighbours.shape[1]
+            self.neighbours = np.hstack(
+                [self.neighbours, np.full((len(self.neighbours), extra), -1, np.int32)]
+            )
+            self.neighbour_scores = np.hstack(
+                [self.neighbour_scores, np.zeros((len(self.neighbour_scores), extra), np.float32)]
+            )
         self.neighbours = np.vstack([self.neighbours, pad_n])
         self.neighbour_scores = np.vstack([self.neighbour_scores, pad_s])
-        self.popularity = np.concatenate([self.popularity, np.zeros(len(cold))])
 
     def recommend(
         self,
