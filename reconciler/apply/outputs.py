@@ -62,10 +62,17 @@ def collect_outputs(desired: DesiredState, live: LiveState) -> dict[str, Any]:
 
 
 def outputs_path(desired: DesiredState) -> Path:
+    """Where apply writes the outputs file. A configured relative path is relative to the manifests directory.
+    The default file goes to the working directory when the manifests are below it (`apply manifests/` from
+    the repository root), so no untracked file appears inside manifests/ after every apply."""
     configured = desired.stack.settings.outputs.file
-    name = configured or f"personalize-outputs.{desired.stack.name}.json"
-    path = Path(name)
-    return path if path.is_absolute() else Path(desired.base_dir) / path
+    base = Path(desired.base_dir)
+    if configured:
+        path = Path(configured)
+        return path if path.is_absolute() else base / path
+    name = f"personalize-outputs.{desired.stack.name}.json"
+    cwd = Path.cwd().resolve()
+    return cwd / name if cwd in base.resolve().parents else base / name
 
 
 def write_outputs_file(outputs: dict[str, Any], path: Path) -> bool:

@@ -387,7 +387,8 @@ class PrunePolicy(_Model):
 
 class OutputsConfig(_Model):
     file: str | None = None
-    """Path of the outputs JSON written after apply (default: personalize-outputs.<stack>.json)."""
+    """Path of the outputs JSON written after apply, relative to the manifests directory (default:
+    personalize-outputs.<stack>.json in the working directory, when the manifests are below it)."""
     ssmPrefix: str | None = None
     """When set, outputs are also written to SSM Parameter Store under this prefix (/myapp/personalize)."""
 

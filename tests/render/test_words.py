@@ -3,8 +3,12 @@ markdown's destructive section, Mermaid order graph and promotion-gate table, pr
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
+from pathlib import Path
+
+import pytest
 
 from reconciler.apply.progress import EventKind, PlainReporter, StepEvent, status_words
 from reconciler.commands.plan_cmd import target_args
@@ -130,3 +134,18 @@ def test_held_back_promotion_shows_both_versions_metrics_and_the_gate() -> None:
     markdown = render_markdown(held_back())
     assert "| metric | serving `00000001` | candidate `00000002` | gate | |" in markdown
     assert "| precision_at_25 | 0.1000 | 0.0700 | >= 0.05; at most 10% worse | :x: |" in markdown
+
+
+def test_default_outputs_file_is_not_written_inside_the_manifests_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.apply.outputs import outputs_path
+    from tests.plan.builders import BASE_SPECS, desired_state
+
+    manifests = tmp_path / "repo" / "manifests"
+    manifests.mkdir(parents=True)
+    desired = dataclasses.replace(desired_state(BASE_SPECS), base_dir=str(manifests))
+    monkeypatch.chdir(tmp_path / "repo")
+    assert outputs_path(desired) == (tmp_path / "repo" / "personalize-outputs.shop.json").resolve()
+    monkeypatch.chdir(manifests)  # run from inside the manifests directory: next to them, as before
+    assert outputs_path(desired) == manifests / "personalize-outputs.shop.json"
