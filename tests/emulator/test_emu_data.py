@@ -215,3 +215,16 @@ def test_put_events_count_toward_the_training_minimum(env: Env) -> None:
     assert store.user_items_after(dg, "u3", 1000) == ["i23", "i8", "i9"]  # event k=273 is row 1023
     assert realtime_history(store.interactions(dg), model, "u3") == ["i8", "i9"]  # rebuilt table: the same
     assert store.user_items_after(dg, "u3", model.trained_rows) == ["i8", "i9"]
+
+
+def test_an_import_beyond_the_memory_bound_fails_with_a_reason(env: Env) -> None:
+    env.emulator.data.max_rows = 500
+    dg = env.trainable_group()
+    _settle(env)
+    ds = env.call("ListDatasets", datasetGroupArn=dg)["datasets"][0]["datasetArn"]
+    (job,) = env.call("ListDatasetImportJobs", datasetArn=ds)["datasetImportJobs"]
+    described = env.call("DescribeDatasetImportJob", datasetImportJobArn=job["datasetImportJobArn"])
+    assert described["datasetImportJob"]["status"] == "CREATE FAILED"
+    assert "1,200 rows" in described["datasetImportJob"]["failureReason"]
+    assert "at most 500 rows per dataset" in described["datasetImportJob"]["failureReason"]
+    assert env.emulator.data.interactions(dg) is None
