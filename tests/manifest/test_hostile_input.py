@@ -159,3 +159,48 @@ def test_composed_bomb_node_is_shared_not_copied() -> None:
     spec = node.value[3][1]
     l1, l2 = spec.value[1][1], spec.value[2][1]
     assert all(child is l1 for child in l2.value)
+
+
+VOD = HEADER + (
+    "kind: DatasetGroup\nmetadata: {name: vod}\nspec: {domain: VIDEO_ON_DEMAND}\n---\n"
+    + HEADER
+    + "kind: Schema\nmetadata: {name: vod-interactions}\nspec:\n  domain: VIDEO_ON_DEMAND\n  avro:\n"
+    "    name: Interactions\n    fields:\n      - {name: USER_ID, type: string}\n"
+    "      - {name: ITEM_ID, type: string}\n      - {name: TIMESTAMP, type: long}\n"
+    "      - {name: EVENT_TYPE, type: string}\n---\n"
+    + HEADER
+    + "kind: Dataset\nmetadata: {name: vod-interactions}\nspec:\n  datasetGroup: vod\n"
+    "  datasetType: INTERACTIONS\n  schema: vod-interactions\n  dataImport:\n"
+    "    dataLocation: s3://b/i.csv\n    localFile: data.csv\n---\n"
+    + HEADER
+    + "kind: Recommender\nmetadata: {name: picks}\nspec: {datasetGroup: vod, recipeArn: aws-vod-top-picks}\n"
+)
+
+
+def test_local_data_is_checked_for_the_event_types_and_records_a_use_case_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "vod.yaml").write_text(VOD, encoding="utf-8")
+    rows = [f"u{i},i{i},{1700000000 + i},{'watch' if i % 2 else 'Click'}" for i in range(1500)]
+    (tmp_path / "m" / "data.csv").write_text(
+        "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n" + "\n".join(rows) + "\n"
+    )
+    report = validate(Path("m"))
+    assert report.errors == []
+    (warning,) = [w for w in report.warnings if "events, but the local interactions data" in w]
+    assert warning.splitlines()[0].endswith(
+        "Recommender/picks: spec.recipeArn: aws-vod-top-picks trains on 'Watch' events, "
+        "but the local interactions data m/data.csv has none"
+    )
+    assert "the data has 'watch': event types are case-sensitive" in warning
+    (tmp_path / "m" / "data.csv").write_text(
+        "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\nu,i,1,Watch\nu,i,2,Click\n"
+    )
+    report = validate(Path("m"))
+    assert [w.splitlines()[0].split(": ", 1)[1] for w in report.warnings if "records" in w] == [
+        "warning: Dataset/vod-interactions: spec.dataImport.localFile: "
+        "m/data.csv holds 2 interaction records; an import job needs at least 1000"
+    ]
+    assert not any("events, but the local interactions data" in w for w in report.warnings)

@@ -9,6 +9,12 @@ trains on nothing or fails at training time; here it is an offline error at the 
 
 from __future__ import annotations
 
+import csv
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+
 from reconciler.manifest.avro import field_named
 from reconciler.manifest.context import Context, ParsedResource
 from reconciler.manifest.recipes import find_recipe
@@ -24,12 +30,106 @@ from reconciler.model.spec import (
 
 CONFIG: Path = ("spec", "solutionConfig")
 FIELD_TYPES = {"EVENT_TYPE": "string", "EVENT_VALUE": "float"}
+MIN_IMPORT_RECORDS = 1000
+"""An interactions import job needs at least this many records (personalize-api.md §2.4)."""
+SCAN_LIMIT_BYTES = 64 * 1024 * 1024
+"""A local data file is scanned for its event types up to this size (bounded time for validate)."""
+
+
+@dataclass
+class LocalData:
+    """What a local interactions CSV holds: row count and event type counts (None: no EVENT_TYPE column)."""
+
+    shown: str
+    rows: int
+    event_types: Counter[str] | None
+    complete: bool
+
+
+_SCANS: dict[tuple[str, float, int], LocalData | None] = {}
+
+
+def local_interactions(ctx: Context, group: str) -> tuple[ParsedResource, LocalData] | None:
+    """The group's INTERACTIONS dataset and what its `dataImport.localFile` holds, when there is one."""
+    entry = ctx.datasets_of_group(group).get("INTERACTIONS")
+    if entry is None:
+        return None
+    dataset = entry[0]
+    spec = dataset.spec
+    if not isinstance(spec, DatasetSpec) or spec.dataImport is None or spec.dataImport.localFile is None:
+        return None
+    path = FsPath(spec.dataImport.localFile)
+    path = path if path.is_absolute() else ctx.base_dir / path
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (str(path), stat.st_mtime, stat.st_size)
+    if key not in _SCANS:
+        _SCANS[key] = _scan(path)
+    found = _SCANS[key]
+    return (dataset, found) if found is not None else None
+
+
+def _scan(path: FsPath) -> LocalData | None:
+    try:
+        shown = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        shown = str(path)
+    try:
+        with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                return LocalData(shown, 0, None, True)
+            names = [h.strip().upper() for h in header]
+            column = names.index("EVENT_TYPE") if "EVENT_TYPE" in names else None
+            counts: Counter[str] = Counter()
+            rows = 0
+            for row in reader:
+                rows += 1
+                if column is not None and column < len(row):
+                    counts[row[column]] += 1
+                if rows % 10000 == 0 and handle.tell() > SCAN_LIMIT_BYTES:
+                    return LocalData(shown, rows, counts if column is not None else None, False)
+            return LocalData(shown, rows, counts if column is not None else None, True)
+    except (OSError, csv.Error):
+        return None
+
+
+def _data_has(
+    ctx: Context, res: ParsedResource, group: str, event_types: tuple[str, ...], path: Path, who: str
+) -> None:
+    """Warn when the local interactions data lacks an event type a setting trains on."""
+    found = local_interactions(ctx, group)
+    if found is None or found[1].event_types is None or not found[1].complete:
+        return
+    data = found[1]
+    assert data.event_types is not None
+    for event in event_types:
+        if data.event_types.get(event):
+            continue
+        near = [e for e in data.event_types if e.lower() == event.lower()]
+        hint = (
+            f"the data has '{near[0]}': event types are case-sensitive"
+            if near
+            else "present: " + ", ".join(sorted(data.event_types)[:8])
+        )
+        ctx.warning(
+            res,
+            path,
+            f"{who} trains on '{event}' events, but the local interactions data {data.shown} has none",
+            hint,
+        )
 
 
 def check(ctx: Context) -> None:
     for res in ctx.of_kind(Kind.SOLUTION):
         assert isinstance(res.spec, SolutionSpec)
         _solution(ctx, res, res.spec)
+    for res in ctx.of_kind(Kind.DATASET):
+        assert isinstance(res.spec, DatasetSpec)
+        _dataset(ctx, res, res.spec)
     for res in ctx.of_kind(Kind.RECOMMENDER):
         assert isinstance(res.spec, RecommenderSpec)
         _recommender(ctx, res, res.spec)
@@ -75,15 +175,15 @@ def _needs(ctx: Context, res: ParsedResource, group: str, field: str, path: Path
 
 def _solution(ctx: Context, res: ParsedResource, spec: SolutionSpec) -> None:
     group = spec.datasetGroup
-    if spec.eventType is not None:
-        _needs(
-            ctx,
-            res,
-            group,
-            "EVENT_TYPE",
-            ("spec", "eventType"),
-            f"eventType '{spec.eventType}' trains on one event type",
-        )
+    if spec.eventType is not None and _needs(
+        ctx,
+        res,
+        group,
+        "EVENT_TYPE",
+        ("spec", "eventType"),
+        f"eventType '{spec.eventType}' trains on one event type",
+    ):
+        _data_has(ctx, res, group, (spec.eventType,), ("spec", "eventType"), f"solution {res.address.name}")
     config = spec.solutionConfig
     if config is not None:
         if config.eventValueThreshold is not None:
@@ -98,15 +198,15 @@ def _solution(ctx: Context, res: ParsedResource, spec: SolutionSpec) -> None:
         events = config.eventsConfig.eventParametersList if config.eventsConfig else None
         for index, params in enumerate(events or []):
             base: Path = (*CONFIG, "eventsConfig", "eventParametersList", index)
-            if params.eventType is not None:
-                _needs(
-                    ctx,
-                    res,
-                    group,
-                    "EVENT_TYPE",
-                    (*base, "eventType"),
-                    f"eventsConfig weighs '{params.eventType}' events",
-                )
+            if params.eventType is not None and _needs(
+                ctx,
+                res,
+                group,
+                "EVENT_TYPE",
+                (*base, "eventType"),
+                f"eventsConfig weighs '{params.eventType}' events",
+            ):
+                _data_has(ctx, res, group, (params.eventType,), (*base, "eventType"), "eventsConfig")
             if params.eventValueThreshold is not None:
                 _needs(
                     ctx,
@@ -143,12 +243,30 @@ def _recommender(ctx: Context, res: ParsedResource, spec: RecommenderSpec) -> No
             f"'{spec.datasetGroup}' has no {' or '.join(missing)} dataset",
             "add the dataset (with its schema), or choose another use case",
         )
-    if recipe.event_types:
-        _needs(
-            ctx,
+    if recipe.event_types and _needs(
+        ctx,
+        res,
+        spec.datasetGroup,
+        "EVENT_TYPE",
+        ("spec", "recipeArn"),
+        f"{recipe.name} trains on {' and '.join(recipe.event_types)} events",
+    ):
+        _data_has(ctx, res, spec.datasetGroup, recipe.event_types, ("spec", "recipeArn"), recipe.name)
+
+
+def _dataset(ctx: Context, res: ParsedResource, spec: DatasetSpec) -> None:
+    """A local interactions file smaller than an import job accepts."""
+    if spec.datasetType != "INTERACTIONS" or spec.dataImport is None or spec.dataImport.localFile is None:
+        return
+    found = local_interactions(ctx, spec.datasetGroup)
+    if found is None or found[0] is not res or not found[1].complete:
+        return
+    rows = found[1].rows
+    if rows < MIN_IMPORT_RECORDS:
+        ctx.warning(
             res,
-            spec.datasetGroup,
-            "EVENT_TYPE",
-            ("spec", "recipeArn"),
-            f"{recipe.name} trains on {' and '.join(recipe.event_types)} events",
+            ("spec", "dataImport", "localFile"),
+            f"{found[1].shown} holds {rows} interaction records; an import job needs at least "
+            f"{MIN_IMPORT_RECORDS}",
+            "the import would fail: add data (or import it with the event tracker later)",
         )
