@@ -82,6 +82,14 @@ def plan_command(
     except ReconcilerError as exc:
         print(f"Error: {exc.render()}", file=sys.stderr)
         raise typer.Exit(1) from None
+    except Exception as exc:  # an AWS SDK error no layer translated: say where, never a traceback
+        from reconciler.edge import is_aws_error, translate
+
+        if not is_aws_error(exc):
+            raise
+        message, hint = translate(exc, f"planning {path}")
+        print(f"Error: {message}\n  hint: {hint}", file=sys.stderr)
+        raise typer.Exit(1) from None
     raise typer.Exit(code)
 
 

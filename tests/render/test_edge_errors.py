@@ -76,3 +76,20 @@ def test_main_lets_other_exceptions_through(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(sys, "argv", ["personalize-gitops", "validate", "manifests"])
     with pytest.raises(ValueError, match="a bug"):
         cli.main()
+
+
+def test_plan_names_the_manifests_it_was_planning(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from reconciler.commands import plan_cmd
+
+    def boom(**_: object) -> int:
+        raise client_error("ExpiredTokenException", "The security token included in the request is expired")
+
+    monkeypatch.setattr(plan_cmd, "run_plan", boom)
+    result = CliRunner().invoke(cli.app, ["plan", "manifests"])
+    assert result.exit_code == 1
+    assert "Error: Personalize CreateDatasetImportJob failed (planning manifests): ExpiredTokenException" in (
+        result.output
+    )
+    assert "log in again" in result.output and "Traceback" not in result.output
