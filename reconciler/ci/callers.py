@@ -42,8 +42,43 @@ class CallerSettings:
         )
 
 
-_DEFAULTS = {"stacks_dir": "stacks", "environment_prefix": "production-", "timeout": "45m"}
+_DEFAULTS = {
+    "manifests_dir": "manifests",
+    "stacks_dir": "stacks",
+    "environment_prefix": "production-",
+    "timeout": "45m",
+}
 _HEADER = f"# {MARK} (docs/github-setup.md); rerun it to move the pin.\n"
+
+
+_PERMISSIONS = {
+    "contents": "contents: read # check out the manifests",
+    "id-token": "id-token: write # OIDC token for the stack's AWS role",
+    "issues": "issues: write # the stack's drift / unfinished-apply issue",
+    "pull-requests": "pull-requests: write # plan and apply comments on the pull request",
+}
+
+
+def _job(
+    s: CallerSettings,
+    name: str,
+    workflow: str,
+    scopes: tuple[str, ...],
+    extra: str = "",
+    keys: tuple[str, ...] = ("manifests_dir", "stacks_dir"),
+) -> str:
+    lines = [
+        f"  {name}:",
+        *([line for line in extra.splitlines()] if extra else []),
+        f"    uses: {s.uses(workflow)}",
+    ]
+    lines += ["    permissions:", *(f"      {_PERMISSIONS[scope]}" for scope in scopes)]
+    given = s.optional(*keys)
+    return "\n".join(lines) + "\n" + (f"    with:\n{given}" if given else "")
+
+
+_ALL = ("contents", "id-token", "issues", "pull-requests")
+_APPLY_KEYS = ("manifests_dir", "stacks_dir", "environment_prefix", "timeout")
 
 
 def plan_caller(s: CallerSettings) -> str:
@@ -59,19 +94,15 @@ concurrency:
   group: personalize-plan-${{{{ github.event.pull_request.number || github.sha }}}}
   cancel-in-progress: true
 jobs:
-  plan:
-    uses: {s.uses("personalize-plan.yml")}
-    permissions:
-      contents: read
-      id-token: write
-      pull-requests: write
-    with:
-      manifests-dir: {s.manifests_dir}
-{s.optional("stacks_dir")}"""
+"""
+        + _job(s, "plan", "personalize-plan.yml", ("contents", "id-token", "pull-requests"))
     )
 
 
 def apply_caller(s: CallerSettings) -> str:
+    job = _job(s, "apply", "personalize-apply.yml", _ALL, keys=_APPLY_KEYS)
+    if "    with:" not in job:
+        job += "    with:\n"
     return (
         _HEADER
         + f"""name: personalize-apply
@@ -87,49 +118,40 @@ on:
 permissions: {{}}
 concurrency:
   group: personalize-gitops-account
-  cancel-in-progress: false
   queue: max
 jobs:
-  apply:
-    uses: {s.uses("personalize-apply.yml")}
-    permissions: {{contents: read, id-token: write, issues: write, pull-requests: write}}
-    with:
-      manifests-dir: {s.manifests_dir}
-{s.optional("stacks_dir", "environment_prefix", "timeout")}\
-      break-lock: ${{{{ inputs.break-lock == true }}}}
 """
+        + job
+        + "      break-lock: ${{ inputs.break-lock == true }}\n"
     )
 
 
 def drift_caller(s: CallerSettings) -> str:
+    cont = _job(
+        s,
+        "continue",
+        "personalize-apply.yml",
+        _ALL,
+        "    needs: drift\n    if: needs.drift.outputs.unfinished != ''",
+        _APPLY_KEYS,
+    )
+    if "    with:" not in cont:
+        cont += "    with:\n"
     return (
         _HEADER
-        + f"""name: personalize-drift
+        + """name: personalize-drift
 on:
-  schedule:
-    - cron: "17 */6 * * *"
-  workflow_dispatch: {{}}
-permissions: {{}}
+  schedule: [{cron: "17 */6 * * *"}]
+  workflow_dispatch: {}
+permissions: {}
 concurrency:
   group: personalize-gitops-account
-  cancel-in-progress: false
   queue: max
 jobs:
-  drift:
-    uses: {s.uses("personalize-drift.yml")}
-    permissions: {{contents: read, id-token: write, issues: write}}
-    with:
-      manifests-dir: {s.manifests_dir}
-{s.optional("stacks_dir")}  continue:
-    needs: drift
-    if: needs.drift.outputs.unfinished != ''
-    uses: {s.uses("personalize-apply.yml")}
-    permissions: {{contents: read, id-token: write, issues: write, pull-requests: write}}
-    with:
-      manifests-dir: {s.manifests_dir}
-{s.optional("stacks_dir", "environment_prefix", "timeout")}\
-      only: ${{{{ needs.drift.outputs.unfinished }}}}
 """
+        + _job(s, "drift", "personalize-drift.yml", ("contents", "id-token", "issues"))
+        + cont
+        + "      only: ${{ needs.drift.outputs.unfinished }}\n"
     )
 
 

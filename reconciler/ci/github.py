@@ -214,7 +214,7 @@ def _plan_part(body: str) -> list[str]:
     lines = body.splitlines()
     if lines and lines[0].startswith(("Plan of commit", "Merge plan of commit")):
         lines = lines[1:]
-    return [line for line in lines if not line.startswith("<!-- personalize-gitops:plan-meta")]
+    return [line for line in lines if not line.startswith("<!--")]  # hidden markers are no difference
 
 
 @dataclass(frozen=True, slots=True)

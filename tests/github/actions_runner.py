@@ -9,6 +9,21 @@ What it does like GitHub:
 * `run:` steps with `bash --noprofile --norc -eo pipefail`, workflow/job/step `env:`, `GITHUB_OUTPUT`,
   `GITHUB_STEP_SUMMARY`, `RUNNER_TEMP`, the usual `GITHUB_*` variables.
 
+What it models besides (the properties the workflows' safety depends on):
+* reusable workflows: a job with `uses: OWNER/REPO/.github/workflows/F.yml@REF` runs F's jobs (resolved by
+  the test to a local file) with typed inputs and defaults, `on.workflow_call.outputs`, the `job.workflow_*`
+  context of the callee, and job records named `<caller job>/<callee job>`; a callee job asking for a
+  permission its caller did not grant makes the run invalid (GitHub refuses it before any job starts);
+* job permissions: the token of each job (`github.token`) is registered with the job's permissions, which the
+  `gh` fake enforces; `id-token: write` is what gives a job its OIDC request variables, and the OIDC claims
+  (`sub` with the environment, pull_request or ref) go to the AWS fake, which checks them against the role's
+  trust policy;
+* environments: a job with `environment:` waits for an approval event: the test's `approve` callback sees what
+  a reviewer can see then (the summaries of the jobs finished so far) and approves or rejects;
+* concurrency: groups of callers and callees are evaluated and recorded; a callee using its caller's group
+  is a deadlock (GitHub cancels such runs) and raises;
+* artifacts: kept per run by the fakes (upload/download by name).
+
 What it replaces: `uses:` steps by fakes given by the test (checkout, setup-python, AWS credentials, sticky
 comment), and programs on PATH (`gh`, `pip`) by fakes in a directory the test puts first on PATH.
 An unsupported expression raises, so the test fails instead of guessing.
@@ -312,9 +327,22 @@ class JobRecord:
 
 
 @dataclass
+class Approval:
+    """An environment job waiting for a reviewer; `visible` is what the run page shows at that moment."""
+
+    environment: str
+    job: str
+    leg: dict[str, Any]
+    visible: list[str]
+
+
+@dataclass
 class Run:
     jobs: dict[str, JobRecord] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
+    approvals: list[Approval] = field(default_factory=list)
+    concurrency: list[tuple[str, str]] = field(default_factory=list)
+    """(where, group) of every concurrency group met: ("workflow", g) or ("<job>", g)."""
 
     def step(self, job: str, name: str, **leg: Any) -> StepRecord:
         for record in self.steps:
@@ -381,6 +409,39 @@ def _order(jobs: dict[str, Any]) -> list[str]:
     return done
 
 
+class WorkflowInvalid(Exception):
+    """What GitHub reports before running any job (permission elevation, concurrency deadlock, bad input)."""
+
+
+PERMISSION_LEVELS = {"none": 0, "read": 1, "write": 2}
+
+
+def permissions_of(spec: Any) -> dict[str, str]:
+    if spec in (None, {}):
+        return {}
+    if spec == "read-all" or spec == "write-all":
+        raise WorkflowInvalid("read-all/write-all are not modelled (and not used)")
+    return {str(k): str(v) for k, v in dict(spec).items()}
+
+
+def check_no_elevation(callee: dict[str, str], caller: dict[str, str], where: str) -> None:
+    for scope, level in callee.items():
+        if PERMISSION_LEVELS[level] > PERMISSION_LEVELS[caller.get(scope, "none")]:
+            raise WorkflowInvalid(
+                f"{where} is requesting '{scope}: {level}', but is only allowed "
+                f"'{scope}: {caller.get(scope, 'none')}'"
+            )
+
+
+def oidc_subject(github: dict[str, Any], environment: str | None) -> str:
+    repo = github.get("repository", "")
+    if environment:
+        return f"repo:{repo}:environment:{environment}"
+    if github.get("event_name") == "pull_request":
+        return f"repo:{repo}:pull_request"
+    return f"repo:{repo}:ref:{github.get('ref', '')}"
+
+
 def _needs(spec: dict[str, Any]) -> list[str]:
     needs = spec.get("needs") or []
     return [needs] if isinstance(needs, str) else list(needs)
@@ -403,8 +464,15 @@ class ActionsRunner:
         timeout: float = 300,
         temp_root: Path | None = None,
         only_jobs: set[str] | None = None,
+        reusable: Callable[[str], Path] | None = None,
+        approve: Callable[[Approval], bool] | None = None,
+        tokens_file: Path | None = None,
     ) -> None:
         self.workflow = load_workflow(workflow)
+        self.reusable = reusable
+        self.approve = approve
+        self.tokens_file = tokens_file
+        self.token_count = 0
         self.workspace = workspace
         self.event_name = event_name
         self.github = {"event_name": event_name, "workspace": str(workspace), **github}
@@ -421,31 +489,133 @@ class ActionsRunner:
 
     def run(self) -> Run:
         run = Run()
-        jobs = self.workflow["jobs"]
+        group = (self.workflow.get("concurrency") or {}).get("group")
+        caller_groups: set[str] = set()
+        if group:
+            evaluated = to_text(substitute(str(group), self._context()))
+            run.concurrency.append(("workflow", evaluated))
+            caller_groups.add(evaluated)
+        self._run_workflow(
+            run,
+            self.workflow,
+            prefix="",
+            inputs=self.inputs,
+            allowed=None,
+            workflow_env_raw={**(self.workflow.get("env") or {}), **self.env_overrides},
+            job_ctx={
+                "workflow_repository": self.github.get("repository", ""),
+                "workflow_sha": self.github.get("sha", ""),
+            },
+            caller_groups=caller_groups,
+        )
+        return run
+
+    def _run_workflow(
+        self,
+        run: Run,
+        workflow: dict[str, Any],
+        *,
+        prefix: str,
+        inputs: dict[str, Any],
+        allowed: dict[str, str] | None,
+        workflow_env_raw: dict[str, Any],
+        job_ctx: dict[str, Any],
+        caller_groups: set[str],
+    ) -> dict[str, dict[str, Any]]:
+        jobs = workflow["jobs"]
         needs_ctx: dict[str, Any] = {}
-        workflow_env_raw = {**(self.workflow.get("env") or {}), **self.env_overrides}
+        default_permissions = workflow.get("permissions")
+        for job_id, spec in jobs.items():  # GitHub validates the whole file before running any job
+            granted = permissions_of(spec.get("permissions", default_permissions))
+            if allowed is not None:
+                check_no_elevation(granted, allowed, f"{prefix}{job_id}")
+            group = spec.get("concurrency")
+            group = group.get("group") if isinstance(group, dict) else group
+            if group and prefix and any(str(group) == g for g in caller_groups):
+                raise WorkflowInvalid(
+                    f"{prefix}{job_id}: concurrency group {group!r} is its caller's: deadlock"
+                )
         for job_id in _order(jobs):
             spec = jobs[job_id]
+            name = f"{prefix}{job_id}"
             needed = {n: needs_ctx[n] for n in _needs(spec)}
-            context = self._context(needs=needed, env={})
+            context = self._context(needs=needed, env={}, inputs=inputs, job=job_ctx)
             statuses = [needs_ctx[n]["result"] for n in _needs(spec)]
             status = "success" if all(s == "success" for s in statuses) else "failure"
-            selected = self.only_jobs is None or job_id in self.only_jobs
+            selected = self.only_jobs is None or any(
+                o in (name, job_id) or o.startswith(f"{name}/") for o in self.only_jobs
+            )
             if not selected or not condition(spec.get("if"), context, status):
                 needs_ctx[job_id] = {"result": "skipped", "outputs": {}}
-                run.jobs[job_id] = JobRecord(job_id, "skipped")
+                run.jobs[name] = JobRecord(name, "skipped")
                 continue
-            legs = _matrix_legs(spec.get("strategy"), context)
-            record = JobRecord(job_id, "success")
-            for leg in legs:
-                outputs, ok, summary = self._run_leg(run, job_id, spec, leg, needed, workflow_env_raw)
-                record.outputs.update(outputs)
-                record.summaries.append(summary)
-                if not ok:
-                    record.result = "failure"
+            granted = permissions_of(spec.get("permissions", default_permissions))
+            if "uses" in spec:
+                record = self._call(run, name, spec, context, granted, caller_groups)
+            else:
+                legs = _matrix_legs(spec.get("strategy"), context)
+                record = JobRecord(name, "success")
+                for leg in legs:
+                    outputs, ok, summary = self._run_leg(
+                        run, name, spec, leg, needed, workflow_env_raw, inputs, job_ctx, granted
+                    )
+                    record.outputs.update(outputs)
+                    record.summaries.append(summary)
+                    if not ok:
+                        record.result = "failure"
             needs_ctx[job_id] = {"result": record.result, "outputs": record.outputs}
-            run.jobs[job_id] = record
-        return run
+            run.jobs[name] = record
+        return needs_ctx
+
+    def _call(
+        self,
+        run: Run,
+        name: str,
+        spec: dict[str, Any],
+        context: dict[str, Any],
+        granted: dict[str, str],
+        caller_groups: set[str],
+    ) -> JobRecord:
+        """A job that calls a reusable workflow: its jobs run as `<name>/<callee job>`."""
+        uses = str(spec["uses"])
+        if self.reusable is None:
+            raise WorkflowInvalid(f"{name}: no resolver for the reusable workflow {uses}")
+        callee = load_workflow(self.reusable(uses))
+        declared = (callee["on"] or {}).get("workflow_call")
+        if not isinstance(declared, dict):
+            raise WorkflowInvalid(f"{uses} has no `on: workflow_call`")
+        given = {k: substitute(to_text(v), context) for k, v in (spec.get("with") or {}).items()}
+        inputs: dict[str, Any] = {}
+        for key, decl in (declared.get("inputs") or {}).items():
+            value = given.pop(key, decl.get("default"))
+            kind = decl.get("type")
+            if kind == "boolean" and isinstance(value, str) and value in ("true", "false"):
+                value = value == "true"
+            if kind == "boolean" and not isinstance(value, bool):
+                raise WorkflowInvalid(f"{name}: input {key} must be a boolean, got {value!r}")
+            if kind == "string" and value is not None and not isinstance(value, str):
+                raise WorkflowInvalid(f"{name}: input {key} must be a string, got {value!r}")
+            inputs[key] = value
+        if given:
+            raise WorkflowInvalid(f"{name}: {uses} has no input {sorted(given)}")
+        repo_path, _, ref = uses.partition("@")
+        job_ctx = {"workflow_repository": "/".join(repo_path.split("/")[:2]), "workflow_sha": ref}
+        jobs = self._run_workflow(
+            run,
+            callee,
+            prefix=f"{name}/",
+            inputs=inputs,
+            allowed=granted,
+            workflow_env_raw=dict(callee.get("env") or {}),
+            job_ctx=job_ctx,
+            caller_groups=caller_groups,
+        )
+        results = [j["result"] for j in jobs.values()]
+        record = JobRecord(name, "failure" if "failure" in results else "success")
+        out_ctx = self._context(jobs=jobs, inputs=inputs)
+        for key, decl in (declared.get("outputs") or {}).items():
+            record.outputs[key] = to_text(substitute(str(decl.get("value", "")), out_ctx))
+        return record
 
     def _context(self, **extra: Any) -> dict[str, Any]:
         return {
@@ -469,14 +639,55 @@ class ActionsRunner:
         leg: dict[str, Any],
         needed: dict[str, Any],
         workflow_env_raw: dict[str, Any],
+        inputs: dict[str, Any],
+        job_ctx: dict[str, Any],
+        granted: dict[str, str],
     ) -> tuple[dict[str, str], bool, str]:
-        temp = Path(tempfile.mkdtemp(prefix=f"runner-{job_id}-", dir=self.temp_root))
+        temp = Path(tempfile.mkdtemp(prefix=f"runner-{job_id.replace('/', '-')}-", dir=self.temp_root))
         summary = temp / "step_summary.md"
         summary.touch()
         steps_ctx: dict[str, Any] = {}
         env: dict[str, str] = {}
-        base_context = self._context(needs=needed, matrix=leg)
+        self.token_count += 1
+        token = f"ghs_fake{self.token_count}"
+        github = {**self.github, "token": token}
+        base_context = self._context(needs=needed, matrix=leg, inputs=inputs, job=job_ctx, github=github)
         base_context["runner"] = {"os": "Linux", "temp": str(temp)}
+        group = spec.get("concurrency")
+        if isinstance(group, dict):
+            group = group.get("group")
+        if group:
+            run.concurrency.append((job_id, to_text(substitute(str(group), base_context))))
+        environment = spec.get("environment")
+        if isinstance(environment, dict):
+            environment = environment.get("name")
+        environment_name = to_text(substitute(str(environment), base_context)) if environment else None
+        if environment_name:
+            if self.approve is None:
+                raise WorkflowInvalid(
+                    f"{job_id} runs in environment {environment_name}: nobody to approve it"
+                )
+            visible = [summ for record in run.jobs.values() for summ in record.summaries if summ.strip()]
+            request = Approval(environment_name, job_id, dict(leg), visible)
+            run.approvals.append(request)
+            if not self.approve(request):
+                run.steps.append(StepRecord(job_id, leg, "deployment rejected", "failure"))
+                return {}, False, ""
+        if self.tokens_file is not None:
+            tokens = json.loads(self.tokens_file.read_text()) if self.tokens_file.exists() else {}
+            tokens[token] = granted
+            self.tokens_file.write_text(json.dumps(tokens))
+        oidc: dict[str, str] = {}
+        if granted.get("id-token") == "write":
+            claims = {
+                "sub": oidc_subject(self.github, environment_name),
+                "aud": "sts.amazonaws.com",
+                "job_workflow_ref": f"{job_ctx.get('workflow_repository')}@{job_ctx.get('workflow_sha')}",
+            }
+            oidc = {
+                "ACTIONS_ID_TOKEN_REQUEST_URL": "https://fake-oidc.invalid/token",
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN": json.dumps(claims),
+            }
         for key, value in workflow_env_raw.items():
             env[key] = to_text(substitute(to_text(value), {**base_context, "env": env}))
         for key, value in (spec.get("env") or {}).items():
@@ -491,7 +702,7 @@ class ActionsRunner:
                 if step.get("id"):
                     steps_ctx[step["id"]] = {"outputs": {}, "outcome": "skipped", "conclusion": "skipped"}
                 continue
-            step_env = {**env, **exported}
+            step_env = {**env, **exported, **oidc}
             for key, value in (step.get("env") or {}).items():
                 step_env[key] = to_text(substitute(to_text(value), {**context, "env": step_env}))
             if "uses" in step:
@@ -502,7 +713,10 @@ class ActionsRunner:
                     raise AssertionError(f"{job_id}: no fake for action {action}")
                 inputs = {k: substitute(to_text(v), context) for k, v in (step.get("with") or {}).items()}
                 try:
-                    outputs = fake(inputs, step_env, exported)
+                    # what the action may do with the job's token (the fakes check it)
+                    outputs = fake(
+                        inputs, {**step_env, "FAKE_JOB_PERMISSIONS": json.dumps(granted)}, exported
+                    )
                     outcome, out, err = "success", "", ""
                 except AssertionError as exc:
                     outputs, outcome, out, err = {}, "failure", "", str(exc)
