@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.apply.lock import Lease, epoch_parameter
 from reconciler.aws.target import DEFAULT_LOCAL_STATE, open_target
 from reconciler.ci.callers import DEFAULT_WORKFLOWS_REPO
 from reconciler.demo import seed_local_account
@@ -162,6 +163,7 @@ def _bench(tmp_path: Path, *, without: tuple[str, ...] = (), setup: bool = True)
     bench = Bench(ws, ActionFakes(ws, Path(env["FAKE_GH_STATE"])), env, fake_bin, "")
     if setup:
         bench.ci_setup()
+    _seed(bench)  # the user's data pipeline: bucket, import role and data files exist (plan checks them)
     bench.base_sha = commit(ws, "base")
     return bench
 
@@ -383,7 +385,6 @@ def test_merge_plan_that_differs_is_shown_first_and_a_stale_plan_is_refused_then
     bench = _bench(tmp_path, without=("campaigns.yaml",), setup=False)
     bench.ci_setup("--timeout", "6h")
     bench.base_sha = commit(bench.ws, "workflows")
-    _seed(bench)
     head = _tag_dev(bench)
     bench.run("personalize-gitops-plan.yml", "pull_request", bench.pull_request(head))
     # main moved on before the merge: the merge commit holds another change too
@@ -497,7 +498,6 @@ def test_outsider_issues_and_outsider_edits_start_no_apply(bench: Bench) -> None
 @pytest.mark.slow
 def test_drift_issue_is_one_per_stack_forever_closed_and_reopened(tmp_path: Path) -> None:
     bench = _bench(tmp_path, without=("campaigns.yaml",))
-    _seed(bench)
     only = {"drift/stacks", "drift/drift"}
     run = _drift_only(bench, only_jobs=only)  # nothing applied: both stacks differ from main
     assert run.jobs["drift/drift"].result == "success", _debug(run)
@@ -571,17 +571,13 @@ def test_apply_and_drift_callers_share_one_queue_and_callees_hold_no_caller_grou
 
 
 def test_break_lock_shows_holder_and_lease_age_before_approval(bench: Bench) -> None:
-    _seed(bench)
     with open_target(
         local=True, endpoint_url=None, region="us-east-1", state_path=bench.ws / DEFAULT_LOCAL_STATE
     ) as target:
-        target.ssm.put_parameter(
-            Name="/personalize-gitops/locks/retail-dev",
-            Type="String",
-            Value=json.dumps(
-                {"owner": "runner@gone pid 7 (GitHub Actions run 5)", "since": "2026-01-01T00:00:00Z"}
-            ),
-        )
+        # a lease left by a killed CI job (reconciler/apply/lock.py): still unexpired, so nobody takes it over
+        now = float(target.clock.now())
+        lease = Lease(1, "runner@gone pid 7 (GitHub Actions run 5)", "held", now - 60, now - 30, now + 3600)
+        target.ssm.put_parameter(Name=epoch_parameter("retail-dev", 1), Type="String", Value=lease.value())
         target.save()
     seen: list[str] = []
 
@@ -597,7 +593,7 @@ def test_break_lock_shows_holder_and_lease_age_before_approval(bench: Bench) -> 
         inputs={"break-lock": True},
         only_jobs={"apply/stacks", "apply/plan", "apply/apply"},
     )
-    assert seen and "runner@gone pid 7" in seen[0] and "lease age" in seen[0]
+    assert seen and "runner@gone pid 7" in seen[0] and "lease renewed" in seen[0]
     assert run.jobs["apply/apply"].result == "failure"  # rejected
     result = bench.cli("ci", "lock", "manifests", "--local")
-    assert "locked by runner@gone" in result.stdout
+    assert "runner@gone pid 7" in result.stdout and "lock epoch 1" in result.stdout

@@ -130,8 +130,13 @@ def test_callers_pin_a_commit_that_exists_and_holds_the_reusable_workflow(path: 
             shown = _git("show", f"{sha}:.github/workflows/{name}")
         assert shown.returncode == 0, f"{path.name}: {sha} has no .github/workflows/{name}: {shown.stderr}"
         assert "workflow_call" in shown.stdout
-        pyproject = _git("show", f"{sha}:pyproject.toml").stdout
-        assert f'version = "{version}"' in pyproject, f"{sha} is not personalize-gitops {version}"
+        declared = (
+            _git("show", f"{sha}:pyproject.toml").stdout
+            + _git("show", f"{sha}:reconciler/__init__.py").stdout
+        )
+        assert re.search(rf'^(version|__version__) = "{re.escape(version)}"', declared, re.MULTILINE), (
+            f"{sha} is not personalize-gitops {version}"
+        )
         assert _git("merge-base", "--is-ancestor", sha, "HEAD").returncode == 0, (
             f"{sha} is not on this branch"
         )
