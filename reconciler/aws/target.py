@@ -430,7 +430,7 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
     )
     load_error = (
         f"cannot load the local emulator state {path}",
-        f"delete {path} (and {path.stem}.blobs/) to start with an empty local account",
+        f"delete {path} (and {path.stem}.blobs/, {path.stem}.data/) to start with an empty local account",
     )
     try:
         saved = AccountState(path, _no_clients).read()
@@ -467,6 +467,8 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
 
         clock = ScaledClock(time_scale)
         emulator = PersonalizeEmulator(clock=clock, s3_client_factory=s3_client_factory)
+        # imported rows and trained models live beside the state file, like `emulator serve --state`
+        emulator.attach_storage(path.with_name(path.stem + ".data"))
         state = AccountState(path, client_for, ssm_regions=[resolved])
         try:
             if saved is not None:

@@ -111,6 +111,11 @@ def test_local_target_keeps_the_whole_account_between_runs(no_aws_environment: P
         lock = second.ssm.get_parameter(Name="/personalize-gitops/locks/retail")["Parameter"]["Value"]
         assert lock == "free"
         assert second.clock.now() >= clock_before  # virtual time continues, never goes back
+        # the imported rows are kept too (beside the state file), so the next training sees them
+        assert second.emulator is not None
+        table = second.emulator.data.interactions(group)
+        assert table is not None and len(table) == 1200
+    assert (no_aws_environment / DEFAULT_LOCAL_STATE).with_name("emulator-state.data").is_dir()
 
 
 def test_local_state_path_and_time_scale_can_be_chosen(tmp_path: Path) -> None:
