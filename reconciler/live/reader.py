@@ -332,6 +332,7 @@ class _Reader:
     """A group of the account is not in scope (another stack's or unmanaged)."""
     verified: bool | None = None
     """After every group's tags: True when every group is in scope (unattributed children are ours)."""
+    names: dict[Kind, frozenset[str]] = field(default_factory=dict)
     all_versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Solution ARN -> its versions, newest first, when versions are listed account-wide."""
 
@@ -400,8 +401,13 @@ class _Reader:
 
     # -- scope --
 
-    def desired_names(self, kind: Kind) -> set[str]:
-        return {r.physical_name for r in self.desired.of_kind(kind)}
+    def desired_names(self, kind: Kind) -> frozenset[str]:
+        """Physical names of the desired resources of `kind` (computed once per kind: asked per group)."""
+        names = self.names.get(kind)
+        if names is None:
+            names = frozenset(r.physical_name for r in self.desired.of_kind(kind))
+            self.names[kind] = names
+        return names
 
     def likely_ours(self, name: str) -> bool:
         """Named like the stack's groups (a desired name or the namePrefix). Only a cost hint: these
@@ -433,6 +439,9 @@ class _Reader:
             self.spawn(self.list_all_versions)
         for raw in sorted(raws, key=lambda r: not self.likely_ours(r.name)):
             self.spawn(self.group_tags, raw)
+        # The data locations' HeadObjects queue behind the group tags (nothing waits for them).
+        for location in sorted(_data_locations(self.desired)):
+            self.spawn(self.head, location)
         if not raws:
             self.groups_resolved()
 
@@ -659,8 +668,6 @@ class _Reader:
             self.pool = pool
             self.spawn(self.list_groups)
             self.spawn(self.list_schemas)
-            for location in sorted(_data_locations(self.desired)):
-                self.spawn(self.head, location)
             self.spawn(self.local_files)
             self.drain()
             self.settle()
@@ -753,8 +760,17 @@ class _Reader:
         return res.physical_name if res else ""
 
 
+_REPLACEMENT_SUFFIX = re.compile(r"(.+)-[0-9a-f]{6}b?")
+
+
 def _schema_name_match(name: str, desired_names: Iterable[str]) -> bool:
-    return any(name == n or re.fullmatch(re.escape(n) + r"-[0-9a-f]{6}b?", name) for n in desired_names)
+    """`name` is one of `desired_names` or one of them plus a replacement suffix (`-<6 hex>`, optional `b`);
+    one set lookup per schema, so listing a big account's schemas stays linear."""
+    names = desired_names if isinstance(desired_names, frozenset | set) else set(desired_names)
+    if name in names:
+        return True
+    found = _REPLACEMENT_SUFFIX.fullmatch(name)
+    return found is not None and found.group(1) in names
 
 
 # --- turning raw reads into LiveResources --------------------------------------------------------------
