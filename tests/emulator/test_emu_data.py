@@ -228,3 +228,40 @@ def test_an_import_beyond_the_memory_bound_fails_with_a_reason(env: Env) -> None
     assert "1,200 rows" in described["datasetImportJob"]["failureReason"]
     assert "at most 500 rows per dataset" in described["datasetImportJob"]["failureReason"]
     assert env.emulator.data.interactions(dg) is None
+
+
+def test_appended_events_are_saved_as_a_small_delta_beside_the_unchanged_table(tmp_path: Path) -> None:
+    builder = TableBuilder("INTERACTIONS", ["USER_ID", "ITEM_ID", "TIMESTAMP"])
+    for k in range(100):
+        builder.add({"USER_ID": f"u{k % 7}", "ITEM_ID": f"i{k % 11}", "TIMESTAMP": str(k)})
+    store = DataStore()
+    store.attach(tmp_path)
+    store.stage("job", builder.build())
+    store.commit("job", "dg", "INTERACTIONS", "FULL")
+    store.flush()
+    (base,) = [p for p in tmp_path.glob("*.npz")]
+    written = base.stat().st_mtime_ns
+    for k in range(3):
+        store.append_events("dg", [{"USER_ID": "new", "ITEM_ID": f"i{k}", "TIMESTAMP": str(200 + k)}])
+        store.flush()
+    deltas = list(tmp_path.glob("*.delta.npz"))
+    assert len(deltas) == 1 and base.stat().st_mtime_ns == written  # the 100 rows were not rewritten
+
+    again = DataStore()
+    again.attach(tmp_path)
+    table = again.interactions("dg")
+    assert table is not None and len(table) == 103
+    assert table.user_history("new") == [("i0", "", 200), ("i1", "", 201), ("i2", "", 202)]
+    assert again.user_items_after("dg", "u3", 0)[:2] == ["i3", "i10"]
+    # another restart, more events, then a change that is not an append: one full file again
+    again.append_events("dg", [{"USER_ID": "new", "ITEM_ID": "i9", "TIMESTAMP": "300"}])
+    again.flush()
+    third = DataStore()
+    third.attach(tmp_path)
+    assert len(third.interactions("dg") or []) == 104
+    third.remove_users("dg", ["new"])
+    third.flush()
+    assert not list(tmp_path.glob("*.delta.npz")) and len(list(tmp_path.glob("*.npz"))) == 1
+    fourth = DataStore()
+    fourth.attach(tmp_path)
+    assert len(fourth.interactions("dg") or []) == 100

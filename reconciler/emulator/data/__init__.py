@@ -531,6 +531,10 @@ class DataStore:
         self._pending: dict[str, TableBuilder] = {}  # rows appended by the events API, not yet merged
         self._dirty: set[str] = set()
         self._on_disk: dict[str, str] = {}  # key -> file name (loaded lazily)
+        self._deltas: dict[str, tuple[str, int]] = {}  # key -> (delta file, rows in the base file)
+        self._rewrite: set[str] = set()  # changed other than by appending rows: write the whole table
+        self._saved_rows: dict[str, int] = {}  # rows of each base file
+        self._generation = 0  # file names never repeat, so the index always names complete files
         self.root: Path | None = None
 
     # ---- keys ---------------------------------------------------------------------------------------
@@ -598,7 +602,10 @@ class DataStore:
             pending = self._pending.pop(key, None)
             table = self._tables.get(key)
             if table is None and key in self._on_disk and self.root is not None:
-                table = self._tables[key] = load_table(self.root / self._on_disk[key])
+                table = load_table(self.root / self._on_disk[key])
+                if key in self._deltas:  # rows appended since the base file was written
+                    table = concat(table, load_table(self.root / self._deltas[key][0]))
+                self._tables[key] = table
             if pending is not None and pending.rows:
                 built = pending.build()
                 table = built if table is None else concat(table, built)
@@ -613,6 +620,7 @@ class DataStore:
             key = self.staged_key(job_arn)
             self._tables[key] = table
             self._dirty.add(key)
+            self._rewrite.add(key)
 
     def staged(self, job_arn: str) -> Table | None:
         return self._get(self.staged_key(job_arn))
@@ -638,6 +646,7 @@ class DataStore:
             self._check_size(result, dataset_type)
             self._tables[key] = result
             self._dirty.add(key)
+            self._rewrite.add(key)
             return len(result)
 
     def builder(self, dataset_group_arn: str, dataset_type: str, field_names: Sequence[str]) -> TableBuilder:
@@ -703,6 +712,7 @@ class DataStore:
                 if count:
                     self._tables[key] = table.select(np.flatnonzero(~doomed))
                     self._dirty.add(key)
+                    self._rewrite.add(key)
                     removed += count
         return removed
 
@@ -711,6 +721,7 @@ class DataStore:
             self._tables.pop(key, None)
             self._pending.pop(key, None)
             self._dirty.add(key)
+            self._rewrite.add(key)
 
     def drop_dataset(self, dataset_group_arn: str, dataset_type: str) -> None:
         self.drop(self.dataset_key(dataset_group_arn, dataset_type))
@@ -718,6 +729,7 @@ class DataStore:
     def clear(self) -> None:
         with self._lock:
             self._dirty |= set(self._tables) | set(self._on_disk) | set(self._pending)
+            self._rewrite |= self._dirty
             self._tables.clear()
             self._pending.clear()
 
@@ -734,9 +746,14 @@ class DataStore:
         with self._lock:
             self.root = Path(root)
             index = self.root / self.INDEX
-            self._on_disk = {}
+            self._on_disk, self._deltas = {}, {}
             if index.exists():
-                self._on_disk = dict(json.loads(index.read_text(encoding="utf-8")))
+                saved = json.loads(index.read_text(encoding="utf-8"))
+                tables = saved.get("tables", saved) if isinstance(saved, dict) else {}
+                self._on_disk = {k: v for k, v in tables.items() if isinstance(v, str)}
+                self._deltas = {k: (v[0], int(v[1])) for k, v in (saved.get("deltas") or {}).items()}
+                self._saved_rows = {k: int(v) for k, v in (saved.get("rows") or {}).items()}
+                self._generation = int(saved.get("generation", 0)) if isinstance(saved, dict) else 0
 
     def flush(self) -> None:
         """Write changed tables (and the index) to ``root``; remove files of dropped tables."""
@@ -747,23 +764,54 @@ class DataStore:
                 self._get(key)
             if not self._dirty:
                 return
+            obsolete: list[str] = []  # removed once the new index is in place (crash-safe)
             for key in sorted(self._dirty):
                 table = self._tables.get(key)
+                delta = self._deltas.get(key)
+                old = self._on_disk.get(key)
                 if table is None:
-                    old = self._on_disk.pop(key, None)
-                    if old:
-                        with contextlib.suppress(OSError):
-                            (self.root / old).unlink()
+                    self._on_disk.pop(key, None)
+                    self._deltas.pop(key, None)
+                    obsolete += [n for n in (old, delta[0] if delta else None) if n]
                     continue
-                name = _file_name(key)
+                base_rows = delta[1] if delta else self._saved_rows.get(key, -1)
+                appended = len(table) - base_rows
+                if (
+                    key not in self._rewrite
+                    and old is not None
+                    and base_rows >= 0
+                    and 0 < appended <= base_rows
+                ):
+                    # only rows were appended (the events API): write them alone, beside the unchanged base
+                    self._generation += 1
+                    delta_name = f"{_file_name(key)[:-4]}.{self._generation}.delta.npz"
+                    save_table(self.root / delta_name, table.select(np.arange(base_rows, len(table))))
+                    self._deltas[key] = (delta_name, base_rows)
+                    obsolete += [delta[0]] if delta else []
+                    continue
+                self._generation += 1
+                name = f"{_file_name(key)[:-4]}.{self._generation}.npz"
                 save_table(self.root / name, table)
                 self._on_disk[key] = name
+                self._saved_rows[key] = len(table)
+                self._deltas.pop(key, None)
+                obsolete += [n for n in (old, delta[0] if delta else None) if n]
             self.root.mkdir(parents=True, exist_ok=True)
-            index_text = json.dumps(self._on_disk, sort_keys=True, indent=0)
+            document = {
+                "tables": self._on_disk,
+                "rows": {k: v for k, v in self._saved_rows.items() if k in self._on_disk},
+                "deltas": {k: list(v) for k, v in self._deltas.items()},
+                "generation": self._generation,
+            }
+            index_text = json.dumps(document, sort_keys=True, indent=0)
             fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".tmp", dir=self.root)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(index_text)
             os.replace(tmp, self.root / self.INDEX)
+            for name in obsolete:
+                with contextlib.suppress(OSError):
+                    (self.root / name).unlink()
+            self._rewrite.clear()
             self._dirty.clear()
 
 
