@@ -44,6 +44,9 @@ class Recipe:
     campaign: bool = True
     """Can be deployed in a campaign (USER_SEGMENTATION recipes are batch segment only)."""
     legacy: bool = False
+    uses_context: bool = False
+    """Trains on interaction metadata (contextual metadata such as DEVICE; AWS guide "Increasing
+    recommendation relevance with contextual metadata")."""
     event_types: tuple[str, ...] = ()
     """Event types a domain use case trains on (its interactions need an EVENT_TYPE field with them)."""
     hyperparameters: tuple[HyperParameter, ...] = ()
@@ -74,6 +77,7 @@ _RECIPES: tuple[Recipe, ...] = (
     Recipe(
         "aws-user-personalization-v2",
         "USER_PERSONALIZATION",
+        uses_context=True,
         training_update=True,
         exploration=False,
         hyperparameters=(HyperParameter("apply_recency_bias", "algorithm", "bool", "true"),),
@@ -82,6 +86,7 @@ _RECIPES: tuple[Recipe, ...] = (
     Recipe(
         "aws-user-personalization",
         "USER_PERSONALIZATION",
+        uses_context=True,
         training_update=True,
         exploration=True,
         hyperparameters=_HRNN_LIKE,
@@ -104,10 +109,11 @@ _RECIPES: tuple[Recipe, ...] = (
     Recipe(
         "aws-personalized-ranking-v2",
         "PERSONALIZED_RANKING",
+        uses_context=True,
         hyperparameters=(HyperParameter("apply_recency_bias", "algorithm", "bool", "true"),),
         hyperparameters_complete=False,
     ),
-    Recipe("aws-personalized-ranking", "PERSONALIZED_RANKING", hyperparameters=_HRNN_LIKE),
+    Recipe("aws-personalized-ranking", "PERSONALIZED_RANKING", uses_context=True, hyperparameters=_HRNN_LIKE),
     Recipe(
         "aws-semantic-similarity",
         "RELATED_ITEMS",
@@ -154,7 +160,13 @@ _RECIPES: tuple[Recipe, ...] = (
     # Domain use cases: datasets used for training and required event types from the AWS guide's
     # "ECOMMERCE use cases" / "VIDEO_ON_DEMAND use cases" pages (interactions always required).
     *(
-        Recipe(f"aws-ecomm-{use_case}", "DOMAIN", domain="ECOMMERCE", event_types=events)
+        Recipe(
+            f"aws-ecomm-{use_case}",
+            "DOMAIN",
+            domain="ECOMMERCE",
+            event_types=events,
+            uses_context=use_case == "recommended-for-you",
+        )
         for use_case, events in (
             ("customers-who-viewed-x-also-viewed", ("View",)),
             ("frequently-bought-together", ("Purchase",)),
@@ -164,7 +176,14 @@ _RECIPES: tuple[Recipe, ...] = (
         )
     ),
     *(
-        Recipe(f"aws-vod-{use_case}", "DOMAIN", domain="VIDEO_ON_DEMAND", requires=needs, event_types=events)
+        Recipe(
+            f"aws-vod-{use_case}",
+            "DOMAIN",
+            domain="VIDEO_ON_DEMAND",
+            requires=needs,
+            event_types=events,
+            uses_context=use_case == "top-picks",
+        )
         for use_case, needs, events in (
             ("because-you-watched-x", frozenset({"INTERACTIONS"}), ("Watch",)),
             ("more-like-x", frozenset({"INTERACTIONS", "ITEMS"}), ()),

@@ -97,6 +97,7 @@ RULE_FRAGMENTS = {
     "domain use case datasets": "trains on INTERACTIONS and ITEMS data",
     "domain use case event types": "trains on Watch and Click events",
     "all problems of a schema in one run": "unsupported type 'map'",
+    "context fields only for recipes that use them": "does not train on interaction metadata (context)",
 }
 
 LOCATION = re.compile(r"^(case|base/base)\.yaml:\d+:\d+: ")

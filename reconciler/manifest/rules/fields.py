@@ -14,10 +14,11 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path as FsPath
+from typing import Any
 
 from reconciler.manifest.avro import field_named
 from reconciler.manifest.context import Context, ParsedResource
-from reconciler.manifest.recipes import find_recipe
+from reconciler.manifest.recipes import Recipe, find_recipe
 from reconciler.manifest.yamlmarks import Path
 from reconciler.model.address import Kind
 from reconciler.model.spec import (
@@ -217,6 +218,8 @@ def _solution(ctx: Context, res: ParsedResource, spec: SolutionSpec) -> None:
                     f"eventsConfig keeps events by value (threshold {params.eventValueThreshold:g})",
                 )
     recipe = find_recipe(spec.recipeArn) if spec.recipeArn else None
+    if recipe is not None:
+        _context_columns(ctx, res, recipe, spec.solutionConfig, CONFIG)
     if recipe is not None and recipe.name == "aws-semantic-similarity":
         entry = ctx.datasets_of_group(group).get("ITEMS")
         schema = entry[1] if entry is not None else None
@@ -233,6 +236,7 @@ def _recommender(ctx: Context, res: ParsedResource, spec: RecommenderSpec) -> No
     recipe = find_recipe(spec.recipeArn)
     if recipe is None or recipe.domain is None or ctx.get(Kind.DATASET_GROUP, spec.datasetGroup) is None:
         return
+    _context_columns(ctx, res, recipe, spec.recommenderConfig, ("spec", "recommenderConfig"))
     present = ctx.datasets_of_group(spec.datasetGroup)
     missing = sorted(recipe.requires - set(present) - {"INTERACTIONS"})  # interactions: reported elsewhere
     if missing:
@@ -252,6 +256,32 @@ def _recommender(ctx: Context, res: ParsedResource, spec: RecommenderSpec) -> No
         f"{recipe.name} trains on {' and '.join(recipe.event_types)} events",
     ):
         _data_has(ctx, res, spec.datasetGroup, recipe.event_types, ("spec", "recipeArn"), recipe.name)
+
+
+CONTEXT_USERS = (
+    "User-Personalization(-v2), Personalized-Ranking(-v2) and the recommended-for-you / top-picks use cases"
+)
+
+
+def _context_columns(ctx: Context, res: ParsedResource, recipe: Recipe, config: Any, base: Path) -> None:
+    """Interaction metadata columns included for training by a recipe that does not use contextual
+    metadata are ignored: say so where they are listed."""
+    if recipe.uses_context or config is None or config.trainingDataConfig is None:
+        return
+    included = config.trainingDataConfig.includedDatasetColumns or {}
+    for key, columns in included.items():
+        if key.upper() != "INTERACTIONS":
+            continue
+        reserved = {"USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE", "IMPRESSION"}
+        context = [c for c in columns if str(c).upper() not in reserved]
+        if context:
+            ctx.warning(
+                res,
+                (*base, "trainingDataConfig", "includedDatasetColumns", key),
+                f"{recipe.name} does not train on interaction metadata (context), so "
+                f"{', '.join(context)} {'is' if len(context) == 1 else 'are'} ignored",
+                f"contextual metadata is used by {CONTEXT_USERS}",
+            )
 
 
 def _dataset(ctx: Context, res: ParsedResource, spec: DatasetSpec) -> None:
