@@ -134,6 +134,9 @@ def test_data_deletion_job_removes_users(env: Env) -> None:
     job = env.call("DescribeDataDeletionJob", dataDeletionJobArn=arn)["dataDeletionJob"]
     assert (job["status"], job["numDeleted"]) == ("COMPLETED", 2)
     assert _stats(env, ds)["rows"] == 24
+    table = env.emulator.data.interactions(dg)  # the kept rows of those users are gone as well
+    assert table is not None and len(table) == 24
+    assert not {"u1", "u2"} & {table.users.strings[u] for u in table.user.tolist()}
 
 
 def test_export_and_batch_jobs_check_their_s3_locations(env: Env) -> None:

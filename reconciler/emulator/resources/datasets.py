@@ -396,6 +396,7 @@ def _deletion_done(ctx: Context, record: Record, status: str) -> None:
         deleted = max(deleted, len(removed))
         dataset["_data"] = stats.to_dict()
     record["numDeleted"] = deleted
+    ctx.emulator.data.remove_users(record["datasetGroupArn"], doomed)  # the kept rows go too
 
 
 ON_STATUS["data_deletion_job"] = _deletion_done
