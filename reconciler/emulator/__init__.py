@@ -30,12 +30,14 @@ What it does NOT emulate:
   (PutEvents/PutItems/PutUsers); event trackers and trackingIds are created but receive nothing;
 * the service's own algorithms: models are small stand-ins (see ``reconciler.emulator.models``), so metric
   values differ from AWS's for the same data; aws-similar-items, aws-vod-more-like-x and
-  aws-semantic-similarity use item co-occurrence (plus shared metadata for items without events); Next-Best-
-  Action has no model; trend prediction accuracy, average_rewards_at_k and themed batch output are not
-  computed; trainingHours is an estimate from the row count;
+  aws-semantic-similarity use item co-occurrence (plus shared metadata for items without events);
+  Next-Best-Action ranks by global take rates; themed batch output is a labelled template ("Items like
+  <name>"); trend prediction accuracy, average_rewards_at_k and the Next-Best-Action metrics are not
+  computed; trainingHours is an estimate from the row count; training runs when a version becomes ACTIVE,
+  inside the request that notices it (about 30 s of CPU for user-personalization on 1M interactions);
 * IAM: roleArn values are pattern-checked only; no permissions, bucket policies or KMS keys are evaluated;
-* output data: export, batch inference and batch segment jobs check their S3 input/bucket but write nothing;
-  data deletion jobs remove users from the statistics only;
+* batch jobs ignore their filterArn and per-line filterValues; UP-v2's per-item ``reason`` lists are not
+  written;
 * data limits (no 1000-record minimum per import job, no size limits beyond ``max_rows`` per dataset, no
   textual or categorical limits), and the Avro schema beyond record/fields/names/types;
 * AutoML search (it picks the first listed recipe); User-Personalization's 2-hourly in-place model

@@ -138,3 +138,37 @@ def test_dataset_export_writes_csv_by_ingestion_mode(env: Env) -> None:
     assert [tuple(r) for r in out["BULK"][1:]] == unique
     assert out["PUT"][1:] == [["i1", "live", "Click", "1800000000", ""]]
     assert len(out["ALL"]) == len(unique) + 2
+
+
+def test_theme_generation_labels_each_answer_with_the_query_items_name(env: Env) -> None:
+    dg = env.trainable_group()
+    schema = env.call("CreateSchema", name="items", schema=ITEMS_SCHEMA)["schemaArn"]
+    ds = env.call("CreateDataset", name="items", datasetGroupArn=dg, schemaArn=schema, datasetType="Items")[
+        "datasetArn"
+    ]
+    url = env.put("items.csv", items_csv(60))
+    env.call(
+        "CreateDatasetImportJob",
+        jobName="items",
+        datasetArn=ds,
+        dataSource={"dataLocation": url},
+        roleArn=env.role,
+    )
+    _settle(env)
+    version = _ready_version(env, dg, "aws-similar-items", "similar")
+    theme = {"fieldsForThemeGeneration": {"itemName": "CATEGORY"}}
+    job = _batch(
+        env,
+        version,
+        "themes",
+        ['{"itemId": "i7"}'],
+        numResults=5,
+        batchInferenceJobMode="THEME_GENERATION",
+        themeGenerationConfig=theme,
+    )
+    assert "failureReason" not in job
+    (line,) = _read_lines(env, "out/themes/themes.json.out")
+    output = line["output"]
+    assert output["theme"] == "Items like cat2" and len(output["recommendedItems"]) == 5
+    assert output["itemsThemeRelevanceScores"] == sorted(output["itemsThemeRelevanceScores"], reverse=True)
+    assert "scores" not in output

@@ -8,7 +8,8 @@
   ``userId``. ``numResults`` is the job's (default 25, at most 500). A line that is not a JSON object, or
   lacks the id the recipe needs, gets ``"output": null`` and the reason in ``"error"``. The answers come from
   the solution version's trained model; events after its training are not used (as the service's batch
-  jobs do). The job's ``filterArn`` is not applied to batch output.
+  jobs do). The job's ``filterArn`` is not applied to batch output. THEME_GENERATION jobs add a labelled
+  stand-in theme (see ``_add_theme``).
 * Batch segment: item-affinity lines ``{"itemId": "105"}`` -> ``{"input": {...}, "output":
   {"recommendedUsers": [...]}}``; item-attribute-affinity lines ``{"itemAttributes": "ITEMS.GENRES =
   \\"Comedy\\" AND ..."}`` -> ``{"itemAttributes": "...", "output": {"recommendedUsers": [...]}}`` (the items
@@ -93,6 +94,21 @@ def _inference_line(model: Any, recipe_type: str, line: dict[str, Any], n: int) 
     return output
 
 
+def _add_theme(output: dict[str, Any], line: dict[str, Any], record: Record, items: Table | None) -> None:
+    """THEME_GENERATION (Similar-Items): a labelled stand-in for the generated theme, "Items like <name of the
+    query item>" (the Items column named by fieldsForThemeGeneration.itemName), and relevance scores that
+    fall linearly from 0.6 at the top to 0.0 (the service's scores lie roughly in -0.1..0.6)."""
+    column = ((record.get("themeGenerationConfig") or {}).get("fieldsForThemeGeneration") or {}).get(
+        "itemName"
+    )
+    query = str(line.get("itemId", ""))
+    name = (items.value(query, column) if items is not None and column else None) or query
+    count = len(output["recommendedItems"])
+    output["theme"] = f"Items like {name}"
+    output["itemsThemeRelevanceScores"] = [round(0.6 * (1 - k / max(count, 1)), 4) for k in range(count)]
+    output.pop("scores", None)
+
+
 def _batch_inference_done(ctx: Context, record: Record, status: str) -> None:
     if status != _words("batch_inference_job")["done"]:
         return
@@ -103,6 +119,7 @@ def _batch_inference_done(ctx: Context, record: Record, status: str) -> None:
         return
     recipe_type = RECIPES[version["recipeArn"]].recipe_type
     n = min(MAX_RESULTS, int(record.get("numResults") or 25))
+    items = ctx.emulator.data.items(version["datasetGroupArn"])
     try:
         inputs = read_objects(ctx.emulator.s3_client(ctx.region), record["jobInput"]["s3DataSource"]["path"])
         for key, body in inputs:
@@ -112,6 +129,8 @@ def _batch_inference_done(ctx: Context, record: Record, status: str) -> None:
                 if problem is None:
                     try:
                         entry["output"] = _inference_line(model, recipe_type, value, n)
+                        if record.get("batchInferenceJobMode") == "THEME_GENERATION":
+                            _add_theme(entry["output"], value, record, items)
                     except ValueError as exc:
                         entry["error"] = str(exc)
                 lines.append(json.dumps(entry))
