@@ -96,6 +96,48 @@ def test_lock_of_a_killed_apply_is_taken_over_after_its_lease_expires(world) -> 
     assert "expired 1 s ago" in result.broke_lock_of and "taken over" in result.broke_lock_of
 
 
+def test_apply_whose_lease_was_taken_over_stops_and_says_so(world) -> None:
+    """Fencing in practice: an apply that could not renew its lease (here: 121 s of account time went by in
+    one step) and was taken over stops once its heartbeat finds the newer epoch; nothing starts after that."""
+    import threading
+    import time
+
+    sent_after: list[str] = []
+    seen = {"taken": False}
+    noticed = threading.Event()
+
+    def heartbeat_read(**_: object) -> None:
+        if seen["taken"] and threading.current_thread().name.startswith("lock-heartbeat"):
+            noticed.set()  # the heartbeat's read that finds the intruder's epoch
+
+    def record(model, **_: object) -> None:
+        if noticed.is_set() and model.name.startswith(("Create", "Update", "Delete", "Start", "Stop", "Tag")):
+            sent_after.append(model.name)
+
+    world.target.ssm.meta.events.register("after-call.ssm.GetParametersByPath", heartbeat_read)
+    world.personalize.meta.events.register("before-call.personalize.*", record)
+
+    class TakeOverAtFirstTraining(RecordingReporter):
+        def event(self, event) -> None:
+            super().event(event)
+            if event.kind is EventKind.STARTED and event.step.startswith("train") and not seen["taken"]:
+                world.clock.advance(DEFAULT_LEASE + 1)
+                StackLock(
+                    world.target.ssm, world.desired.stack.name, clock=world.clock, owner="intruder"
+                ).acquire()
+                seen["taken"] = True
+                assert noticed.wait(timeout=10), "the heartbeat never looked at the lock again"
+                time.sleep(0.1)
+
+    result = world.apply(reporter=TakeOverAtFirstTraining(), lock_owner="slow apply")
+    assert seen["taken"] and noticed.is_set()
+    assert result.lock_lost and result.exit_code == 1
+    assert "taken over during this apply by intruder" in "\n".join(result.report.notes)
+    assert sent_after == [], f"calls sent after the apply knew it lost the lock: {sent_after}"
+    holder = StackLock(world.target.ssm, world.desired.stack.name, clock=world.clock).holder()
+    assert holder is not None and holder.owner == "intruder"  # the stopped apply did not release it
+
+
 def test_break_lock_shows_the_holder_and_its_lease_age(world) -> None:
     StackLock(
         world.target.ssm, world.desired.stack.name, clock=world.clock, owner="stuck@runner pid 8"
