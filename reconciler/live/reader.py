@@ -306,7 +306,7 @@ class _Raw:
 class _Reader:
     personalize: Any
     clients: Any
-    """Where `.s3` comes from: asked for only by the HeadObject tasks, so a target that makes its S3
+    """Where `.s3` comes from: asked for only by the data-location reads, so a target that makes its S3
     client on first use does so in a worker thread while the first Personalize calls are in flight."""
     desired: DesiredState
     concurrency: int
@@ -439,7 +439,7 @@ class _Reader:
             self.spawn(self.list_all_versions)
         for raw in sorted(raws, key=lambda r: not self.likely_ours(r.name)):
             self.spawn(self.group_tags, raw)
-        # The data locations' HeadObjects queue behind the group tags (nothing waits for them).
+        # The data locations' reads (ListObjectsV2) queue behind the group tags (nothing waits for them).
         for location in sorted(_data_locations(self.desired)):
             self.spawn(self.head, location)
         if not raws:
