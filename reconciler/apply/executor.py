@@ -41,6 +41,7 @@ import itertools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,7 @@ TYPICAL_CREATE: dict[Kind, float] = {
 }
 TYPICAL_UPDATE: dict[Kind, float] = {Kind.CAMPAIGN: 15 * 60, Kind.RECOMMENDER: 30 * 60, Kind.SOLUTION: 5 * 60}
 TYPICAL_TRAINING = {"FULL": 45 * 60, "UPDATE": 15 * 60, "AUTOTRAIN": 45 * 60}
-TYPICAL_IMPORT = 15 * 60
+TYPICAL_IMPORT = 10 * 60  # a small file; large ones take up to twice that
 TYPICAL_DELETE = 60.0
 TYPICAL_STOP = 120.0
 
@@ -568,8 +569,10 @@ class Executor:
         *,
         long_running: bool = True,
         failure: Callable[[], str] | None = None,
+        since: Callable[[], float | None] | None = None,
     ) -> str:
-        """Wait with the apply deadline; raise StillRunning / StepFailed as the graph expects."""
+        """Wait with the apply deadline; raise StillRunning / StepFailed as the graph expects. `since` gives
+        the clock time the awaited operation started (polling is timed around its expected completion)."""
         started = self.clock.now()
         if self.options.no_wait and long_running:
             status = normalize_status(read())
@@ -601,6 +604,7 @@ class Executor:
                 deadline=self.deadline,
                 seed=self.options.seed + int(_short_hash(step.key, length=6), 16),
                 on_status=on_status,
+                since=since,
             )
         except WaitFailed as exc:
             reason = failure() if failure else ""
@@ -896,7 +900,11 @@ class Executor:
         def reason() -> str:
             return str(last.get("failureReason") or "")
 
-        self._wait(step, read, {"ACTIVE"}, failed, typical, failure=reason)
+        def since() -> float | None:  # a job or training already running is timed from its own start
+            created = last.get("creationDateTime")
+            return created.timestamp() if isinstance(created, datetime) else None
+
+        self._wait(step, read, {"ACTIVE"}, failed, typical, failure=reason, since=since)
 
     def _upload_if_needed(self, step: Step, res: DesiredResource) -> tuple[str, str] | None:
         """Upload `dataImport.localFile` to `dataLocation` unless the object there is this file (the SHA-256

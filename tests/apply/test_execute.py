@@ -35,9 +35,10 @@ def test_seed_stack_on_empty_account_runs_trainings_in_parallel(world) -> None:
     latest_start = max(s.started for s in trains)
     earliest_end = min(s.finished for s in trains)
     assert latest_start < earliest_end
-    # makespan close to the critical path: group 70 + dataset 70 + import 910 + solution? no: the trainings
-    # wait for imports; import 910 + training 2710 + campaign 1510 (+ group, dataset) ~ 5270 s
-    assert 5200 <= report.makespan <= 5270 * 1.12
+    # makespan close to the critical path (each duration includes the 10 s pending phase): group 70 +
+    # dataset 70 + import 610 + training 2710 + campaign 1510 = 4970 s (the solutions are created meanwhile);
+    # polling around each expected completion notices it within ~1 %
+    assert 4970 <= report.makespan <= 4970 * 1.02
     # the emulator holds exactly one of everything, and one version per solution
     versions = world.personalize.list_solution_versions()["solutionVersions"]
     assert len(versions) == 3
