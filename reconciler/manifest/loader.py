@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import json
 import os
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -502,7 +503,13 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
     declared: dict[Address, MarkedDocument] = {}
     partial: list[PartialResource] = []
     parsed: list[ParsedResource] = []
-    for raw_doc in resource_raw:
+    found_documents = bool(raw_docs)
+    # Each composed tree is dropped once built: holding every file's tree at once was most of load's memory
+    # peak at thousands of resources.
+    pending = deque(resource_raw)
+    del raw_docs, resource_raw
+    while pending:
+        raw_doc = pending.popleft()
         yaml_problems: list[Any] = []
         broken_before = subst.broken_uses
         doc = raw_doc.build(subst, yaml_problems)
@@ -535,7 +542,7 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
         resource = _parse_resource(doc, reporter, declared, partial)
         if resource is not None:
             parsed.append(resource)
-    if not raw_docs and not reporter.has_errors:
+    if not found_documents and not reporter.has_errors:
         where = display_path(Path(path))
         found = (
             "no *.yaml or *.yml files"
@@ -557,22 +564,27 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
 
 
 def digest_of(stack: Stack, resources: list[DesiredResource]) -> str:
-    payload = {
-        "stack": {"name": stack.name, "settings": stack.settings.model_dump(mode="json", by_alias=True)},
-        "resources": [
-            {
-                "address": str(r.address),
-                "physicalName": r.physical_name,
-                "spec": r.spec.model_dump(mode="json", by_alias=True),
-                "tags": dict(sorted(r.tags.items())),
-                "lifecycle": r.lifecycle.model_dump(mode="json"),
-                "dependsOn": [str(a) for a in r.depends_on],
-            }
-            for r in sorted(resources, key=lambda r: r.address)
-        ],
-    }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    """sha256 of the canonical JSON of the stack settings and every resource (sorted keys, no spaces):
+    `{"resources":[...],"stack":{...}}`, hashed one resource at a time (the whole text of thousands of
+    resources was a large transient)."""
+    digest = hashlib.sha256(b'{"resources":[')
+    for i, r in enumerate(sorted(resources, key=lambda r: r.address)):
+        entry = {
+            "address": str(r.address),
+            "physicalName": r.physical_name,
+            "spec": r.spec.model_dump(mode="json", by_alias=True),
+            "tags": dict(sorted(r.tags.items())),
+            "lifecycle": r.lifecycle.model_dump(mode="json"),
+            "dependsOn": [str(a) for a in r.depends_on],
+        }
+        digest.update((b"," if i else b"") + _canonical(entry))
+    settings = {"name": stack.name, "settings": stack.settings.model_dump(mode="json", by_alias=True)}
+    digest.update(b'],"stack":' + _canonical(settings) + b"}")
+    return digest.hexdigest()
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 def build_state(context: Context) -> DesiredState:

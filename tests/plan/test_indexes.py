@@ -43,3 +43,35 @@ def test_many_groups_plan_each_group_on_its_own_datasets() -> None:
             group = change.address.name.split("-")[0]
             datasets = [a for a in change.depends_on if a.kind is Kind.DATASET]
             assert datasets and all(a.name.startswith(group + "-") for a in datasets), change
+
+
+def test_manifest_digest_is_the_sha256_of_the_canonical_json_of_stack_and_resources() -> None:
+    """digest_of hashes one resource at a time; the value stays the hash of the whole canonical text."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from reconciler.manifest import load
+    from reconciler.manifest.loader import digest_of
+
+    desired = load(Path(__file__).resolve().parents[2] / "manifests")
+    resources = sorted(desired.resources.values(), key=lambda r: r.address)
+    payload = {
+        "stack": {
+            "name": desired.stack.name,
+            "settings": desired.stack.settings.model_dump(mode="json", by_alias=True),
+        },
+        "resources": [
+            {
+                "address": str(r.address),
+                "physicalName": r.physical_name,
+                "spec": r.spec.model_dump(mode="json", by_alias=True),
+                "tags": dict(sorted(r.tags.items())),
+                "lifecycle": r.lifecycle.model_dump(mode="json"),
+                "dependsOn": [str(a) for a in r.depends_on],
+            }
+            for r in resources
+        ],
+    }
+    whole = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    assert desired.digest == digest_of(desired.stack, resources) == hashlib.sha256(whole).hexdigest()
