@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--only", default="", help="comma-separated section names (see --list)")
     parser.add_argument("--list", action="store_true", help="print the registered sections and exit")
-    parser.add_argument("--section-timeout", type=float, default=420.0, help="seconds per section")
+    parser.add_argument("--section-timeout", type=float, default=900.0, help="seconds per section")
     args = parser.parse_args(argv)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")

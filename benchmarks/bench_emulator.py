@@ -95,6 +95,41 @@ def over_http(calls: int, threads: int = 1) -> HttpThroughput:
         server.stop()
 
 
+def parallel_latency(clients: int = 16, latency: float = 0.2) -> float:
+    """Wall seconds for `clients` concurrent describes over HTTP, each held `latency` s by injected latency:
+    about one latency when the server answers in parallel, `clients` latencies when it serialises."""
+    import boto3
+
+    from reconciler.emulator.server import EmulatorServer
+
+    emulator, arns = _prepare()
+    server = EmulatorServer(emulator, emulator.clock).start()
+    try:
+        session = boto3.session.Session(
+            aws_access_key_id="emulator", aws_secret_access_key="emulator", region_name=REGION
+        )
+        callers = [session.client("personalize", endpoint_url=server.url) for _ in range(clients)]
+        for client in callers:
+            _describe_loop(client, arns, 1)  # connect and warm up outside the measurement
+        emulator.control.set_latency("DescribeDatasetGroup", latency)
+        barrier = threading.Barrier(clients + 1)
+
+        def call(client: Any) -> None:
+            barrier.wait()
+            _describe_loop(client, arns, 1)
+
+        workers = [threading.Thread(target=call, args=(c,)) for c in callers]
+        for worker in workers:
+            worker.start()
+        barrier.wait()
+        start = time.perf_counter()
+        for worker in workers:
+            worker.join()
+        return time.perf_counter() - start
+    finally:
+        server.stop()
+
+
 def core_only(calls: int) -> float:
     emulator, arns = _prepare()
     start = time.perf_counter()

@@ -37,6 +37,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "benchmarks.bench_models",
     "benchmarks.bench_plan",
     "benchmarks.bench_upload",
+    "benchmarks.bench_scale",
 )
 
 

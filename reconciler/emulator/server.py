@@ -595,6 +595,11 @@ def _handler_class(quiet: bool) -> type:
             if not quiet:
                 super().log_request(*args, **kwargs)
 
+        def log_error(self, format: str, *args: Any) -> None:
+            # http.server reports an idle kept-alive connection reaching `timeout` as an error: it is not.
+            if not quiet and not format.startswith("Request timed out"):
+                super().log_error(format, *args)
+
         def run_wsgi(self) -> None:
             # "Expect: 100-continue" was answered by http.server's parse_request (HTTP/1.1).
             environ = self.make_environ()

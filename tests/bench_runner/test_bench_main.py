@@ -111,3 +111,13 @@ def test_main_writes_results_and_exit_codes(tmp_path: Path, monkeypatch: pytest.
     assert not (tmp_path / "x").exists()
     with pytest.raises(SystemExit):
         bench.main(["--only", "nope"])
+
+
+def test_scale_manifests_are_valid_and_the_registry_lists_every_section(tmp_path: Path) -> None:
+    from benchmarks.bench_scale import write_manifests
+    from reconciler.manifest import validate
+
+    report = validate(write_manifests(tmp_path, 30))
+    assert report.errors == [] and report.resource_count == 30
+    names = [s.name for s in registry.sections()]
+    assert {"emulator", "validate", "apply", "plan", "scale"} <= set(names)

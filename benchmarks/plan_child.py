@@ -1,0 +1,67 @@
+"""`python -m benchmarks.plan_child REPORT.json ARGS...`: run `personalize-gitops ARGS...` in this process
+with its manifest load, live read and plan phases timed, then write the timings and this process's peak RSS
+to REPORT.json (used by benchmarks/bench_scale.py; the command itself is unchanged)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PHASES: dict[str, dict[str, float]] = {}
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident set size in KiB: VmHWM, which starts fresh at exec. (ru_maxrss survives
+    execve on Linux, so a child started from a big benchmark process would report its parent's size.)"""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            PHASES[name] = {
+                "wall": time.perf_counter() - wall,
+                "cpu": time.process_time() - cpu,
+                "peak_rss_kb_after": peak_rss_kb(),
+            }
+
+    return wrapper
+
+
+def main() -> None:
+    report = Path(sys.argv[1])
+    sys.argv = ["personalize-gitops", *sys.argv[2:]]
+    import reconciler.live.reader as reader
+    import reconciler.manifest as manifest
+    import reconciler.plan.planner as planner
+    from reconciler.cli import main as cli_main
+
+    manifest.load = _timed("load", manifest.load)  # type: ignore[assignment]
+    reader.read_live = _timed("read", reader.read_live)  # type: ignore[assignment]
+    planner.plan = _timed("plan", planner.plan)  # type: ignore[assignment]
+    code: Any = 0
+    try:
+        cli_main()
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        report.write_text(json.dumps({"phases": PHASES, "peak_rss_kb": peak_rss_kb()}), encoding="utf-8")
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()
