@@ -136,7 +136,7 @@ def test_parallel_waits_share_virtual_time() -> None:
                 (),
                 clock,
                 None,
-                2700,
+                duration,  # each wait knows its typical duration (polling centres on it)
             )
             return result.finished
 
