@@ -222,35 +222,13 @@ def run_plan_command(served: Served, resources: int) -> CommandRun:
     )
 
 
-def in_process_read(served: Served) -> tuple[float, int]:
-    """The same no-op read in this process (emulated client, same 50 ms), for the side-by-side row."""
-    from reconciler.emulator import emulated_client
-    from reconciler.live.reader import read_live
-
-    @dataclass
-    class Clients:
-        personalize: Any
-        s3: Any
-
-    served.emulator.control.set_latency("*", LATENCY)
-    before = len(served.emulator.calls)
-    clients = Clients(emulated_client(served.emulator, REGION), served.server.bridge.client("s3", REGION))
-    start = time.perf_counter()
-    read_live(clients, served.desired, concurrency=CONCURRENCY, now=0.0)
-    wall = time.perf_counter() - start
-    served.emulator.control.set_latency("*", 0)
-    return wall, len(served.emulator.calls) - before
-
-
-def measure(resources: int, *, in_process: bool = False) -> tuple[CommandRun, tuple[float, int] | None]:
+def measure(resources: int) -> CommandRun:
     with tempfile.TemporaryDirectory() as tmp:
         served = serve_account(Path(tmp) / "manifests", resources)
         try:
-            run = run_plan_command(served, resources)
-            side = in_process_read(served) if in_process else None
+            return run_plan_command(served, resources)
         finally:
             served.server.stop()
-    return run, side
 
 
 # ------------------------------------------------------------------------------------------ the rows
@@ -271,8 +249,8 @@ add_notes(
 def scale_section(args: argparse.Namespace) -> list[Figure]:
     small, large = (100, 500) if args.quick else (1000, 5000)
     figures: list[Figure] = []
-    base, _ = measure(small)
-    big, _ = measure(large)
+    base = measure(small)
+    big = measure(large)
     ratio = big.load_plan_cpu / base.load_plan_cpu
     figures.append(
         issue_row(
@@ -318,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(f"plan command over HTTP, {LATENCY * 1000:.0f} ms per Personalize call, {CONCURRENCY} threads")
     for size in (int(s) for s in args.sizes.split(",") if s):
-        run, _ = measure(size)
+        run = measure(size)
         phases = ", ".join(
             f"{name} {p['wall']:.2f} s wall / {p['cpu']:.2f} s CPU" for name, p in run.phases.items()
         )
