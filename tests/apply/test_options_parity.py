@@ -99,7 +99,7 @@ def test_options_that_change_the_plan_do_change_it(applied: Path, monkeypatch: p
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     _, kept = cli("plan", "mini", "--no-color", "--local")
     _, pruned = cli("plan", "mini", "--no-color", "--local", "--prune")
-    assert "prune is not enabled" in kept and "No changes" in kept
+    assert "kept because prune is off" in kept and "No changes to apply" in kept
     assert "1 to delete" in pruned
 
 
