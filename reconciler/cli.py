@@ -162,8 +162,19 @@ def _root(
         callback=_print_version,
         help="Print the tool version and the manifest and plan format versions it reads, then exit.",
     ),
+    record_calls: str | None = typer.Option(
+        None,
+        "--record-calls",
+        metavar="FILE",
+        help="Append every AWS call (IAM action + resource ARN, JSON lines) to FILE; check it with "
+        "`iam-policy --check FILE`.",
+    ),
 ) -> None:
     """Plan and apply Amazon Personalize resources from YAML manifests."""
+    if record_calls:
+        import os
+
+        os.environ["PERSONALIZE_GITOPS_RECORD_CALLS"] = record_calls  # read by reconciler.aws.target
 
 
 def main() -> None:

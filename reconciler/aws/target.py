@@ -160,18 +160,26 @@ class Target:
         self._config = config if config is not None else client_config()
         self._s3_config = client_config(addressing_path=True) if endpoint_url else self._config
         self._clients: dict[str, Any] = {}
+        from reconciler.aws.calls import recorder_from_env
+
+        self._recorder = recorder_from_env(self.account_id)
+        """`--record-calls FILE`: every call's IAM action and resource go there (reconciler/aws/calls.py)."""
+        if self._recorder is not None and personalize is not None:
+            self._recorder.attach(personalize)
 
     # ----------------------------------------------------------------------------------- clients
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A further boto3 client for ``service`` on this target (same endpoint, credentials, retries)."""
+    def client(self, service: str, region: str | None = None, *, record: bool = True) -> Any:
+        """A further boto3 client for ``service`` on this target (same endpoint, credentials, retries).
+        ``record=False``: not a call of the tool itself (``--local`` state persistence): not recorded."""
         kwargs: dict[str, Any] = {
             "region_name": region or self.region,
             "config": self._s3_config if service == "s3" else self._config,
         }
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
-        return self.session.client(service, **kwargs)
+        client = self.session.client(service, **kwargs)
+        return self._recorder.attach(client) if self._recorder is not None and record else client
 
     def _shared(self, service: str) -> Any:
         """The target's one client for ``service``, made on first use: a command pays only for what it calls

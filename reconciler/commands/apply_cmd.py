@@ -67,7 +67,7 @@ def persist_local_state_after_changes(target: Any) -> None:
 
     state = AccountState(
         Path(target.state_path),
-        lambda service, region: target.client(service, region),
+        lambda service, region: target.client(service, region, record=False),
         regions=[target.region],
     )
     lock = threading.Lock()

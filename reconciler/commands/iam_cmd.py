@@ -244,14 +244,18 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
         )
     locations = _s3_locations(desired)
     if locations:
-        statements.append(
-            _statement(
-                "ReadDataLocations",
-                ["s3:GetObject"],
-                sorted({_object_arn(partition, b, k) for b, k, _ in locations}),
+        if role == "apply":
+            # apply compares a localFile with the object before uploading it (HeadObject); the plan role reads
+            # object metadata by listing only, so a pull request's workflow cannot download the training data
+            statements.append(
+                _statement(
+                    "ReadDataLocations",
+                    ["s3:GetObject"],
+                    sorted({_object_arn(partition, b, k) for b, k, _ in locations}),
+                )
             )
-        )
-        # ListBucket lets a missing object answer 404 (not found) instead of 403, limited to the keys used.
+        # ListObjectsV2 with the key as prefix gives size and ETag (the data fingerprint): ListBucket, limited
+        # to the keys used
         for bucket in sorted({b for b, _, _ in locations}):
             keys = sorted(
                 {k + ("*" if k.endswith("/") or not k else "") for b, k, _ in locations if b == bucket}
@@ -264,6 +268,28 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
                     Condition={"StringLike": {"s3:prefix": keys}},
                 )
             )
+        buckets = sorted({b for b, _, _ in locations})
+        # plan's preflight (reconciler/live/preflight.py): does the bucket exist (one key listed at most), may
+        # Personalize read it (bucket policy), which KMS key encrypts it: metadata, never object content
+        statements.append(
+            _statement(
+                "PreflightProbeDataBuckets",
+                ["s3:ListBucket"],
+                [f"arn:{partition}:s3:::{b}" for b in buckets],
+                Condition={"NumericLessThanEquals": {"s3:max-keys": "1"}},
+            )
+        )
+        statements.append(
+            _statement(
+                "PreflightReadBucketSettings",
+                ["s3:GetBucketPolicy", "s3:GetEncryptionConfiguration"],
+                [f"arn:{partition}:s3:::{b}" for b in buckets],
+            )
+        )
+    roles = _pass_roles(desired)
+    if roles:
+        # plan's preflight reads the roles Personalize is given (exists, trusts personalize.amazonaws.com)
+        statements.append(_statement("PreflightReadManifestRoles", ["iam:GetRole"], roles))
     stack = desired.stack.name
     lock_arn = scope.ssm_parameter(f"{LOCK_PARAMETER_PREFIX}{stack}")
     if role == "plan":
@@ -290,7 +316,6 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
                 + trackers,
             )
         )
-    roles = _pass_roles(desired)
     if roles:
         statements.append(
             _statement(
@@ -300,15 +325,13 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
                 Condition={"StringEquals": {"iam:PassedToService": "personalize.amazonaws.com"}},
             )
         )
-    uploads = [(b, k) for b, k, up in locations if up]
-    if uploads:
-        statements.append(
-            _statement(
-                "UploadLocalDataFiles",
-                ["s3:PutObject"],
-                sorted({_object_arn(partition, b, k) for b, k in uploads}),
-            )
-        )
+    uploads = sorted({_object_arn(partition, b, k) for b, k, up in locations if up})
+    read = next((st for st in statements if st["Sid"] == "ReadDataLocations"), None)
+    if uploads and read is not None and _listed(read["Resource"]) == uploads:
+        read["Action"] = ["s3:GetObject", "s3:PutObject"]  # every data file is uploaded: one statement
+        read["Sid"] = "ReadAndUploadDataFiles"
+    elif uploads:
+        statements.append(_statement("UploadLocalDataFiles", ["s3:PutObject"], uploads))
     statements.append(
         _statement(
             "StackApplyLock",
@@ -332,6 +355,28 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
 def _sid_part(text: str) -> str:
     """Sids allow [A-Za-z0-9] only."""
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text) if part)
+
+
+def _check_calls(policy: dict[str, Any], path: Path, role: str) -> None:
+    from reconciler.aws import calls
+
+    try:
+        recorded = calls.load(path)
+    except OSError as exc:
+        raise ReconcilerError(f"--check {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise ReconcilerError(str(exc), hint="pass the file written by `--record-calls FILE`") from exc
+    distinct = {json.dumps(c, sort_keys=True): c for c in recorded}
+    refused = [c for c in distinct.values() if not allowed(policy, c)]
+    for call in refused:
+        context = f" {call['context']}" if call.get("context") else ""
+        print(f"refused: {call['action']} on {call['resource']}{context}")
+    print(
+        f"{len(distinct) - len(refused)} of {len(distinct)} distinct calls ({len(recorded)} recorded) "
+        f"allowed by the {role} policy"
+    )
+    if refused:
+        raise typer.Exit(1)
 
 
 def policy_size(policy: dict[str, Any]) -> int:
@@ -362,6 +407,62 @@ def policy_warnings(desired: DesiredState, policy: dict[str, Any]) -> list[str]:
             f"policies (fits {limit}); a namePrefix shortens it"
         )
     return warnings
+
+
+# --- checking recorded calls against a policy ------------------------------------------------------------
+
+
+def _matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    import fnmatch
+
+    if ignore_case:
+        pattern, value = pattern.lower(), value.lower()
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _conditions_hold(conditions: dict[str, Any], context: dict[str, str]) -> bool:
+    """StringEquals, StringLike, NumericLessThanEquals on the keys a recorded call carries; anything else (and
+    a key the call does not carry) does not hold."""
+    for operator, entries in conditions.items():
+        for key, wanted in entries.items():
+            value = context.get(key)
+            if value is None:
+                return False
+            if operator == "StringEquals" and value not in _listed(wanted):
+                return False
+            if operator == "StringLike" and not any(_matches(w, value) for w in _listed(wanted)):
+                return False
+            if operator == "NumericLessThanEquals" and not all(
+                value.isdigit() and int(value) <= int(w) for w in _listed(wanted)
+            ):
+                return False
+            if operator not in ("StringEquals", "StringLike", "NumericLessThanEquals"):
+                return False
+    return True
+
+
+def allowed(policy: dict[str, Any], call: dict[str, Any]) -> bool:
+    """Whether an identity policy (Allow statements only, as iam_policy writes them) allows one recorded call
+    (`reconciler.aws.calls`): some statement matches its action, its resource and its conditions."""
+    from reconciler.aws.calls import UNAUTHORIZED_ACTIONS
+
+    action, resource = str(call["action"]), str(call["resource"])
+    if action in UNAUTHORIZED_ACTIONS:
+        return True
+    for statement in policy.get("Statement", []):
+        if statement.get("Effect") != "Allow":
+            continue
+        if not any(_matches(a, action, ignore_case=True) for a in _listed(statement["Action"])):
+            continue
+        if not any(_matches(r, resource) for r in _listed(statement["Resource"])):
+            continue
+        if _conditions_hold(statement.get("Condition") or {}, dict(call.get("context") or {})):
+            return True
+    return False
 
 
 # --- OIDC trust policies -------------------------------------------------------------------------------
@@ -467,17 +568,26 @@ def iam_policy_command(
     directory: Path = typer.Argument(Path("manifests"), help="Manifest directory."),
     stack: Path | None = typer.Option(None, "--stack", help="Stack settings file (default: found in DIR)."),
     partition: str = typer.Option("aws", "--partition", help="AWS partition (aws, aws-cn, aws-us-gov)."),
+    check: Path | None = typer.Option(
+        None,
+        "--check",
+        help="Instead of printing the policy, check the calls recorded with `--record-calls FILE` against it "
+        "(exit 1 when one is not allowed).",
+    ),
 ) -> None:
     """Print the least-privilege IAM policy (JSON) for the plan or apply role of a stack."""
     with user_errors():
-        _iam_policy(role, directory, stack, partition)
+        _iam_policy(role, directory, stack, partition, check)
 
 
-def _iam_policy(role: str, directory: Path, stack: Path | None, partition: str) -> None:
+def _iam_policy(role: str, directory: Path, stack: Path | None, partition: str, check: Path | None) -> None:
     if role not in ("plan", "apply"):
         raise ReconcilerError(f"--role must be plan or apply (got {role!r})")
     desired = _load(directory, stack)
     policy = iam_policy(desired, "plan" if role == "plan" else "apply", partition=partition)
+    if check is not None:
+        _check_calls(policy, check, role)
+        return
     for warning in policy_warnings(desired, policy):
         print(f"note: {warning}", file=sys.stderr)
     sys.stdout.write(_dump(policy))

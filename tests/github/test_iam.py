@@ -59,8 +59,12 @@ def test_plan_role_is_read_only() -> None:
     assert _actions(policy) >= {
         "personalize:DescribeCampaign",
         "personalize:GetSolutionMetrics",
-        "s3:GetObject",
+        "s3:ListBucket",
     }
+    # no data access: object metadata comes from ListObjectsV2 (s3:ListBucket limited to the data keys)
+    assert "s3:GetObject" not in _actions(policy)
+    listing = [s for s in policy["Statement"] if s["Sid"].startswith("ListDataLocations")]
+    assert listing and all(s["Condition"]["StringLike"]["s3:prefix"] for s in listing)
 
 
 def test_apply_role_scoped_to_the_stack_prefix_account_and_region() -> None:
@@ -96,16 +100,17 @@ def test_lock_outputs_and_data_locations() -> None:
         "arn:aws:ssm:us-east-1:123456789012:parameter/retail/personalize/*"
     ]
     bucket = "123456789012-us-east-1-personalize-immersionday-retail-prod"
-    assert f"arn:aws:s3:::{bucket}/interactions.csv" in _resources(statements["ReadDataLocations"])
-    listing = next(s for sid, s in statements.items() if sid.startswith("ListDataLocations"))
-    assert listing["Condition"]["StringLike"]["s3:prefix"] == ["interactions.csv", "items.csv", "users.csv"]
-    # localFile is set in the samples: apply uploads, so it may PutObject there (and nowhere else)
-    assert _resources(statements["UploadLocalDataFiles"]) == [
+    # localFile is set for every sample dataset: apply reads (compares) and uploads exactly those objects
+    data = statements["ReadAndUploadDataFiles"]
+    assert data["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert _resources(data) == [
         f"arn:aws:s3:::{bucket}/{name}" for name in ("interactions.csv", "items.csv", "users.csv")
     ]
+    listing = next(s for sid, s in statements.items() if sid.startswith("ListDataLocations"))
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == ["interactions.csv", "items.csv", "users.csv"]
     # the plan role has no lock/outputs/upload statements
     plan = _statements(iam_cmd.iam_policy(desired, "plan"))
-    assert not {"StackApplyLock", "StackOutputsParameters", "UploadLocalDataFiles"} & set(plan)
+    assert not {"StackApplyLock", "StackOutputsParameters", "ReadAndUploadDataFiles"} & set(plan)
 
 
 def test_no_prefix_scopes_each_resource_by_name(tmp_path: Path) -> None:
