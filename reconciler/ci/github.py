@@ -21,13 +21,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.manifest.rules.names import STACK_NAME as STACK_NAME
+
 DEFAULT_BOT = "github-actions[bot]"
 DEFAULT_LABEL = "personalize-gitops"
 KINDS = ("drift", "apply-pending")
 
-#: Stack names flow into environment names, role names, issue titles and $GITHUB_OUTPUT: letters, digits and
-#: inner hyphens, at most 39 characters (`personalize-gitops-apply-` + 39 = 64, IAM's role name limit).
-STACK_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?")
 
 ISSUES_QUERY = (
     "query($owner: String!, $name: String!, $endCursor: String) { repository(owner: $owner, name: $name) { "

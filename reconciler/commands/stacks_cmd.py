@@ -151,6 +151,14 @@ def discover(manifests: Path, stacks_dir: Path) -> list[StackEntry]:
             f"no stack found: neither {_rel(stacks_dir)}/*.yaml nor {_rel(manifests)}/ exists",
             hint="run from the repository root, or pass the manifests directory",
         )
+    from reconciler.manifest.rules.names import STACK_NAME
+
+    for entry in entries:
+        if not STACK_NAME.fullmatch(entry.name):  # it is written to $GITHUB_OUTPUT and names environments
+            raise ReconcilerError(
+                f"{entry.file or _rel(manifests)}: stack name {entry.name!r} is not a valid stack name",
+                hint="use letters, digits and inner hyphens, at most 39 characters (see `validate`)",
+            )
     names = [e.name for e in entries]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

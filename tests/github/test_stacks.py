@@ -114,3 +114,21 @@ def test_only_keeps_named_stacks_and_empty_keeps_none(repo: Path) -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"include": []}
     assert "gone" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["retail prod", "x\ncount=9", "-dev", "a" * 40, "dev_1"])
+def test_stack_names_are_validated_before_they_reach_github_output(repo: Path, name: str) -> None:
+    prod = repo / "manifests" / "prod.stack.yaml"
+    prod.write_text(prod.read_text().replace("name: retail-prod", f"name: {json.dumps(name)}"))
+    result = runner.invoke(app, ["stacks", "--github-output"])
+    assert result.exit_code == 1
+    assert "not a valid stack name" in result.stderr and "matrix=" not in result.stdout
+    checked = runner.invoke(app, ["validate", "manifests", "--stack", "manifests/prod.stack.yaml"])
+    assert checked.exit_code == 1
+    assert "prod.stack.yaml:" in checked.output and "not a valid stack name" in checked.output
+
+
+def test_valid_stack_names_pass(repo: Path) -> None:
+    prod = repo / "manifests" / "prod.stack.yaml"
+    prod.write_text(prod.read_text().replace("name: retail-prod", "name: " + "a" * 39))
+    assert [e["stack"] for e in _stacks()] == ["a" * 39, "retail-dev"]

@@ -18,9 +18,23 @@ UNTAGGABLE = (Kind.SCHEMA, Kind.METRIC_ATTRIBUTION)
 
 
 PREFIX_PATTERN = re.compile(r"^([a-zA-Z0-9][a-zA-Z0-9\-_]*)?$")
+#: Stack names become GitHub environment, IAM role, SSM and issue names and are written to $GITHUB_OUTPUT:
+#: letters, digits and inner hyphens, at most 39 characters (`personalize-gitops-apply-` + 39 = 64 for IAM).
+STACK_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?")
 
 
 def check(ctx: Context) -> None:
+    if ctx.stack_doc is not None and not STACK_NAME.fullmatch(ctx.stack_name):
+        ctx.reporter.at(
+            Severity.ERROR,
+            ctx.stack_doc,
+            ("metadata", "name"),
+            f"stack name {ctx.stack_name!r} is not a valid stack name",
+            subject=f"Stack/{ctx.stack_name}",
+            hint="use letters, digits and inner hyphens, at most 39 characters (it names the CI environment, "
+            "roles and issues of the stack)",
+            prefer_key=False,
+        )
     prefix = ctx.stack.namePrefix
     prefix_ok = PREFIX_PATTERN.match(prefix) is not None
     if not prefix_ok and ctx.stack_doc is not None:
