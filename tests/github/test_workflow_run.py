@@ -35,7 +35,7 @@ from tests.github.workflow_support import OWN, ROOT, TEMPLATES, load_workflow
 
 REAL_CLI = Path(sys.executable).parent / "personalize-gitops"
 REPO = "acme/recs"
-PIN = "8557828e9571f7514fc6643dd7a48e07a1f44ed1"
+PIN = "013aaa3cf9b423bc6a93dfc064d83f587221a585"
 ACCOUNT = "123456789012"
 PLAN_ROLE_DEV = f"arn:aws:iam::{ACCOUNT}:role/personalize-gitops-plan-retail-dev"
 APPLY_ROLE_DEV = f"arn:aws:iam::{ACCOUNT}:role/personalize-gitops-apply-retail-dev"
