@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import Env
 
-from reconciler.emulator.models import TrainingConfig, hpo_candidates, offline_metrics, train
+from reconciler.emulator.models import FAMILIES, TrainingConfig, hpo_candidates, offline_metrics, train
 from reconciler.emulator.models.evaluation import ranking_metrics
 from reconciler.emulator.models.synthetic import Planted, planted_interactions
 
@@ -255,3 +255,22 @@ def test_semantic_similarity_without_interactions_uses_item_metadata() -> None:
     result = store.train("arn:sv", TrainingConfig("aws-semantic-similarity"), None, items.build())
     assert result.model is not None and result.metrics == {}
     assert [i for i, _ in result.model.recommend(None, "a", 3)] == ["b", "c", "d"]
+
+
+@pytest.mark.parametrize("recipe", sorted(FAMILIES))
+def test_every_recipe_answers_the_model_protocol(planted: Planted, recipe: str) -> None:
+    model = train(planted.table, TrainingConfig(recipe))
+    assert (
+        model is not None and model.family == FAMILIES[recipe][0] and model.trained_rows == len(planted.table)
+    )
+    answer = model.recommend(
+        "u1", "i1", 5, exclude={"i2"}, candidate_filter=lambda i: i != "i3", history=["i4"], exploration={}
+    )
+    assert all(isinstance(i, str) and isinstance(s, float) for i, s in answer)
+    assert not {"i2", "i3"} & {i for i, _ in answer}
+    if model.family != "actions":  # planted data has no TAKEN / NOT_TAKEN events
+        assert len(answer) == 5
+    ranked = model.rank("u1", ["i5", "i6", "nope"], history=["i4"])
+    assert sorted(i for i, _ in ranked) == ["i5", "i6", "nope"] and ranked[-1] == ("nope", 0.0)
+    segment = model.segment(["i5"], 3)
+    assert len(segment) == (3 if model.family in ("affinity", "mf", "domain") else 0)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Table
-from .base import CandidateFilter, FloatArray, Scored, TrainingConfig, top_n
+from .base import CandidateFilter, FloatArray, Scored, TrainingConfig, rank_by, top_n
 
 MIN_EVENTS = 50
 WINDOW = 42 * 86_400
@@ -96,9 +96,7 @@ class ActionModel:
         return [(a, round(float(self.scores[index[a]]), 6)) for a, _ in ranked]
 
     def rank(self, user_id: str | None, item_ids: Sequence[str], **_: Any) -> Scored:
-        index = {a: i for i, a in enumerate(self.item_ids)}
-        scored = [(a, float(max(self.scores[index[a]], 0.0)) if a in index else 0.0) for a in item_ids]
-        return sorted(scored, key=lambda pair: -pair[1])
+        return rank_by(np.maximum(self.scores, 0.0), self.item_ids, item_ids)
 
     def segment(self, item_ids: Sequence[str], n: int) -> Scored:
         return []

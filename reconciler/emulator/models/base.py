@@ -142,6 +142,15 @@ def top_n(
     return out
 
 
+def rank_by(scores: FloatArray, ids: Sequence[str], item_ids: Sequence[str]) -> Scored:
+    """``item_ids`` by descending score (ties keep the input order); ids the model never saw go last, 0.0."""
+    index = {item: i for i, item in enumerate(ids)}
+    known = sorted(
+        ((item, float(scores[index[item]])) for item in item_ids if item in index), key=lambda pair: -pair[1]
+    )
+    return known + [(item, 0.0) for item in item_ids if item not in index]
+
+
 def softmax(values: FloatArray) -> FloatArray:
     if not len(values):
         return values

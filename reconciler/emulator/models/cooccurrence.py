@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..data import Table
-from .base import CandidateFilter, Scored, TrainingConfig, top_n, training_rows
+from .base import CandidateFilter, Scored, TrainingConfig, rank_by, top_n, training_rows
 
 NEIGHBOURS = 100
 MAX_HISTORY = 200
@@ -173,10 +173,7 @@ class CooccurrenceModel:
         return out + [(item, 0.0) for item, _ in fill]
 
     def rank(self, user_id: str | None, item_ids: Sequence[str], **_: Any) -> Scored:
-        scored = [
-            (i, float(self.popularity[self.item_index[i]]) if i in self.item_index else 0.0) for i in item_ids
-        ]
-        return sorted(scored, key=lambda pair: -pair[1])
+        return rank_by(self.popularity, self.item_ids, item_ids)
 
     def segment(self, item_ids: Sequence[str], n: int) -> Scored:
         return []

@@ -14,7 +14,16 @@ import numpy as np
 import numpy.typing as npt
 
 from ..data import Table
-from .base import CandidateFilter, FloatArray, Scored, TrainingConfig, row_weights, top_n, training_rows
+from .base import (
+    CandidateFilter,
+    FloatArray,
+    Scored,
+    TrainingConfig,
+    rank_by,
+    row_weights,
+    top_n,
+    training_rows,
+)
 
 
 class PopularityModel:
@@ -53,9 +62,7 @@ class PopularityModel:
         return top_n(self.scores, self.item_ids, n, exclude, candidate_filter, self.scores > 0)
 
     def rank(self, user_id: str | None, item_ids: Sequence[str], **_: Any) -> Scored:
-        index = {item: i for i, item in enumerate(self.item_ids)}
-        scored = [(item, float(self.scores[index[item]]) if item in index else 0.0) for item in item_ids]
-        return sorted(scored, key=lambda pair: -pair[1])
+        return rank_by(self.scores, self.item_ids, item_ids)
 
     def segment(self, item_ids: Sequence[str], n: int) -> Scored:
         return []

@@ -17,7 +17,16 @@ import numpy as np
 import numpy.typing as npt
 
 from ..data import Table
-from .base import CandidateFilter, FloatArray, Scored, TrainingConfig, row_weights, top_n, training_rows
+from .base import (
+    CandidateFilter,
+    FloatArray,
+    Scored,
+    TrainingConfig,
+    rank_by,
+    row_weights,
+    top_n,
+    training_rows,
+)
 
 _UNITS = {"min": 60.0, "h": 3600.0, "hour": 3600.0, "d": 86_400.0, "day": 86_400.0}
 
@@ -74,10 +83,7 @@ class TrendingModel:
         return top_n(self.scores, self.item_ids, n, exclude, candidate_filter)
 
     def rank(self, user_id: str | None, item_ids: Sequence[str], **_: Any) -> Scored:
-        index = {item: i for i, item in enumerate(self.item_ids)}
-        return sorted(
-            ((i, float(self.scores[index[i]]) if i in index else 0.0) for i in item_ids), key=lambda p: -p[1]
-        )
+        return rank_by(self.scores, self.item_ids, item_ids)
 
     def segment(self, item_ids: Sequence[str], n: int) -> Scored:
         return []
