@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.github.actions_runner import ExpressionError, condition, evaluate, substitute
@@ -66,3 +68,40 @@ def test_unknown_functions_and_contexts_fail_loudly() -> None:
         evaluate("hashFiles('x')", CTX)
     with pytest.raises(ExpressionError):
         evaluate("secretz.TOKEN", CTX)
+
+
+def _workflows(tmp_path: Path, callee_concurrency: str) -> tuple[Path, Path]:
+    caller = tmp_path / "caller.yml"
+    callee = tmp_path / "callee.yml"
+    caller.write_text(
+        "name: c\non: push\npermissions: {}\nconcurrency:\n  group: shared\njobs:\n  call:\n"
+        "    uses: o/r/.github/workflows/callee.yml@" + "a" * 40 + "\n    permissions: {contents: read}\n"
+    )
+    callee.write_text(
+        "name: d\non:\n  workflow_call: {}\npermissions: {}\njobs:\n  work:\n    runs-on: ubuntu-latest\n"
+        f"    permissions: {{contents: read}}\n{callee_concurrency}    steps:\n      - run: echo hi\n"
+    )
+    return caller, callee
+
+
+def test_a_callee_holding_its_callers_concurrency_group_is_a_deadlock(tmp_path: Path) -> None:
+    from tests.github.actions_runner import ActionsRunner, WorkflowInvalid
+
+    for concurrency, fails in (("    concurrency:\n      group: shared\n", True), ("", False)):
+        caller, callee = _workflows(tmp_path, concurrency)
+        runner = ActionsRunner(
+            caller,
+            tmp_path,
+            event_name="push",
+            github={"repository": "o/r", "sha": "b" * 40},
+            fakes={},
+            path_prefix=[],
+            reusable=lambda uses, path=callee: path,
+        )
+        if fails:
+            with pytest.raises(WorkflowInvalid, match="deadlock"):
+                runner.run()
+        else:
+            run = runner.run()
+            assert run.jobs["call/work"].result == "success"
+            assert run.concurrency == [("workflow", "shared")]
