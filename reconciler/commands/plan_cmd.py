@@ -110,7 +110,7 @@ def run_plan(
     concurrency: int = 16,
 ) -> int:
     from reconciler.live.preflight import merge as merge_preflight
-    from reconciler.live.preflight import preflight
+    from reconciler.live.preflight import needs_checks, preflight
     from reconciler.live.reader import read_live
     from reconciler.manifest import load
     from reconciler.plan import planfile
@@ -128,11 +128,13 @@ def run_plan(
     )
     try:
         live = read_live(target, desired, concurrency=concurrency, now=target.clock.now())
-        findings = preflight(target, desired)  # read-only: bucket, object, role, bucket policy, KMS
-        label = target.label
+        result = plan(desired, live, replace(options, target=target.label))
+        # read-only bucket, object, role, bucket policy and KMS checks, in parallel, only for the datasets the
+        # plan creates, replaces or imports into (the only findings merge keeps): a no-op plan makes none
+        findings = preflight(target, desired, needs_checks(result), concurrency=concurrency)
     finally:
         target.close()
-    result = merge_preflight(plan(desired, live, replace(options, target=label)), findings)
+    result = merge_preflight(result, findings)
     if output_format == "json":
         text = render_json(result)
     elif output_format == "markdown":

@@ -11,9 +11,15 @@ For every Dataset with a `dataImport`:
   that the role needs kms:Decrypt on it.
 
 Everything is a read. A read the plan role may not do (AccessDenied) is a warning saying what was not checked,
-never an error. The planner stays pure: the CLI runs `preflight()` before planning and `merge()` adds the
-findings to the plan's errors and warnings - only for datasets the plan creates, replaces or imports into
-(a location that already served its import is not re-checked into an error).
+never an error. The planner stays pure: the CLI plans first, runs `preflight()` for the datasets
+`needs_checks()` names (those the plan creates, replaces or imports into: a location that already served its
+import is not re-checked, so a no-op plan makes no preflight call) and `merge()` adds the findings to the
+plan's errors and warnings.
+
+The reads run in parallel (`concurrency` threads), each at most once: one bucket probe, bucket policy and
+encryption read per bucket, one listing per data location, one GetRole per role, one DescribeKey per key;
+the object, policy and encryption reads of a bucket start as soon as its probe says it can be listed. The
+findings are then derived from those answers in the manifests' order, exactly as one call at a time would.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Collection, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +128,11 @@ class _Checker:
         self._buckets: dict[str, str | None] = {}
         self._policies: dict[str, Any] = {}
         self._roles: dict[str, Any] = {}
+        self._objects: dict[tuple[str, str], bool | str] = {}
+        self._encryption: dict[str, str | None] = {}
+        self._keys: dict[str, str | None] = {}
+        self._kms: Any = None
+        self._lock = threading.Lock()
 
     def add(
         self, address: Address, where: str, field: str, message: str, hint: str = "", *, error: bool
@@ -140,11 +153,19 @@ class _Checker:
                 self._buckets[bucket] = _code(exc) or type(exc).__name__
         return self._buckets[bucket]
 
-    def object_exists(self, bucket: str, key: str) -> bool:
-        folder = key == "" or key.endswith("/")
-        found = self.target.s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1000 if not folder else 1)
-        keys = [obj.get("Key") for obj in found.get("Contents", [])]
-        return bool(keys) if folder else key in keys
+    def object_exists(self, bucket: str, key: str) -> bool | str:
+        """Whether the object (or, for a folder, an object under it) is there, or the error code."""
+        if (bucket, key) not in self._objects:
+            folder = key == "" or key.endswith("/")
+            try:
+                found = self.target.s3.list_objects_v2(
+                    Bucket=bucket, Prefix=key, MaxKeys=1000 if not folder else 1
+                )
+                keys = [obj.get("Key") for obj in found.get("Contents", [])]
+                self._objects[bucket, key] = bool(keys) if folder else key in keys
+            except Exception as exc:
+                self._objects[bucket, key] = _code(exc) or type(exc).__name__
+        return self._objects[bucket, key]
 
     def bucket_policy(self, bucket: str) -> Any:
         """The policy document, None when the bucket has none, or an error code string."""
@@ -157,6 +178,11 @@ class _Checker:
         return self._policies[bucket]
 
     def bucket_kms_key(self, bucket: str) -> str | None:
+        if bucket not in self._encryption:
+            self._encryption[bucket] = self._read_kms_key(bucket)
+        return self._encryption[bucket]
+
+    def _read_kms_key(self, bucket: str) -> str | None:
         try:
             rules = self.target.s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
         except Exception:
@@ -166,6 +192,53 @@ class _Checker:
             if default.get("SSEAlgorithm", "").startswith("aws:kms") and default.get("KMSMasterKeyID"):
                 return str(default["KMSMasterKeyID"])
         return None
+
+    def kms_key_state(self, key: str) -> str | None:
+        """None when DescribeKey finds the key, else the error code."""
+        if key not in self._keys:
+            with self._lock:  # one KMS client, made on first use (boto3 sessions are not thread-safe)
+                if self._kms is None:
+                    self._kms = self.target.client("kms")
+            try:
+                self._kms.describe_key(KeyId=key)
+                self._keys[key] = None
+            except Exception as exc:
+                self._keys[key] = _code(exc) or type(exc).__name__
+        return self._keys[key]
+
+    # --- all reads at once ---------------------------------------------------------------------------
+
+    def prefetch(self, imports: list[tuple[str, str, str | None]], concurrency: int) -> None:
+        """Make every read the checks need, in parallel, each once: `imports` are (bucket, key, roleArn)."""
+        keys: dict[str, set[str]] = {}
+        for bucket, key, _ in imports:
+            keys.setdefault(bucket, set()).add(key)
+        roles = sorted({role for _, _, role in imports if role})
+        if not keys and not roles:
+            return
+        self.target.s3  # noqa: B018 - the shared clients are made here, before any thread asks for them
+        if roles:
+            self.target.iam  # noqa: B018
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="preflight") as pool:
+
+            def kms(bucket: str) -> None:
+                key = self.bucket_kms_key(bucket)
+                if key is not None:
+                    self.kms_key_state(key)
+
+            def bucket_reads(bucket: str) -> list[Future[Any]]:
+                if self.bucket_state(bucket) is not None:
+                    return []  # the checks stop at the bucket (as check_dataset does)
+                started = [pool.submit(self.bucket_policy, bucket), pool.submit(kms, bucket)]
+                return started + [pool.submit(self.object_exists, bucket, k) for k in sorted(keys[bucket])]
+
+            probes = [pool.submit(bucket_reads, b) for b in sorted(keys)]
+            lookups = [pool.submit(self.role, r) for r in roles]
+            for probe in probes:
+                for future in probe.result():
+                    future.result()
+            for lookup in lookups:
+                lookup.result()
 
     # --- IAM -----------------------------------------------------------------------------------------
 
@@ -238,12 +311,14 @@ class _Checker:
     def _check_object(
         self, address: Address, where: str, uri: str, bucket: str, key: str, local: str | None
     ) -> None:
-        try:
-            exists = self.object_exists(bucket, key)
-        except Exception as exc:
-            code = _code(exc) or type(exc).__name__
+        exists = self.object_exists(bucket, key)
+        if isinstance(exists, str):
             self.add(
-                address, where, "spec.dataImport.dataLocation", f"{uri} was not checked ({code})", error=False
+                address,
+                where,
+                "spec.dataImport.dataLocation",
+                f"{uri} was not checked ({exists})",
+                error=False,
             )
             return
         if exists or local is not None:
@@ -306,10 +381,8 @@ class _Checker:
         if key is None:
             return
         field = "spec.dataImport.dataLocation"
-        try:
-            self.target.client("kms").describe_key(KeyId=key)
-        except Exception as exc:
-            code = _code(exc) or type(exc).__name__
+        code = self.kms_key_state(key)
+        if code is not None:
             if code == "NotFoundException":
                 self.add(
                     address,
@@ -381,23 +454,43 @@ def display(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def preflight(target: Any, desired: Any) -> list[Finding]:
-    """Read-only checks of every Dataset's data import (see the module doc). Never raises for AWS errors."""
+def preflight(
+    target: Any, desired: Any, only: Collection[Address] | None = None, *, concurrency: int = 16
+) -> list[Finding]:
+    """Read-only checks of every Dataset's data import (see the module doc), or of the datasets in `only`
+    (`needs_checks(plan)`). The reads run on `concurrency` threads. Never raises for AWS errors."""
     checker = _Checker(target, Path(getattr(desired, "base_dir", "") or os.curdir))
-    for res in desired.of_kind(Kind.DATASET):
-        if isinstance(res.spec, DatasetSpec):
-            checker.check_dataset(res.address, str(res.source), res.spec)
+    datasets = [
+        res
+        for res in desired.of_kind(Kind.DATASET)
+        if isinstance(res.spec, DatasetSpec)
+        and res.spec.dataImport is not None
+        and (only is None or res.address in only)
+    ]
+    imports = []
+    for res in datasets:
+        bucket, key = split_s3(res.spec.dataImport.dataLocation)
+        imports.append((bucket, key, res.spec.dataImport.roleArn))
+    checker.prefetch(imports, max(1, concurrency))
+    for res in datasets:  # no call left to make: the findings in the manifests' order
+        checker.check_dataset(res.address, str(res.source), res.spec)
     return checker.findings
+
+
+def needs_checks(plan: Any) -> frozenset[Address]:
+    """The datasets whose preflight findings count: those the plan creates, replaces or imports into (pure;
+    by the actions' values: the live layer does not import the planner's types)."""
+    return frozenset(
+        c.address
+        for c in plan.changes
+        if str(c.action.value) in ("create", "replace", "import") and c.address.kind is Kind.DATASET
+    )
 
 
 def merge(plan: Any, findings: Iterable[Finding]) -> Any:
     """`plan` with the findings that matter added to its errors and warnings: those of datasets the plan
     creates, replaces or imports into (pure)."""
-    acting = {  # by the actions' values: the live layer does not import the planner's types
-        c.address
-        for c in plan.changes
-        if str(c.action.value) in ("create", "replace", "import") and c.address.kind is Kind.DATASET
-    }
+    acting = needs_checks(plan)
     relevant = [f for f in findings if f.address in acting]
     if not relevant:
         return plan

@@ -18,7 +18,13 @@ from moto import mock_aws
 from reconciler.aws.target import Target
 from reconciler.demo import PERSONALIZE_TRUST, personalize_bucket_policy
 from reconciler.emulator import PersonalizeEmulator, VirtualClock
-from reconciler.live.preflight import merge, policy_lets_personalize_read, preflight, trusts_personalize
+from reconciler.live.preflight import (
+    merge,
+    needs_checks,
+    policy_lets_personalize_read,
+    preflight,
+    trusts_personalize,
+)
 from reconciler.live.reader import read_live
 from reconciler.manifest import load
 from reconciler.model.address import Address, Kind
@@ -265,3 +271,106 @@ def test_plan_command_refuses_an_empty_local_account(tmp_path: Path, monkeypatch
         "does not exist (NoSuchBucket)" in result.output
     )
     assert "role arn:aws:iam::123456789012:role/PersonalizeS3 does not exist" in result.output
+
+
+def _three_groups() -> str:
+    """MINI with two more groups whose interactions share the bucket, the role and (one) the location."""
+    text = MINI
+    for group, key in (("shop2", "other.csv"), ("shop3", "interactions.csv")):
+        text += f"""---
+apiVersion: personalize-gitops/v1alpha1
+kind: DatasetGroup
+metadata: {{name: {group}}}
+---
+apiVersion: personalize-gitops/v1alpha1
+kind: Dataset
+metadata: {{name: {group}-interactions}}
+spec:
+  datasetGroup: {group}
+  datasetType: INTERACTIONS
+  schema: interactions
+  dataImport:
+    dataLocation: s3://pf-data/{key}
+    roleArn: arn:aws:iam::123456789012:role/PersonalizeS3
+"""
+    return text
+
+
+def _count_calls() -> Any:
+    """Patch botocore so every API call of any client is counted by (service, operation)."""
+    from collections import Counter
+
+    from botocore.client import BaseClient
+
+    counted: Counter[tuple[str, str]] = Counter()
+    real = BaseClient._make_api_call
+
+    def counting(client: Any, operation: str, params: Any) -> Any:
+        counted[client.meta.service_model.service_name, operation] += 1
+        return real(client, operation, params)
+
+    return counted, mock.patch.object(BaseClient, "_make_api_call", counting)
+
+
+def test_reads_are_made_once_per_bucket_role_location_and_key(account: Account, tmp_path: Path) -> None:
+    """Issue 15: preflight read the bucket's encryption (and DescribeKey) once per dataset; now one read per
+    bucket, location, role and key, whatever the number of datasets using them."""
+    (tmp_path / "m" / "all.yaml").write_text(_three_groups(), encoding="utf-8")
+    account.desired = load(Path("m"))
+    account.pipeline()
+    key = account.target.client("kms").create_key()["KeyMetadata"]["Arn"]
+    account.target.s3.put_bucket_encryption(
+        Bucket="pf-data",
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}
+            ]
+        },
+    )
+    counted, patch = _count_calls()
+    with patch:
+        findings = preflight(account.target, account.desired)
+    assert dict(counted) == {
+        ("s3", "ListObjectsV2"): 3,  # the bucket probe + the two distinct locations
+        ("s3", "GetBucketPolicy"): 1,
+        ("s3", "GetBucketEncryption"): 1,
+        ("kms", "DescribeKey"): 1,
+        ("iam", "GetRole"): 1,
+    }
+    # the missing object is reported, and the KMS reminder once per dataset, in the manifests' order
+    assert [(f.address.name, f.error) for f in findings] == [
+        ("interactions", False),
+        ("shop2-interactions", True),
+        ("shop2-interactions", False),
+        ("shop3-interactions", False),
+    ]
+    assert "no object at s3://pf-data/other.csv" in findings[1].message
+
+
+@pytest.mark.parametrize("pieces", [{}, {"policy": False}, {"role": False, "obj": False}, {"bucket": False}])
+def test_parallel_reads_give_the_findings_of_one_call_at_a_time(
+    account: Account, tmp_path: Path, pieces: dict[str, bool]
+) -> None:
+    (tmp_path / "m" / "all.yaml").write_text(_three_groups(), encoding="utf-8")
+    account.desired = load(Path("m"))
+    if not pieces.get("bucket", True):
+        pieces = {"bucket": False, "obj": False, "policy": False}
+    account.pipeline(**pieces)
+    one_at_a_time = preflight(account.target, account.desired, concurrency=1)
+    assert preflight(account.target, account.desired, concurrency=16) == one_at_a_time
+    assert len(one_at_a_time) >= 1  # the other.csv location is missing in every case
+
+
+def test_only_the_datasets_the_plan_acts_on_are_checked(account: Account) -> None:
+    """A no-op plan makes no preflight call (merge drops every finding of a dataset the plan leaves alone)."""
+    account.pipeline(bucket=False, obj=False, policy=False, role=False)
+    live = read_live(account.target, account.desired, now=account.clock.now())
+    planned = plan(account.desired, live, PlanOptions(target="t"))
+    assert DATASET in needs_checks(planned)  # created: its import needs the data
+    counted, patch = _count_calls()
+    with patch:
+        assert preflight(account.target, account.desired, frozenset()) == []
+    assert not counted
+    checked = preflight(account.target, account.desired, needs_checks(planned))
+    assert merge(planned, checked).errors == merge(planned, preflight(account.target, account.desired)).errors
+    assert not merge(planned, checked).applyable

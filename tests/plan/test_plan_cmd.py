@@ -112,3 +112,29 @@ def test_plan_digest_is_stable_across_save_and_load(workdir):
     assert planfile.plan_digest(planfile.load("plan2.json")) == digest
     other = planfile.loads(planfile.dumps(saved).replace('"stack": "retail-dev"', '"stack": "other"'))
     assert planfile.plan_digest(other) != digest
+
+
+def test_preflight_runs_after_the_plan_for_the_datasets_it_acts_on(workdir, monkeypatch):
+    """Issue 15: the command's preflight checks only what merge keeps (datasets created, replaced or imported
+    into), on the command's threads, before the target is closed; a no-op plan makes no preflight call."""
+    import reconciler.live.preflight as module
+
+    real = module.preflight
+    seen = []
+
+    def spy(target, desired, only=None, *, concurrency=16):
+        assert not target.closed
+        seen.append((only, concurrency))
+        return real(target, desired, only, concurrency=concurrency)
+
+    monkeypatch.setattr(module, "preflight", spy)
+    result = run("manifests", "--local", "--format", "json", "--concurrency", "5")
+    assert result.exit_code == 0, result.output
+    created = {
+        c["address"]
+        for c in json.loads(result.stdout)["resource_changes"]
+        if c["address"].startswith("Dataset/")
+    }
+    ((only, concurrency),) = seen
+    assert concurrency == 5 and only is not None
+    assert {str(a) for a in only} == created and len(created) == 3
