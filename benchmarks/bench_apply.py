@@ -228,6 +228,7 @@ def run_stack(name: str, manifests: Path, *, quotas: dict[str, int] | None = Non
 
     from reconciler.apply.executor import Executor
     from reconciler.apply.graph import Outcome
+    from reconciler.aws.personalize_access import grant_for_manifests
     from reconciler.aws.target import Target
     from reconciler.emulator import PersonalizeEmulator, VirtualClock
     from reconciler.live.reader import read_live
@@ -246,6 +247,7 @@ def run_stack(name: str, manifests: Path, *, quotas: dict[str, int] | None = Non
         boto3.client("s3", region_name="us-east-1").create_bucket(
             Bucket=desired.stack.settings.variables["bucket"]
         )
+        grant_for_manifests(target.s3, target.iam, desired)  # bucket policy and import role
         live = LiveState(resources={}, account_id=emulator.account, region="us-east-1", now=clock.now())
         first = plan(desired, live, PlanOptions(target="bench"))
         executor = Executor(

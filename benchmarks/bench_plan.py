@@ -37,6 +37,7 @@ from moto import mock_aws
 
 from benchmarks.registry import add_notes, section
 from benchmarks.results import Figure, info_row, issue_row
+from reconciler.aws.personalize_access import grant_personalize_access
 from reconciler.emulator import DurationProfile, PersonalizeEmulator, VirtualClock, emulated_client
 from reconciler.live.reader import CallCounter, ReadStrategy, expected_calls, minimal_calls, read_live
 from reconciler.model.address import Address, Kind, SourceLocation
@@ -224,6 +225,9 @@ def measure(resources: int, sequential: bool) -> Row:
         personalize = emulated_client(emulator, REGION)
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
+        grant_personalize_access(
+            s3, boto3.client("iam", region_name=REGION), BUCKET, "arn:aws:iam::123456789012:role/bench"
+        )
         build(personalize, s3, desired)
         clients = _Clients(personalize, s3)
         read_live(clients, desired, concurrency=CONCURRENCY, now=0.0)  # warm-up (above)

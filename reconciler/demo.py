@@ -4,8 +4,9 @@ It works in `./demo-out/` (git-ignored) so the repository stays clean, and runs 
 exactly as a user would type it:
 
 1. generate the sample data (the seed workshop's columns and event types, deterministic);
-2. the "data pipeline" step every user already has: create the S3 bucket and the IAM role Personalize reads
-   it with, and upload the data (here into the local emulated account; in real life your ETL does this);
+2. the "data pipeline" step every user already has: create the S3 bucket, its bucket policy and the IAM role
+   Personalize reads it with (as the workshop's data-layer notebook does), and upload the data (here into
+   the local emulated account; in real life your ETL does this);
 3. `personalize-gitops validate manifests/`;
 4. `personalize-gitops plan manifests/ --local` (everything to create, import, train and promote);
 5. `personalize-gitops apply manifests/ --local --auto-approve` with visible progress (the local emulator
@@ -33,6 +34,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reconciler.aws.personalize_access import PERSONALIZE_TRUST as PERSONALIZE_TRUST
+from reconciler.aws.personalize_access import bucket_policy, ensure_role
 from reconciler.aws.target import DEFAULT_LOCAL_STATE, open_target
 from reconciler.errors import ReconcilerError
 from reconciler.manifest import load
@@ -43,14 +46,6 @@ from reconciler.sampledata import generate_sample_data
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = REPO / "demo-out"
-
-#: Trust policy of the role Personalize assumes to read the bucket (what the workshop creates by hand).
-PERSONALIZE_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "personalize.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
 
 
 class DemoFailed(Exception):
@@ -121,40 +116,8 @@ def data_locations(desired: DesiredState) -> list[tuple[str, str, str, str | Non
 
 
 def personalize_bucket_policy(bucket: str) -> dict[str, Any]:
-    """The bucket policy that lets the Personalize service read `bucket`."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "PersonalizeReadsTheData",
-                "Effect": "Allow",
-                "Principal": {"Service": "personalize.amazonaws.com"},
-                "Action": ["s3:GetObject", "s3:ListBucket"],
-                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-            }
-        ],
-    }
-
-
-def _ensure_role(iam: Any, role_arn: str, buckets: list[str]) -> None:
-    name = role_arn.rsplit("/", 1)[1]
-    try:
-        iam.get_role(RoleName=name)
-        return
-    except iam.exceptions.NoSuchEntityException:
-        pass
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(PERSONALIZE_TRUST))
-    read = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:ListBucket"],
-                "Resource": [f"arn:aws:s3:::{b}" for b in buckets] + [f"arn:aws:s3:::{b}/*" for b in buckets],
-            }
-        ],
-    }
-    iam.put_role_policy(RoleName=name, PolicyName="read-personalize-data", PolicyDocument=json.dumps(read))
+    """The bucket policy that lets the Personalize service read `bucket` (the workshop's)."""
+    return bucket_policy(bucket)
 
 
 def seed_local_account(workdir: Path, data_dir: Path, desired: DesiredState) -> list[str]:
@@ -179,11 +142,14 @@ def seed_local_account(workdir: Path, data_dir: Path, desired: DesiredState) -> 
                         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": t.region}
                     )
             done.append(f"bucket  s3://{bucket}")
-            # Personalize reads the data through the bucket policy as well as the role (the AWS guide's
-            # "Giving Amazon Personalize access to Amazon S3 resources"); plan's preflight checks both
+        # Personalize reads the data through the bucket policy as well as the role (the AWS guide's
+        # "Giving Amazon Personalize access to Amazon S3 resources"); plan's preflight and the emulator
+        # check both
+        for bucket in buckets:
             t.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(personalize_bucket_policy(bucket)))
+            done.append(f"policy  s3://{bucket} readable by personalize.amazonaws.com (bucket policy)")
         for role in sorted({r for _, _, _, r in locations if r}):
-            _ensure_role(t.iam, role, buckets)
+            ensure_role(t.iam, role, buckets)
             done.append(f"role    {role} (trusted by personalize.amazonaws.com, reads the bucket)")
         for bucket, key, name, _ in locations:
             body = (data_dir / name).read_bytes()

@@ -80,17 +80,18 @@ def client_config(*, addressing_path: bool = False, total_attempts: int | None =
 class EmulatorEndpointClock:
     """The clock of a `personalize-gitops emulator serve` endpoint, followed from here.
 
-    The server runs virtual time `scale` times faster than the wall clock, so a 45-minute training is ready in
-    seconds there; waiting here with the same scale keeps polls as frequent (in virtual time) as against AWS.
+    The server keeps the host's time (plus any explicit `advance`) and shortens durations `scale` times, so a
+    45-minute training is ready in seconds there; sleeping here `scale` times shorter keeps polls as frequent,
+    relative to the work, as against AWS.
     """
 
     def __init__(self, scale: float, server_now: float) -> None:
         self.scale = scale
         self._origin_wall = time.time()
-        self._origin_virtual = server_now
+        self._origin_server = server_now
 
     def now(self) -> float:
-        return self._origin_virtual + (time.time() - self._origin_wall) * self.scale
+        return self._origin_server + (time.time() - self._origin_wall)
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -474,7 +475,11 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
             return client_for("s3", client_region)
 
         clock = ScaledClock(time_scale)
-        emulator = PersonalizeEmulator(clock=clock, s3_client_factory=s3_client_factory)
+        emulator = PersonalizeEmulator(
+            clock=clock,
+            s3_client_factory=s3_client_factory,
+            iam_client_factory=lambda client_region: client_for("iam", client_region),
+        )
         # imported rows and trained models live beside the state file, like `emulator serve --state`
         emulator.attach_storage(path.with_name(path.stem + ".data"))
         state = AccountState(path, client_for, ssm_regions=[resolved])

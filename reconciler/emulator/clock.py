@@ -59,9 +59,12 @@ class VirtualClock:
 
 
 class ScaledClock:
-    """Virtual time running ``scale`` times faster than wall time (demo: 45 minutes of training in seconds).
+    """The host's real time, durations shortened ``scale`` times (demo: 45 minutes of training in seconds).
 
-    ``sleep(s)`` sleeps ``s / scale`` real seconds. ``advance(s)`` jumps virtual time forward instantly."""
+    ``now()`` is the wall clock (so ``creationDateTime`` agrees with the host and with S3's ``LastModified``),
+    plus whatever explicit ``advance`` calls added: only ``advance`` moves the clock ahead of the host.
+    The emulator divides every duration by ``scale`` (``PersonalizeEmulator.time_scale``), and
+    ``sleep(s)`` sleeps ``s / scale`` real seconds, so a waiter polling every virtual minute polls often."""
 
     def __init__(
         self,
@@ -76,13 +79,18 @@ class ScaledClock:
         self.scale = float(scale)
         self._wall = wall
         self._sleeper = sleeper
-        self._wall0 = wall()
-        self._virtual0 = self._wall0 if start is None else float(start)
+        self._offset = 0.0 if start is None else float(start) - wall()
         self._lock = threading.Lock()
 
     def now(self) -> float:
         with self._lock:
-            return self._virtual0 + (self._wall() - self._wall0) * self.scale
+            return self._wall() + self._offset
+
+    @property
+    def offset(self) -> float:
+        """Seconds the clock runs ahead of the host (the sum of explicit ``advance`` calls)."""
+        with self._lock:
+            return self._offset
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -92,7 +100,7 @@ class ScaledClock:
         if seconds < 0:
             raise ValueError("a clock cannot go backwards")
         with self._lock:
-            self._virtual0 += seconds
+            self._offset += seconds
 
     def ensure_not_before(self, instant: float) -> None:
         behind = instant - self.now()

@@ -4,7 +4,7 @@ Everything lives under the reserved path prefix ``/_emulator/`` (no AWS API uses
 S3 bucket names: bucket names cannot start with ``_``). Bodies are JSON; answers are JSON.
 
 ``GET /_emulator/status``
-    ``{"ok": true, "now": <virtual epoch seconds>, "nowIso": "...", "timeScale": <x or null>,
+    ``{"ok": true, "now": <epoch seconds: host time + explicit advances>, "nowIso": "...", "timeScale": <x>,
     "resources": {<kind>: <count>}, "control": <faults, latency, forced failures, metrics, quotas>,
     "stateFile": <path or null>, "regions": [...], "requests": <n>, "peakInFlight": <most requests answered
     at once>, "connections": {"open": <n>, "accepted": <n>}, "moto": true}``
@@ -16,7 +16,7 @@ S3 bucket names: bucket names cannot start with ``_``). Bodies are JSON; answers
 ``status``
     Same document as ``GET /_emulator/status``.
 ``advance`` ``{"seconds": S}``
-    Move virtual time forward by ``S`` seconds now (trainings, imports, campaign deployments progress).
+    Move the clock ahead of the host by ``S`` seconds now (trainings, imports, deployments progress).
 ``set_metrics`` ``{"solution_version_arn": ARN, "metrics": {"coverage": 0.3, ...}}``
     Fix the numbers ``GetSolutionMetrics`` returns for one solution version.
 ``fail_next`` ``{"kind": "solution_version" | "dataset_import_job" | ..., "name_or_arn": "*",

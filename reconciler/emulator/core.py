@@ -49,6 +49,12 @@ def _default_s3_factory(region: str) -> Any:
     return boto3.client("s3", region_name=region)
 
 
+def _default_iam_factory(region: str) -> Any:
+    import boto3
+
+    return boto3.client("iam", region_name=region)
+
+
 class PersonalizeEmulator:
     """The Amazon Personalize control plane, in memory. Thread-safe (one RLock around every request).
 
@@ -62,19 +68,26 @@ class PersonalizeEmulator:
         profile: DurationProfile | None = None,
         s3_client_factory: S3ClientFactory | None = None,
         account: str = DEFAULT_ACCOUNT,
+        iam_client_factory: S3ClientFactory | None = None,
         *,
         quotas: dict[str, int] | None = None,
         strict: bool = False,
         max_rows: int = DEFAULT_MAX_ROWS,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
-        self.profile = profile or DurationProfile()
+        #: How many times faster than documented things happen (a ``ScaledClock``'s scale; 1 otherwise).
+        #: Timestamps stay the clock's (host) time; only durations are divided by it.
+        self.time_scale = float(getattr(self.clock, "scale", 1.0) or 1.0)
+        base = profile or DurationProfile()
+        self.profile = base if self.time_scale == 1.0 else base.scaled(1.0 / self.time_scale)
         self.account = account
         self.strict = strict
         self.quotas: dict[str, int] = {**DEFAULT_QUOTAS, **(quotas or {})}
         self.control = Control(self.quotas)
         self._s3_factory: S3ClientFactory = s3_client_factory or _default_s3_factory
         self._s3_clients: dict[str, Any] = {}
+        self._iam_factory: S3ClientFactory = iam_client_factory or _default_iam_factory
+        self._iam_client: Any = None
         self._lock = threading.RLock()
         self._regions: dict[tuple[str, str], RegionState] = {}
         self.calls: list[Call] = []
@@ -172,6 +185,13 @@ class PersonalizeEmulator:
             if region not in self._s3_clients:
                 self._s3_clients[region] = self._s3_factory(region)
             return self._s3_clients[region]
+
+    def iam_client(self, region: str) -> Any:
+        """The IAM client role checks use (IAM is global: one client)."""
+        with self._lock:
+            if self._iam_client is None:
+                self._iam_client = self._iam_factory(region)
+            return self._iam_client
 
     def call_count(self, *, mutating: bool | None = None, prefix: str = "") -> int:
         with self._lock:

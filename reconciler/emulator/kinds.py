@@ -17,7 +17,9 @@ class Kind:
     name_field: str = "name"
     taggable: bool = True
     newest_first: bool = False
-    vocabulary: str = "create"  # status vocabulary: "create" or "job" (PENDING/IN_PROGRESS/COMPLETED)
+    vocabulary: str = (
+        "create"  # status vocabulary: "create", "job" (PENDING/IN_PROGRESS/COMPLETED) or "batch"
+    )
     has_delete: bool = True
 
     @property
@@ -99,6 +101,7 @@ KINDS: dict[str, Kind] = {
             "batchInferenceJobs",
             "solutionVersionArn",
             name_field="jobName",
+            vocabulary="batch",
             has_delete=False,
         ),
         Kind(
@@ -110,6 +113,7 @@ KINDS: dict[str, Kind] = {
             "batchSegmentJobs",
             "solutionVersionArn",
             name_field="jobName",
+            vocabulary="batch",
             has_delete=False,
         ),
         Kind(
@@ -147,11 +151,20 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "failed": "CREATE FAILED",
     },
     "job": {"pending": "PENDING", "in_progress": "IN_PROGRESS", "done": "COMPLETED", "failed": "FAILED"},
+    # batch inference and batch segment jobs (botocore: "PENDING, IN PROGRESS, ACTIVE, CREATE FAILED")
+    "batch": {
+        "pending": "PENDING",
+        "in_progress": "IN PROGRESS",
+        "done": "ACTIVE",
+        "failed": "CREATE FAILED",
+    },
 }
 
 #: Statuses in which a resource is settled (updates and deletes are allowed).
 TERMINAL = frozenset({"ACTIVE", "CREATE FAILED", "INACTIVE", "COMPLETED", "FAILED", "CREATE STOPPED"})
-IN_FLIGHT = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS", "CREATE STOPPING", "PENDING", "IN_PROGRESS"})
+IN_FLIGHT = frozenset(
+    {"CREATE PENDING", "CREATE IN_PROGRESS", "CREATE STOPPING", "PENDING", "IN_PROGRESS", "IN PROGRESS"}
+)
 DELETING = frozenset({"DELETE PENDING", "DELETE IN_PROGRESS"})
 
 #: Every status each kind may report (asserted by tests; the model leaves ``status`` free-form).

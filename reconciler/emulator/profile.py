@@ -64,6 +64,17 @@ class DurationProfile:
         merged.update({k.replace("__", "."): float(v) for k, v in create.items()})
         return replace(self, create=merged)
 
+    def scaled(self, factor: float) -> DurationProfile:
+        """Every duration multiplied by ``factor`` (``1 / time_scale`` for a clock running at host speed)."""
+        return DurationProfile(
+            create={k: v * factor for k, v in self.create.items()},
+            update={k: v * factor for k, v in self.update.items()},
+            pending=self.pending * factor,
+            delete=self.delete * factor,
+            stop=self.stop * factor,
+            start=self.start * factor,
+        )
+
     def create_seconds(self, kind: str, variant: str | None = None) -> float:
         if variant is not None and f"{kind}.{variant}" in self.create:
             return self.create[f"{kind}.{variant}"]

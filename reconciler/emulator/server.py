@@ -449,7 +449,11 @@ class EmulatorServer:
             # moto reads this when it first builds an account's IAM backend (process-wide, like serve()).
             os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         clock = ScaledClock(time_scale)
-        emulator = PersonalizeEmulator(clock=clock, s3_client_factory=bridge.s3_client_factory)
+        emulator = PersonalizeEmulator(
+            clock=clock,
+            s3_client_factory=bridge.s3_client_factory,
+            iam_client_factory=lambda region: bridge.client("iam", region),
+        )
         if state_file is not None:  # datasets and trained models live beside the state file
             emulator.attach_storage(Path(state_file).with_name(Path(state_file).stem + ".data"))
         if saved is not None and state is not None:

@@ -16,6 +16,7 @@ from moto import mock_aws
 from reconciler.apply.executor import ApplyOptions, apply_plan
 from reconciler.apply.progress import RecordingReporter
 from reconciler.apply.run import ApplyResult, run_apply
+from reconciler.aws.personalize_access import grant_for_manifests
 from reconciler.aws.target import Target
 from reconciler.emulator import PersonalizeEmulator, VirtualClock
 from reconciler.manifest import load
@@ -107,6 +108,7 @@ def emulated_world(manifests: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
         target = Target.for_tests(emulator, clock, region=REGION)
         desired = load(manifests)
         target.s3.create_bucket(Bucket=desired.stack.settings.variables["bucket"])
+        grant_for_manifests(target.s3, target.iam, desired)
         yield World(emulator, clock, target, manifests, desired)
 
 

@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from reconciler.aws import DEFAULT_LOCAL_STATE, SystemClock, Target, open_target
+from reconciler.aws.personalize_access import grant_personalize_access
 from reconciler.aws.target import EmulatorEndpointClock
 from reconciler.emulator import PersonalizeEmulator, ScaledClock, VirtualClock
 from reconciler.emulator.server import EmulatorServer, MotoBridge
@@ -85,6 +86,7 @@ def test_local_target_keeps_the_whole_account_between_runs(no_aws_environment: P
         rows = "\n".join(f"u{i % 30},i{i % 40},{1_700_000_000 + i}" for i in range(1200))
         csv = ("USER_ID,ITEM_ID,TIMESTAMP\n" + rows + "\n").encode()
         first.s3.put_object(Bucket="local-data", Key="interactions.csv", Body=csv)
+        grant_personalize_access(first.s3, first.iam, "local-data", ROLE)
         job = first.personalize.create_dataset_import_job(
             jobName="first-import",
             datasetArn=dataset,

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from emu_support import INTERACTIONS_SCHEMA, interactions_csv, role_arn
+from emu_support import INTERACTIONS_SCHEMA, grant_personalize, interactions_csv, role_arn
 from moto import mock_aws
 
 from reconciler.emulator import DurationProfile, PersonalizeEmulator, VirtualClock, emulated_client
@@ -17,6 +17,7 @@ REGION = "eu-west-1"
 
 
 _S3: list[Any] = []
+_IAM: list[Any] = []
 
 
 def shared_s3() -> Any:
@@ -28,6 +29,17 @@ def shared_s3() -> Any:
             )
         )
     return _S3[0]
+
+
+def shared_iam() -> Any:
+    """One moto-answered IAM client for the whole run."""
+    if not _IAM:
+        _IAM.append(
+            boto3.client(
+                "iam", region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+            )
+        )
+    return _IAM[0]
 
 
 @dataclass
@@ -106,9 +118,14 @@ class Env:
 def env() -> Iterator[Env]:
     with mock_aws():
         clock = VirtualClock()
-        s3 = shared_s3()
+        s3, iam = shared_s3(), shared_iam()
         emulator = PersonalizeEmulator(
-            clock=clock, profile=DurationProfile.instant(), strict=True, s3_client_factory=lambda _region: s3
+            clock=clock,
+            profile=DurationProfile.instant(),
+            strict=True,
+            s3_client_factory=lambda _region: s3,
+            iam_client_factory=lambda _region: iam,
         )
         s3.create_bucket(Bucket="emu-data", CreateBucketConfiguration={"LocationConstraint": REGION})
+        grant_personalize(s3, iam, "emu-data", emulator.account)
         yield Env(emulator, clock, None, s3)

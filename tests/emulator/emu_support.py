@@ -65,6 +65,45 @@ def role_arn(account: str = "123456789012") -> str:
     return f"arn:aws:iam::{account}:role/{account}-PersonalizeS3"
 
 
+PERSONALIZE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "personalize.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+def bucket_policy(bucket: str) -> str:
+    """The workshop's data-layer bucket policy (Id and Sid PersonalizeS3BucketAccessPolicy) + PutObject."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Id": "PersonalizeS3BucketAccessPolicy",
+            "Statement": [
+                {
+                    "Sid": "PersonalizeS3BucketAccessPolicy",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "personalize.amazonaws.com"},
+                    "Action": ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                }
+            ],
+        }
+    )
+
+
+def grant_personalize(s3: Any, iam: Any, bucket: str, account: str = "123456789012") -> str:
+    """What the workshop's data-layer notebook sets up: the bucket policy and the role Personalize assumes.
+    Returns the role ARN."""
+    s3.put_bucket_policy(Bucket=bucket, Policy=bucket_policy(bucket))
+    name = role_arn(account).rsplit("/", 1)[1]
+    try:
+        iam.get_role(RoleName=name)
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(PERSONALIZE_TRUST))
+    return role_arn(account)
+
+
 def poll_until_settled(
     describe: Callable[[], dict[str, Any]],
     key: str,

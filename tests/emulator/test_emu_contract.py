@@ -11,7 +11,14 @@ from typing import Any
 import boto3
 import pytest
 from botocore.validate import ParamValidator
-from emu_support import INTERACTIONS_SCHEMA, ITEMS_SCHEMA, avro, interactions_csv, items_csv, role_arn
+from emu_support import (
+    INTERACTIONS_SCHEMA,
+    ITEMS_SCHEMA,
+    avro,
+    grant_personalize,
+    interactions_csv,
+    items_csv,
+)
 from moto import mock_aws
 
 from reconciler.emulator import (
@@ -126,7 +133,7 @@ def _run_tour(t: Tour, s3: Any) -> None:
     s3.put_object(Bucket=bucket, Key="items.csv", Body=items_csv())
     s3.put_object(Bucket=bucket, Key="delete-users.csv", Body=b"USER_ID\nu1\nu2\n")
     s3.put_object(Bucket=bucket, Key="batch/input.json", Body=b'{"userId": "u1"}\n')
-    role = role_arn(t.emulator.account)
+    role = grant_personalize(s3, boto3.client("iam", region_name=REGION), bucket, t.emulator.account)
 
     # catalogue
     recipes = t("ListRecipes", recipeProvider="SERVICE")["recipes"]

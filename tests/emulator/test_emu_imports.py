@@ -120,7 +120,7 @@ def test_failed_import_leaves_data_untouched_and_fail_next(env: Env) -> None:
     assert _stats(env, ds)["rows"] == 25
 
 
-def test_data_deletion_job_removes_users(env: Env) -> None:
+def test_data_deletion_job_removes_users_and_counts_records(env: Env) -> None:
     ds = _dataset(env)
     _import(env, ds, env.put("x.csv", interactions_csv(users=10, per_user=3)))
     dg = env.call("DescribeDataset", datasetArn=ds)["dataset"]["datasetGroupArn"]
@@ -132,7 +132,9 @@ def test_data_deletion_job_removes_users(env: Env) -> None:
         dataSource={"dataLocation": env.put("del.csv", b"USER_ID\nu1\nu2\nnobody\n")},
     )["dataDeletionJobArn"]
     job = env.call("DescribeDataDeletionJob", dataDeletionJobArn=arn)["dataDeletionJob"]
-    assert (job["status"], job["numDeleted"]) == ("COMPLETED", 2)
+    # numDeleted is "the number of records deleted": two users with three interactions each
+    assert (job["status"], job["numDeleted"]) == ("COMPLETED", 6)
+    assert _stats(env, ds)["rows"] == 24
     assert _stats(env, ds)["rows"] == 24
     table = env.emulator.data.interactions(dg)  # the kept rows of those users are gone as well
     assert table is not None and len(table) == 24

@@ -6,13 +6,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import REGION, Env, shared_s3
-from emu_support import INTERACTIONS_SCHEMA
+from conftest import REGION, Env, shared_iam, shared_s3
+from emu_support import INTERACTIONS_SCHEMA, grant_personalize
 from moto import mock_aws
 
 from reconciler.emulator import DurationProfile, EmulatorError, PersonalizeEmulator, VirtualClock
 
 PROFILE = DurationProfile()
+BATCH_WORDS = ("PENDING", "IN PROGRESS")
 P = PROFILE.pending
 
 
@@ -21,11 +22,16 @@ def slow() -> Iterator[Env]:
     """Realistic durations; ``settle`` helpers below move the virtual clock explicitly."""
     with mock_aws():
         clock = VirtualClock()
-        s3 = shared_s3()
+        s3, iam = shared_s3(), shared_iam()
         emulator = PersonalizeEmulator(
-            clock=clock, profile=PROFILE, strict=True, s3_client_factory=lambda _: s3
+            clock=clock,
+            profile=PROFILE,
+            strict=True,
+            s3_client_factory=lambda _: s3,
+            iam_client_factory=lambda _: iam,
         )
         s3.create_bucket(Bucket="emu-data", CreateBucketConfiguration={"LocationConstraint": REGION})
+        grant_personalize(s3, iam, "emu-data", emulator.account)
         yield Env(emulator, clock, None, s3)
 
 
@@ -174,14 +180,16 @@ def _new_version(env: Env) -> str:
 def test_create_lifecycle(
     slow: Env, kind: str, create: Callable[[Env], str], noun: str, key: str, arn_key: str, seconds: float
 ) -> None:
+    # botocore documents batch jobs as "PENDING, IN PROGRESS, ACTIVE, CREATE FAILED"; the others CREATE ...
+    pending, running = BATCH_WORDS if kind.startswith("batch_") else ("CREATE PENDING", "CREATE IN_PROGRESS")
     arn = create(slow)
     t0 = slow.clock.now()
     observed = _describe(slow, noun, key, arn_key, arn)
-    assert observed["status"] == "CREATE PENDING"
+    assert observed["status"] == pending
     slow.clock.advance(P)
-    assert _describe(slow, noun, key, arn_key, arn)["status"] == "CREATE IN_PROGRESS"
+    assert _describe(slow, noun, key, arn_key, arn)["status"] == running
     slow.clock.advance(seconds - 1)
-    assert _describe(slow, noun, key, arn_key, arn)["status"] == "CREATE IN_PROGRESS"
+    assert _describe(slow, noun, key, arn_key, arn)["status"] == running
     slow.clock.advance(1)
     done = _describe(slow, noun, key, arn_key, arn)
     assert done["status"] == "ACTIVE"

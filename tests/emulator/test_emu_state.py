@@ -47,18 +47,19 @@ def test_reset_forgets_everything_but_control() -> None:
     assert emu.quotas["dataset_groups_per_region"] == 1
 
 
-def test_scaled_clock_runs_faster_than_wall_time() -> None:
+def test_scaled_clock_keeps_host_time_and_only_advance_moves_it_ahead() -> None:
     wall = [1000.0]
     slept: list[float] = []
-    clock = ScaledClock(600, start=50.0, wall=lambda: wall[0], sleeper=slept.append)
-    assert clock.now() == 50.0
-    wall[0] += 4.5  # 4.5 wall seconds = 45 virtual minutes
-    assert clock.now() == 50.0 + 45 * 60
-    clock.sleep(60)
+    clock = ScaledClock(600, wall=lambda: wall[0], sleeper=slept.append)
+    assert clock.now() == 1000.0
+    wall[0] += 4.5  # 4.5 wall seconds are 4.5 seconds of timestamps, whatever the scale
+    assert clock.now() == 1004.5
+    clock.sleep(60)  # durations are what the scale shortens
     assert slept == [0.1]
     clock.advance(100)
     clock.ensure_not_before(0)
-    assert clock.now() == 50.0 + 45 * 60 + 100
+    assert clock.now() == 1104.5 and clock.offset == 100
+    assert ScaledClock(600, start=50.0, wall=lambda: wall[0]).now() == 50.0
     with pytest.raises(ValueError):
         ScaledClock(0)
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import REGION, Env, shared_s3
-from emu_support import interactions_csv
+from conftest import REGION, Env, shared_iam, shared_s3
+from emu_support import grant_personalize, interactions_csv
 from moto import mock_aws
 
 from reconciler.emulator import DurationProfile, PersonalizeEmulator, VirtualClock
@@ -55,11 +55,15 @@ def test_training_needs_the_recipes_datasets(env: Env) -> None:
 
 def _metrics_of_fresh_run(config: dict[str, Any]) -> list[dict[str, float]]:
     with mock_aws():
-        s3 = shared_s3()
+        s3, iam = shared_s3(), shared_iam()
         s3.create_bucket(Bucket="emu-data", CreateBucketConfiguration={"LocationConstraint": REGION})
         emu = PersonalizeEmulator(
-            clock=VirtualClock(), profile=DurationProfile.instant(), s3_client_factory=lambda _: s3
+            clock=VirtualClock(),
+            profile=DurationProfile.instant(),
+            s3_client_factory=lambda _: s3,
+            iam_client_factory=lambda _: iam,
         )
+        grant_personalize(s3, iam, "emu-data", emu.account)
         env = Env(emu, emu.clock, None, s3)  # type: ignore[arg-type]
         sol = env.solution(env.trainable_group(), performAutoTraining=False, **config)
         arns = [env.version(sol), env.version(sol)]
@@ -122,12 +126,17 @@ def test_training_modes_and_hours(env: Env) -> None:
 def timed() -> Iterator[Env]:
     """Instant creates but real schedules: automatic training runs on virtual days."""
     with mock_aws():
-        s3 = shared_s3()
+        s3, iam = shared_s3(), shared_iam()
         s3.create_bucket(Bucket="emu-data", CreateBucketConfiguration={"LocationConstraint": REGION})
         clock = VirtualClock()
         emu = PersonalizeEmulator(
-            clock=clock, profile=DurationProfile.instant(), strict=True, s3_client_factory=lambda _: s3
+            clock=clock,
+            profile=DurationProfile.instant(),
+            strict=True,
+            s3_client_factory=lambda _: s3,
+            iam_client_factory=lambda _: iam,
         )
+        grant_personalize(s3, iam, "emu-data", emu.account)
         yield Env(emu, clock, None, s3)
 
 
@@ -135,38 +144,63 @@ def versions(env: Env, sol: str) -> list[dict[str, Any]]:
     return list(env.call("ListSolutionVersions", solutionArn=sol)["solutionVersions"])
 
 
-def test_automatic_training_within_an_hour_then_weekly(timed: Env) -> None:
-    sol = timed.solution(timed.trainable_group())
+def new_data(env: Env, dg: str) -> None:
+    """Another (instant) FULL import into the group's interactions dataset: data arrived."""
+    ds = env.call("ListDatasets", datasetGroupArn=dg)["datasets"][0]["datasetArn"]
+    name = f"more-{len(env.call('ListDatasetImportJobs', datasetArn=ds)['datasetImportJobs'])}"
+    url = env.put(f"{name}.csv", interactions_csv(seed=len(name)))
+    env.call(
+        "CreateDatasetImportJob",
+        jobName=name,
+        datasetArn=ds,
+        dataSource={"dataLocation": url},
+        roleArn=env.role,
+    )
+
+
+def test_automatic_training_within_an_hour_then_weekly_when_data_arrived(timed: Env) -> None:
+    dg = timed.trainable_group()
+    sol = timed.solution(dg)
     assert timed.call("DescribeSolution", solutionArn=sol)["solution"]["performAutoTraining"] is True
     timed.clock.advance(HOUR - 1)
     assert versions(timed, sol) == []
     timed.clock.advance(1)
     auto = versions(timed, sol)
     assert [(v["trainingType"], v["trainingMode"]) for v in auto] == [("AUTOMATIC", "AUTOTRAIN")]
+    timed.clock.advance(7 * DAY)  # no data imported since: "training runs only if data was imported"
+    assert len(versions(timed, sol)) == 1
+    new_data(timed, dg)
     timed.clock.advance(7 * DAY)
     assert len(versions(timed, sol)) == 2
-    timed.clock.advance(21 * DAY)  # three more weeks, settled in one request
-    assert len(versions(timed, sol)) == 5
+    new_data(timed, dg)
+    timed.clock.advance(21 * DAY)  # three more weeks, one of them with new data, settled in one request
+    assert len(versions(timed, sol)) == 3
 
 
 def test_manual_version_in_the_first_hour_skips_the_first_automatic_one(timed: Env) -> None:
-    sol = timed.solution(timed.trainable_group())
+    dg = timed.trainable_group()
+    sol = timed.solution(dg)
     timed.clock.advance(600)
     timed.version(sol)
     timed.clock.advance(HOUR)
     assert [v["trainingType"] for v in versions(timed, sol)] == ["MANUAL"]
+    timed.clock.advance(7 * DAY)  # the manual version saw all the data: nothing new to train on
+    assert [v["trainingType"] for v in versions(timed, sol)] == ["MANUAL"]
+    new_data(timed, dg)
     timed.clock.advance(7 * DAY)
     assert [v["trainingType"] for v in versions(timed, sol)] == ["MANUAL", "AUTOMATIC"]
 
 
 def test_schedule_and_switching_auto_training_off(timed: Env) -> None:
-    sol = timed.solution(
-        timed.trainable_group(),
-        solutionConfig={"autoTrainingConfig": {"schedulingExpression": "rate(2 days)"}},
-    )
-    timed.clock.advance(HOUR + 4 * DAY)
+    dg = timed.trainable_group()
+    sol = timed.solution(dg, solutionConfig={"autoTrainingConfig": {"schedulingExpression": "rate(2 days)"}})
+    timed.clock.advance(HOUR)
+    for _ in range(2):
+        new_data(timed, dg)
+        timed.clock.advance(2 * DAY)
     assert len(versions(timed, sol)) == 3
     timed.call("UpdateSolution", solutionArn=sol, performAutoTraining=False)
+    new_data(timed, dg)
     timed.clock.advance(30 * DAY)
     assert len(versions(timed, sol)) == 3
     timed.call("UpdateSolution", solutionArn=sol, performAutoTraining=True)

@@ -5,8 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
-from emu_support import interactions_csv, items_csv, poll_until_settled, run_seed_workshop, users_csv
+from emu_support import (
+    grant_personalize,
+    interactions_csv,
+    items_csv,
+    poll_until_settled,
+    run_seed_workshop,
+    users_csv,
+)
 
 ROLE_NAME = "123456789012-PersonalizeS3"
 
@@ -18,6 +26,7 @@ def test_seed_workshop_runs_unchanged(emulator_env: Any) -> None:
     env.s3.put_object(Bucket=bucket, Key="interactions.csv", Body=interactions_csv(users=60, per_user=25))
     env.s3.put_object(Bucket=bucket, Key="items.csv", Body=items_csv())
     env.s3.put_object(Bucket=bucket, Key="users.csv", Body=users_csv(users=60))
+    grant_personalize(env.s3, boto3.client("iam", region_name=env.region), bucket, env.account)
 
     def wait(describe: Any, key: str) -> dict[str, Any]:
         return poll_until_settled(describe, key, env.clock.advance)

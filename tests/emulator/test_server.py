@@ -22,6 +22,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 from emu_support import (
     INTERACTIONS_SCHEMA,
+    PERSONALIZE_TRUST,
+    bucket_policy,
     interactions_csv,
     items_csv,
     poll_until_settled,
@@ -169,10 +171,8 @@ def test_seed_workshop_calls_reach_active_through_one_endpoint(
     assert counts["solution_version"] >= 3
 
 
-def test_import_job_fails_realistically_when_the_object_was_not_uploaded(server: EmulatorServer) -> None:
-    c = clients(server.url)
+def _import_into_new_dataset(server: EmulatorServer, c: dict[str, Any], location: str) -> dict[str, Any]:
     personalize = c["personalize"]
-    c["s3"].create_bucket(Bucket="data-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
     group = personalize.create_dataset_group(name="g")["datasetGroupArn"]
     control(server.url, "advance", seconds=3600)
     schema = personalize.create_schema(name="s", schema=INTERACTIONS_SCHEMA)["schemaArn"]
@@ -183,16 +183,53 @@ def test_import_job_fails_realistically_when_the_object_was_not_uploaded(server:
     job = personalize.create_dataset_import_job(
         jobName="j",
         datasetArn=dataset,
-        dataSource={"dataLocation": "s3://data-bucket/missing.csv"},
+        dataSource={"dataLocation": location},
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
     )["datasetImportJobArn"]
-    done = wait_for(
+    return wait_for(
         server.url,
         lambda: personalize.describe_dataset_import_job(datasetImportJobArn=job),
         "datasetImportJob",
     )
+
+
+def test_import_job_fails_realistically_when_the_object_was_not_uploaded(server: EmulatorServer) -> None:
+    c = clients(server.url)
+    c["s3"].create_bucket(Bucket="data-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    c["s3"].put_bucket_policy(Bucket="data-bucket", Policy=bucket_policy("data-bucket"))
+    c["iam"].create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(PERSONALIZE_TRUST))
+    done = _import_into_new_dataset(server, c, "s3://data-bucket/missing.csv")
     assert done["status"] == "CREATE FAILED"
     assert "s3://data-bucket/missing.csv" in done["failureReason"]
+
+
+@pytest.mark.parametrize(
+    ("role_trust", "policy", "expected"),
+    [
+        (None, True, "The IAM role arn:aws:iam::123456789012:role/r does not exist"),
+        ("ec2.amazonaws.com", True, "does not trust personalize.amazonaws.com"),
+        ("personalize.amazonaws.com", False, "Bucket data-bucket has no bucket policy"),
+    ],
+    ids=["no-role", "role-trusts-another-service", "no-bucket-policy"],
+)
+def test_import_needs_a_role_personalize_can_assume_and_a_bucket_policy(
+    server: EmulatorServer, role_trust: str | None, policy: bool, expected: str
+) -> None:
+    c = clients(server.url)
+    c["s3"].create_bucket(Bucket="data-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    c["s3"].put_object(Bucket="data-bucket", Key="i.csv", Body=interactions_csv())
+    if policy:
+        c["s3"].put_bucket_policy(Bucket="data-bucket", Policy=bucket_policy("data-bucket"))
+    if role_trust is not None:
+        trust = json.loads(json.dumps(PERSONALIZE_TRUST).replace("personalize.amazonaws.com", role_trust))
+        c["iam"].create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))
+    done = _import_into_new_dataset(server, c, "s3://data-bucket/i.csv")
+    assert done["status"] == "CREATE FAILED"
+    assert done["failureReason"].startswith(
+        "Failed to create a data import job for Interactions dataset. "
+        "Insufficient privileges for accessing data in Amazon S3."
+    )
+    assert expected in done["failureReason"]
 
 
 # ------------------------------------------------------------------------------------------ routing

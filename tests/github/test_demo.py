@@ -45,6 +45,11 @@ def test_seed_local_account_creates_bucket_role_and_objects_that_persist(tmp_pat
         trust = role["AssumeRolePolicyDocument"]
         trust = json.loads(trust) if isinstance(trust, str) else trust
         assert trust["Statement"][0]["Principal"] == {"Service": "personalize.amazonaws.com"}
+        # the workshop's bucket policy: the Personalize service principal may read the data
+        policy = json.loads(target.s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+        statement = policy["Statement"][0]
+        assert statement["Principal"] == {"Service": "personalize.amazonaws.com"}
+        assert {"s3:GetObject", "s3:ListBucket"} <= set(statement["Action"])
 
 
 def test_prepare_workdir_starts_from_an_empty_account_unless_kept(tmp_path: Path) -> None:

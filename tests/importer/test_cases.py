@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.aws.personalize_access import grant_personalize_access
 from reconciler.errors import ReconcilerError
 from reconciler.importer import write_manifests
 from reconciler.model.address import Address, Kind
@@ -27,6 +28,9 @@ def build_prefixed(acct: Account, prefix: str = "dev-") -> dict[str, str]:
     acct.target.s3.create_bucket(Bucket=bucket)
     acct.target.s3.put_object(
         Bucket=bucket, Key="interactions.csv", Body=(SAMPLE / "interactions.csv").read_bytes()
+    )
+    grant_personalize_access(
+        acct.target.s3, acct.target.iam, bucket, f"arn:aws:iam::{acct.account}:role/PersonalizeS3"
     )
     arns: dict[str, str] = {}
     arns["group"] = p.create_dataset_group(name=f"{prefix}shop")["datasetGroupArn"]
@@ -155,7 +159,15 @@ def test_newer_automatic_version_pins_the_serving_version(acct: Account) -> None
     """performAutoTraining (the notebooks' default) trains new versions the campaigns do not serve; import
     pins each campaign to the version it serves (said in the output and next to the campaign), so adoption
     moves nothing; removing the pin lets plan promote."""
-    acct.workshop()
+    shop = acct.workshop()
+    # the nightly ETL imports more interactions, so the weekly automatic training has new data to train on
+    acct.personalize.create_dataset_import_job(
+        jobName="nightly-etl",
+        datasetArn=shop.dataset_arns["interactions"],
+        dataSource={"dataLocation": f"s3://{shop.bucket}/interactions.csv"},
+        roleArn=shop.role_arn,
+        importMode="INCREMENTAL",
+    )
     acct.clock.advance(8 * 24 * HOUR)  # the weekly automatic training ran
     result = acct.import_([GROUP])
     pinned = [w for w in result.warnings if "so adoption does not move it" in w]

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from reconciler.aws.personalize_access import grant_personalize_access
 from reconciler.aws.target import Target
 from reconciler.emulator import PersonalizeEmulator, VirtualClock
 from reconciler.importer import ImportResult, import_groups
@@ -305,6 +306,7 @@ def built() -> Iterator[Built]:
             s3.create_bucket(Bucket=BUCKET)
             for kind in SCHEMAS:
                 s3.put_object(Bucket=BUCKET, Key=f"{kind}.csv", Body=(SAMPLE / f"{kind}.csv").read_bytes())
+            grant_personalize_access(s3, target.iam, BUCKET, ROLE)
             arns: dict[str, str] = {}
             imports: dict[str, dict[str, Any]] = {}
             _data_group(p, clock, PLAIN, arns, imports)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.aws.personalize_access import grant_personalize_access, iam_client_like
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample"
 NS = "com.amazonaws.personalize.schema"
@@ -132,6 +134,7 @@ def build_workshop(personalize: Any, s3: Any, clock: Any, *, account: str, regio
     for kind in DATASET_TYPES:
         s3.put_object(Bucket=bucket, Key=f"{kind}.csv", Body=(SAMPLE / f"{kind}.csv").read_bytes())
     shop = Workshop(bucket=bucket, role_arn=f"arn:aws:iam::{account}:role/{account}-PersonalizeS3")
+    grant_personalize_access(s3, iam_client_like(s3), bucket, shop.role_arn)
 
     def create(kind: str, operation: str, **kwargs: Any) -> dict[str, Any]:
         shop.requests[f"{kind}/{kwargs.get('name', '')}"] = kwargs
@@ -236,6 +239,7 @@ def build_domain_group(personalize: Any, s3: Any, clock: Any, *, account: str, n
             body = (body + "\n").encode()
         s3.put_object(Bucket=bucket, Key=f"{kind}.csv", Body=body)
     role = f"arn:aws:iam::{account}:role/PersonalizeS3"
+    grant_personalize_access(s3, iam_client_like(s3), bucket, role)
     group = personalize.create_dataset_group(name=name, domain="ECOMMERCE")["datasetGroupArn"]
     wait_for(clock, lambda: personalize.describe_dataset_group(datasetGroupArn=group), "datasetGroup", 15)
     for kind, (_, schema) in {**SCHEMAS, "items": ECOMMERCE_ITEMS}.items():

@@ -7,6 +7,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from reconciler.aws.personalize_access import grant_personalize_access, iam_client_like
 from reconciler.model.address import Kind
 from reconciler.model.spec import DatasetSpec
 from reconciler.model.state import TAG_SOURCE_ETAG, DesiredState, LiveState
@@ -44,6 +45,8 @@ def upload_data(env: Any, desired: DesiredState, body: bytes = b"USER_ID,ITEM_ID
             path = Path(desired.base_dir) / local if local else None
             data = path.read_bytes() if path is not None and path.exists() else body * 2000
             env.s3.put_object(Bucket=bucket, Key=key, Body=data)
+            role = res.spec.dataImport.roleArn or f"arn:aws:iam::{env.account}:role/PersonalizeS3"
+            grant_personalize_access(env.s3, iam_client_like(env.s3), bucket, role)
 
 
 def build(env: Any, desired: DesiredState, *, train: bool = True) -> None:

@@ -298,6 +298,7 @@ def seed_world(tmp: Path, *, strict: bool = False) -> Iterator[SeedWorld]:
     import botocore.endpoint
     from moto import mock_aws
 
+    from reconciler.aws.personalize_access import grant_for_manifests
     from reconciler.aws.target import Target
     from reconciler.emulator import PersonalizeEmulator, VirtualClock
     from reconciler.manifest import load
@@ -311,6 +312,7 @@ def seed_world(tmp: Path, *, strict: bool = False) -> Iterator[SeedWorld]:
         target = Target.for_tests(emulator, clock, region=REGION)
         desired = load(manifests)
         target.s3.create_bucket(Bucket=desired.stack.settings.variables["bucket"])
+        grant_for_manifests(target.s3, target.iam, desired)
         sleeper = VirtualRetrySleep(clock)
         with mock.patch.object(botocore.endpoint, "time", sleeper):
             yield SeedWorld(emulator, clock, target, desired, manifests, sleeper)

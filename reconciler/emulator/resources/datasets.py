@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..access import INSUFFICIENT, import_failure, read_access_problem
 from ..data import DataLimitExceeded
 from ..errors import already_exists, invalid
 from ..kinds import IN_FLIGHT
@@ -56,6 +57,19 @@ def parse_avro(text: str) -> list[dict[str, Any]]:
     if len(set(names)) != len(names):
         raise invalid("The schema declares a field more than once.")
     return out
+
+
+def data_generation(ctx: Context, group_arn: str) -> int:
+    """How many times data arrived in a dataset group (completed imports, Put* calls)."""
+    group = ctx.find("dataset_group", group_arn)
+    return int((group or {}).get("_dataGeneration", 0))
+
+
+def note_new_data(ctx: Context, group_arn: str) -> None:
+    """Data arrived in a dataset group: the next automatic training has something new to learn from."""
+    group = ctx.find("dataset_group", group_arn)
+    if group is not None:
+        group["_dataGeneration"] = int(group.get("_dataGeneration", 0)) + 1
 
 
 # ---- dataset group ----------------------------------------------------------------------------------
@@ -218,8 +232,6 @@ def _dataset_in_use(ctx: Context, record: Record) -> None:
         blockers.append("an import job in progress")
     if any(v["status"] in IN_FLIGHT for v in ctx.where("solution_version", datasetGroupArn=group)):
         blockers.append("a solution version in training")
-    if any(c.get("_datasetGroupArn") == group for c in ctx.records("campaign").values()):
-        blockers.append("campaigns")
     if any(r["status"] in IN_FLIGHT for r in ctx.where("recommender", datasetGroupArn=group)):
         blockers.append("a recommender being created")
     require(not blockers, f"Dataset {arn} is in use: {'; '.join(blockers)}.")
@@ -238,6 +250,23 @@ ON_REMOVE["dataset"] = _dataset_removed
 # ---- import job -------------------------------------------------------------------------------------
 def _load(ctx: Context, url: str) -> list[tuple[str, bytes]]:
     return read_objects(ctx.emulator.s3_client(ctx.region), url)
+
+
+def _access_problem(ctx: Context, role_arn: str | None, url: str) -> str | None:
+    """Why Personalize could not read ``url`` with ``role_arn`` (role trust, bucket policy), or None."""
+    try:
+        bucket, key = split_s3_url(url)
+    except ImportFailure:
+        return None  # reading reports the bad location
+    folder = key == "" or key.endswith("/")
+    return read_access_problem(
+        ctx.emulator.s3_client(ctx.region),
+        ctx.emulator.iam_client(ctx.region),
+        role_arn,
+        bucket,
+        [key + "*" if folder else key],
+        list_bucket=folder,
+    )
 
 
 def import_seconds(ctx: Context, rows: int) -> float:
@@ -260,6 +289,10 @@ def create_dataset_import_job(ctx: Context, params: dict[str, Any]) -> dict[str,
     schema = ctx.get("schema", dataset["schemaArn"], "schema")
     failure = ctx.emulator.control.take_failure("dataset_import_job", [name, arn, dataset["datasetArn"]])
     stats = DataStats()
+    if failure is None:
+        problem = _access_problem(ctx, params.get("roleArn"), url)
+        if problem:
+            failure = import_failure(dataset["datasetType"], problem)
     if failure is None:
         store = ctx.emulator.data
         builder = store.builder(
@@ -316,6 +349,7 @@ def _import_done(ctx: Context, record: Record, status: str) -> None:
         incoming = merged
     dataset["_data"] = incoming.to_dict()
     dataset["_imported"] = True
+    note_new_data(ctx, dataset["datasetGroupArn"])
 
 
 ON_STATUS["dataset_import_job"] = _import_done
@@ -363,6 +397,10 @@ def create_data_deletion_job(ctx: Context, params: dict[str, Any]) -> dict[str, 
     failure = ctx.emulator.control.take_failure("data_deletion_job", [name, arn])
     users: list[str] = []
     if failure is None:
+        problem = _access_problem(ctx, params["roleArn"], url)
+        if problem:
+            failure = f"{INSUFFICIENT} {problem}"
+    if failure is None:
         try:
             for key, body in _load(ctx, url):
                 stats = parse_csv(key, body, [{"name": "USER_ID", "nullable": False}])
@@ -391,9 +429,9 @@ def _deletion_done(ctx: Context, record: Record, status: str) -> None:
     for dataset in ctx.where("dataset", datasetGroupArn=record["datasetGroupArn"]):
         stats = DataStats.from_dict(dataset["_data"])
         removed = doomed & set(stats.users)
+        deleted += sum(stats.users[user] for user in removed)  # records (rows), not users
         for user in removed:
             stats.rows -= stats.users.pop(user)
-        deleted = max(deleted, len(removed))
         dataset["_data"] = stats.to_dict()
     record["numDeleted"] = deleted
     ctx.emulator.data.remove_users(record["datasetGroupArn"], doomed)  # the kept rows go too

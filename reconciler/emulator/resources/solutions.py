@@ -14,7 +14,7 @@ from ..models import TrainingConfig, training_datasets
 from ..recipes import ALGORITHMS, RECIPES, Recipe, algorithm_record
 from ..s3data import DataStats
 from ..state import Context, Record, require, update_in_progress
-from .datasets import active_group, unique_name
+from .datasets import active_group, data_generation, unique_name
 from .registry import DELETE_CHECKS, ON_REMOVE, ON_STATUS, ON_UPDATE_ACTIVE, UPDATE_FIELDS, op
 
 HOUR = 3600.0
@@ -103,7 +103,13 @@ def _plan_auto_training(ctx: Context, solution: Record) -> None:
     solution["_atgen"] = solution.get("_atgen", 0) + 1
     solution["_atStart"] = ctx.now
     if solution.get("performAutoTraining"):
-        ctx.schedule(ctx.now + HOUR, "autotrain", solution["solutionArn"], gen=solution["_atgen"], first=True)
+        ctx.schedule(
+            ctx.now + HOUR / ctx.emulator.time_scale,
+            "autotrain",
+            solution["solutionArn"],
+            gen=solution["_atgen"],
+            first=True,
+        )
 
 
 def _solution_status(ctx: Context, record: Record, status: str) -> None:
@@ -126,7 +132,13 @@ def auto_train(ctx: Context, arn: str, payload: dict[str, Any]) -> None:
     if solution["status"] != "ACTIVE":
         return
     manual_at = solution.get("_manualAt")
-    skip = payload.get("first") and manual_at is not None and manual_at > ctx.now - HOUR
+    skip = (
+        payload.get("first")
+        and manual_at is not None
+        and manual_at > ctx.now - HOUR / ctx.emulator.time_scale
+    )
+    if not skip and not new_data_since_last_version(ctx, solution):
+        skip = True  # "scheduled training runs only if data was imported since the last one"
     if not skip:
         running = ctx.in_flight("solution_version")
         if len(running) < ctx.emulator.quotas["pending_solution_versions_per_region"]:
@@ -135,8 +147,27 @@ def auto_train(ctx: Context, arn: str, payload: dict[str, Any]) -> None:
         "schedulingExpression", DEFAULT_SCHEDULE
     )
     ctx.schedule(
-        ctx.now + schedule_days(schedule) * DAY, "autotrain", arn, gen=solution["_atgen"], first=False
+        ctx.now + schedule_days(schedule) * DAY / ctx.emulator.time_scale,
+        "autotrain",
+        arn,
+        gen=solution["_atgen"],
+        first=False,
     )
+
+
+def new_data_since_last_version(ctx: Context, solution: Record) -> bool:
+    current = data_generation(ctx, solution["datasetGroupArn"])
+    if current == 0:
+        return False
+    trained = [
+        v
+        for v in ctx.where("solution_version", solutionArn=solution["solutionArn"])
+        if v.get("status") not in ("CREATE FAILED", "CREATE STOPPED", "CREATE STOPPING")
+    ]
+    if not trained:
+        return True
+    latest = max(trained, key=lambda v: v["_seq"])
+    return int(latest.get("_dataGeneration", 0)) < current
 
 
 @op("UpdateSolution")
@@ -286,6 +317,7 @@ def _new_version(
         "trainingMode": mode,
         "trainingType": training_type,
         "_sequence": sequence,
+        "_dataGeneration": data_generation(ctx, solution["datasetGroupArn"]),
     }
     version = ctx.insert("solution_version", arn, fields, tags)
     group_arn = solution["datasetGroupArn"]
