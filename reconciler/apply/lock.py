@@ -176,7 +176,9 @@ class StackLock:
         self.path = lock_path(stack)
         self.clock = clock
         self.owner = owner or default_owner()
-        self.lease_seconds = lease
+        # A clock with a time scale (the local emulator's: host time, durations shortened) shortens the lease
+        # like every other duration of that account.
+        self.lease_seconds = lease / float(getattr(clock, "scale", None) or 1.0)
         self.heartbeat_poll = heartbeat_poll
         self.nonce = uuid.uuid4().hex
         self.epoch: int | None = None
