@@ -133,6 +133,37 @@ class PersonalizeEmulator:
             # with the stored records, so no defensive copy is needed on this per-request path.
             return out
 
+    def handle_data(
+        self, service: str, operation: str, params: dict[str, Any], region: str, account: str | None = None
+    ) -> dict[str, Any] | None:
+        """Answer one ``personalize-runtime`` / ``personalize-events`` call (see ``dataplane``): the response
+        dict (None for the events API's empty answers) or ``EmulatorError``."""
+        from . import dataplane
+
+        account = account or self.account
+        with self._lock:
+            now = self.clock.now()
+            self.calls.append(Call(operation, _summary(params), now))
+            self.control.check_fault(operation)
+            handler = dataplane.DATA_HANDLERS.get((service, operation))
+            if handler is None:
+                raise EmulatorError("UnknownOperationException", f"Unknown operation {service} {operation}.")
+            try:
+                dataplane.validate(service, operation, params)
+                state = self._regions.setdefault((account, region), RegionState())
+                ctx = Context(self, state, region, account, now)
+                self._settle(ctx)
+                out: dict[str, Any] | None = handler(ctx, params)
+            except EmulatorError as exc:
+                if self.strict and exc.code not in dataplane.declared(service, operation) | COMMON_ERRORS:
+                    raise ContractViolation(
+                        f"{operation} raised undeclared error {exc.code}: {exc.message}"
+                    ) from exc
+                raise
+            if self.strict:
+                self._check(operation, dataplane.check_output(service, operation, out))
+            return out
+
     def reset(self) -> None:
         """Forget every resource and call (control settings and quotas are kept)."""
         with self._lock:

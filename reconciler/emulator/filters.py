@@ -40,6 +40,33 @@ class FieldRef:
     field: str
 
 
+@dataclass(frozen=True)
+class Condition:
+    """``Dataset.FIELD op operand``: ``op`` is IN, NOT IN or a comparison; ``values`` quoted strings (quotes
+    removed), ``param`` a ``$NAME`` placeholder (without ``$``), ``current`` a ``CurrentItem.FIELD`` field,
+    ``number`` a numeric literal."""
+
+    ref: FieldRef
+    op: str
+    values: tuple[str, ...] = ()
+    param: str | None = None
+    current: str | None = None
+    number: float | None = None
+
+
+@dataclass(frozen=True)
+class Expression:
+    action: str  # INCLUDE | EXCLUDE
+    target: str  # ITEMID | USERID | ACTIONID
+    conditions: tuple[Condition, ...]
+    joins: tuple[str, ...]  # AND/OR between consecutive conditions
+    user_conditions: tuple[Condition, ...] = ()  # IF CurrentUser.FIELD ... (ref.dataset is USERS)
+
+    @property
+    def dataset(self) -> str:
+        return self.conditions[0].ref.dataset
+
+
 def _tokens(text: str) -> list[str]:
     out: list[str] = []
     pos = 0
@@ -59,6 +86,7 @@ class _Parser:
         self.tokens = _tokens(text)
         self.i = 0
         self.refs: list[FieldRef] = []
+        self.expressions: list[Expression] = []
 
     def peek(self) -> str:
         return self.tokens[self.i] if self.i < len(self.tokens) else ""
@@ -90,20 +118,26 @@ class _Parser:
             raise FilterSyntaxError(f"the target must be ItemID, UserID or ActionID, not {target!r}")
         self.take("WHERE")
         first = self.condition()
+        conditions, joins = [first], []
         while self.peek().upper() in ("AND", "OR"):
-            self.take()
-            ref = self.condition()
-            if ref.dataset != first.dataset:
+            joins.append(self.take().upper())
+            cond = self.condition()
+            if cond.ref.dataset != first.ref.dataset:
                 raise FilterSyntaxError(
-                    f"conditions joined with AND/OR must use one dataset ({first.dataset}); "
-                    f"combine {ref.dataset} with a separate expression and |"
+                    f"conditions joined with AND/OR must use one dataset ({first.ref.dataset}); "
+                    f"combine {cond.ref.dataset} with a separate expression and |"
                 )
+            conditions.append(cond)
+        user_conditions = []
         if self.peek().upper() == "IF":
             self.take("IF")
-            self.user_condition()
+            user_conditions.append(self.user_condition())
             while self.peek().upper() == "AND":
                 self.take("AND")
-                self.user_condition()
+                user_conditions.append(self.user_condition())
+        self.expressions.append(
+            Expression(action, target, tuple(conditions), tuple(joins), tuple(user_conditions))
+        )
 
     def field(self) -> FieldRef:
         token = self.take()
@@ -116,47 +150,52 @@ class _Parser:
         self.refs.append(ref)
         return ref
 
-    def condition(self) -> FieldRef:
+    def condition(self) -> Condition:
         ref = self.field()
-        self.comparison(allow_current_item=True)
-        return ref
+        return self.comparison(ref, allow_current_item=True)
 
-    def user_condition(self) -> None:
+    def user_condition(self) -> Condition:
         token = self.take()
         if not token.upper().startswith("CURRENTUSER.") or len(token) <= len("CurrentUser."):
             raise FilterSyntaxError(f"IF conditions must use CurrentUser.FIELD, found {token!r}")
-        self.refs.append(FieldRef("USERS", token.split(".", 1)[1]))
-        self.comparison(allow_current_item=False)
+        ref = FieldRef("USERS", token.split(".", 1)[1])
+        self.refs.append(ref)
+        return self.comparison(ref, allow_current_item=False)
 
-    def comparison(self, allow_current_item: bool) -> None:
+    def comparison(self, ref: FieldRef, allow_current_item: bool) -> Condition:
         token = self.take().upper()
         if token == "NOT":
             token = "NOT " + self.take("IN").upper()
         if token in ("IN", "NOT IN"):
             if self.peek() == "(":
                 self.take("(")
-                self.value()
+                values, params = [self.value()], []
                 while self.peek() == ",":
                     self.take(",")
-                    self.value()
+                    values.append(self.value())
                 self.take(")")
-            elif allow_current_item and self.peek().upper().startswith("CURRENTITEM."):
-                self.take()
-            else:
-                raise FilterSyntaxError("IN must be followed by a parenthesised list of values")
-        elif token in OPERATORS:
+                params = [v[1:] for v in values if v.startswith("$")]
+                literal = tuple(v[1:-1] for v in values if v.startswith('"'))
+                return Condition(ref, token, literal, params[0] if params else None)
+            if allow_current_item and self.peek().upper().startswith("CURRENTITEM."):
+                return Condition(ref, token, current=self.take().split(".", 1)[1])
+            raise FilterSyntaxError("IN must be followed by a parenthesised list of values")
+        if token in OPERATORS:
             value = self.take()
-            if not (value.startswith("$") or _is_number(value)) and not (
-                allow_current_item and value.upper().startswith("CURRENTITEM.")
-            ):
-                raise FilterSyntaxError(f"comparison operators need a number or $PARAMETER, found {value!r}")
-        else:
-            raise FilterSyntaxError(f"expected IN, NOT IN or a comparison operator, found {token!r}")
+            if value.startswith("$"):
+                return Condition(ref, token, param=value[1:])
+            if _is_number(value):
+                return Condition(ref, token, number=float(value))
+            if allow_current_item and value.upper().startswith("CURRENTITEM."):
+                return Condition(ref, token, current=value.split(".", 1)[1])
+            raise FilterSyntaxError(f"comparison operators need a number or $PARAMETER, found {value!r}")
+        raise FilterSyntaxError(f"expected IN, NOT IN or a comparison operator, found {token!r}")
 
-    def value(self) -> None:
+    def value(self) -> str:
         token = self.take()
         if not (token.startswith('"') or token.startswith("$")):
             raise FilterSyntaxError(f'values must be "quoted strings" or $PARAMETERS, found {token!r}')
+        return token
 
 
 def _is_number(text: str) -> bool:
@@ -165,6 +204,13 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def compile_filter(text: str) -> list[Expression]:
+    """The expressions of a filter (``|``-chained), ready for ``FilterEvaluator``."""
+    parser = _Parser(text)
+    parser.parse()
+    return parser.expressions
 
 
 def parse_filter(text: str) -> list[FieldRef]:

@@ -1,4 +1,5 @@
-"""In-process transport: a botocore ``before-send.personalize`` handler answering from the emulator."""
+"""In-process transport: botocore ``before-send`` handlers answering from the emulator (``personalize``
+over AWS JSON 1.1; ``personalize-runtime`` and ``personalize-events`` over REST-JSON)."""
 
 from __future__ import annotations
 
@@ -73,25 +74,69 @@ def make_handler(
     return before_send
 
 
+def make_data_handler(
+    emulator: PersonalizeEmulator, region: str | None = None, account: str | None = None
+) -> Callable[..., AWSResponse]:
+    """``before-send`` handler for ``personalize-runtime`` / ``personalize-events`` (REST-JSON: the
+    operation comes from the method and path)."""
+    from urllib.parse import urlsplit
+
+    from .dataplane import wire_data_call
+
+    def before_send(request: Any, **_: Any) -> AWSResponse:
+        body = request.body or b""
+        if not isinstance(body, bytes):
+            body = body.encode() if isinstance(body, str) else body.read()
+        status, headers, data = wire_data_call(
+            emulator,
+            request.method,
+            urlsplit(request.url).path,
+            body,
+            region_of(request, region),
+            account or emulator.account,
+        )
+        return AWSResponse(request.url, status, headers, _Raw(data))
+
+    return before_send
+
+
+DATA_SERVICES = ("personalize-runtime", "personalize-events")
+
+
 def attach(client: Any, emulator: PersonalizeEmulator, *, sleep: Callable[[float], None] = time.sleep) -> Any:
-    """Make a boto3 ``personalize`` client (or a boto3/botocore Session) answer from ``emulator``.
+    """Make a boto3 ``personalize``, ``personalize-runtime`` or ``personalize-events`` client (or a
+    boto3/botocore Session: all three services) answer from ``emulator``.
 
     Use a client whose endpoint is ``SENTINEL_ENDPOINT`` so moto (if active) ignores it.
     Returns ``client``."""
     meta = getattr(client, "meta", None)
     if meta is not None:
-        handler = make_handler(emulator, meta.region_name, sleep=sleep)
-        meta.events.register("before-send.personalize", handler, unique_id=HOOK_ID)
+        service = meta.service_model.service_id.hyphenize()
+        if service in DATA_SERVICES:
+            handler = make_data_handler(emulator, meta.region_name)
+            meta.events.register(f"before-send.{service}", handler, unique_id=f"{HOOK_ID}-{service}")
+        else:
+            handler = make_handler(emulator, meta.region_name, sleep=sleep)
+            meta.events.register("before-send.personalize", handler, unique_id=HOOK_ID)
     else:  # a Session: region comes from each request's SigV4 scope
         events = client.events if hasattr(client, "events") else client.get_component("event_emitter")
         events.register("before-send.personalize", make_handler(emulator, sleep=sleep), unique_id=HOOK_ID)
+        for service in DATA_SERVICES:
+            events.register(
+                f"before-send.{service}", make_data_handler(emulator), unique_id=f"{HOOK_ID}-{service}"
+            )
     return client
 
 
 def emulated_client(
-    emulator: PersonalizeEmulator, region: str = "us-east-1", session: Any = None, **kwargs: Any
+    emulator: PersonalizeEmulator,
+    region: str = "us-east-1",
+    session: Any = None,
+    service: str = "personalize",
+    **kwargs: Any,
 ) -> Any:
-    """A real boto3 ``personalize`` client whose requests the emulator answers (``kwargs`` such as
+    """A real boto3 client of ``service`` (``personalize``, ``personalize-runtime`` or
+    ``personalize-events``) whose requests the emulator answers (``kwargs`` such as
     ``config=Config(retries=...)`` go to ``session.client``)."""
     import boto3
 
@@ -101,5 +146,5 @@ def emulated_client(
         if "aws_access_key_id" not in kwargs and not os.environ.get("AWS_ACCESS_KEY_ID"):
             kwargs.update(aws_access_key_id="emulator", aws_secret_access_key="emulator")
     kwargs.setdefault("endpoint_url", SENTINEL_ENDPOINT)
-    client = session.client("personalize", region_name=region, **kwargs)
+    client = session.client(service, region_name=region, **kwargs)
     return attach(client, emulator, sleep=sleep)

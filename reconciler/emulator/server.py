@@ -3,6 +3,8 @@
 Routing (one WSGI app, :func:`make_app`):
 
 * ``X-Amz-Target: AmazonPersonalize.*`` -> the Personalize emulator (AWS JSON 1.1 through ``wire_call``).
+* requests signed for ``personalize`` without a target -> ``personalize-runtime`` / ``personalize-events``
+  (REST-JSON, routed by method and path through ``dataplane.wire_data_call``).
   The region comes from the SigV4 credential scope of the ``Authorization`` header (the host is 127.0.0.1,
   so it cannot come from the URL); the account is ``123456789012`` (moto's default, or ``MOTO_ACCOUNT_ID``)
   so ARNs of IAM roles created through the same endpoint line up.
@@ -287,6 +289,9 @@ class EmulatorApp:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(PERSONALIZE_TARGET_PREFIX):
             return self._personalize(environ, start_response, target, scope)
+        if not target and scope is not None and scope[1] == "personalize":
+            # personalize-runtime / personalize-events: REST-JSON, signed as "personalize", routed by path
+            return self._dataplane(environ, start_response, scope)
         if self.moto_app is None:
             return _error(
                 start_response,
@@ -323,6 +328,22 @@ class EmulatorApp:
             _drop_connection(environ)
             return []
         if not _READ_ONLY_OPS.match(operation):
+            self._mutated("personalize")
+        start_response(_status_line(status), [*headers.items(), ("Content-Length", str(len(data)))])
+        return [data]
+
+    def _dataplane(
+        self, environ: dict[str, Any], start_response: StartResponse, scope: tuple[str, str]
+    ) -> Iterable[bytes]:
+        from .dataplane import route, wire_data_call
+
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "")
+        status, headers, data = wire_data_call(
+            self.emulator, method, path, read_body(environ), scope[0], self.account
+        )
+        found = route(method, path)
+        if status == 200 and found is not None and found[1].startswith("Put"):
             self._mutated("personalize")
         start_response(_status_line(status), [*headers.items(), ("Content-Length", str(len(data)))])
         return [data]

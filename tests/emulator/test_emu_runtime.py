@@ -1,0 +1,310 @@
+"""personalize-runtime and personalize-events through real boto3 clients answered in-process."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from conftest import REGION, Env
+from emu_support import ITEMS_SCHEMA, USERS_SCHEMA, interactions_csv, items_csv, users_csv
+
+from reconciler.emulator import emulated_client
+
+RID = re.compile(r"^RID-[0-9a-f-]{36}$")
+
+
+class Shop:
+    """A trained dataset group (interactions, items, users) with campaigns and filters."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self.group = env.trainable_group(csv=interactions_csv(users=40, items=60, per_user=30))
+        for kind, schema, body in (
+            ("Items", ITEMS_SCHEMA, items_csv()),
+            ("Users", USERS_SCHEMA, users_csv()),
+        ):
+            schema_arn = env.call("CreateSchema", name=f"s-{kind}", schema=schema)["schemaArn"]
+            ds = env.call(
+                "CreateDataset",
+                name=f"d-{kind}",
+                datasetGroupArn=self.group,
+                schemaArn=schema_arn,
+                datasetType=kind,
+            )["datasetArn"]
+            env.call(
+                "CreateDatasetImportJob",
+                jobName=f"import-{kind}",
+                datasetArn=ds,
+                dataSource={"dataLocation": env.put(f"{kind}.csv", body)},
+                roleArn=env.role,
+            )
+        self.datasets = {
+            d["datasetType"]: d["datasetArn"]
+            for d in env.call("ListDatasets", datasetGroupArn=self.group)["datasets"]
+        }
+        self.runtime = emulated_client(env.emulator, REGION, service="personalize-runtime")
+        self.events = emulated_client(env.emulator, REGION, service="personalize-events")
+
+    def campaign(self, recipe: str, name: str, **config: Any) -> str:
+        sol = self.env.solution(self.group, name=name, recipe=recipe, performAutoTraining=False)
+        version = self.env.version(sol)
+        extra = {"campaignConfig": config} if config else {}
+        return str(
+            self.env.call("CreateCampaign", name=name, solutionVersionArn=version, **extra)["campaignArn"]
+        )
+
+    def filter(self, name: str, expression: str) -> str:
+        return str(
+            self.env.call("CreateFilter", name=name, datasetGroupArn=self.group, filterExpression=expression)[
+                "filterArn"
+            ]
+        )
+
+    def tracker(self) -> str:
+        return str(self.env.call("CreateEventTracker", name="t", datasetGroupArn=self.group)["trackingId"])
+
+
+@pytest.fixture
+def shop(env: Env) -> Shop:
+    return Shop(env)
+
+
+def _ids(answer: dict[str, Any], key: str = "itemList") -> list[str]:
+    return [entry["itemId"] for entry in answer[key]]
+
+
+def _code(info: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
+    response = info.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_get_recommendations_answers_with_a_recommendation_id_and_25_items(shop: Shop) -> None:
+    campaign = shop.campaign("aws-popularity-count", "popular")
+    answer = shop.runtime.get_recommendations(campaignArn=campaign, userId="u1")
+    assert RID.match(answer["recommendationId"]) and len(answer["recommendationId"]) == 40
+    assert len(answer["itemList"]) == 25 and all("score" not in e for e in answer["itemList"])
+    assert (
+        len(shop.runtime.get_recommendations(campaignArn=campaign, userId="u1", numResults=5)["itemList"])
+        == 5
+    )
+    # a user nobody has seen gets the cold-start list, not an error
+    assert _ids(shop.runtime.get_recommendations(campaignArn=campaign, userId="stranger", numResults=5))
+    with pytest.raises(ClientError) as too_many:
+        shop.runtime.get_recommendations(campaignArn=campaign, userId="u1", numResults=501)
+    assert _code(too_many) == ("InvalidInputException", 400)
+    with pytest.raises(ClientError) as no_user:
+        shop.runtime.get_recommendations(campaignArn=campaign)
+    assert _code(no_user) == ("InvalidInputException", 400)
+
+
+def test_unknown_or_inactive_campaigns_are_not_found(shop: Shop) -> None:
+    missing = f"arn:aws:personalize:{REGION}:{shop.env.emulator.account}:campaign/nope"
+    with pytest.raises(ClientError) as info:
+        shop.runtime.get_recommendations(campaignArn=missing, userId="u1")
+    assert _code(info) == ("ResourceNotFoundException", 404)
+    shop.env.emulator.profile.create["campaign"] = 3600.0
+    deploying = shop.campaign("aws-popularity-count", "deploying")
+    with pytest.raises(ClientError) as pending:
+        shop.runtime.get_recommendations(campaignArn=deploying, userId="u1")
+    assert _code(pending) == ("ResourceNotFoundException", 404)
+    assert "not ACTIVE" in pending.value.response["Error"]["Message"]
+
+
+def test_the_purchased_items_filter_removes_what_the_user_bought(shop: Shop) -> None:
+    campaign = shop.campaign("aws-popularity-count", "popular")
+    purchased = shop.filter("purchased", 'EXCLUDE itemId WHERE INTERACTIONS.event_type in ("OrderCompleted")')
+    table = shop.env.emulator.data.interactions(shop.group)
+    assert table is not None
+    bought = {item for item, event, _ in table.user_history("u3") if event == "OrderCompleted"}
+    plain = _ids(shop.runtime.get_recommendations(campaignArn=campaign, userId="u3", numResults=60))
+    assert bought & set(plain)  # without the filter some purchased items are recommended
+    filtered = _ids(
+        shop.runtime.get_recommendations(
+            campaignArn=campaign, userId="u3", numResults=60, filterArn=purchased
+        )
+    )
+    assert filtered and not bought & set(filtered)
+    assert [i for i in plain if i not in bought][: len(filtered)] == filtered  # same order, holes refilled
+
+
+def test_dynamic_filter_values_are_applied_and_checked(shop: Shop) -> None:
+    campaign = shop.campaign("aws-popularity-count", "popular")
+    by_category = shop.filter("category", "INCLUDE ItemID WHERE Items.CATEGORY IN ($CATEGORY)")
+    answer = shop.runtime.get_recommendations(
+        campaignArn=campaign, userId="u1", filterArn=by_category, filterValues={"CATEGORY": '"cat2","cat4"'}
+    )
+    assert answer["itemList"] and {int(i[1:]) % 5 for i in _ids(answer)} <= {2, 4}
+    with pytest.raises(ClientError) as missing:
+        shop.runtime.get_recommendations(campaignArn=campaign, userId="u1", filterArn=by_category)
+    assert _code(missing) == ("InvalidInputException", 400)
+    assert "$CATEGORY" in missing.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as bad:
+        shop.runtime.get_recommendations(
+            campaignArn=campaign, userId="u1", filterArn=by_category, filterValues={"CATEGORY": 'cat2"'}
+        )
+    assert _code(bad) == ("InvalidInputException", 400)
+    # EXCLUDE without a value drops the condition: nothing is removed
+    not_style = shop.filter("style", "EXCLUDE ItemID WHERE Items.STYLE IN ($STYLE)")
+    everything = _ids(shop.runtime.get_recommendations(campaignArn=campaign, userId="u1", numResults=10))
+    assert (
+        _ids(
+            shop.runtime.get_recommendations(
+                campaignArn=campaign, userId="u1", numResults=10, filterArn=not_style
+            )
+        )
+        == everything
+    )
+
+
+def test_metadata_columns_need_the_campaign_setting(shop: Shop) -> None:
+    plain = shop.campaign("aws-popularity-count", "plain")
+    with pytest.raises(ClientError) as info:
+        shop.runtime.get_recommendations(
+            campaignArn=plain, userId="u1", metadataColumns={"ITEMS": ["CATEGORY"]}
+        )
+    assert _code(info) == ("InvalidInputException", 400)
+    rich = shop.campaign("aws-popularity-count", "rich", enableMetadataWithRecommendations=True)
+    answer = shop.runtime.get_recommendations(
+        campaignArn=rich, userId="u1", numResults=3, metadataColumns={"ITEMS": ["CATEGORY"]}
+    )
+    for entry in answer["itemList"]:
+        assert entry["metadata"] == {"CATEGORY": f"cat{int(entry['itemId'][1:]) % 5}"}
+    with pytest.raises(ClientError) as over:
+        shop.runtime.get_recommendations(
+            campaignArn=rich, userId="u1", numResults=51, metadataColumns={"ITEMS": ["CATEGORY"]}
+        )
+    assert "at most 50" in over.value.response["Error"]["Message"]
+
+
+def test_promotions_carry_their_name_and_follow_their_filter(shop: Shop) -> None:
+    campaign = shop.campaign("aws-popularity-count", "popular")
+    style = shop.filter("style0", 'INCLUDE ItemID WHERE Items.STYLE IN ("style0")')
+    answer = shop.runtime.get_recommendations(
+        campaignArn=campaign,
+        userId="u1",
+        numResults=10,
+        promotions=[{"name": "house-brand", "percentPromotedItems": 30, "filterArn": style}],
+    )
+    promoted = [e for e in answer["itemList"] if e.get("promotionName") == "house-brand"]
+    assert len(promoted) == 3 and all(int(e["itemId"][1:]) % 3 == 0 for e in promoted)
+    assert len(answer["itemList"]) == 10 and len(set(_ids(answer))) == 10
+
+
+def test_put_items_and_users_reach_filters(shop: Shop) -> None:
+    campaign = shop.campaign("aws-popularity-count", "popular")
+    only_cat9 = shop.filter("cat9", 'INCLUDE ItemID WHERE Items.CATEGORY IN ("cat9")')
+    assert (
+        shop.runtime.get_recommendations(campaignArn=campaign, userId="u1", filterArn=only_cat9)["itemList"]
+        == []
+    )
+    top = _ids(shop.runtime.get_recommendations(campaignArn=campaign, userId="u1", numResults=1))[0]
+    shop.events.put_items(
+        datasetArn=shop.datasets["ITEMS"],
+        items=[{"itemId": top, "properties": json.dumps({"category": "cat9", "style": "style1"})}],
+    )
+    assert _ids(shop.runtime.get_recommendations(campaignArn=campaign, userId="u1", filterArn=only_cat9)) == [
+        top
+    ]
+    shop.events.put_users(
+        datasetArn=shop.datasets["USERS"],
+        users=[{"userId": "new-user", "properties": '{"age": 33, "gender": "F"}'}],
+    )
+    users = shop.env.emulator.data.users(shop.group)
+    assert users is not None and users.value("new-user", "AGE") == "33"
+    with pytest.raises(ClientError) as wrong_type:
+        shop.events.put_users(datasetArn=shop.datasets["ITEMS"], users=[{"userId": "x"}])
+    assert _code(wrong_type) == ("InvalidInputException", 400)
+    with pytest.raises(ClientError) as unknown_field:
+        shop.events.put_items(
+            datasetArn=shop.datasets["ITEMS"], items=[{"itemId": "x", "properties": '{"color": "red"}'}]
+        )
+    assert "COLOR" in unknown_field.value.response["Error"]["Message"]
+
+
+def test_put_events_appends_to_the_interactions_and_checks_the_tracking_id(shop: Shop) -> None:
+    tracking = shop.tracker()
+    table = shop.env.emulator.data.interactions(shop.group)
+    before = len(table) if table is not None else 0
+    shop.events.put_events(
+        trackingId=tracking,
+        userId="u1",
+        sessionId="s-1",
+        eventList=[
+            {
+                "eventType": "OrderCompleted",
+                "itemId": "i7",
+                "sentAt": 1_700_500_000,
+                "properties": '{"discount": "No"}',
+            }
+        ],
+    )
+    after = shop.env.emulator.data.interactions(shop.group)
+    assert after is not None and len(after) == before + 1
+    assert ("i7", "OrderCompleted", 1_700_500_000) in after.user_history("u1")
+    with pytest.raises(ClientError) as unknown:
+        shop.events.put_events(
+            trackingId="00000000-0000-0000-0000-000000000000",
+            sessionId="s",
+            eventList=[{"eventType": "x", "sentAt": 1}],
+        )
+    assert _code(unknown) == ("InvalidInputException", 400)
+    with pytest.raises(ClientError) as forbidden:
+        shop.events.put_events(
+            trackingId=tracking,
+            sessionId="s",
+            eventList=[{"eventType": "x", "itemId": "i1", "sentAt": 1, "properties": '{"userId": "u2"}'}],
+        )
+    assert "USER_ID" in forbidden.value.response["Error"]["Message"]
+
+
+def test_personalized_ranking_reorders_the_input(shop: Shop) -> None:
+    campaign = shop.campaign("aws-personalized-ranking", "ranking")
+    inputs = ["i1", "i2", "i3", "never-seen"]
+    answer = shop.runtime.get_personalized_ranking(campaignArn=campaign, userId="u1", inputList=inputs)
+    assert sorted(_ids(answer, "personalizedRanking")) == sorted(inputs)
+    assert _ids(answer, "personalizedRanking")[-1] == "never-seen"
+    assert RID.match(answer["recommendationId"])
+    popular = shop.campaign("aws-popularity-count", "popular")
+    with pytest.raises(ClientError) as info:
+        shop.runtime.get_personalized_ranking(campaignArn=popular, userId="u1", inputList=inputs)
+    assert _code(info) == ("InvalidInputException", 400)
+
+
+def test_put_events_change_the_users_next_user_personalization_answer(shop: Shop) -> None:
+    campaign = shop.campaign("aws-user-personalization", "personal")
+    first = shop.runtime.get_recommendations(campaignArn=campaign, userId="u5", numResults=10)
+    assert all(0 < e["score"] <= 1 for e in first["itemList"])  # UP shows softmax scores
+    tracking = shop.tracker()
+    top = set(_ids(first))
+    fresh = [f"i{k}" for k in range(60) if f"i{k}" not in top][:5]
+    shop.events.put_events(
+        trackingId=tracking,
+        userId="u5",
+        sessionId="session-u5",
+        eventList=[
+            {"eventType": "OrderCompleted", "itemId": item, "sentAt": 1_800_000_000 + k}
+            for k, item in enumerate(fresh)
+        ],
+    )
+    second = shop.runtime.get_recommendations(campaignArn=campaign, userId="u5", numResults=10)
+    assert _ids(second) != _ids(first)
+    # another user's answer does not move: the model itself is unchanged until the next training
+    other = shop.runtime.get_recommendations(campaignArn=campaign, userId="u6", numResults=10)
+    assert _ids(other) == _ids(
+        shop.runtime.get_recommendations(campaignArn=campaign, userId="u6", numResults=10)
+    )
+
+
+def test_related_items_need_an_item_and_never_return_it(shop: Shop) -> None:
+    campaign = shop.campaign("aws-sims", "related")
+    with pytest.raises(ClientError) as info:
+        shop.runtime.get_recommendations(campaignArn=campaign, userId="u1")
+    assert _code(info) == ("InvalidInputException", 400)
+    answer = shop.runtime.get_recommendations(campaignArn=campaign, itemId="i3", numResults=10)
+    assert answer["itemList"] and "i3" not in _ids(answer)
+    assert all("score" not in e for e in answer["itemList"])  # SIMS shows no scores
+    # an item nobody has seen gets popular items
+    assert shop.runtime.get_recommendations(campaignArn=campaign, itemId="unknown", numResults=5)["itemList"]
