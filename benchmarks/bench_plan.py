@@ -374,6 +374,7 @@ def measure_http(resources: int, sequential: bool = True) -> HttpRow:
             control(url, "set_quota", name=name, value=value)
         with open_target(local=False, endpoint_url=url, region=REGION) as target:
             target.s3.create_bucket(Bucket=BUCKET)
+            grant_personalize_access(target.s3, target.iam, BUCKET, "arn:aws:iam::123456789012:role/bench")
             build(
                 target.personalize,
                 target.s3,

@@ -153,11 +153,22 @@ class Serving:
         self.recipe = recipe
         self.group = str(record.get("_datasetGroupArn") or record.get("datasetGroupArn"))
         self.model_arn = model_arn
-        store = ctx.emulator.data
-        self.interactions = store.interactions(self.group)
-        self.items = store.items(self.group)
-        self.users = store.users(self.group)
-        self.model = _model_for(ctx.emulator, model_arn, recipe, self.interactions, self.items)
+        self.store = ctx.emulator.data
+        self.model = _model_for(ctx.emulator, model_arn, recipe, self.store, self.group)
+
+    # the tables are read only when a request needs them (after PutEvents, reading the interactions merges
+    # the new rows: the common unfiltered request does not pay for it)
+    @functools.cached_property
+    def interactions(self) -> Any:
+        return self.store.interactions(self.group)
+
+    @functools.cached_property
+    def items(self) -> Any:
+        return self.store.items(self.group)
+
+    @functools.cached_property
+    def users(self) -> Any:
+        return self.store.users(self.group)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -165,13 +176,15 @@ class Serving:
         return dict(self.record.get(key) or {})
 
 
-def _model_for(emulator: PersonalizeEmulator, arn: str, recipe: Recipe, interactions: Any, items: Any) -> Any:
-    """The trained model of ``arn``; a popularity stand-in when the recipe's family has no model yet."""
+def _model_for(emulator: PersonalizeEmulator, arn: str, recipe: Recipe, store: Any, group: str) -> Any:
+    """The trained model of ``arn``; a popularity stand-in when the recipe's family has no model."""
     model = emulator.models.for_version(arn)
     if model is not None:
         return model
     standins: dict[str, Any] = emulator.__dict__.setdefault("_standin_models", {})
     found = standins.get(arn)
+    interactions = store.interactions(group) if found is None else None
+    items = store.items(group) if found is None else None
     if found is None and interactions is not None:
         from .models import TrainingConfig
         from .models import train as train_model
@@ -268,11 +281,10 @@ def _metadata(serving: Serving, item_id: str, columns: list[str]) -> dict[str, s
 
 
 def _history(serving: Serving, user_id: str | None) -> list[str]:
+    """The user's items since the model's training (PutEvents rows), oldest first."""
     if not user_id or serving.model is None:
         return []
-    from .models import realtime_history
-
-    return realtime_history(serving.interactions, serving.model, user_id)
+    return list(serving.store.user_items_after(serving.group, user_id, serving.model.trained_rows))
 
 
 def _recommendation_id() -> str:
@@ -409,7 +421,7 @@ def get_action_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str
     if model is not None:
         ranked = model.recommend(user_id, None, n, (), keep if keep is not None and keep.active else None)
     else:  # no action model: every current action, propensity 0.0 (as before enough action interactions)
-        actions = ctx.emulator.data.actions(serving.group)
+        actions = serving.store.actions(serving.group)
         ids = [] if actions is None else actions.record_ids()
         if keep is not None and keep.active:
             ids = [a for a in ids if keep(a)]
