@@ -79,6 +79,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "plan_command",
         "Show what apply would do: create, update, replace, delete, retrain, import, promote, adopt.",
     ),
+    "verify": LazyCommand(
+        "verify_cmd",
+        "verify_command",
+        "Ask every campaign and recommender for recommendations (read-only); exit 1 if one does not answer.",
+    ),
     "import": LazyCommand(
         "import_cmd",
         "import_command",

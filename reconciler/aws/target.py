@@ -172,7 +172,20 @@ class Target:
 
     def client(self, service: str, region: str | None = None, *, record: bool = True) -> Any:
         """A further boto3 client for ``service`` on this target (same endpoint, credentials, retries).
-        ``record=False``: not a call of the tool itself (``--local`` state persistence): not recorded."""
+        ``record=False``: not a call of the tool itself (``--local`` state persistence): not recorded.
+        With an in-process emulator (``--local``, tests), ``personalize-runtime`` and ``personalize-events``
+        clients are answered by it, like the ``personalize`` client."""
+        if self.emulator is not None and service in ("personalize-runtime", "personalize-events"):
+            from reconciler.emulator import emulated_client
+
+            emulated = emulated_client(
+                self.emulator,
+                region or self.region,
+                session=self.session,
+                service=service,
+                config=self._config,
+            )
+            return self._recorder.attach(emulated) if self._recorder is not None and record else emulated
         kwargs: dict[str, Any] = {
             "region_name": region or self.region,
             "config": self._s3_config if service == "s3" else self._config,

@@ -123,6 +123,11 @@ def apply_command(
     time_scale: float | None = typer.Option(
         None, "--time-scale", hidden=True, help="--local only: virtual seconds per wall second."
     ),
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="After apply, run `verify`: every campaign and recommender must answer (else exit 1).",
+    ),
 ) -> None:
     """Apply the manifests (or a saved plan) to the account: create, update, train, promote, prune.
 
@@ -145,6 +150,7 @@ def apply_command(
             local=local,
             region=region,
             time_scale=time_scale,
+            verify=verify,
         )
     except ReconcilerError as exc:
         print(f"Error: {exc.render()}", file=sys.stderr)
@@ -175,6 +181,7 @@ def _apply(
     local: bool,
     region: str | None,
     time_scale: float | None,
+    verify: bool = False,
 ) -> int:
     from reconciler.apply.executor import ApplyOptions
     from reconciler.apply.progress import make_reporter
@@ -238,6 +245,11 @@ def _apply(
             break_lock=break_lock,
             on_plan=show,
         )
+        checked = None
+        if verify and result.exit_code == 0:
+            from reconciler.verify import run_verify
+
+            checked = run_verify(target, desired)
     finally:
         if reporter is not None:
             reporter.close()
@@ -259,4 +271,8 @@ def _apply(
             f"Outputs written to {result.outputs_file}"
             + (f" ({result.ssm_written} SSM parameters updated)" if result.ssm_written else "")
         )
+    if checked is not None:
+        print(checked.render())
+        if not checked.ok:
+            return 1
     return result.exit_code

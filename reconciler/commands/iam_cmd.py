@@ -55,6 +55,9 @@ _ARN_TYPE: dict[Kind, str] = {
     Kind.METRIC_ATTRIBUTION: "metric-attribution",
 }
 
+#: Read-only personalize-runtime operations `verify` calls (IAM prefix `personalize:` like the control plane).
+RUNTIME_ACTIONS = ("GetRecommendations", "GetPersonalizedRanking", "GetActionRecommendations")
+
 # Read operations: everything `plan` (and the drift check) calls.
 LIST_ACTIONS = (
     "ListDatasetGroups",
@@ -216,7 +219,12 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
     trackers = [scope.personalize("event-tracker/*")] if desired.of_kind(Kind.EVENT_TRACKER) else []
     statements: list[dict[str, Any]] = [
         _statement("PersonalizeListNotScopableByName", _actions("personalize", LIST_ACTIONS), ["*"]),
-        _statement("PersonalizeReadStackResources", _actions("personalize", DESCRIBE_ACTIONS), owned),
+        # with the read-only runtime requests of `verify` / `apply --verify` (campaigns, recommenders)
+        _statement(
+            "PersonalizeReadStackResources",
+            _actions("personalize", DESCRIBE_ACTIONS + RUNTIME_ACTIONS),
+            owned,
+        ),
         # The stack is found by its ownership tags, whatever its groups are called (a changed namePrefix
         # must not hide the old resources), so the tags of every dataset group are read.
         _statement(

@@ -279,6 +279,26 @@ class PromotionGate(_Model):
     """Largest allowed drop against the serving version, as a fraction (0.05 = may be at most 5% worse)."""
 
 
+class VerifySpec(_Model):
+    """What `personalize-gitops verify` (and `apply --verify`) asks this campaign or recommender: the
+    workshop's "get recommendations" step, automated. Unset fields use a cold (never seen) user or item."""
+
+    userId: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    """The user to recommend for (user-personalization, popular-items and ranking recipes)."""
+    itemId: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    """The item to find related items for (related-items recipes such as SIMS)."""
+    inputList: Annotated[list[str], Field(min_length=1, max_length=500)] | None = None
+    """Items to rank (personalized-ranking recipes); default: items another campaign of the stack returned."""
+    filter: LogicalName | None = None
+    """A Filter of the stack to apply to the request."""
+    filterValues: dict[str, str] | None = None
+    """Values of the filter's $PARAMETERS, as the API takes them: `{CATEGORY: '"shoes"'}`."""
+    numResults: Annotated[int, Field(ge=1, le=500)] = 10
+    """How many items to ask for."""
+    minResults: Annotated[int, Field(ge=0, le=500)] | None = None
+    """The check fails when fewer items come back (default: numResults; with inputList: its length)."""
+
+
 class CampaignSpec(_Model):
     solution: LogicalName
     minProvisionedTPS: Annotated[int, Field(ge=1)] = 1
@@ -291,6 +311,8 @@ class CampaignSpec(_Model):
     """Pin the campaign to one solution version: its id (the last part of the ARN, `7d83ec97`) or its ARN.
     A pinned campaign is moved to that version and never promoted automatically; retraining still follows
     the solution's training policy. Leave unset to promote each new version that passes `promotion`."""
+    verify: VerifySpec | None = None
+    """The request `personalize-gitops verify` sends this campaign after apply (read-only)."""
 
 
 # --- Filter, EventTracker ----------------------------------------------------------------------------------
@@ -328,6 +350,8 @@ class RecommenderSpec(_Model):
     recommenderConfig: RecommenderConfig | None = None
     running: bool = True
     """False stops the recommender (StopRecommender) so it is not billed; True starts it again."""
+    verify: VerifySpec | None = None
+    """The request `personalize-gitops verify` sends this recommender after apply (read-only)."""
 
     @field_validator("recipeArn", mode="before")
     @classmethod

@@ -16,7 +16,10 @@ from reconciler.manifest import load
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
 PROD = MANIFESTS / "prod.stack.yaml"
-PERSONALIZE_OPS = set(botocore.session.get_session().get_service_model("personalize").operation_names)
+# IAM's `personalize:` prefix covers the control plane and the read-only runtime (`verify` calls it)
+PERSONALIZE_OPS = set(botocore.session.get_session().get_service_model("personalize").operation_names) | set(
+    botocore.session.get_session().get_service_model("personalize-runtime").operation_names
+)
 runner = CliRunner()
 
 
@@ -43,6 +46,20 @@ def test_every_personalize_action_is_a_real_operation(role: str) -> None:
     personalize = {a.split(":", 1)[1] for a in _actions(policy) if a.startswith("personalize:")}
     assert personalize, "no Personalize action at all"
     assert personalize <= PERSONALIZE_OPS, personalize - PERSONALIZE_OPS
+
+
+def test_both_roles_may_ask_the_stacks_campaigns_for_recommendations() -> None:
+    for role in ("plan", "apply"):
+        policy = iam_cmd.iam_policy(load(MANIFESTS), role)
+        verify = [s for s in policy["Statement"] if "personalize:GetRecommendations" in s["Action"]]
+        assert len(verify) == 1, role
+        assert {
+            "personalize:GetRecommendations",
+            "personalize:GetPersonalizedRanking",
+            "personalize:GetActionRecommendations",
+        } <= set(verify[0]["Action"])
+        assert any(":campaign/" in r for r in verify[0]["Resource"])
+        assert any(":filter/" in r for r in verify[0]["Resource"])
 
 
 def test_plan_role_is_read_only() -> None:
