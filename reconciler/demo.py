@@ -158,6 +158,118 @@ def seed_local_account(workdir: Path, data_dir: Path, desired: DesiredState) -> 
     return done
 
 
+METRIC_COLUMNS = (
+    ("coverage", "coverage"),
+    ("mean_reciprocal_rank_at_25", "MRR@25"),
+    ("normalized_discounted_cumulative_gain_at_5", "NDCG@5"),
+    ("normalized_discounted_cumulative_gain_at_10", "NDCG@10"),
+    ("normalized_discounted_cumulative_gain_at_25", "NDCG@25"),
+    ("precision_at_5", "P@5"),
+    ("precision_at_10", "P@10"),
+    ("precision_at_25", "P@25"),
+)
+SHOWN_RECOMMENDATIONS = 5
+
+
+def demo_user(data_dir: Path) -> str:
+    """The sample user with the most purchases (so the purchased-items filter visibly changes the answer)."""
+    import csv
+
+    counts: dict[str, int] = {}
+    with (data_dir / "interactions.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("EVENT_TYPE") == "OrderCompleted":
+                counts[row["USER_ID"]] = counts.get(row["USER_ID"], 0) + 1
+    return max(sorted(counts), key=lambda u: counts[u]) if counts else "1"
+
+
+def results(workdir: Path, data_dir: Path, desired: DesiredState) -> list[str]:
+    """The seed's metrics table (one row per solution version) and five recommendations per campaign for
+    one user, with and without the purchased-items filter, read from the local account through boto3."""
+    from reconciler.model.address import Address
+    from reconciler.model.spec import CampaignSpec, SolutionSpec
+    from reconciler.verify import live_arns
+
+    lines: list[str] = []
+    user = demo_user(data_dir)
+    with open_target(
+        local=True,
+        endpoint_url=None,
+        region=desired.stack.settings.region,
+        state_path=workdir / DEFAULT_LOCAL_STATE,
+    ) as t:
+        arns = live_arns(t, desired)
+        width = max(len(r.address.name) for r in desired.of_kind(Kind.SOLUTION))
+        header = f"  {'solution version':<{width + 10}}" + "".join(
+            f"{label:>9}" for _, label in METRIC_COLUMNS
+        )
+        lines += ["Offline metrics (GetSolutionMetrics) of each solution's version:", header]
+        for res in desired.of_kind(Kind.SOLUTION):
+            solution = t.personalize.describe_solution(solutionArn=arns[res.address])["solution"]
+            version = (solution.get("latestSolutionVersion") or {}).get("solutionVersionArn")
+            if not version:
+                continue
+            metrics = t.personalize.get_solution_metrics(solutionVersionArn=version)["metrics"]
+            name = f"{res.address.name}/{version.rsplit('/', 1)[-1]}"
+            lines.append(
+                f"  {name:<{width + 10}}"
+                + "".join(f"{metrics.get(key, 0.0):>9.4f}" for key, _ in METRIC_COLUMNS)
+            )
+        runtime = t.client("personalize-runtime")
+        purchased = next(
+            (
+                arns[r.address]
+                for r in desired.of_kind(Kind.FILTER)
+                if "OrderCompleted" in getattr(r.spec, "filterExpression", "")
+            ),
+            None,
+        )
+        lines += ["", f"Recommendations for user {user} (GetRecommendations / GetPersonalizedRanking):"]
+        seen: list[str] = []
+        rankings = []
+        for res in desired.of_kind(Kind.CAMPAIGN):
+            spec = res.spec
+            assert isinstance(spec, CampaignSpec)
+            solution_res = desired.resources[Address(Kind.SOLUTION, spec.solution)]
+            assert isinstance(solution_res.spec, SolutionSpec)
+            recipe = (solution_res.spec.recipeArn or "").rsplit("/", 1)[-1]
+            if recipe.startswith("aws-personalized-ranking"):
+                rankings.append((res, arns[res.address]))
+                continue
+            for label, extra in (("", {}), ("with the purchased-items filter", {"filterArn": purchased})):
+                if label and purchased is None:
+                    continue
+                request: dict[str, Any] = {
+                    "campaignArn": arns[res.address],
+                    "numResults": SHOWN_RECOMMENDATIONS,
+                }
+                if recipe in ("aws-sims", "aws-similar-items"):
+                    request["itemId"] = seen[0] if seen else "unknown"
+                    request["userId"] = user
+                    what = f"items related to {request['itemId']}"
+                else:
+                    request["userId"] = user
+                    what = "for the user"
+                answer = runtime.get_recommendations(**request, **extra)
+                items = [i["itemId"] for i in answer["itemList"]]
+                seen.extend(i for i in items if i not in seen)
+                lines.append(f"  {res.address.name} ({what}{', ' + label if label else ''}):")
+                lines += [f"    {k}. {item}" for k, item in enumerate(items, start=1)]
+        for res, arn in rankings:
+            for label, extra in (("", {}), ("with the purchased-items filter", {"filterArn": purchased})):
+                if label and purchased is None:
+                    continue
+                answer = runtime.get_personalized_ranking(
+                    campaignArn=arn, userId=user, inputList=seen[:25], **extra
+                )
+                items = [i["itemId"] for i in answer["personalizedRanking"]][:SHOWN_RECOMMENDATIONS]
+                lines.append(
+                    f"  {res.address.name} (the items above, re-ranked{', ' + label if label else ''}):"
+                )
+                lines += [f"    {k}. {item}" for k, item in enumerate(items, start=1)]
+    return lines
+
+
 def real_account_help() -> str:
     return """\
 The same commands against a real AWS account (they cost money: campaigns bill per TPS-hour while ACTIVE):
@@ -216,6 +328,10 @@ def run_demo(workdir: Path, *, keep: bool = False, manifests: Path | None = None
         raise DemoFailed(f"apply wrote no outputs file in {_display(workdir)}")
     print(f"{_display(outputs)}:")
     print(outputs.read_text(encoding="utf-8").rstrip())
+
+    banner(8, "Evaluate and recommend: offline metrics, then recommendations (the workshop's next notebook)")
+    for line in results(workdir, data_dir, desired):
+        print(line)
     print()
     print(real_account_help())
     elapsed = time.monotonic() - started

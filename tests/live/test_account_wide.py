@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.aws.personalize_access import grant_personalize_access, iam_client_like
 from reconciler.live.reader import (
     UNATTRIBUTED_KINDS,
     ReadStrategy,
@@ -77,6 +78,8 @@ def _upload(env: Any, desired: DesiredState) -> None:
         env.emulator.control.set_quota(quota, 100)
     bucket = f"{desired.stack.name}-data"
     env.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": env.region})
+    role = f"arn:aws:iam::{env.account}:role/PersonalizeS3"  # what tests/live/build.py imports with
+    grant_personalize_access(env.s3, iam_client_like(env.s3), bucket, role)
     for res in desired.of_kind(Kind.DATASET):
         key = f"{res.address.name.removesuffix('-interactions')}/interactions.csv"
         env.s3.put_object(Bucket=bucket, Key=key, Body=CSV)
