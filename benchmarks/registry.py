@@ -38,6 +38,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "benchmarks.bench_plan",
     "benchmarks.bench_upload",
     "benchmarks.bench_scale",
+    "benchmarks.bench_runtime",
 )
 
 
