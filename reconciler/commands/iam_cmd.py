@@ -58,6 +58,14 @@ _ARN_TYPE: dict[Kind, str] = {
 #: Read-only personalize-runtime operations `verify` calls (IAM prefix `personalize:` like the control plane).
 RUNTIME_ACTIONS = ("GetRecommendations", "GetPersonalizedRanking", "GetActionRecommendations")
 
+
+def read_actions() -> list[str]:
+    """DESCRIBE_ACTIONS, with GetSolutionMetrics and RUNTIME_ACTIONS written as the one entry `Get*` (every
+    personalize Get operation is read-only: exactly those four), so the apply policy fits a managed policy."""
+    gets = {"GetSolutionMetrics", *RUNTIME_ACTIONS}
+    return [f"personalize:{a}" for a in DESCRIBE_ACTIONS if a not in gets] + ["personalize:Get*"]
+
+
 # Read operations: everything `plan` (and the drift check) calls.
 LIST_ACTIONS = (
     "ListDatasetGroups",
@@ -222,7 +230,7 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
         # with the read-only runtime requests of `verify` / `apply --verify` (campaigns, recommenders)
         _statement(
             "PersonalizeReadStackResources",
-            _actions("personalize", DESCRIBE_ACTIONS + RUNTIME_ACTIONS),
+            read_actions(),
             owned,
         ),
         # The stack is found by its ownership tags, whatever its groups are called (a changed namePrefix
