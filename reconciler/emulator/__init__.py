@@ -1,4 +1,4 @@
-"""A local Amazon Personalize control plane behind a real boto3 client.
+"""A local Amazon Personalize (control plane, runtime and events) behind real boto3 clients.
 
 ``PersonalizeEmulator`` answers all 71 operations of botocore's ``personalize`` model (AWS JSON 1.1) with
 the service's lifecycles in virtual time, its dependency rules, quotas, model-driven input validation,
@@ -6,6 +6,9 @@ documented ARN formats, S3-backed import jobs that keep every row (``emulator.da
 persisted beside ``--state``), realistic training failures, automatic training, small real models per
 recipe family (``emulator.models``: popularity, trending, item co-occurrence, implicit ALS; performHPO
 searches the solution's ranges) and offline metrics computed on the documented 90/10 user split.
+``personalize-runtime`` and ``personalize-events`` are answered from those models and data
+(``reconciler.emulator.dataplane``: filters applied to the data, PutEvents counting for a user's next
+answer). Timestamps are the clock's; a ``ScaledClock`` keeps the host's time and shortens durations.
 Reach it in-process with ``emulated_client``/``attach``
 (a botocore ``before-send`` hook on the sentinel endpoint, so moto keeps serving S3/IAM/STS), or through
 ``wire_call`` from an HTTP server. Tests drive time with ``VirtualClock`` and faults with ``.control``.
@@ -26,8 +29,11 @@ Usage (tests)::
 
 What it does NOT emulate:
 
-* the data plane: personalize-runtime (GetRecommendations, GetPersonalizedRanking), personalize-events
-  (PutEvents/PutItems/PutUsers); event trackers and trackingIds are created but receive nothing;
+* runtime details: ``context`` is accepted but not used; UP-v2 ``reason`` lists, impressions and
+  recommendationId attribution are not modelled; anonymous sessionId events are not joined to a user at the
+  next training; the 100-most-recent-per-event-type window of Interactions filters, the up-to-20-minute
+  delay before filters see PutItems/PutUsers records, the domain use cases' automatic exclusion of purchased
+  items and the runtime request quotas are not applied;
 * the service's own algorithms: models are small stand-ins (see ``reconciler.emulator.models``), so metric
   values differ from AWS's for the same data; aws-similar-items, aws-vod-more-like-x and
   aws-semantic-similarity use item co-occurrence (plus shared metadata for items without events);
@@ -35,7 +41,9 @@ What it does NOT emulate:
   <name>"); trend prediction accuracy, average_rewards_at_k and the Next-Best-Action metrics are not
   computed; trainingHours is an estimate from the row count; training runs when a version becomes ACTIVE,
   inside the request that notices it (about 30 s of CPU for user-personalization on 1M interactions);
-* IAM: roleArn values are pattern-checked only; no permissions, bucket policies or KMS keys are evaluated;
+* IAM beyond what an import or data deletion job checks (the role exists and trusts
+  personalize.amazonaws.com; the bucket policy lets that principal get and list the data): role permission
+  policies, KMS key policies and the write permissions of export and batch output are not evaluated;
 * batch jobs ignore their filterArn and per-line filterValues; UP-v2's per-item ``reason`` lists are not
   written;
 * data limits (no 1000-record minimum per import job, no size limits beyond ``max_rows`` per dataset, no
@@ -43,8 +51,7 @@ What it does NOT emulate:
 * AutoML search (it picks the first listed recipe); User-Personalization's 2-hourly in-place model
   refreshes; billing;
 * eventual consistency and control-plane rate limits (inject them with ``control.inject_fault``);
-* metric attribution reports and filter evaluation (filter expressions are parsed and checked against the
-  schemas, never applied); CreateDataInsightsJob and other operations newer than botocore's model.
+* metric attribution reports; CreateDataInsightsJob and other operations newer than botocore's model.
 """
 
 from __future__ import annotations
