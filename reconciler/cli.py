@@ -82,7 +82,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "verify": LazyCommand(
         "verify_cmd",
         "verify_command",
-        "Ask every campaign and recommender for recommendations (read-only); exit 1 if one does not answer.",
+        "Ask every campaign and recommender for recommendations; fail when one does not answer as declared.",
     ),
     "import": LazyCommand(
         "import_cmd",
