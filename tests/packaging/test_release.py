@@ -116,9 +116,16 @@ def test_pinning_instructions_match_the_release_workflow() -> None:
     assert workflow["jobs"]["pypi"]["permissions"] == {"id-token": "write"}
     assert "secrets." not in RELEASE.read_text(encoding="utf-8"), "trusted publishing only: no stored token"
     docs = (REPO / "docs" / "releases.md").read_text(encoding="utf-8")
-    assert "@<commit-sha> # " + "v" in docs, "docs say how to pin a reusable workflow by SHA with the tag"
-    for pattern in re.findall(r"`(v\d+\.\d+\.\d+)`", docs):
-        assert re.fullmatch(r"v[0-9]+\.[0-9]+\.[0-9]+", pattern)
+    # the pin the docs show is the one ci-setup writes, for the current version
+    from reconciler.ci.callers import CallerSettings
+
+    written = CallerSettings(ref="<commit-sha>", version=version).uses("personalize-plan.yml")
+    assert f"uses: {written}" in docs, "docs/releases.md must show the pin ci-setup writes"
+    # every tag the docs name is one the release workflow reacts to
+    tags = re.findall(r"`(v\d[^`]*)`", docs) + re.findall(r"refs/tags/(v[^'^]+)", docs)
+    assert tag in tags
+    for named in tags:
+        assert re.fullmatch(r"v[0-9]+\.[0-9]+\.[0-9]+", named), named
 
 
 def test_help_lists_every_command_without_importing_them() -> None:
