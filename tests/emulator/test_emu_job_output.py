@@ -172,3 +172,48 @@ def test_theme_generation_labels_each_answer_with_the_query_items_name(env: Env)
     assert output["theme"] == "Items like cat2" and len(output["recommendedItems"]) == 5
     assert output["itemsThemeRelevanceScores"] == sorted(output["itemsThemeRelevanceScores"], reverse=True)
     assert "scores" not in output
+
+
+def test_batch_inference_applies_the_jobs_filter_with_each_lines_values(env: Env) -> None:
+    csv_body = interactions_csv()
+    dg = env.trainable_group(csv=csv_body)
+    schema = env.call("CreateSchema", name="items", schema=ITEMS_SCHEMA)["schemaArn"]
+    ds = env.call("CreateDataset", name="items", datasetGroupArn=dg, schemaArn=schema, datasetType="Items")[
+        "datasetArn"
+    ]
+    url = env.put("items.csv", items_csv(60))
+    env.call(
+        "CreateDatasetImportJob",
+        jobName="items",
+        datasetArn=ds,
+        dataSource={"dataLocation": url},
+        roleArn=env.role,
+    )
+    _settle(env)
+    version = _ready_version(env, dg, "aws-user-personalization", "up")
+    by_category = env.call(
+        "CreateFilter",
+        name="category",
+        datasetGroupArn=dg,
+        filterExpression="INCLUDE ItemID WHERE Items.CATEGORY IN ($CAT)",
+    )["filterArn"]
+    bought = env.call(
+        "CreateFilter",
+        name="bought",
+        datasetGroupArn=dg,
+        filterExpression='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("OrderCompleted")',
+    )["filterArn"]
+    _settle(env)
+    lines = ['{"userId": "u1", "filterValues": {"CAT": "\\"cat2\\""}}', '{"userId": "u1"}']
+    _batch(env, version, "bycat", lines, numResults=5, filterArn=by_category)
+    first, second = _read_lines(env, "out/bycat/bycat.json.out")
+    assert len(first["output"]["recommendedItems"]) == 5
+    assert all(int(i[1:]) % 5 == 2 for i in first["output"]["recommendedItems"])  # items_csv: cat = i % 5
+    assert second["output"] is None and "$CAT" in second["error"]
+
+    _batch(env, version, "unbought", ['{"userId": "u1"}'], numResults=25, filterArn=bought)
+    (line,) = _read_lines(env, "out/unbought/unbought.json.out")
+    purchased = {
+        row.split(",")[0] for row in csv_body.decode().splitlines()[1:] if ",u1,OrderCompleted," in row
+    }
+    assert purchased and not purchased & set(line["output"]["recommendedItems"])

@@ -8,7 +8,8 @@
   ``userId``. ``numResults`` is the job's (default 25, at most 500). A line that is not a JSON object, or
   lacks the id the recipe needs, gets ``"output": null`` and the reason in ``"error"``. The answers come from
   the solution version's trained model; events after its training are not used (as the service's batch
-  jobs do). The job's ``filterArn`` is not applied to batch output. THEME_GENERATION jobs add a labelled
+  jobs do). The job's ``filterArn`` applies to every line, with the line's own ``filterValues`` (a missing
+  INCLUDE value is that line's error). Batch segment jobs ignore filters. THEME_GENERATION jobs add a labelled
   stand-in theme (see ``_add_theme``).
 * Batch segment: item-affinity lines ``{"itemId": "105"}`` -> ``{"input": {...}, "output":
   {"recommendedUsers": [...]}}``; item-attribute-affinity lines ``{"itemAttributes": "ITEMS.GENRES =
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..data import BULK, PUT, Table
+from ..filtering import FilterValueError, ItemFilter
 from ..kinds import KINDS, VOCABULARY
 from ..recipes import RECIPES
 from ..s3data import ImportFailure, read_objects, split_s3_url
@@ -75,23 +77,49 @@ def _lines(body: bytes) -> list[tuple[Any, str | None]]:
 
 
 # ---- batch inference --------------------------------------------------------------------------------
-def _inference_line(model: Any, recipe_type: str, line: dict[str, Any], n: int) -> dict[str, Any]:
+def _inference_line(
+    model: Any, recipe_type: str, line: dict[str, Any], n: int, candidate_filter: Any = None
+) -> dict[str, Any]:
     if recipe_type == "RELATED_ITEMS":
         if not line.get("itemId"):
             raise ValueError("itemId is required for a related-items recipe.")
-        answer = model.recommend(None, str(line["itemId"]), n)
+        answer = model.recommend(None, str(line["itemId"]), n, candidate_filter=candidate_filter)
     elif recipe_type == "PERSONALIZED_RANKING":
         if not line.get("userId") or not isinstance(line.get("itemList"), list):
             raise ValueError("userId and itemList are required for a personalized-ranking recipe.")
         answer = model.rank(str(line["userId"]), [str(i) for i in line["itemList"]])
+        if candidate_filter is not None:  # filtered-out items are dropped from a ranking
+            answer = [(item, score) for item, score in answer if candidate_filter(item)]
     else:
         if not line.get("userId"):
             raise ValueError("userId is required for this recipe.")
-        answer = model.recommend(str(line["userId"]), None, n)
+        answer = model.recommend(str(line["userId"]), None, n, candidate_filter=candidate_filter)
     output: dict[str, Any] = {"recommendedItems": [item for item, _ in answer]}
     if model.scored:
         output["scores"] = [round(score, 7) for _, score in answer]
     return output
+
+
+def _line_filter(ctx: Context, record: Record, group: str, line: dict[str, Any]) -> Any:
+    """The job's filter bound to one input line (its filterValues, userId, itemId), or None."""
+    found = ctx.find("filter", record["filterArn"]) if record.get("filterArn") else None
+    if found is None:
+        return None
+    data = ctx.emulator.data
+    values = line.get("filterValues")
+    try:
+        bound = ItemFilter(
+            found["filterExpression"],
+            {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else None,
+            user_id=str(line["userId"]) if line.get("userId") else None,
+            item_id=str(line["itemId"]) if line.get("itemId") else None,
+            interactions=data.interactions(group),
+            items=data.items(group),
+            users=data.users(group),
+        )
+    except FilterValueError as exc:
+        raise ValueError(str(exc)) from exc
+    return bound if bound.active else None
 
 
 def _add_theme(output: dict[str, Any], line: dict[str, Any], record: Record, items: Table | None) -> None:
@@ -128,7 +156,8 @@ def _batch_inference_done(ctx: Context, record: Record, status: str) -> None:
                 entry: dict[str, Any] = {"input": value, "output": None, "error": problem}
                 if problem is None:
                     try:
-                        entry["output"] = _inference_line(model, recipe_type, value, n)
+                        flt = _line_filter(ctx, record, version["datasetGroupArn"], value)
+                        entry["output"] = _inference_line(model, recipe_type, value, n, flt)
                         if record.get("batchInferenceJobMode") == "THEME_GENERATION":
                             _add_theme(entry["output"], value, record, items)
                     except ValueError as exc:
