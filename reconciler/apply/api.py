@@ -28,7 +28,7 @@ from reconciler.model.state import (
     LiveResource,
     LiveSolutionVersion,
 )
-from reconciler.resources.base import ResourceHandler, tags_from_list
+from reconciler.resources.base import ResourceHandler, contract_fingerprint, tags_from_list
 
 #: Read operations (everything else the reconciler calls on Personalize mutates the account).
 READ_PREFIXES = ("describe_", "list_", "get_")
@@ -157,6 +157,27 @@ class PersonalizeApi:
             imports=imports,
         )
 
+    def contract_fingerprint(self, handler: ResourceHandler, arn: str) -> str | None:
+        """`resources.base.contract_fingerprint` of the resource as it is now (None: it does not exist)."""
+        fields = self.describe(handler, arn)
+        if fields is None:
+            return None
+        versions = self.solution_versions(arn, with_tags=False)[:1] if handler.kind is Kind.SOLUTION else []
+        imports = self.import_jobs(arn, with_tags=False)[:1] if handler.kind is Kind.DATASET else []
+        resource = LiveResource(
+            kind=handler.kind,
+            arn=arn,
+            name=str(fields.get("name", "")),
+            status=str(fields.get("status", "ACTIVE")),
+            fields=fields,
+            tags=self.tags(arn) if handler.taggable else {},
+            address=None,
+            managed=False,
+            versions=tuple(versions),
+            imports=tuple(imports),
+        )
+        return contract_fingerprint(resource)
+
     def solution_versions(self, solution_arn: str, *, with_tags: bool = True) -> list[LiveSolutionVersion]:
         """Every version of a solution, newest first (describe of each, tags when asked)."""
         summaries = self.paginate(
@@ -191,7 +212,7 @@ class PersonalizeApi:
         versions.sort(key=lambda v: (v.created, v.arn), reverse=True)
         return versions
 
-    def import_jobs(self, dataset_arn: str) -> list[LiveImportJob]:
+    def import_jobs(self, dataset_arn: str, *, with_tags: bool = True) -> list[LiveImportJob]:
         summaries = self.paginate(
             "list_dataset_import_jobs",
             "datasetImportJobs",
@@ -211,7 +232,7 @@ class PersonalizeApi:
                     data_location="",
                     import_mode=summary.get("importMode"),
                     failure_reason=summary.get("failureReason"),
-                    tags=self.tags(arn),
+                    tags=self.tags(arn) if with_tags else {},
                 )
             )
         jobs.sort(key=lambda j: (j.created, j.arn), reverse=True)

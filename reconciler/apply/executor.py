@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
@@ -80,9 +80,21 @@ from reconciler.model.state import (
     LiveState,
 )
 from reconciler.plan.gate import evaluate_gate, gate_metric_names
-from reconciler.plan.types import Action, Change, Plan, ReplaceOrder
-from reconciler.resources.base import RefContext, ResourceHandler, spec_digest, tag_list, tag_requests
+from reconciler.plan.types import (
+    Action,
+    AdoptPayload,
+    Change,
+    ImportPayload,
+    Plan,
+    PromotePayload,
+    ReplaceOrder,
+    TrainPayload,
+    UpdatePayload,
+)
+from reconciler.resources.base import TAG_SPEC_DIGEST, RefContext, ResourceHandler, tag_list
 from reconciler.resources.registry import handler as handler_for
+
+P = TypeVar("P", ImportPayload, TrainPayload, PromotePayload, UpdatePayload, AdoptPayload)
 
 #: Bookkeeping tag on solution versions: identifies one requested training, so a rerun never starts it twice.
 TAG_TRAINING_KEY = "personalize-gitops:training-key"
@@ -230,6 +242,8 @@ class Executor:
         self._slots_held: dict[str, str] = {}
         self._did_work: dict[str, bool] = {}
         self._held: dict[str, str] = {}
+        self._checked: set[str] = set()
+        """Keys of the first step on each resource the plan read: they check its fingerprint first."""
         self._seed_refs()
         self.steps = self._build_steps()
         self.step_values: dict[str, Any] = {}
@@ -384,6 +398,11 @@ class Executor:
                         step.deps |= phases(dataset, wanted)
         for step in steps.values():
             step.deps.discard(step.key)
+        self._checked = {
+            chain[0].key
+            for chain in by_address.values()
+            if chain[0].phase != Phase.WAIT and chain[0].change.read_fingerprint
+        }
         return steps
 
     # -- running ---------------------------------------------------------------------------------------
@@ -488,6 +507,8 @@ class Executor:
             if not step.change.allowed:
                 notes = "; ".join(step.change.notes) or "refused by policy"
                 raise StepFailed(f"{step.address}: change not allowed ({notes}); nothing was done")
+            if step.key in self._checked:
+                self._check_unchanged(step)
             method = {
                 Phase.CREATE: self._create,
                 Phase.REPLACE_CREATE: self._create,
@@ -522,6 +543,30 @@ class Executor:
         return run
 
     # -- shared helpers --------------------------------------------------------------------------------
+
+    def _check_unchanged(self, step: Step) -> None:
+        """The precondition of the first step on a resource the plan read: it is still as the plan read it."""
+        arn = step.change.arn
+        if arn is None:
+            return
+        now = self.api.contract_fingerprint(handler_for(step.address.kind), arn)
+        if now != step.change.read_fingerprint:
+            what = "was deleted" if now is None else "changed"
+            raise StepFailed(
+                f"{step.address}: {what} since the plan: plan again (nothing was done to it; the reviewed "
+                "plan no longer describes it)",
+                "changed since the plan",
+            )
+
+    def _payload(self, step: Step, kind: type[P]) -> P:
+        """The change's typed payload (what the plan says apply does); a plan without it is refused."""
+        payload = step.change.payload
+        if not isinstance(payload, kind):
+            raise StepFailed(
+                f"{step.address}: the plan has no {kind.kind} payload for this {step.change.action.value}; "
+                "nothing was done: plan again with this version of personalize-gitops"
+            )
+        return payload
 
     def _desired(self, step: Step) -> DesiredResource:
         res = self.desired.resources.get(step.address)
@@ -745,7 +790,7 @@ class Executor:
         # status only, so no tags, versions or import jobs are read for a resource just created.
         live = self.api.live(handler, arn, step.address, details=False)
         if live is not None:
-            self._extra_calls(step, handler, res, live)
+            self._extra_calls(step, handler, handler.extra_requests(res, live, self.ctx()), live)
         return arn
 
     # -- update / adopt --------------------------------------------------------------------------------
@@ -773,26 +818,45 @@ class Executor:
             read, failure = self._status_reader(handler, arn, summary_key)
             self._wait(step, read, {"ACTIVE"}, {"CREATE FAILED"}, typical, failure=failure)
             live = self.api.live(handler, arn, step.address) or live
-        ctx = self.ctx()
-        request = handler.update_request(res, live, ctx)
+        if isinstance(step.change.payload, AdoptPayload):  # adoption adds the ownership tags, nothing else
+            self._send_tags(step, live, dict(step.change.payload.tags), ())
+            return arn
+        planned = self._payload(step, UpdatePayload)
+        paths, ctx = frozenset(planned.paths), self.ctx()
+        request = handler.update_request_for(res, live, paths, ctx) if paths else None
         if request and handler.ops.update:
             self._mark(step, True)
             self._update_call(step, handler, arn, handler.ops.update, request)
             read, failure = self._status_reader(handler, arn, summary_key)
             self._wait(step, read, {"ACTIVE"}, {"CREATE FAILED"}, typical, failure=failure)
             live = self.api.live(handler, arn, step.address) or live
-        self._extra_calls(step, handler, res, live)
-        digest = spec_digest(handler.desired_fields(res, ctx)) if handler.taggable else None
+        self._extra_calls(step, handler, handler.extra_requests_for(res, live, paths, ctx), live)
         if handler.taggable:
-            for operation, kwargs in tag_requests(res, live, ctx, digest):
-                self._mark(step, True)
-                self.api.call(operation, str(step.address), **kwargs)
+            wanted = {**planned.tags_set, TAG_SPEC_DIGEST: planned.spec_digest}
+            self._send_tags(step, live, wanted, planned.tags_unset)
         return arn
 
-    def _extra_calls(
-        self, step: Step, handler: ResourceHandler, res: DesiredResource, live: LiveResource
+    def _send_tags(
+        self, step: Step, live: LiveResource, wanted: Mapping[str, str], unset: tuple[str, ...]
     ) -> None:
-        for operation, kwargs in handler.extra_requests(res, live, self.ctx()):
+        """The planned tag changes (keys already as planned are not sent again: a rerun makes no call)."""
+        add = {k: v for k, v in wanted.items() if live.tags.get(k) != v}
+        remove = sorted(k for k in unset if k in live.tags)
+        if add:
+            self._mark(step, True)
+            self.api.call("tag_resource", str(step.address), resourceArn=live.arn, tags=tag_list(add))
+        if remove:
+            self._mark(step, True)
+            self.api.call("untag_resource", str(step.address), resourceArn=live.arn, tagKeys=remove)
+
+    def _extra_calls(
+        self,
+        step: Step,
+        handler: ResourceHandler,
+        calls: list[tuple[str, dict[str, Any]]],
+        live: LiveResource,
+    ) -> None:
+        for operation, kwargs in calls:
             self._mark(step, True)
             self.api.call(operation, str(step.address), **kwargs)
             read, failure = self._status_reader(handler, live.arn)
@@ -807,7 +871,6 @@ class Executor:
             raise StepFailed(
                 f"{step.address}: import planned but the manifest declares no dataImport; run plan again"
             )
-        data = spec.dataImport
         dataset_arn = self._arn(step.address) or step.change.arn
         if dataset_arn is None:
             raise StepFailed(
@@ -815,11 +878,12 @@ class Executor:
                 "it plans the dataset's creation before the import"
             )
         self._mark(step, False)
+        planned = self._payload(step, ImportPayload)
         uploaded = self._upload_if_needed(step, res)  # (S3 ETag, sha256:<hex>) of an uploaded localFile
-        etag = uploaded[1] if uploaded else str(step.change.details.get("etag") or "")
-        trigger = data.trigger or ""
-        location = str(step.change.details.get("dataLocation") or data.dataLocation)
-        base = _job_name(res.physical_name, _short_hash(location, etag, trigger, data.importMode))
+        etag = uploaded[1] if uploaded else (planned.fingerprint or "")
+        trigger = planned.trigger or ""
+        location = planned.data_location
+        base = _job_name(res.physical_name, _short_hash(location, etag, trigger, planned.import_mode))
         jobs = self.api.import_jobs(dataset_arn)
         job_arn: str | None = None
         attempt = 1
@@ -846,13 +910,13 @@ class Executor:
                 "jobName": name,
                 "datasetArn": dataset_arn,
                 "dataSource": {"dataLocation": location},
-                "importMode": data.importMode if has_active else "FULL",
+                "importMode": planned.import_mode if has_active else "FULL",
                 "tags": tag_list(tags),
             }
-            if data.roleArn:
-                request["roleArn"] = data.roleArn
-            if data.publishAttributionMetricsToS3 is not None:
-                request["publishAttributionMetricsToS3"] = data.publishAttributionMetricsToS3
+            if planned.role_arn:
+                request["roleArn"] = planned.role_arn
+            if planned.publish_attribution_metrics_to_s3 is not None:
+                request["publishAttributionMetricsToS3"] = planned.publish_attribution_metrics_to_s3
             what = f"{step.address} import {name}"
 
             def find_job() -> str | None:
@@ -961,18 +1025,16 @@ class Executor:
         solution_arn = self._solution_arn(step, step.address.name)
         self._set_arn(step.address, solution_arn)
         self._mark(step, False)
-        details = step.change.details
+        planned = self._payload(step, TrainPayload)
         versions = self.api.solution_versions(solution_arn)
-        mode = str(details.get("trainingMode") or spec.training.mode)
+        mode = planned.training_mode
         if not any(normalize_status(v.status) == "ACTIVE" for v in versions):
             mode = "FULL"  # the first version of a solution is always FULL
-        reason = step.change.reasons[0].name if step.change.reasons else "REQUESTED"
-        trigger = str(details.get("trigger") or spec.training.trigger or "")
+        reason = planned.reason
+        trigger = planned.trigger or ""
         baseline = self.live.resources.get(step.address)
         previous = baseline.versions[0].arn if baseline is not None and baseline.versions else "none"
-        key = _short_hash(
-            self.stack, step.address, reason, trigger, previous, details.get("etag", ""), length=16
-        )
+        key = _short_hash(self.stack, step.address, reason, trigger, previous, "", length=16)
         version_arn: str | None = None
         for version in versions:
             status = normalize_status(version.status)
@@ -1055,10 +1117,10 @@ class Executor:
         arn = self._locate(step, handler, res)
         if arn is None:
             raise StepFailed(f"{step.address}: the campaign does not exist any more; run plan again")
-        details = step.change.details
+        planned = self._payload(step, PromotePayload)
         with self._lock:
-            target = None if details.get("pinned") else self._trained.get(spec.solution)
-        target = target or (str(details["solutionVersionArn"]) if details.get("solutionVersionArn") else None)
+            target = None if planned.pinned else self._trained.get(planned.solution)
+        target = target or planned.solution_version_arn
         if target is None:
             solution_arn = self._solution_arn(step, spec.solution)
             active = [
@@ -1090,7 +1152,7 @@ class Executor:
             return target
         # The gate applies unless the plan says this move is not gated (the manifests replaced the solution:
         # the campaign must follow it); the plan's own check is repeated on fresh metrics.
-        if spec.promotion is not None and details.get("gated", True) is not False:
+        if spec.promotion is not None and planned.gated:
             candidate = self._metrics(target)
             current_metrics = self._metrics(serving) if serving else {}
             result = evaluate_gate(spec.promotion, candidate, current_metrics)

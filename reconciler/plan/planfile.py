@@ -18,9 +18,11 @@ from reconciler.errors import PlanError
 from reconciler.model.address import Address
 from reconciler.plan.types import (
     FORMAT_VERSION,
+    PAYLOAD_TYPES,
     Action,
     Change,
     FieldChange,
+    Payload,
     Plan,
     PlanOptions,
     Reason,
@@ -86,7 +88,9 @@ def change_to_dict(change: Change) -> dict[str, Any]:
         "depends_on": [str(a) for a in change.depends_on],
         "notes": list(change.notes),
         "monthly_cost_usd": change.monthly_cost_usd,
-        "details": _jsonable(dict(change.details)),
+        "payload_kind": change.payload.kind if change.payload is not None else None,
+        "details": _jsonable(change.details),
+        "read_fingerprint": change.read_fingerprint,
     }
 
 
@@ -169,16 +173,29 @@ def change_from_dict(data: Mapping[str, Any]) -> Change:
         depends_on=tuple(Address.parse(a) for a in data.get("depends_on", [])),
         notes=tuple(data.get("notes", [])),
         monthly_cost_usd=float(cost) if cost is not None else None,
-        details=dict(data.get("details") or {}),
+        payload=_payload(data),
+        read_fingerprint=data.get("read_fingerprint"),
     )
+
+
+def _payload(data: Mapping[str, Any]) -> Payload | None:
+    kind = data.get("payload_kind")
+    if kind is None:
+        return None
+    if kind not in PAYLOAD_TYPES:
+        raise ValueError(f"unknown payload kind {kind!r}")
+    payload: Payload = PAYLOAD_TYPES[str(kind)].from_dict(data.get("details") or {})
+    return payload
 
 
 def plan_from_dict(data: Mapping[str, Any]) -> Plan:
     version = str(data.get("format_version", ""))
     if version.split(".")[0] != FORMAT_VERSION.split(".")[0]:
         raise PlanError(
-            f"unsupported plan format_version {version!r} (this tool reads {FORMAT_VERSION})",
-            hint="create the plan again with this version of personalize-gitops",
+            f"unsupported plan format_version {version!r} (this tool reads {FORMAT_VERSION}): plan files of "
+            "format 1 carry no typed payloads, so apply cannot know exactly what was reviewed; nothing was "
+            "changed",
+            hint="create the plan again with this version of personalize-gitops (`plan --out PLANFILE`)",
         )
     try:
         return Plan(

@@ -66,13 +66,31 @@ from reconciler.model.state import (
 )
 from reconciler.plan.context import build_context, newest_active_version
 from reconciler.plan.gate import evaluate_gate
-from reconciler.plan.types import Action, Change, FieldChange, Plan, PlanOptions, Reason, ReplaceOrder
+from reconciler.plan.types import (
+    Action,
+    AdoptPayload,
+    Change,
+    CreatePayload,
+    DeletePayload,
+    FieldChange,
+    ImportPayload,
+    Payload,
+    Plan,
+    PlanOptions,
+    PromotePayload,
+    Reason,
+    ReplaceOrder,
+    ReplacePayload,
+    TrainPayload,
+    UpdatePayload,
+)
 from reconciler.pricing import money
 from reconciler.resources.base import (
     DELETING,
     TAG_SPEC_DIGEST,
     RefContext,
     comparable_tags,
+    contract_fingerprint,
     desired_tags,
     flatten,
     norm_status,
@@ -298,9 +316,9 @@ class _Planner:
         depends_on: tuple[Address, ...] = (),
         destructive: bool = False,
         allowed: bool = True,
-        details: Mapping[str, Any] | None = None,
+        payload: Payload | None = None,
     ) -> None:
-        """A change to the live resource `lv` (under its physical name and ARN)."""
+        """A change to the live resource `lv` (under its physical name and ARN, with its fingerprint)."""
         self.add(
             Change(
                 address,
@@ -313,7 +331,8 @@ class _Planner:
                 in_progress=in_progress,
                 depends_on=depends_on,
                 notes=notes,
-                details={} if details is None else details,
+                payload=DeletePayload() if payload is None and action is Action.DELETE else payload,
+                read_fingerprint=contract_fingerprint(lv),
             )
         )
 
@@ -437,11 +456,11 @@ class _Planner:
         in_progress: str | None = None,
     ) -> None:
         cost, notes = self.cost_of_create(res)
-        details: dict[str, Any] = {"specDigest": self.digest(res)}
+        version_note: str | None = None
         if in_progress:
             notes = (*notes, "waits until the previous resource of this name is deleted")
         if isinstance(res.spec, CampaignSpec) and res.spec.solutionVersion:
-            details["solutionVersion"] = f"pinned version {res.spec.solutionVersion}"
+            version_note = f"pinned version {res.spec.solutionVersion}"
             sol_live = self.live.resources.get(Address(Kind.SOLUTION, res.spec.solution))
             versions = sol_live.versions if sol_live is not None else ()
             pinned = pinned_version_arn(res.spec, self.ctx) if sol_live is not None else None
@@ -451,7 +470,7 @@ class _Planner:
                     f"Solution/{res.spec.solution}; remove the pin until the solution has trained"
                 )
         elif isinstance(res.spec, CampaignSpec) and not syncs_with_latest(res.spec):
-            details["solutionVersion"] = f"newest ACTIVE version of Solution/{res.spec.solution}"
+            version_note = f"newest ACTIVE version of Solution/{res.spec.solution}"
         shown = flatten(REGISTRY[res.address.kind].desired_fields(res, self.ctx))
         fields = tuple(FieldChange(path, None, value) for path, value in sorted(shown.items()))
         self.add(
@@ -465,7 +484,7 @@ class _Planner:
                 notes=notes,
                 monthly_cost_usd=cost,
                 in_progress=in_progress,
-                details=details,
+                payload=CreatePayload(spec_digest=self.digest(res), solution_version=version_note),
             )
         )
         self.decisions[res.address] = _Decision(Action.CREATE)
@@ -494,7 +513,8 @@ class _Planner:
                 arn=lv.arn,
                 field_changes=field_changes,
                 notes=tuple(notes),
-                details={"tags": tags},
+                payload=AdoptPayload(tags=tags),
+                read_fingerprint=contract_fingerprint(lv),
             )
         )
         self.decisions[res.address] = _Decision(Action.ADOPT)
@@ -628,7 +648,21 @@ class _Planner:
                     depends_on=deps,
                     notes=tuple(notes),
                     monthly_cost_usd=cost,
-                    details={"specDigest": digest},
+                    payload=UpdatePayload(
+                        spec_digest=digest,
+                        paths=tuple(c.path for c in changes if not c.path.startswith("tags.")),
+                        tags_set={
+                            c.path[len("tags.") :]: str(c.after)
+                            for c in changes
+                            if c.path.startswith("tags.") and c.after is not None
+                        },
+                        tags_unset=tuple(
+                            c.path[len("tags.") :]
+                            for c in changes
+                            if c.path.startswith("tags.") and c.after is None
+                        ),
+                    ),
+                    read_fingerprint=contract_fingerprint(lv),
                 )
             )
             self.decisions[address] = _Decision(Action.UPDATE)
@@ -715,9 +749,12 @@ class _Planner:
         elif order is ReplaceOrder.CREATE_BEFORE_DESTROY:
             notes.append(f"created as {new_name}; the old {lv.name} is deleted once nothing uses it")
         cost, create_notes = self.cost_of_create(res)
-        details: dict[str, Any] = {"specDigest": digest, "oldArn": lv.arn, "oldName": lv.name}
-        if serving:
-            details["deleteOldAfter"] = [str(a) for a in serving]
+        payload = ReplacePayload(
+            spec_digest=digest,
+            old_arn=lv.arn,
+            old_name=lv.name,
+            delete_old_after=tuple(str(a) for a in serving),
+        )
         self.add(
             Change(
                 address,
@@ -733,7 +770,8 @@ class _Planner:
                 depends_on=deps,
                 notes=tuple(notes) + create_notes,
                 monthly_cost_usd=cost if address.kind is Kind.CAMPAIGN else None,
-                details=details,
+                payload=payload,
+                read_fingerprint=contract_fingerprint(lv),
             )
         )
         self.decisions[address] = _Decision(Action.REPLACE, order=order, new_name=new_name)
@@ -844,15 +882,15 @@ class _Planner:
             if notes:
                 self.annotate_notes(res.address, notes)
             return
-        details = {
-            "dataLocation": location,
-            "etag": local if local is not None else etag,
-            "importMode": mode,
-            "roleArn": source.roleArn,
-            "trigger": source.trigger,
-            "localFile": source.localFile,
-            "publishAttributionMetricsToS3": source.publishAttributionMetricsToS3,
-        }
+        payload = ImportPayload(
+            data_location=location,
+            fingerprint=local if local is not None else etag,
+            import_mode=mode,
+            role_arn=source.roleArn,
+            trigger=source.trigger,
+            local_file=source.localFile,
+            publish_attribution_metrics_to_s3=source.publishAttributionMetricsToS3,
+        )
         self.add(
             Change(
                 res.address,
@@ -862,7 +900,8 @@ class _Planner:
                 arn=lv.arn if lv else None,
                 depends_on=self.depends([res.address]),
                 notes=tuple(notes),
-                details=details,
+                payload=payload,
+                read_fingerprint=contract_fingerprint(lv) if lv is not None and not fresh else None,
             )
         )
         decision.imports = True
@@ -964,7 +1003,10 @@ class _Planner:
                 arn=lv.arn if lv and decision.action is not Action.REPLACE else None,
                 depends_on=depends,
                 notes=tuple(notes),
-                details={"trainingMode": mode, "trigger": policy.trigger, "reason": reasons[0].name},
+                payload=TrainPayload(training_mode=mode, trigger=policy.trigger, reason=reasons[0].name),
+                read_fingerprint=contract_fingerprint(lv)
+                if lv is not None and decision.action not in (Action.CREATE, Action.REPLACE)
+                else None,
             )
         )
         decision.retrain = True
@@ -1006,13 +1048,13 @@ class _Planner:
                         f"moves to the first version of {sol_decision.new_name} "
                         "(not gated: the manifests changed the solution)",
                     ),
-                    {
-                        "solution": spec.solution,
-                        "solutionVersionArn": None,
-                        "from": serving,
-                        "solutionName": sol_decision.new_name,
-                        "gated": False,
-                    },
+                    PromotePayload(
+                        solution=spec.solution,
+                        solution_version_arn=None,
+                        from_arn=serving,
+                        solution_name=sol_decision.new_name,
+                        gated=False,
+                    ),
                 )
             return
         if sol_decision is not None and sol_decision.training:
@@ -1028,13 +1070,13 @@ class _Planner:
                 ("promoted to the new version once trained, if it passes the promotion gate",)
                 if gate
                 else ("promoted to the new version once trained",),
-                {
-                    "solution": spec.solution,
-                    "solutionVersionArn": None,
-                    "from": serving,
-                    "gate": gate,
-                    "gated": bool(gate),
-                },
+                PromotePayload(
+                    solution=spec.solution,
+                    solution_version_arn=None,
+                    from_arn=serving,
+                    gate=gate,
+                    gated=bool(gate),
+                ),
             )
             return
         if sol_live is None:
@@ -1053,17 +1095,17 @@ class _Planner:
             f"new version {candidate.arn.rsplit('/', 1)[-1]}: {_fmt_metrics(candidate.metrics)}",
             f"serving version {serving.rsplit('/', 1)[-1] or '-'}: {_fmt_metrics(serving_metrics)}",
         )
-        details = {
-            "solution": spec.solution,
-            "solutionVersionArn": candidate.arn,
-            "from": serving,
-            "metrics": dict(candidate.metrics),
-            "servingMetrics": serving_metrics,
-            "gated": spec.promotion is not None,
-            "gate": spec.promotion.model_dump(mode="json") if spec.promotion is not None else None,
-        }
+        payload = PromotePayload(
+            solution=spec.solution,
+            solution_version_arn=candidate.arn,
+            from_arn=serving,
+            metrics=dict(candidate.metrics),
+            serving_metrics=serving_metrics,
+            gated=spec.promotion is not None,
+            gate=spec.promotion.model_dump(mode="json") if spec.promotion is not None else None,
+        )
         if passes:
-            self.add_promote(res, lv, solution, Reason.NEW_VERSION, metrics_notes, details)
+            self.add_promote(res, lv, solution, Reason.NEW_VERSION, metrics_notes, payload)
         else:
             for i in self.positions_of(res.address):
                 change = self.changes[i]
@@ -1072,7 +1114,7 @@ class _Planner:
                         change,
                         reasons=(Reason.HELD_BACK,),
                         notes=(*change.notes, *failures, *metrics_notes),
-                        details=details,
+                        payload=payload,
                     )
                     return
             self.add_live(
@@ -1081,7 +1123,7 @@ class _Planner:
                 lv,
                 (Reason.HELD_BACK,),
                 notes=(*failures, *metrics_notes),
-                details=details,
+                payload=payload,
             )
 
     def plan_promote_running(
@@ -1101,13 +1143,13 @@ class _Planner:
             solution,
             Reason.NEW_VERSION,
             (note + (", if it passes the promotion gate" if spec.promotion else ""),),
-            {
-                "solution": spec.solution,
-                "solutionVersionArn": version,
-                "from": serving,
-                "gate": spec.promotion.model_dump() if spec.promotion else None,
-                "gated": spec.promotion is not None,
-            },
+            PromotePayload(
+                solution=spec.solution,
+                solution_version_arn=version,
+                from_arn=serving,
+                gate=spec.promotion.model_dump() if spec.promotion else None,
+                gated=spec.promotion is not None,
+            ),
         )
 
     def plan_pinned(
@@ -1144,13 +1186,13 @@ class _Planner:
                 f"moves to the pinned version {pinned.rsplit('/', 1)[-1]} (serving "
                 f"{serving.rsplit('/', 1)[-1] or '-'}; not gated: the manifests name the version)",
             ),
-            {
-                "solution": spec.solution,
-                "solutionVersionArn": pinned,
-                "from": serving,
-                "gated": False,
-                "pinned": True,
-            },
+            PromotePayload(
+                solution=spec.solution,
+                solution_version_arn=pinned,
+                from_arn=serving,
+                gated=False,
+                pinned=True,
+            ),
         )
 
     def add_promote(
@@ -1160,7 +1202,7 @@ class _Planner:
         solution: Address,
         reason: Reason,
         notes: tuple[str, ...],
-        details: dict[str, Any],
+        payload: PromotePayload,
     ) -> None:
         """A PROMOTE of the campaign `res` (live `lv`), after whatever is planned for its `solution`."""
         self.add_live(
@@ -1170,7 +1212,7 @@ class _Planner:
             (reason,),
             depends_on=self.depends([solution]),
             notes=notes,
-            details=details,
+            payload=payload,
         )
 
     # -- orphans --

@@ -6,14 +6,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from reconciler.model.address import Address
 from reconciler.pricing import DEFAULT_PRICES, PriceTable
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "2.0"
+"""Major 2: every change carries a typed `payload` and the `read_fingerprint` of what the plan read."""
 
 
 class Action(StrEnum):
@@ -69,6 +70,172 @@ class FieldChange:
     """True when the live value differs from what the tool last applied (changed outside git)."""
 
 
+# --- typed payloads: exactly what apply will do for a change (the plan contract) -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Payload:
+    """Base of the typed payloads. `to_dict`/`from_dict` give the saved-plan form (camelCase keys)."""
+
+    kind: ClassVar[str] = ""
+    _keys: ClassVar[dict[str, str]] = {}
+    """Field name -> saved key where the camelCase form is not the key (kept stable for readers)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[self._key(f.name)] = value
+        return out
+
+    @classmethod
+    def _key(cls, name: str) -> str:
+        if name in cls._keys:
+            return cls._keys[name]
+        head, *rest = name.split("_")
+        return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Any:
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            key = cls._key(f.name)
+            if key not in data:
+                continue
+            value = data[key]
+            if isinstance(value, list):
+                value = tuple(value)
+            kwargs[f.name] = value
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePayload(_Payload):
+    """Create* with the manifest spec under `physical_name`; `spec_digest` is tagged on the new resource."""
+
+    kind: ClassVar[str] = "create"
+    spec_digest: str = ""
+    solution_version: str | None = None
+    """Campaigns: which version it will serve (shown in the plan)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePayload(_Payload):
+    """Update* with exactly the planned updatable fields, then the planned tag changes."""
+
+    kind: ClassVar[str] = "update"
+    spec_digest: str = ""
+    paths: tuple[str, ...] = ()
+    """Planned updatable spec paths (not tags); apply builds the request from these and the manifest."""
+    tags_set: Mapping[str, str] = field(default_factory=dict)
+    tags_unset: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AdoptPayload(_Payload):
+    """Tag an unmanaged resource with the ownership tags (nothing else changes)."""
+
+    kind: ClassVar[str] = "adopt"
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplacePayload(_Payload):
+    kind: ClassVar[str] = "replace"
+    spec_digest: str = ""
+    old_arn: str = ""
+    old_name: str = ""
+    delete_old_after: tuple[str, ...] = ()
+    """Campaigns that move to the new resource before the old one is deleted."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPayload(_Payload):
+    """CreateDatasetImportJob of `data_location` whose data fingerprint the plan read is `fingerprint`."""
+
+    kind: ClassVar[str] = "import"
+    _keys: ClassVar[dict[str, str]] = {"fingerprint": "etag"}
+    data_location: str = ""
+    fingerprint: str | None = None
+    import_mode: str = "FULL"
+    role_arn: str | None = None
+    trigger: str | None = None
+    local_file: str | None = None
+    publish_attribution_metrics_to_s3: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrainPayload(_Payload):
+    """CreateSolutionVersion with `training_mode`; `reason` names the training in its bookkeeping tags."""
+
+    kind: ClassVar[str] = "retrain"
+    training_mode: str = "FULL"
+    trigger: str | None = None
+    reason: str = "REQUESTED"
+
+
+@dataclass(frozen=True, slots=True)
+class PromotePayload(_Payload):
+    """UpdateCampaign(solutionVersionArn) to `solution_version_arn` (None: the version this apply trains, or
+    the first version of the replacement `solution_name`), if `gated` only when it passes `gate`."""
+
+    kind: ClassVar[str] = "promote"
+    _keys: ClassVar[dict[str, str]] = {"from_arn": "from"}
+    solution: str = ""
+    solution_version_arn: str | None = None
+    from_arn: str = ""
+    gated: bool = False
+    gate: Mapping[str, Any] | None = None
+    pinned: bool = False
+    solution_name: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    serving_metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePayload(_Payload):
+    kind: ClassVar[str] = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitPayload(_Payload):
+    """Work already running on the resource: apply waits for it (never starts it again)."""
+
+    kind: ClassVar[str] = "wait"
+    running: str = ""
+
+
+Payload = (
+    CreatePayload
+    | UpdatePayload
+    | AdoptPayload
+    | ReplacePayload
+    | ImportPayload
+    | TrainPayload
+    | PromotePayload
+    | DeletePayload
+    | WaitPayload
+)
+PAYLOAD_TYPES: dict[str, type[_Payload]] = {
+    t.kind: t
+    for t in (
+        CreatePayload,
+        UpdatePayload,
+        AdoptPayload,
+        ReplacePayload,
+        ImportPayload,
+        TrainPayload,
+        PromotePayload,
+        DeletePayload,
+        WaitPayload,
+    )
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     address: Address
@@ -92,9 +259,17 @@ class Change:
     """Human notes: cost, training, held-back promotion details."""
     monthly_cost_usd: float | None = None
     """Estimated minimum monthly cost this change adds (labelled an estimate)."""
-    details: Mapping[str, Any] = field(default_factory=dict)
-    """Action-specific data apply needs: e.g. retrain {"trainingMode": "FULL"}; promote
-    {"solutionVersionArn": ..., "from": ..., "metrics": {...}}; import {"dataLocation": ..., "etag": ...}."""
+    payload: Payload | None = None
+    """What apply executes, typed per action (the plan contract); apply never re-derives it."""
+    read_fingerprint: str | None = None
+    """`LiveResource.fingerprint` of the resource as the plan read it (None: it did not exist). Apply re-reads
+    the resource before the first step on it and stops that step when it differs ("changed since the plan").
+    """
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The payload in its saved form (camelCase keys), for display and tests."""
+        return self.payload.to_dict() if self.payload is not None else {}
 
     @property
     def actions_list(self) -> list[str]:

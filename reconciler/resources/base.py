@@ -177,6 +177,26 @@ def spec_digest(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def contract_fingerprint(live: LiveResource) -> str:
+    """What the plan read of a resource, as apply's precondition compares it: ARN, status, last update time,
+    tags, newest solution version and newest import job (their ARNs: a training or import already running
+    may finish meanwhile; a new one started by someone else is a change). The planner records it per
+    change (`Change.read_fingerprint`); apply computes it again from a fresh read before the first step on
+    the resource, and a difference stops that step ("changed since the plan: plan again")."""
+    version = live.versions[0] if live.versions else None
+    job = live.imports[0] if live.imports else None
+    updated = live.fields.get("lastUpdatedDateTime")
+    parts = [
+        live.arn,
+        norm_status(live.status) or "ACTIVE",
+        f"{float(updated or 0.0):.3f}" if isinstance(updated, int | float | str) else "",
+        json.dumps(sorted(live.tags.items())),
+        version.arn if version else "",
+        job.arn if job else "",
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+
+
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"tagKey": k, "tagValue": v} for k, v in sorted(tags.items())]
 
@@ -268,10 +288,22 @@ class ResourceHandler(Protocol):
         """boto3 kwargs for the Update* call, or None when nothing updatable differs (or no Update* op)."""
         ...
 
+    def update_request_for(
+        self, res: DesiredResource, live: LiveResource, paths: frozenset[str], ctx: RefContext
+    ) -> dict[str, Any] | None:
+        """The Update* kwargs that apply exactly the planned updatable `paths` (None: nothing to send)."""
+        ...
+
     def extra_requests(
         self, res: DesiredResource, live: LiveResource, ctx: RefContext
     ) -> list[tuple[str, dict[str, Any]]]:
         """Other in-place calls (Start/StopRecommender) as (operation, kwargs)."""
+        ...
+
+    def extra_requests_for(
+        self, res: DesiredResource, live: LiveResource, paths: frozenset[str], ctx: RefContext
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The other in-place calls for exactly the planned `paths`."""
         ...
 
     def delete_request(self, arn: str) -> dict[str, Any]: ...
@@ -371,10 +403,22 @@ class TableHandler:
     def update_request(
         self, res: DesiredResource, live: LiveResource, ctx: RefContext
     ) -> dict[str, Any] | None:
+        paths = frozenset(changed_updatable(self, res, live, ctx))
+        return self.update_request_for(res, live, paths, ctx) if paths else None
+
+    def update_request_for(
+        self, res: DesiredResource, live: LiveResource, paths: frozenset[str], ctx: RefContext
+    ) -> dict[str, Any] | None:
         return None
 
     def extra_requests(
         self, res: DesiredResource, live: LiveResource, ctx: RefContext
+    ) -> list[tuple[str, dict[str, Any]]]:
+        paths = frozenset(changed_updatable(self, res, live, ctx))
+        return self.extra_requests_for(res, live, paths, ctx) if paths else []
+
+    def extra_requests_for(
+        self, res: DesiredResource, live: LiveResource, paths: frozenset[str], ctx: RefContext
     ) -> list[tuple[str, dict[str, Any]]]:
         return []
 

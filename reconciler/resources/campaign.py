@@ -16,7 +16,7 @@ from reconciler.errors import PlanError
 from reconciler.model.address import Kind
 from reconciler.model.spec import CampaignSpec
 from reconciler.model.state import DesiredResource, LiveResource
-from reconciler.resources.base import Ops, RefContext, TableHandler, changed_updatable, drop_defaults
+from reconciler.resources.base import Ops, RefContext, TableHandler, drop_defaults
 
 DEFAULTS = {
     "campaignConfig.syncWithLatestSolutionVersion": False,
@@ -71,10 +71,10 @@ class CampaignHandler(TableHandler):
         request["solutionVersionArn"] = self.version_arn(spec, ctx)
         return request
 
-    def update_request(
-        self, res: DesiredResource, live: LiveResource, ctx: RefContext
+    def update_request_for(
+        self, res: DesiredResource, live: LiveResource, paths: frozenset[str], ctx: RefContext
     ) -> dict[str, Any] | None:
-        changed = {p for p in changed_updatable(self, res, live, ctx) if not p.startswith("tags")}
+        changed = {p for p in paths if not p.startswith("tags")}
         if not changed:
             return None
         spec = res.spec

@@ -16,7 +16,7 @@ from typing import Any
 from reconciler.model.address import Kind
 from reconciler.model.spec import DatasetSpec
 from reconciler.model.state import DesiredResource, LiveResource
-from reconciler.resources.base import Ops, RefContext, TableHandler, changed_updatable
+from reconciler.resources.base import Ops, RefContext, TableHandler
 
 SCHEMA_UPDATABLE_TYPES = frozenset({"ITEMS", "USERS"})
 
@@ -44,10 +44,10 @@ class DatasetHandler(TableHandler):
         request["datasetType"] = res.spec.datasetType
         return request
 
-    def update_request(
-        self, res: DesiredResource, live: LiveResource, ctx: RefContext
+    def update_request_for(
+        self, res: DesiredResource, live: LiveResource, paths: frozenset[str], ctx: RefContext
     ) -> dict[str, Any] | None:
-        if not changed_updatable(self, res, live, ctx):
+        if not {p for p in paths if not p.startswith("tags")}:
             return None
         assert isinstance(res.spec, DatasetSpec)
         return {"datasetArn": live.arn, "schemaArn": ctx.arn(Kind.SCHEMA, res.spec.schema_)}

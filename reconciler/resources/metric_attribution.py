@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.model.address import Kind
 from reconciler.model.spec import MetricAttributionSpec
 from reconciler.model.state import DesiredResource, LiveResource
-from reconciler.resources.base import Ops, RefContext, TableHandler, changed_updatable
+from reconciler.resources.base import Ops, RefContext, TableHandler
 
 
 def _sorted_metrics(metrics: Any) -> list[dict[str, Any]]:
@@ -35,10 +35,10 @@ class MetricAttributionHandler(TableHandler):
         fields["metrics"] = _sorted_metrics(fields.get("metrics"))
         return fields
 
-    def update_request(
-        self, res: DesiredResource, live: LiveResource, ctx: RefContext
+    def update_request_for(
+        self, res: DesiredResource, live: LiveResource, paths: frozenset[str], ctx: RefContext
     ) -> dict[str, Any] | None:
-        changed = changed_updatable(self, res, live, ctx)
+        changed = {p for p in paths if not p.startswith("tags")}
         if not changed:
             return None
         spec = res.spec

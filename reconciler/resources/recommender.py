@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.model.address import Kind
 from reconciler.model.spec import RecommenderSpec
 from reconciler.model.state import DesiredResource, LiveResource
-from reconciler.resources.base import Ops, RefContext, TableHandler, changed_updatable, norm_status
+from reconciler.resources.base import Ops, RefContext, TableHandler, norm_status
 
 STOPPED = frozenset({"INACTIVE", "STOP PENDING", "STOP IN_PROGRESS"})
 
@@ -36,10 +36,10 @@ class RecommenderHandler(TableHandler):
     def create_request(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
         return super().create_request(res, ctx)
 
-    def update_request(
-        self, res: DesiredResource, live: LiveResource, ctx: RefContext
+    def update_request_for(
+        self, res: DesiredResource, live: LiveResource, paths: frozenset[str], ctx: RefContext
     ) -> dict[str, Any] | None:
-        if not changed_updatable(self, res, live, ctx, prefixes=("recommenderConfig",)):
+        if not any(p.startswith("recommenderConfig") for p in paths):
             return None
         assert isinstance(res.spec, RecommenderSpec)
         config = res.spec.recommenderConfig
@@ -48,10 +48,10 @@ class RecommenderHandler(TableHandler):
             "recommenderConfig": config.model_dump(exclude_none=True) if config else {},
         }
 
-    def extra_requests(
-        self, res: DesiredResource, live: LiveResource, ctx: RefContext
+    def extra_requests_for(
+        self, res: DesiredResource, live: LiveResource, paths: frozenset[str], ctx: RefContext
     ) -> list[tuple[str, dict[str, Any]]]:
-        if not changed_updatable(self, res, live, ctx, prefixes=("running",)):
+        if not any(p.startswith("running") for p in paths):
             return []
         assert isinstance(res.spec, RecommenderSpec)
         operation = "start_recommender" if res.spec.running else "stop_recommender"

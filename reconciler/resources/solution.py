@@ -18,7 +18,7 @@ from typing import Any
 from reconciler.model.address import Kind
 from reconciler.model.spec import SolutionSpec
 from reconciler.model.state import DesiredResource, LiveResource
-from reconciler.resources.base import READY, Ops, RefContext, TableHandler, changed_updatable, clean
+from reconciler.resources.base import READY, Ops, RefContext, TableHandler, clean
 
 #: Solution version statuses.
 VERSION_READY = READY
@@ -57,10 +57,10 @@ class SolutionHandler(TableHandler):
             request.pop("recipeArn", None)
         return request
 
-    def update_request(
-        self, res: DesiredResource, live: LiveResource, ctx: RefContext
+    def update_request_for(
+        self, res: DesiredResource, live: LiveResource, paths: frozenset[str], ctx: RefContext
     ) -> dict[str, Any] | None:
-        if not {p for p in changed_updatable(self, res, live, ctx) if not p.startswith("tags")}:
+        if not {p for p in paths if not p.startswith("tags")}:
             return None
         spec = res.spec
         assert isinstance(spec, SolutionSpec)

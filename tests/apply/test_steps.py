@@ -10,7 +10,7 @@ from reconciler.apply.executor import Executor
 from reconciler.manifest import load
 from reconciler.model.address import Address, Kind
 from reconciler.model.state import LiveState
-from reconciler.plan.types import Action, Change, Plan, ReplaceOrder
+from reconciler.plan.types import Action, Change, Plan, ReplaceOrder, TrainPayload
 
 CAMPAIGN = Address(Kind.CAMPAIGN, "sims")
 SOLUTION = Address(Kind.SOLUTION, "sims")
@@ -38,7 +38,7 @@ def test_superseded_half_is_deleted_after_its_campaign_moved(tmp_path: Path) -> 
     old = Address(Kind.SOLUTION, "sims@mini-sims")
     deps = steps_of(
         tmp_path,
-        Change(SOLUTION, Action.RETRAIN, details={"trainingMode": "FULL"}),
+        Change(SOLUTION, Action.RETRAIN, payload=TrainPayload(training_mode="FULL")),
         Change(CAMPAIGN, Action.PROMOTE, depends_on=(SOLUTION,)),
         Change(old, Action.DELETE, arn="arn:old", depends_on=(CAMPAIGN,)),
     )
