@@ -73,11 +73,27 @@ def persist_local_state_after_changes(target: Any) -> None:
     lock = threading.Lock()
     state.dump_moto()  # fill its cache once; later saves re-read only the service that changed
 
+    finished_imports: set[str] = set()
+
+    def reveals_finished_import(name: str, parsed: Any) -> bool:
+        """A read that first sees an import job ACTIVE: the emulator ingested its data on that read, so it is
+        saved too (a kill before the next mutating call must not lose the imported data)."""
+        if name != "DescribeDatasetImportJob" or not isinstance(parsed, dict):
+            return False
+        job = parsed.get("datasetImportJob") or {}
+        arn = str(job.get("datasetImportJobArn") or "")
+        if job.get("status") != "ACTIVE" or not arn or arn in finished_imports:
+            return False
+        finished_imports.add(arn)
+        return True
+
     def saver(services: set[str]) -> Any:
         def save(**kwargs: Any) -> None:
             model = kwargs.get("model")
             name = getattr(model, "name", "")
-            if not name or name.startswith(_READ_PREFIXES) or name == "HeadObject":
+            if not name or name == "HeadObject":
+                return
+            if name.startswith(_READ_PREFIXES) and not reveals_finished_import(name, kwargs.get("parsed")):
                 return
             with lock:
                 state.save(target.emulator.snapshot(), float(target.clock.now()), services=services)
