@@ -237,6 +237,10 @@ class RichReporter:
             if event.kind is EventKind.NOTE:
                 self.console.print(f"{event.step}: {event.message}")
                 return
+            previous = self._rows.get(event.step)
+            finished = (EventKind.DONE, EventKind.FAILED, EventKind.SKIPPED)
+            if event.kind is EventKind.STATUS and previous is not None and previous.kind in finished:
+                return  # a poll that lost the race with the step's end must not overwrite it
             self._rows[event.step] = event
             if not self._started_live:
                 self._live.start()

@@ -149,3 +149,15 @@ def test_default_outputs_file_is_not_written_inside_the_manifests_directory(
     assert outputs_path(desired) == (tmp_path / "repo" / "personalize-outputs.shop.json").resolve()
     monkeypatch.chdir(manifests)  # run from inside the manifests directory: next to them, as before
     assert outputs_path(desired) == manifests / "personalize-outputs.shop.json"
+
+
+def test_rich_table_keeps_a_finished_step_finished() -> None:
+    from rich.console import Console
+
+    from reconciler.apply.progress import RichReporter
+
+    reporter = RichReporter(Console(file=io.StringIO(), force_terminal=True, width=120))
+    reporter.event(StepEvent("train Solution/s", EventKind.DONE, 100.0, "ACTIVE", elapsed=90))
+    reporter.event(StepEvent("train Solution/s", EventKind.STATUS, 95.0, "CREATE IN_PROGRESS", elapsed=85))
+    reporter.close()
+    assert reporter._rows["train Solution/s"].kind is EventKind.DONE
