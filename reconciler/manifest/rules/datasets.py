@@ -102,7 +102,7 @@ def _check_import(ctx: Context, res: ParsedResource, spec: DatasetSpec) -> None:
             ctx.warning(
                 res,
                 ("spec", "dataImport", "localFile"),
-                f"local file not found: {absolute}",
+                f"local file not found: {_shown(absolute)}",
                 "generate the sample data with `python -m reconciler.sampledata data/sample`",
             )
         # keep localFile relative to DesiredState.base_dir, which is what consumers resolve it against
@@ -110,3 +110,12 @@ def _check_import(ctx: Context, res: ParsedResource, spec: DatasetSpec) -> None:
         if relative != imp.localFile:
             new_import = imp.model_copy(update={"localFile": relative})
             res.spec = spec.model_copy(update={"dataImport": new_import})
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when below it (as the user would type it)."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
