@@ -1,6 +1,6 @@
 # ruff: noqa: E501  (the fake programs are Python source inside strings)
 """Fakes for the workflow run tests: `gh`, `pip`, the AWS/checkout/comment actions, and a `personalize-gitops`
-shim that adds `--local` to `plan` and `apply` so the workflows' exact commands run against the embedded
+shim that adds `--local` to `plan`, `apply` and `verify` so the workflows' exact commands run against the embedded
 emulator (state in the workspace's .personalize-gitops/).
 """
 
@@ -159,7 +159,7 @@ LOCAL_SHIM = r"""
 import os, sys
 real = os.environ["REAL_PERSONALIZE_GITOPS"]
 args = sys.argv[1:]
-if args[:1] in (["plan"], ["apply"]) or args[:2] == ["ci", "lock"]:
+if args[:1] in (["plan"], ["apply"], ["verify"]) or args[:2] == ["ci", "lock"]:
     args = [*args, "--local"]
 os.execv(real, [real, *args])
 """

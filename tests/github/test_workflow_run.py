@@ -374,6 +374,12 @@ def test_setup_by_the_docs_then_pr_plan_then_merge_applies_the_reviewed_plan_aft
     comments = [c["body"] for c in gh_state(bench.env)["pr_comments"]]
     assert any("Same plan as reviewed** on #42" in c for c in comments)
     assert any("✅ Apply complete" in c and f"commit `{head[:12]}`" in c for c in comments)
+    # after the apply, every campaign answered (verify), and the merged PR says so
+    assert (
+        run.step("apply/apply", "Ask every campaign and recommender for recommendations").outputs["exitcode"]
+        == "0"
+    ), _debug(run)
+    assert any("✅ Recommendations check passed" in c for c in comments)
     assert "personalize-outputs-retail-dev" in bench.fakes.artifacts  # outputs kept as an artifact
     assert not _issues(bench)  # nothing unfinished
 
