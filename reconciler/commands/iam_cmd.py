@@ -344,10 +344,13 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
     uploads = sorted({_object_arn(partition, b, k) for b, k, up in locations if up})
     read = next((st for st in statements if st["Sid"] == "ReadDataLocations"), None)
     if uploads and read is not None and _listed(read["Resource"]) == uploads:
-        read["Action"] = ["s3:GetObject", "s3:PutObject"]  # every data file is uploaded: one statement
+        # every data file is uploaded: one statement (multipart uploads need Abort to clean up after a failure)
+        read["Action"] = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
         read["Sid"] = "ReadAndUploadDataFiles"
     elif uploads:
-        statements.append(_statement("UploadLocalDataFiles", ["s3:PutObject"], uploads))
+        statements.append(
+            _statement("UploadLocalDataFiles", ["s3:PutObject", "s3:AbortMultipartUpload"], uploads)
+        )
     statements.append(
         _statement(
             "StackApplyLock",

@@ -122,7 +122,7 @@ def test_lock_outputs_and_data_locations() -> None:
     bucket = "123456789012-us-east-1-personalize-immersionday-retail-prod"
     # localFile is set for every sample dataset: apply reads (compares) and uploads exactly those objects
     data = statements["ReadAndUploadDataFiles"]
-    assert data["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert data["Action"] == ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
     assert _resources(data) == [
         f"arn:aws:s3:::{bucket}/{name}" for name in ("interactions.csv", "items.csv", "users.csv")
     ]
