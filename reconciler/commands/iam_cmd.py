@@ -344,7 +344,7 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
     uploads = sorted({_object_arn(partition, b, k) for b, k, up in locations if up})
     read = next((st for st in statements if st["Sid"] == "ReadDataLocations"), None)
     if uploads and read is not None and _listed(read["Resource"]) == uploads:
-        # every data file is uploaded: one statement (multipart uploads need Abort to clean up after a failure)
+        # every data file is uploaded: one statement (Abort lets a failed multipart upload clean up)
         read["Action"] = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
         read["Sid"] = "ReadAndUploadDataFiles"
     elif uploads:
