@@ -558,14 +558,19 @@ def test_raw_http11_requests_share_a_socket_with_exact_lengths(server: EmulatorS
 
 
 def test_concurrent_clients_are_answered_in_parallel(server: EmulatorServer) -> None:
-    """16 clients, each call held 1 s by injected latency: all 16 are inside the server at the same time."""
+    """16 clients, each call held 3 s by injected latency: all 16 are inside the server at the same time.
+
+    The callers start together (a barrier) and the hold is long, so a busy test machine that starts a thread
+    late cannot make one call finish before the last one arrives."""
     arn = clients(server.url)["personalize"].create_dataset_group(name="g")["datasetGroupArn"]
     callers = [clients(server.url)["personalize"] for _ in range(16)]
-    control(server.url, "set_latency", operation="DescribeDatasetGroup", seconds=1.0)
+    control(server.url, "set_latency", operation="DescribeDatasetGroup", seconds=3.0)
     errors: list[BaseException] = []
+    start = threading.Barrier(len(callers))
 
     def call(client: Any) -> None:
         try:
+            start.wait(30)
             client.describe_dataset_group(datasetGroupArn=arn)
         except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
