@@ -134,6 +134,9 @@ TRANSIENT_CODES = frozenset(
     }
 )
 STEP_RETRIES = 3
+#: A delete refused as "in use" is retried only briefly (children still going away): blockers that do not go
+#: away by themselves (unmanaged children, serving campaigns) are found at plan time and refused there.
+DELETE_IN_USE_RETRIES = 4
 
 #: Reverse dependency order of deletes (personalize-api.md §2.16).
 DELETE_RANK: dict[Kind, int] = {
@@ -1154,7 +1157,7 @@ class Executor:
         # the campaign must follow it); the plan's own check is repeated on fresh metrics.
         if spec.promotion is not None and planned.gated:
             candidate = self._metrics(target)
-            current_metrics = self._metrics(serving) if serving else {}
+            current_metrics = self._metrics(serving) if serving else None
             result = evaluate_gate(spec.promotion, candidate, current_metrics)
             if not result.passed:
                 names = gate_metric_names(spec.promotion)
@@ -1261,8 +1264,13 @@ class Executor:
                         again = self.api.describe(handler, arn)
                         if again is None or str(again.get("status", "")).startswith("DELETE"):
                             break  # already being deleted (a retried call whose first answer was lost)
-                    if exc.code != "ResourceInUseException" or attempts > 20:
+                    if exc.code != "ResourceInUseException":
                         raise StepFailed(f"{step.address}: {exc.message}") from exc
+                    if attempts > DELETE_IN_USE_RETRIES:  # blockers are read at plan time: this is not one
+                        raise StepFailed(
+                            f"{step.address}: still in use after {attempts} attempts ({exc.message}); plan "
+                            "again: the plan names what blocks the delete and what to do"
+                        ) from exc
                     if self.deadline is not None and self.clock.now() >= self.deadline:
                         raise StillRunning("waiting for dependents to go") from exc
                     wait = min(typical * attempts / 4, 300)

@@ -100,8 +100,28 @@ def ssm_parameters(outputs: dict[str, Any], prefix: str) -> dict[str, str]:
     return params
 
 
+def remove_stale_ssm(ssm: Any, outputs: dict[str, Any], prefix: str) -> int:
+    """Delete the parameters under `prefix` that are no longer outputs (their resource was deleted)."""
+    wanted = ssm_parameters(outputs, prefix)
+    base = "/" + prefix.strip("/")
+    stale: list[str] = []
+    try:
+        for page in ssm.get_paginator("get_parameters_by_path").paginate(Path=base, Recursive=True):
+            stale += [p["Name"] for p in page.get("Parameters", []) if p["Name"] not in wanted]
+        for name in sorted(stale):
+            ssm.delete_parameter(Name=name)
+    except ClientError as exc:
+        raise ApiError(
+            f"Could not remove stale output parameters under {base} from SSM: {exc}",
+            code=str(exc.response.get("Error", {}).get("Code", "")),
+            hint="check ssm:GetParametersByPath and ssm:DeleteParameter permissions on the outputs prefix",
+        ) from exc
+    return len(stale)
+
+
 def publish_ssm(ssm: Any, outputs: dict[str, Any], prefix: str) -> int:
-    """Write changed parameters; returns how many were written."""
+    """Write changed parameters and remove those of deleted resources; returns how many were written."""
+    remove_stale_ssm(ssm, outputs, prefix)
     written = 0
     for name, value in ssm_parameters(outputs, prefix).items():
         try:

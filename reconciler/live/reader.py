@@ -957,7 +957,21 @@ def read_live(
         account_id=account,
         region=region,
         now=now,
+        unmanaged_children=_unmanaged_children(reader, resources.values()),
     )
+
+
+def _unmanaged_children(reader: _Reader, resources: Iterable[LiveResource]) -> dict[str, tuple[str, ...]]:
+    """Children read inside the stack's groups and solutions that the stack does not manage (no address)."""
+    known = {r.arn for r in resources}
+    found: dict[str, list[str]] = {}
+    for raw in list(reader.items.values()):
+        if raw.gone or raw.arn in known or raw.parent_arn is None:
+            continue
+        if norm_status(str(raw.summary.get("status", ""))).startswith("DELETE"):
+            continue
+        found.setdefault(raw.parent_arn, []).append(f"{raw.kind.value} {raw.name}")
+    return {arn: tuple(sorted(names)) for arn, names in sorted(found.items())}
 
 
 def _account_of(resources: Iterable[LiveResource]) -> str | None:

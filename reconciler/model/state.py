@@ -133,3 +133,5 @@ class LiveState:
     region: str | None = None
     now: float = 0.0
     """When the state was read (epoch seconds, from the injected clock); the planner uses it for maxAge."""
+    unmanaged_children: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Parent ARN -> what it holds that this stack does not manage (`EventTracker x`): blocks a delete."""

@@ -3,8 +3,10 @@ version finishes training after the plan was made).
 
 A candidate version passes when every `minimums` metric is at least its minimum and every `maxRegression`
 metric is at most that fraction worse than the serving version's (higher is better for every metric
-Personalize reports). A metric the gate names but the candidate lacks fails the gate; a regression check
-without a serving value (first promotion) passes.
+Personalize reports). A metric the gate names but the candidate lacks fails the gate. The gate fails closed:
+a regression check passes without a serving value only when nothing is served yet (`serving` is None, the
+first promotion); when a version is served but its metrics cannot be read (`{}` or the metric missing) the
+candidate is held back, with that reason.
 """
 
 from __future__ import annotations
@@ -51,7 +53,14 @@ def evaluate_gate(
     for metric, tolerance in sorted(gate.maxRegression.items()):
         old = (serving or {}).get(metric)
         new = candidate.get(metric)
+        if old is None and serving is None:
+            continue  # nothing served yet: no regression to measure
         if old is None:
+            failures.append(
+                f"{metric}: the serving version's metrics cannot be read, so a regression cannot be ruled "
+                "out "
+                "(the gate fails closed; check get-solution-metrics of the serving version)"
+            )
             continue
         if new is None:
             failures.append(f"{metric} missing from the candidate's metrics")

@@ -103,6 +103,9 @@ from reconciler.resources.schema import is_additive
 from reconciler.resources.solution import VERSION_IN_PROGRESS
 
 DESTRUCTIVE_KINDS = frozenset({Kind.DATASET, Kind.DATASET_GROUP})
+"""Deleting or replacing them loses imported data (needs allowDataLoss)."""
+SERVING_KINDS = frozenset({Kind.CAMPAIGN, Kind.RECOMMENDER, Kind.EVENT_TRACKER, Kind.FILTER})
+"""Deleting or replacing them stops traffic (clients call them by ARN): destructive, listed first."""
 LOCAL_FILE_PREFIX = "local:"
 """`LiveState.s3_etags[LOCAL_FILE_PREFIX + dataLocation]`: `sha256:<hex>` of the declared localFile; the MD5
 of the same file is under LEGACY_MD5_PREFIX, only to recognise imports made by earlier versions (s3data)."""
@@ -163,7 +166,7 @@ def _old_prefix(prefix: str, physical_name: str, live_name: str) -> str | None:
 
 
 def gate_check(
-    gate: PromotionGate | None, candidate: Mapping[str, float], serving: Mapping[str, float]
+    gate: PromotionGate | None, candidate: Mapping[str, float], serving: Mapping[str, float] | None
 ) -> tuple[bool, list[str]]:
     """(passes, explanations). No gate: passes. Missing metrics fail the check they are needed for."""
     result = evaluate_gate(gate, candidate, serving)
@@ -763,7 +766,7 @@ class _Planner:
                 physical_name=lv.name,
                 arn=lv.arn,
                 field_changes=tuple(changes),
-                destructive=destructive,
+                destructive=destructive or (self.stops_serving(address.kind) and not failed),
                 allowed=allowed,
                 replace_order=order,
                 new_physical_name=new_name,
@@ -1090,7 +1093,7 @@ class _Planner:
         if current is not None and current.created >= candidate.created:
             return
         serving_metrics = dict(current.metrics) if current else {}
-        passes, failures = gate_check(spec.promotion, candidate.metrics, serving_metrics)
+        passes, failures = gate_check(spec.promotion, candidate.metrics, serving_metrics if serving else None)
         metrics_notes = (
             f"new version {candidate.arn.rsplit('/', 1)[-1]}: {_fmt_metrics(candidate.metrics)}",
             f"serving version {serving.rsplit('/', 1)[-1] or '-'}: {_fmt_metrics(serving_metrics)}",
@@ -1243,14 +1246,61 @@ class _Planner:
                 "deleting it deletes its imported data; set prune.allowDataLoss: true in the stack "
                 "(or pass --allow-data-loss) to allow it",
             )
+        blocker = self.delete_blocker(lv)
+        if blocker:
+            allowed = False
+            self.refuse(address, blocker)
         self.add_live(
             address,
             Action.DELETE,
             lv,
             (Reason.NOT_IN_MANIFESTS,),
-            destructive=destructive,
+            destructive=destructive or self.stops_serving(address.kind),
             allowed=allowed,
             in_progress=status if status in REGISTRY[address.kind].in_progress else None,
+            depends_on=self.freeing_changes(lv),
+        )
+
+    def stops_serving(self, kind: Kind) -> bool:
+        """Deleting/replacing a campaign, recommender or event tracker stops traffic; a filter does when it is
+        in use, i.e. the stack serves (an ACTIVE campaign or recommender)."""
+        if kind is Kind.FILTER:
+            return any(
+                a.kind in (Kind.CAMPAIGN, Kind.RECOMMENDER) and norm_status(lv.status) == "ACTIVE"
+                for a, lv in self.live.resources.items()
+            )
+        return kind in SERVING_KINDS
+
+    def users_of(self, lv: LiveResource) -> set[Address]:
+        """Live resources referencing `lv`: a campaign serving one of its versions, a child naming its ARN."""
+        prefix = lv.arn + "/"
+        users: set[Address] = set()
+        for address, other in self.live.resources.items():
+            if other.arn == lv.arn:
+                continue
+            for key, value in other.fields.items():
+                if isinstance(value, str) and (
+                    value == lv.arn or (key == "solutionVersionArn" and value.startswith(prefix))
+                ):
+                    users.add(address)
+                    break
+        return users
+
+    def freeing_changes(self, lv: LiveResource) -> tuple[Address, ...]:
+        """The planned changes that move users of `lv` away from it (a campaign repointed to the renamed
+        solution): its delete waits for them, so one apply does both in order."""
+        users = self.users_of(lv)
+        moving = (Action.UPDATE, Action.PROMOTE, Action.REPLACE)
+        return tuple(sorted({c.address for c in self.changes if c.address in users and c.action in moving}))
+
+    def delete_blocker(self, lv: LiveResource) -> str | None:
+        """What would make the delete of `lv` fail for good, read at plan time (not retried for an hour)."""
+        children = self.live.unmanaged_children.get(lv.arn, ())
+        if not children:
+            return None
+        return (
+            f"cannot be deleted: it holds {', '.join(children)}, which this stack does not manage; delete "
+            "them in the account (or add them to the manifests so the stack deletes them), then plan again"
         )
 
     def plan_superseded(self, address: Address, lv: LiveResource, current: Address) -> None:

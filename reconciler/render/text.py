@@ -51,7 +51,12 @@ def _block(change: Change, colour: bool) -> list[str]:
     if change.in_progress:
         lines.append(f"      in progress: {in_progress_text(change)}")
     if change.destructive:
-        lines.append(_paint("      destructive: imported data is lost", "31", colour))
+        loses = (
+            "imported data is lost"
+            if change.address.kind.value in ("Dataset", "DatasetGroup")
+            else ("serving stops (clients call it by ARN)")
+        )
+        lines.append(_paint(f"      destructive: {loses}", "31", colour))
     lines += [f"      note: {note}" for note in shown_notes(change)]
     if change.depends_on:
         lines.append("      after: " + ", ".join(str(a) for a in change.depends_on))

@@ -404,7 +404,9 @@ def test_orphan_deleted_with_prune(base):
     old = Address(Kind.FILTER, "old")
     p = plan(desired, _orphan_live(live, old), PlanOptions(prune=True))
     delete = change(p, old, Action.DELETE)
-    assert delete.reasons == (Reason.NOT_IN_MANIFESTS,) and delete.allowed and not delete.destructive
+    assert delete.reasons == (Reason.NOT_IN_MANIFESTS,) and delete.allowed
+    # issue 11 finding 10: the stack serves (ACTIVE campaigns): deleting a filter in use is destructive
+    assert delete.destructive
     assert p.changes[-1].action is Action.DELETE
     stack_prune = desired_state(BASE_SPECS, stack=make_stack(enabled=True))
     assert change(plan(stack_prune, _orphan_live(live, old)), old, Action.DELETE)

@@ -1,0 +1,105 @@
+"""Issue 11, findings 5, 6 and 10: deletes in order, blockers read at plan time, safety flags. Against the
+emulator through real boto3 clients, in virtual time."""
+
+from __future__ import annotations
+
+import pytest
+from apply_support import write_mini
+
+from reconciler.errors import PlanError
+from reconciler.model.address import Address, Kind
+from reconciler.model.spec import PromotionGate
+from reconciler.plan.gate import evaluate_gate
+from reconciler.plan.types import Action
+
+NDCG = "normalized_discounted_cumulative_gain_at_25"
+
+
+def rename_solution(world, new: str) -> None:
+    path = world.root / "mini" / "resources.yaml"
+    text = path.read_text()
+    text = text.replace(
+        "kind: Solution\nmetadata: {name: sims}", f"kind: Solution\nmetadata: {{name: {new}}}"
+    )
+    text = text.replace("  solution: sims\n", f"  solution: {new}\n")
+    path.write_text(text)
+    world.reload()
+
+
+def test_renaming_a_solution_with_prune_repoints_then_deletes_in_one_apply(mini) -> None:
+    mini.emulator.control.set_default_metrics({NDCG: 0.25})
+    write_mini(mini.root, prune=True)
+    mini.reload()
+    assert mini.apply().exit_code == 0
+    rename_solution(mini, "sims2")
+    planned = mini.plan()
+    delete = next(c for c in planned.changes if c.action is Action.DELETE)
+    assert delete.address == Address(Kind.SOLUTION, "sims")
+    assert Address(Kind.CAMPAIGN, "sims") in delete.depends_on  # waits for the campaign to move
+    result = mini.apply()
+    assert result.exit_code == 0, result.summary().details()
+    solutions = mini.personalize.list_solutions()["solutions"]
+    assert [s["name"] for s in solutions] == ["mini-sims2"]
+    campaign = mini.personalize.list_campaigns()["campaigns"][0]
+    serving = mini.personalize.describe_campaign(campaignArn=campaign["campaignArn"])["campaign"]
+    assert serving["solutionVersionArn"].startswith(solutions[0]["solutionArn"] + "/")
+    assert not mini.plan().has_changes
+
+
+def test_an_unmanaged_event_tracker_blocks_the_group_delete_at_plan_time(mini) -> None:
+    write_mini(mini.root, prune=True, data_loss=True)
+    mini.reload()
+    assert mini.apply().exit_code == 0
+    group = mini.personalize.list_dataset_groups()["datasetGroups"][0]["datasetGroupArn"]
+    mini.personalize.create_event_tracker(name="someone-elses-tracker", datasetGroupArn=group)
+    # the stack now declares another group only: everything of `shop` is to be pruned
+    (mini.root / "mini" / "resources.yaml").write_text(
+        "apiVersion: personalize-gitops/v1alpha1\nkind: DatasetGroup\nmetadata: {name: other}\nspec: {}\n"
+    )
+    mini.reload()
+    planned = mini.plan(allow_empty=True)
+    blocked = [e for e in planned.errors if e.startswith("DatasetGroup/shop: cannot be deleted")]
+    assert blocked and "EventTracker someone-elses-tracker" in blocked[0] and "then plan again" in blocked[0]
+    calls = mini.mutating_calls()
+    with pytest.raises(PlanError):
+        mini.apply(plan_options={"allow_empty": True})
+    assert mini.mutating_calls() == calls  # refused before any call: no hour of retries
+
+
+def test_serving_kinds_are_destructive(mini) -> None:
+    write_mini(mini.root, prune=True)
+    mini.reload()
+    assert mini.apply().exit_code == 0
+    write_mini(mini.root, prune=True, filter_expression=None, with_solution=False)
+    mini.reload()
+    planned = mini.plan()
+    deletes = {c.address.kind: c for c in planned.changes if c.action is Action.DELETE}
+    assert deletes[Kind.CAMPAIGN].destructive and deletes[Kind.FILTER].destructive
+    assert not deletes[Kind.SOLUTION].destructive
+    assert not planned.errors  # destructive is a flag for reviewers; data loss is what needs allowDataLoss
+
+
+def test_the_gate_fails_closed_when_the_serving_metrics_cannot_be_read() -> None:
+    gate = PromotionGate(maxRegression={NDCG: 0.1})
+    assert evaluate_gate(gate, {NDCG: 0.2}, None).passed  # first promotion: nothing served yet
+    held = evaluate_gate(gate, {NDCG: 0.2}, {})
+    assert not held.passed and "cannot be read" in held.failures[0]
+
+
+def test_ssm_outputs_of_deleted_resources_are_removed(mini) -> None:
+    write_mini(mini.root, prune=True, ssm_prefix="/shop/personalize")
+    mini.reload()
+    assert mini.apply().exit_code == 0
+
+    def names() -> list[str]:
+        pages = mini.target.ssm.get_paginator("get_parameters_by_path").paginate(
+            Path="/shop/personalize", Recursive=True
+        )
+        return sorted(p["Name"] for page in pages for p in page["Parameters"])
+
+    assert "/shop/personalize/filters/purchased/arn" in names()
+    write_mini(mini.root, prune=True, ssm_prefix="/shop/personalize", filter_expression=None)
+    mini.reload()
+    assert mini.apply().exit_code == 0
+    assert not [n for n in names() if "/filters/" in n]
+    assert "/shop/personalize/campaigns/sims/arn" in names()
