@@ -87,6 +87,7 @@ from reconciler.plan.types import (
 from reconciler.pricing import money
 from reconciler.resources.base import (
     DELETING,
+    TAG_DELETION_PROTECTION,
     TAG_SPEC_DIGEST,
     RefContext,
     comparable_tags,
@@ -1245,6 +1246,15 @@ class _Planner:
                 address,
                 "deleting it deletes its imported data; set prune.allowDataLoss: true in the stack "
                 "(or pass --allow-data-loss) to allow it",
+            )
+        if lv.tags.get(TAG_DELETION_PROTECTION) == "true":
+            allowed = False
+            self.refuse(
+                address,
+                "deletionProtection is recorded on it (tag personalize-gitops:deletion-protection), so "
+                "removing its manifest does not delete it: put the manifest back with deletionProtection: "
+                "false and "
+                "apply that first, then remove it",
             )
         blocker = self.delete_blocker(lv)
         if blocker:

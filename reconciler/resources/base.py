@@ -209,9 +209,17 @@ def ownership_tags(res: DesiredResource, stack: str) -> dict[str, str]:
     return {TAG_STACK: stack, TAG_NAME: res.address.name}
 
 
+#: Recorded on the live resource while its manifest sets `lifecycle.deletionProtection`: removing the manifest
+#: alone cannot delete it (plan refuses); lifting protection is an explicit manifest change, applied first.
+TAG_DELETION_PROTECTION = "personalize-gitops:deletion-protection"
+
+
 def desired_tags(res: DesiredResource, stack: str) -> dict[str, str]:
-    """User tags (stack defaults merged) plus the ownership tags, as they should be on the resource."""
-    return {**dict(res.tags), **ownership_tags(res, stack)}
+    """User tags (stack defaults merged) plus the ownership tags (and the deletion-protection tag)."""
+    tags = {**dict(res.tags), **ownership_tags(res, stack)}
+    if res.lifecycle.deletionProtection:
+        tags[TAG_DELETION_PROTECTION] = "true"
+    return tags
 
 
 def comparable_tags(tags: Mapping[str, str]) -> dict[str, str]:

@@ -103,3 +103,28 @@ def test_ssm_outputs_of_deleted_resources_are_removed(mini) -> None:
     assert mini.apply().exit_code == 0
     assert not [n for n in names() if "/filters/" in n]
     assert "/shop/personalize/campaigns/sims/arn" in names()
+
+
+def test_deletion_protection_is_recorded_on_the_resource_and_outlives_its_manifest(mini) -> None:
+    write_mini(mini.root, prune=True, protect_filter=True)
+    mini.reload()
+    assert mini.apply().exit_code == 0
+    arn = mini.personalize.list_filters()["Filters"][0]["filterArn"]
+    listed = mini.personalize.list_tags_for_resource(resourceArn=arn)["tags"]
+    tags = {t["tagKey"]: t["tagValue"] for t in listed}
+    assert tags["personalize-gitops:deletion-protection"] == "true"
+    write_mini(mini.root, prune=True, filter_expression=None)  # the manifest is removed, protection with it
+    mini.reload()
+    planned = mini.plan()
+    assert any(e.startswith("Filter/purchased: deletionProtection is recorded on it") for e in planned.errors)
+    with pytest.raises(PlanError):
+        mini.apply()
+    assert [f["filterArn"] for f in mini.personalize.list_filters()["Filters"]] == [arn]
+    # lifting it is an explicit manifest change first: then the filter can be pruned
+    write_mini(mini.root, prune=True)
+    mini.reload()
+    assert mini.apply().exit_code == 0
+    write_mini(mini.root, prune=True, filter_expression=None)
+    mini.reload()
+    assert mini.apply().exit_code == 0
+    assert mini.personalize.list_filters()["Filters"] == []
