@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -165,3 +165,46 @@ def vocab_list(vocab: Vocab) -> list[str]:
 
 def is_finite(value: float) -> bool:
     return not (math.isnan(value) or math.isinf(value))
+
+
+class ItemScoresModel:
+    """A model that is one score per item, the same for every user (popularity, trending).
+
+    Subclasses compute the scores in `from_rows`; recommending, ranking, saving and restoring are shared.
+    `eligible` says which items may be recommended (all by default)."""
+
+    family = ""
+    scored = False
+
+    def __init__(self, item_ids: Sequence[str], scores: FloatArray) -> None:
+        self.item_ids = list(item_ids)
+        self.scores = np.asarray(scores, np.float64)
+
+    def eligible(self) -> npt.NDArray[np.bool_] | None:
+        return None
+
+    def recommend(
+        self,
+        user_id: str | None,
+        item_id: str | None,
+        n: int,
+        exclude: Iterable[str] = (),
+        candidate_filter: CandidateFilter | None = None,
+        **_: Any,
+    ) -> Scored:
+        return top_n(self.scores, self.item_ids, n, exclude, candidate_filter, self.eligible())
+
+    def rank(self, user_id: str | None, item_ids: Sequence[str], **_: Any) -> Scored:
+        return rank_by(self.scores, self.item_ids, item_ids)
+
+    def segment(self, item_ids: Sequence[str], n: int) -> Scored:
+        return []
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]], dict[str, list[str]]]:
+        return {}, {"scores": self.scores}, {"items": self.item_ids}
+
+    @classmethod
+    def restore(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], strings: dict[str, list[str]]
+    ) -> Self:
+        return cls(strings["items"], arrays["scores"])

@@ -7,33 +7,19 @@ not shown by the runtime API for this recipe)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..data import Table
-from .base import (
-    CandidateFilter,
-    FloatArray,
-    Scored,
-    TrainingConfig,
-    rank_by,
-    row_weights,
-    top_n,
-    training_rows,
-)
+from .base import ItemScoresModel, TrainingConfig, row_weights, training_rows
 
 
-class PopularityModel:
+class PopularityModel(ItemScoresModel):
     family = "popularity"
     scored = False  # the API shows no scores for Popularity-Count / domain popular-items recommenders
-
-    def __init__(self, item_ids: Sequence[str], scores: FloatArray, users: Sequence[str] = ()) -> None:
-        self.item_ids = list(item_ids)
-        self.scores = np.asarray(scores, np.float64)
-        self.users = set(users)
 
     @classmethod
     def train(
@@ -50,29 +36,5 @@ class PopularityModel:
         total = float(events.sum()) or 1.0
         return cls(list(table.items.strings[:n_items]), events / total)
 
-    def recommend(
-        self,
-        user_id: str | None,
-        item_id: str | None,
-        n: int,
-        exclude: Iterable[str] = (),
-        candidate_filter: CandidateFilter | None = None,
-        **_: Any,
-    ) -> Scored:
-        return top_n(self.scores, self.item_ids, n, exclude, candidate_filter, self.scores > 0)
-
-    def rank(self, user_id: str | None, item_ids: Sequence[str], **_: Any) -> Scored:
-        return rank_by(self.scores, self.item_ids, item_ids)
-
-    def segment(self, item_ids: Sequence[str], n: int) -> Scored:
-        return []
-
-    # ---- persistence ----------------------------------------------------------------------------------
-    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]], dict[str, list[str]]]:
-        return {}, {"scores": self.scores}, {"items": self.item_ids}
-
-    @classmethod
-    def restore(
-        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], strings: dict[str, list[str]]
-    ) -> PopularityModel:
-        return cls(strings["items"], arrays["scores"])
+    def eligible(self) -> npt.NDArray[np.bool_]:
+        return self.scores > 0  # an item nobody interacted with is never "popular"

@@ -10,23 +10,14 @@ gets the same list; no scores are shown."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..data import Table
-from .base import (
-    CandidateFilter,
-    FloatArray,
-    Scored,
-    TrainingConfig,
-    rank_by,
-    row_weights,
-    top_n,
-    training_rows,
-)
+from .base import ItemScoresModel, TrainingConfig, row_weights, training_rows
 
 _UNITS = {"min": 60.0, "h": 3600.0, "hour": 3600.0, "d": 86_400.0, "day": 86_400.0}
 
@@ -36,14 +27,10 @@ def frequency_seconds(text: str | None) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)] if match else 3 * 3600.0
 
 
-class TrendingModel:
+class TrendingModel(ItemScoresModel):
     family = "trending"
     scored = False
     trained_rows = 0
-
-    def __init__(self, item_ids: Sequence[str], scores: FloatArray) -> None:
-        self.item_ids = list(item_ids)
-        self.scores = np.asarray(scores, np.float64)
 
     @classmethod
     def train(
@@ -70,29 +57,3 @@ class TrendingModel:
         # growth first; a tiny popularity term orders items without growth deterministically
         score = recent_counts - expected + 1e-9 * all_counts
         return cls(table.items.strings[:n_items], score)
-
-    def recommend(
-        self,
-        user_id: str | None,
-        item_id: str | None,
-        n: int,
-        exclude: Iterable[str] = (),
-        candidate_filter: CandidateFilter | None = None,
-        **_: Any,
-    ) -> Scored:
-        return top_n(self.scores, self.item_ids, n, exclude, candidate_filter)
-
-    def rank(self, user_id: str | None, item_ids: Sequence[str], **_: Any) -> Scored:
-        return rank_by(self.scores, self.item_ids, item_ids)
-
-    def segment(self, item_ids: Sequence[str], n: int) -> Scored:
-        return []
-
-    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]], dict[str, list[str]]]:
-        return {}, {"scores": self.scores}, {"items": self.item_ids}
-
-    @classmethod
-    def restore(
-        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], strings: dict[str, list[str]]
-    ) -> TrendingModel:
-        return cls(strings["items"], arrays["scores"])
