@@ -288,8 +288,8 @@ Against the emulator over HTTP (for notebooks, the AWS CLI or several processes)
   personalize-gitops plan manifests/ --endpoint-url http://127.0.0.1:4566
   aws --endpoint-url http://127.0.0.1:4566 personalize list-campaigns
 
-In GitHub: copy examples/github/workflows/*.yml into .github/workflows/ and follow docs/github-setup.md
-(`personalize-gitops ci-setup --repo OWNER/REPO` prints the roles and their trust policies)."""
+In GitHub: `personalize-gitops ci-setup --repo OWNER/REPO --ref SHA` writes three short caller workflows
+and the IAM documents of every stack; docs/github-setup.md walks through the rest."""
 
 
 def run_demo(workdir: Path, *, keep: bool = False, manifests: Path | None = None) -> None:
