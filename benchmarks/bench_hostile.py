@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,16 +33,11 @@ MAX_MB = 100.0
 _PROBE = """
 import json, resource, sys, time
 from reconciler.manifest import validate
+from benchmarks.procmem import peak_rss_kb
 start = time.perf_counter()
 report = validate(sys.argv[1])
 wall = time.perf_counter() - start
-# VmHWM is this process image's own high-water mark; ru_maxrss would carry the size the forking parent (the
-# benchmark run, hundreds of MB after the models section) had, since Linux keeps it across exec
-try:
-    with open("/proc/self/status") as status:
-        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-except (OSError, StopIteration):
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak_kb = peak_rss_kb()
 errors = [e.splitlines()[0] for e in report.errors]
 print(json.dumps({"wall": wall, "peak_mb": peak_kb / 1024, "errors": errors}))
 """
@@ -60,6 +56,7 @@ def measure_bomb() -> dict[str, object]:
             timeout=120,
             check=True,
             cwd=work,
+            env={**os.environ, "PYTHONPATH": str(REPO)},  # benchmarks.procmem
         )
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result

@@ -37,6 +37,7 @@ _PROBE = """
 import json, resource, sys, time
 from reconciler.emulator.models import TrainingConfig, offline_metrics, train
 from reconciler.emulator.models.synthetic import planted_interactions
+from benchmarks.procmem import peak_rss_kb
 users, items, per_user = (int(x) for x in sys.argv[2:5])
 planted = planted_interactions(users=users, items=items, per_user=per_user, seed=0)
 start = time.process_time()
@@ -51,7 +52,7 @@ if sys.argv[1] == "aws-sims":
     found = [b in [i for i, _ in model.recommend(None, a, 10)] for a, b in planted.partners.items()]
     out["partner_hit"] = sum(found) / len(found)
     out["planted"] = len(found)
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out["peak_mb"] = peak_rss_kb() / 1024
 print(json.dumps(out))
 """
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from benchmarks.registry import add_notes, section
 from benchmarks.results import Figure, chosen_row, info_row
 
+REPO = Path(__file__).resolve().parents[1]
 FILE_MB = 100
 #: no number in the issue ("never hold a file twice in memory"): the upload may add at most a quarter of the
 #: file to the peak memory (parts in flight), i.e. the file is never held even once
@@ -37,21 +38,11 @@ import json, os, resource, sys, time
 from pathlib import Path
 import boto3
 from reconciler import s3data
+from benchmarks.procmem import peak_rss_kb as peak_kb
 path, url = Path(sys.argv[1]), sys.argv[2]
 s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=url)
 s3.create_bucket(Bucket="bench-upload")
 s3.put_object(Bucket="bench-upload", Key="warm-up", Body=b"x")
-
-
-def peak_kb():
-    # VmHWM: this process image's own high-water mark. ru_maxrss would start at the size of the forking
-    # parent (the benchmark run, hundreds of MB by now; Linux keeps it across exec) and hide the upload.
-    try:
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
 
 before = peak_kb()
 start = time.perf_counter()
@@ -80,7 +71,12 @@ def _free_port() -> int:
 
 def measure(size_mb: int = FILE_MB) -> dict[str, float | str]:
     port = _free_port()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "PYTHONPATH": str(REPO),
+    }
     server = subprocess.Popen(
         [sys.executable, "-c", _SERVER, str(port)],
         env=env,

@@ -5,26 +5,15 @@ to REPORT.json (used by benchmarks/bench_scale.py; the command itself is unchang
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.procmem import peak_rss_kb
+
 PHASES: dict[str, dict[str, float]] = {}
-
-
-def peak_rss_kb() -> int:
-    """This process's peak resident set size in KiB: VmHWM, which starts fresh at exec. (ru_maxrss survives
-    execve on Linux, so a child started from a big benchmark process would report its parent's size.)"""
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
