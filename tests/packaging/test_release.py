@@ -28,14 +28,24 @@ RELEASE = REPO / ".github" / "workflows" / "release.yml"
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", str(out), str(REPO)],
         check=True,
         capture_output=True,
+        text=True,
         cwd=REPO,
     )
+    (out / "build.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     (built,) = out.glob("*.whl")
     return built
+
+
+@pytest.mark.slow
+def test_the_build_backend_prints_no_deprecation_warning(wheel: Path) -> None:
+    """Issue 16: setuptools warned that `project.license` as a TOML table is deprecated (builds stop working
+    on 2027-02-18); the SPDX expression builds without any deprecation warning."""
+    log = (wheel.parent / "build.log").read_text(encoding="utf-8")
+    assert "Deprecat" not in log and "deprecat" not in log, log[-2000:]
 
 
 @pytest.mark.slow
