@@ -174,3 +174,16 @@ def test_release_workflow_builds_once_and_attests() -> None:
     assert attest and jobs["github-release"]["permissions"]["attestations"] == "write"
     assert jobs["github-release"]["needs"] == ["build", "wheel-check"]
     assert jobs["pypi"]["if"] == "vars.PYPI_PUBLISH == 'true'"
+
+
+def test_ci_runs_every_supported_python_on_linux_macos_once_and_the_wheel_job() -> None:
+    """Issue 16: CI ran on Linux only, and nothing built or tested the wheel a user installs."""
+    ci = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    matrix = ci["jobs"]["test"]["strategy"]["matrix"]
+    linux = {(os, py) for os in matrix["os"] for py in matrix["python"]}
+    extra = {(entry["os"], entry["python"]) for entry in matrix.get("include", [])}
+    assert {("ubuntu-latest", py) for py in ("3.11", "3.12", "3.13")} <= linux
+    assert [os for os, _ in extra if os.startswith("macos")], "macOS runs make test for one Python"
+    wheel_steps = " ".join(str(step.get("run", "")) for step in ci["jobs"]["wheel"]["steps"])
+    assert "make wheel-check" in wheel_steps
+    assert "make wheel-check" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
