@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -30,8 +31,8 @@ from reconciler.commands.common import (
 )
 from reconciler.errors import ReconcilerError
 
-#: Operations whose effect must survive a killed `apply --local` (everything but reads).
-_READ_PREFIXES = ("Describe", "List", "Get")
+if TYPE_CHECKING:
+    from reconciler.apply.run import ApplyResult
 
 
 def parse_duration(text: str) -> float:
@@ -57,8 +58,9 @@ def _is_plan_file(path: Path) -> bool:
 
 
 def persist_local_state_after_changes(target: Any) -> None:
-    """`--local` only: save the emulated account after every mutating call, not just at exit, so an apply that
-    is killed (SIGKILL, a crashed runner) leaves the account exactly as far as it got, as real AWS would."""
+    """`--local` only: save the emulated account whenever a call changed it (the emulator's `revision` moved:
+    a mutating call, or a scheduled transition a read applied), not just at exit, so an apply that is killed
+    (SIGKILL, a crashed runner) leaves the account exactly as far as it got, as real AWS would."""
     if getattr(target, "mode", None) != "local" or target.emulator is None or target.state_path is None:
         return
     import threading
@@ -73,38 +75,53 @@ def persist_local_state_after_changes(target: Any) -> None:
     lock = threading.Lock()
     state.dump_moto()  # fill its cache once; later saves re-read only the service that changed
 
-    finished_imports: set[str] = set()
+    saved_at = {"revision": target.emulator.revision}
 
-    def reveals_finished_import(name: str, parsed: Any) -> bool:
-        """A read that first sees an import job ACTIVE: the emulator ingested its data on that read, so it is
-        saved too (a kill before the next mutating call must not lose the imported data)."""
-        if name != "DescribeDatasetImportJob" or not isinstance(parsed, dict):
-            return False
-        job = parsed.get("datasetImportJob") or {}
-        arn = str(job.get("datasetImportJobArn") or "")
-        if job.get("status") != "ACTIVE" or not arn or arn in finished_imports:
-            return False
-        finished_imports.add(arn)
-        return True
+    def save_now(services: set[str]) -> None:
+        with lock:
+            saved_at["revision"] = target.emulator.revision
+            state.save(target.emulator.snapshot(), float(target.clock.now()), services=services)
+
+    def personalize_saver(**kwargs: Any) -> None:
+        # any call, reads included: a read that first sees an import ACTIVE ingested its data on that read
+        if target.emulator.revision != saved_at["revision"]:
+            save_now(set())
 
     def saver(services: set[str]) -> Any:
         def save(**kwargs: Any) -> None:
-            model = kwargs.get("model")
-            name = getattr(model, "name", "")
-            if not name or name == "HeadObject":
-                return
-            if name.startswith(_READ_PREFIXES) and not reveals_finished_import(name, kwargs.get("parsed")):
-                return
-            with lock:
-                state.save(target.emulator.snapshot(), float(target.clock.now()), services=services)
+            save_now(services)
 
         return save
 
-    target.personalize.meta.events.register("after-call.personalize", saver(set()))
+    target.personalize.meta.events.register("after-call.personalize", personalize_saver)
     target.ssm.meta.events.register("after-call.ssm.PutParameter", saver({"ssm"}))
     target.ssm.meta.events.register("after-call.ssm.DeleteParameter", saver({"ssm"}))
     target.s3.meta.events.register("after-call.s3.PutObject", saver({"s3"}))
     target.s3.meta.events.register("after-call.s3.CompleteMultipartUpload", saver({"s3"}))  # big localFile
+
+
+def print_report(result: ApplyResult) -> None:
+    report = result.summary()
+    if report is None:
+        print("Nothing to apply.")
+        return
+    for line in report.details():
+        print(line)
+    print(report.summary_line())
+
+
+def reask_while_changed(
+    result: ApplyResult, run_again: Callable[[], ApplyResult], ask: Callable[[ApplyResult], bool]
+) -> ApplyResult:
+    """Interactive apply only (never with --auto-approve or a saved plan): while an apply ends with exit 5
+    (the account changed meanwhile), show what changed and offer a new plan. `run_again` makes that plan from
+    a fresh read, shows it and asks for confirmation like the first one, so only what was shown runs; any
+    answer "no" ends with the exit code of the last apply."""
+    from reconciler.apply.run import ACCOUNT_CHANGED_EXIT
+
+    while result.exit_code == ACCOUNT_CHANGED_EXIT and ask(result):
+        result = run_again()
+    return result
 
 
 def apply_command(
@@ -236,6 +253,7 @@ def _apply(
         time_scale=time_scale,
     )
     reporter = None
+    shown: list[ApplyResult] = []
     try:
         persist_local_state_after_changes(target)
         options = replace(options, target=target.label)
@@ -249,18 +267,29 @@ def _apply(
             return bool(typer.confirm("Apply these changes?", default=False))
 
         reporter = make_reporter(sys.stdout)
-        result = run_apply(
-            desired,
-            target,
-            read_live=lambda: read_live(target, desired, now=target.clock.now()),
-            plan_options=options,
-            reporter=reporter,
-            options=ApplyOptions(timeout=timeout, no_wait=no_wait),
-            saved_plan=saved,
-            confirm=confirm,
-            break_lock=break_lock,
-            on_plan=show,
-        )
+
+        def run_once(reviewed: Any, unlock: bool) -> ApplyResult:
+            return run_apply(
+                desired,
+                target,
+                read_live=lambda: read_live(target, desired, now=target.clock.now()),
+                plan_options=options,
+                reporter=reporter,
+                options=ApplyOptions(timeout=timeout, no_wait=no_wait),
+                saved_plan=reviewed,
+                confirm=confirm,
+                break_lock=unlock,
+                on_plan=show,
+            )
+
+        def ask_to_plan_again(changed: ApplyResult) -> bool:
+            print_report(changed)
+            shown.append(changed)
+            return bool(typer.confirm("Plan again now and review the new plan?", default=False))
+
+        result = run_once(saved, break_lock)
+        if not auto_approve and saved is None:
+            result = reask_while_changed(result, lambda: run_once(None, False), ask_to_plan_again)
         checked = None
         if verify and result.exit_code == 0:
             from reconciler.verify import run_verify
@@ -275,13 +304,8 @@ def _apply(
     if result.cancelled:
         print("Apply cancelled; nothing was changed.")
         return 1
-    report = result.summary()
-    if report is None:
-        print("Nothing to apply.")
-    else:
-        for line in report.details():
-            print(line)
-        print(report.summary_line())
+    if not any(result is printed for printed in shown):
+        print_report(result)
     if result.outputs_file:
         print(
             f"Outputs written to {result.outputs_file}"

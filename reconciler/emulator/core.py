@@ -95,6 +95,15 @@ class PersonalizeEmulator:
         self.data = DataStore(max_rows=max_rows)
         #: trained models by solution version / recommender ARN (see ``reconciler.emulator.models``)
         self.models = ModelStore()
+        self._revision = 0
+
+    @property
+    def revision(self) -> int:
+        """A counter that moves whenever the emulated account's state may have changed: a mutating call that
+        succeeded, or a scheduled transition applied while answering any call (a read that first sees an
+        import job ACTIVE ingested its data on that read). Persistence saves when it moved."""
+        with self._lock:
+            return self._revision
 
     # ---- public API -------------------------------------------------------------------------------
     def handle(
@@ -114,6 +123,8 @@ class PersonalizeEmulator:
                 ctx = Context(self, state, region, account, now)
                 self._settle(ctx)
                 raw = handler(ctx, copy.deepcopy(params))
+                if is_mutating(operation):
+                    self._revision += 1
             except EmulatorError as exc:
                 if self.strict and exc.code not in declared_errors(operation) | COMMON_ERRORS:
                     raise ContractViolation(
@@ -154,6 +165,7 @@ class PersonalizeEmulator:
                 ctx = Context(self, state, region, account, now)
                 self._settle(ctx)
                 out: dict[str, Any] | None = handler(ctx, params)
+                self._revision += 1  # the events API appends rows; runtime reads may train lazily
             except EmulatorError as exc:
                 if self.strict and exc.code not in dataplane.declared(service, operation) | COMMON_ERRORS:
                     raise ContractViolation(
@@ -171,6 +183,7 @@ class PersonalizeEmulator:
             self.calls.clear()
             self.data.clear()
             self.models.clear()
+            self._revision += 1
 
     def attach_storage(self, directory: Path) -> None:
         """Keep datasets and trained models as ``.npz`` files in ``directory`` (``emulator serve --state``
@@ -207,6 +220,7 @@ class PersonalizeEmulator:
                 for entry in data.get("regions", [])
             }
             self.quotas.update(data.get("quotas", {}))
+            self._revision += 1
             advance: Callable[[float], None] | None = getattr(self.clock, "ensure_not_before", None)
             if advance is not None and isinstance(data.get("clock"), int | float):
                 advance(float(data["clock"]))
@@ -250,6 +264,7 @@ class PersonalizeEmulator:
         while events and events[0][0] <= ctx.now:
             at, _, action, arn, payload = heapq.heappop(events)
             self._apply(ctx.at(at), action, arn, payload)
+            self._revision += 1
 
     def _apply(self, ctx: Context, action: str, arn: str, payload: dict[str, Any]) -> None:
         if action == "autotrain":

@@ -101,3 +101,51 @@ def test_plan_contains_the_training_that_follows_a_running_import(mini) -> None:
     counts = result.summary().counts
     assert (counts["imported"], counts["trained"], counts["promoted"]) == (0, 1, 1)
     assert not mini.plan().has_changes
+
+
+def _delete_filter_after_first_read(world):
+    reads = {"n": 0}
+    real_read = world.live
+
+    def read_then_delete_filter():
+        live = real_read()
+        reads["n"] += 1
+        if reads["n"] == 1:
+            arn = world.personalize.list_filters()["Filters"][0]["filterArn"]
+            world.personalize.delete_filter(filterArn=arn)
+        return live
+
+    world.live = read_then_delete_filter
+    return real_read
+
+
+def test_interactive_apply_shows_a_new_plan_and_asks_again_when_the_account_changed(mini) -> None:
+    from reconciler.commands.apply_cmd import reask_while_changed
+
+    start_training_left_running(mini)
+    _delete_filter_after_first_read(mini)
+    asked, shown = [], []
+    first = mini.apply(confirm=lambda p: True)
+    assert first.exit_code == ACCOUNT_CHANGED_EXIT
+
+    def again():
+        return mini.apply(on_plan=shown.append, confirm=lambda p: True)
+
+    result = reask_while_changed(first, again, lambda r: asked.append(r) or True)
+    assert asked == [first] and len(shown) == 1
+    planned = {(c.action, c.address) for c in shown[0].changes}
+    assert (Action.CREATE, FILTER) in planned  # the new plan was shown before it ran
+    assert result.exit_code == 0, result.summary().details()
+    assert len(mini.personalize.list_filters()["Filters"]) == 1
+
+
+def test_answering_no_keeps_exit_5_and_changes_nothing(mini) -> None:
+    from reconciler.commands.apply_cmd import reask_while_changed
+
+    start_training_left_running(mini)
+    _delete_filter_after_first_read(mini)
+    first = mini.apply(confirm=lambda p: True)
+    calls = []
+    result = reask_while_changed(first, lambda: calls.append(1), lambda r: False)
+    assert result is first and calls == [] and result.exit_code == ACCOUNT_CHANGED_EXIT
+    assert mini.personalize.list_filters()["Filters"] == []
