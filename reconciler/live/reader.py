@@ -60,7 +60,9 @@ from reconciler.model.state import (
     LiveState,
 )
 from reconciler.resources.base import norm_status, tags_from_list
+from reconciler.resources.dataset import IMPORT_IN_PROGRESS
 from reconciler.resources.registry import REGISTRY
+from reconciler.resources.solution import VERSION_IN_PROGRESS
 
 SUPERSEDED_SEPARATOR = "@"
 LOCAL_FILE_PREFIX = "local:"
@@ -600,6 +602,10 @@ class _Reader:
             solutionArn=raw.arn,
         )
         raw.versions = _newest_first(versions, "solutionVersionArn")
+        for version in raw.versions:  # whose training runs: plan refuses to delete under someone else's
+            if norm_status(version.get("status")) in VERSION_IN_PROGRESS:
+                arn = str(version["solutionVersionArn"])
+                raw.version_tags[arn] = self.read_tags(arn) or {}
 
     def list_imports(self, raw: _Raw) -> None:
         jobs = self.pages(
@@ -610,8 +616,9 @@ class _Reader:
         )
         raw.imports = _newest_first(jobs, "datasetImportJobArn")
         done = [j for j in raw.imports if norm_status(j.get("status")) == "ACTIVE"]
-        if done:
-            arn = str(done[0]["datasetImportJobArn"])
+        running = [j for j in raw.imports if norm_status(j.get("status")) in IMPORT_IN_PROGRESS]
+        for job in [*done[:1], *running]:  # running: plan refuses to delete under someone else's import
+            arn = str(job["datasetImportJobArn"])
             tags = self.read_tags(arn)
             raw.import_tags[arn] = tags or {}
 

@@ -42,7 +42,6 @@ import graphlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from reconciler.model.address import Address, Kind
 from reconciler.model.spec import (
@@ -50,7 +49,6 @@ from reconciler.model.spec import (
     DatasetSpec,
     PromotionGate,
     RecommenderSpec,
-    SchemaSpec,
     SolutionSpec,
 )
 from reconciler.model.state import (
@@ -90,6 +88,7 @@ from reconciler.resources.base import (
     TAG_DELETION_PROTECTION,
     TAG_SPEC_DIGEST,
     RefContext,
+    StateView,
     comparable_tags,
     contract_fingerprint,
     desired_tags,
@@ -98,15 +97,9 @@ from reconciler.resources.base import (
     spec_digest,
 )
 from reconciler.resources.campaign import pinned_version_arn, syncs_with_latest
-from reconciler.resources.dataset import SCHEMA_UPDATABLE_TYPES
 from reconciler.resources.registry import REGISTRY
-from reconciler.resources.schema import is_additive
 from reconciler.resources.solution import VERSION_IN_PROGRESS
 
-DESTRUCTIVE_KINDS = frozenset({Kind.DATASET, Kind.DATASET_GROUP})
-"""Deleting or replacing them loses imported data (needs allowDataLoss)."""
-SERVING_KINDS = frozenset({Kind.CAMPAIGN, Kind.RECOMMENDER, Kind.EVENT_TRACKER, Kind.FILTER})
-"""Deleting or replacing them stops traffic (clients call them by ARN): destructive, listed first."""
 LOCAL_FILE_PREFIX = "local:"
 """`LiveState.s3_etags[LOCAL_FILE_PREFIX + dataLocation]`: `sha256:<hex>` of the declared localFile; the MD5
 of the same file is under LEGACY_MD5_PREFIX, only to recognise imports made by earlier versions (s3data)."""
@@ -126,9 +119,6 @@ _ACTION_RANK = {
     Action.NOOP: 5,
     Action.DELETE: 6,
 }
-
-#: Kinds that need the data of their dataset group (trained / evaluated on it): they wait for its imports.
-_USES_DATA = frozenset({Kind.SOLUTION, Kind.RECOMMENDER, Kind.FILTER, Kind.METRIC_ATTRIBUTION})
 
 
 def parse_duration(text: str) -> float:
@@ -210,6 +200,10 @@ class _Planner:
     _indexed_list: list[Change] | None = None
     _indexed_count: int = 0
 
+    @property
+    def view(self) -> StateView:
+        return StateView(self.desired, self.live, self.ctx)
+
     # -- policy --
 
     @property
@@ -249,18 +243,16 @@ class _Planner:
     def datasets_in_group(self, group: str | None) -> list[DesiredResource]:
         if self._datasets_by_group is None:
             self._datasets_by_group = {}
-            for r in self.desired.of_kind(Kind.DATASET):
-                if isinstance(r.spec, DatasetSpec):
-                    self._datasets_by_group.setdefault(r.spec.datasetGroup, []).append(r)
+            for r in sorted(self.desired.resources.values(), key=lambda r: r.address):
+                if REGISTRY[r.address.kind].holds_data and self.group_of(r) is not None:
+                    self._datasets_by_group.setdefault(self.group_of(r), []).append(r)
         return list(self._datasets_by_group.get(group, ()))
 
     def edges(self) -> dict[Address, set[Address]]:
         graph: dict[Address, set[Address]] = {}
         for address, res in self.desired.resources.items():
             deps = set(self.references(res))
-            if address.kind in _USES_DATA:
-                deps |= {d.address for d in self.datasets_in_group(self.group_of(res))}
-            if address.kind is Kind.EVENT_TRACKER:
+            if REGISTRY[address.kind].waits_for_group_data:
                 deps |= {d.address for d in self.datasets_in_group(self.group_of(res))}
             graph[address] = deps
         for address, lv in self.live.resources.items():
@@ -529,31 +521,6 @@ class _Planner:
     def ignored(self, res: DesiredResource, path: str) -> bool:
         return any(path == i or path.startswith(i + ".") for i in res.lifecycle.ignoreChanges)
 
-    def schema_content(self, address: Address) -> dict[str, Any] | None:
-        res = self.desired.resources.get(address)
-        if res is not None and isinstance(res.spec, SchemaSpec):
-            value = REGISTRY[Kind.SCHEMA].desired_fields(res, self.ctx).get("schema")
-            return value if isinstance(value, dict) else None
-        return None
-
-    def live_schema_content(self, schema_arn: str | None) -> dict[str, Any] | None:
-        if not schema_arn:
-            return None
-        for address, lv in self.live.resources.items():
-            if address.kind is Kind.SCHEMA and lv.arn == schema_arn:
-                value = REGISTRY[Kind.SCHEMA].live_fields(lv, self.ctx).get("schema")
-                return value if isinstance(value, dict) else None
-        return None
-
-    def dataset_schema_updatable(self, res: DesiredResource, lv: LiveResource) -> bool:
-        spec = res.spec
-        assert isinstance(spec, DatasetSpec)
-        if spec.datasetType not in SCHEMA_UPDATABLE_TYPES:
-            return False
-        old = self.live_schema_content(str(lv.fields.get("schemaArn") or ""))
-        new = self.schema_content(Address(Kind.SCHEMA, spec.schema_))
-        return old is not None and new is not None and is_additive(old, new)
-
     def plan_compare(self, res: DesiredResource, lv: LiveResource, deps: tuple[Address, ...]) -> None:
         address = res.address
         handler = REGISTRY[address.kind]
@@ -568,10 +535,7 @@ class _Planner:
             before, after = flat_have.get(path), flat_want.get(path)
             if before == after or self.ignored(res, path):
                 continue
-            if address.kind is Kind.DATASET and path == "schema":
-                forces = not self.dataset_schema_updatable(res, lv)
-            else:
-                forces = not handler.is_updatable(path, res)
+            forces = not handler.updates_in_place(path, res, lv, self.view)
             changes.append(FieldChange(path, before, after, forces_replacement=forces, drift=drift))
         # References to parents that are replaced get new ARNs.
         spec = res.spec.model_dump(by_alias=True)
@@ -584,15 +548,12 @@ class _Planner:
                 or any(c.path == ref_field for c in changes)
             ):
                 continue
-            if address.kind is Kind.CAMPAIGN and decision.order is ReplaceOrder.CREATE_BEFORE_DESTROY:
-                continue  # the campaign is promoted to the new solution (see plan_promote)
+            if handler.follows_new_parent and decision.order is ReplaceOrder.CREATE_BEFORE_DESTROY:
+                continue  # moved by its own flow (a campaign is promoted to the new solution)
             parent_live = self.live.resources.get(parent)
             old_name = parent_live.name if parent_live else "?"
             new_name = decision.new_name or self.desired.resources[parent].physical_name
-            if address.kind is Kind.DATASET and ref_field == "schema":
-                forces = not self.dataset_schema_updatable_to(res, parent)
-            else:
-                forces = True
+            forces = not handler.repoints_in_place(ref_field, res, lv, self.view)
             dependency = True
             changes.append(
                 FieldChange(
@@ -677,25 +638,6 @@ class _Planner:
             self.add_live(address, Action.NOOP, lv, notes=notes_noop)
             self.decisions[address] = _Decision(Action.NOOP)
 
-    def dataset_schema_updatable_to(self, res: DesiredResource, schema: Address) -> bool:
-        spec = res.spec
-        assert isinstance(spec, DatasetSpec)
-        lv = self.live.resources.get(res.address)
-        if spec.datasetType not in SCHEMA_UPDATABLE_TYPES or lv is None:
-            return False
-        old = self.live_schema_content(str(lv.fields.get("schemaArn") or ""))
-        new = self.schema_content(schema)
-        return old is not None and new is not None and is_additive(old, new)
-
-    def serving_campaigns(self, solution: Address) -> list[Address]:
-        found = []
-        for address, lv in self.live.resources.items():
-            if address.kind is not Kind.CAMPAIGN or norm_status(lv.status) != "ACTIVE":
-                continue
-            if self.ctx.solution_of_version(str(lv.fields.get("solutionVersionArn") or "")) == solution.name:
-                found.append(address)
-        return sorted(found)
-
     def plan_replace(
         self,
         res: DesiredResource,
@@ -706,6 +648,7 @@ class _Planner:
         failed: bool = False,
     ) -> None:
         address = res.address
+        handler = REGISTRY[address.kind]
         order = ReplaceOrder.DESTROY_BEFORE_CREATE
         new_name: str | None = None
         digest = self.digest(res)
@@ -719,15 +662,12 @@ class _Planner:
         )
         if parent_destroyed:
             pass
-        elif address.kind is Kind.SCHEMA:
+        elif not failed and handler.replaces_first(lv, self.view):
             order = ReplaceOrder.CREATE_BEFORE_DESTROY
-        elif address.kind is Kind.SOLUTION and not failed:
-            serving = self.serving_campaigns(address)
-            if serving:
-                order = ReplaceOrder.CREATE_BEFORE_DESTROY
+            serving = [a for a in handler.served_from(lv, self.view) if self.is_active(a)]
         if order is ReplaceOrder.CREATE_BEFORE_DESTROY:
             new_name = replacement_name(res.physical_name, digest, lv.name)
-        destructive = address.kind in DESTRUCTIVE_KINDS and not failed
+        destructive = handler.holds_data and not failed
         allowed = True
         notes: list[str] = []
         forcing = [c.path for c in changes if c.forces_replacement]
@@ -738,6 +678,9 @@ class _Planner:
             self.refuse(
                 address, "deletionProtection is set, but the plan replaces it (" + ", ".join(forcing) + ")"
             )
+        for blocker in handler.delete_blockers(lv, self.view) if not failed else ():
+            allowed = False
+            self.refuse(address, blocker)
         if destructive and not self.data_loss_allowed():
             allowed = False
             self.refuse(
@@ -767,13 +710,13 @@ class _Planner:
                 physical_name=lv.name,
                 arn=lv.arn,
                 field_changes=tuple(changes),
-                destructive=destructive or (self.stops_serving(address.kind) and not failed),
+                destructive=destructive or (handler.stops_traffic(self.view) and not failed),
                 allowed=allowed,
                 replace_order=order,
                 new_physical_name=new_name,
                 depends_on=deps,
                 notes=tuple(notes) + create_notes,
-                monthly_cost_usd=cost if address.kind is Kind.CAMPAIGN else None,
+                monthly_cost_usd=cost,
                 payload=payload,
                 read_fingerprint=contract_fingerprint(lv),
             )
@@ -788,12 +731,10 @@ class _Planner:
             return
         if not self.is_allowed(res.address):
             return
-        if isinstance(res.spec, DatasetSpec):
-            self.plan_import(res, lv, decision)
-        elif isinstance(res.spec, SolutionSpec):
-            self.plan_retrain(res, lv, decision)
-        elif isinstance(res.spec, CampaignSpec):
-            self.plan_promote(res, lv, decision)
+        flows = {"import": self.plan_import, "train": self.plan_retrain, "promote": self.plan_promote}
+        flow = flows.get(REGISTRY[res.address.kind].data_flow or "")
+        if flow is not None:
+            flow(res, lv, decision)
 
     def is_allowed(self, address: Address) -> bool:
         return all(c.allowed for c in self.changes_of(address))
@@ -830,7 +771,9 @@ class _Planner:
         notes: list[str] = []
         fresh = decision.action in (Action.CREATE, Action.REPLACE) or lv is None
         if not fresh and lv is not None:
-            running = [j for j in lv.imports if norm_status(j.status) in REGISTRY[Kind.DATASET].in_progress]
+            running = [
+                j for j in lv.imports if norm_status(j.status) in REGISTRY[res.address.kind].in_progress
+            ]
             if running:
                 decision.importing = True
                 self.annotate(
@@ -1228,7 +1171,8 @@ class _Planner:
         if sep and Address(address.kind, logical) in self.desired.resources:
             self.plan_superseded(address, lv, Address(address.kind, logical))
             return
-        destructive = address.kind in DESTRUCTIVE_KINDS
+        handler = REGISTRY[address.kind]
+        destructive = handler.holds_data
         status = norm_status(lv.status)
         if status in DELETING:
             reasons = (Reason.NOT_IN_MANIFESTS, Reason.IN_PROGRESS)
@@ -1256,8 +1200,7 @@ class _Planner:
                 "false and "
                 "apply that first, then remove it",
             )
-        blocker = self.delete_blocker(lv)
-        if blocker:
+        for blocker in handler.delete_blockers(lv, self.view):
             allowed = False
             self.refuse(address, blocker)
         self.add_live(
@@ -1265,61 +1208,24 @@ class _Planner:
             Action.DELETE,
             lv,
             (Reason.NOT_IN_MANIFESTS,),
-            destructive=destructive or self.stops_serving(address.kind),
+            destructive=destructive or handler.stops_traffic(self.view),
             allowed=allowed,
-            in_progress=status if status in REGISTRY[address.kind].in_progress else None,
+            in_progress=status if status in handler.in_progress else None,
             depends_on=self.freeing_changes(lv),
         )
 
-    def stops_serving(self, kind: Kind) -> bool:
-        """Deleting/replacing a campaign, recommender or event tracker stops traffic; a filter does when it is
-        in use, i.e. the stack serves (an ACTIVE campaign or recommender)."""
-        if kind is Kind.FILTER:
-            return any(
-                a.kind in (Kind.CAMPAIGN, Kind.RECOMMENDER) and norm_status(lv.status) == "ACTIVE"
-                for a, lv in self.live.resources.items()
-            )
-        return kind in SERVING_KINDS
-
-    def users_of(self, lv: LiveResource) -> set[Address]:
-        """Live resources referencing `lv`: a campaign serving one of its versions, a child naming its ARN."""
-        prefix = lv.arn + "/"
-        users: set[Address] = set()
-        for address, other in self.live.resources.items():
-            if other.arn == lv.arn:
-                continue
-            for key, value in other.fields.items():
-                if isinstance(value, str) and (
-                    value == lv.arn or (key == "solutionVersionArn" and value.startswith(prefix))
-                ):
-                    users.add(address)
-                    break
-        return users
+    def is_active(self, address: Address) -> bool:
+        return norm_status(self.live.resources[address].status) == "ACTIVE"
 
     def freeing_changes(self, lv: LiveResource) -> tuple[Address, ...]:
         """The planned changes that move users of `lv` away from it (a campaign repointed to the renamed
         solution): its delete waits for them, so one apply does both in order."""
-        users = self.users_of(lv)
+        users = REGISTRY[lv.kind].users_of(lv, self.view)
         moving = (Action.UPDATE, Action.PROMOTE, Action.REPLACE)
         return tuple(sorted({c.address for c in self.changes if c.address in users and c.action in moving}))
 
-    def delete_blocker(self, lv: LiveResource) -> str | None:
-        """What would make the delete of `lv` fail for good, read at plan time (not retried for an hour)."""
-        children = self.live.unmanaged_children.get(lv.arn, ())
-        if not children:
-            return None
-        return (
-            f"cannot be deleted: it holds {', '.join(children)}, which this stack does not manage; delete "
-            "them in the account (or add them to the manifests so the stack deletes them), then plan again"
-        )
-
     def plan_superseded(self, address: Address, lv: LiveResource, current: Address) -> None:
-        users = [
-            a
-            for a, c in self.live.resources.items()
-            if a.kind is Kind.CAMPAIGN
-            and str(c.fields.get("solutionVersionArn") or "").startswith(lv.arn + "/")
-        ]
+        users = REGISTRY[address.kind].served_from(lv, self.view)
         promoted = {
             c.address
             for c in self.changes
@@ -1332,12 +1238,16 @@ class _Planner:
             notes = (f"old half of the replacement of {current}; {kept}",)
             self.add_live(address, Action.NOOP, lv, (Reason.REPLACEMENT,), notes=notes)
             return
+        refused = REGISTRY[address.kind].delete_blockers(lv, self.view)
+        for blocker in refused:
+            self.refuse(address, blocker)
         self.add_live(
             address,
             Action.DELETE,
             lv,
             (Reason.REPLACEMENT,),
-            depends_on=tuple(sorted(users)),
+            allowed=not refused,
+            depends_on=users,
             notes=(f"old half of the replacement of {current}",),
         )
 

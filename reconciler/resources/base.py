@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from deepdiff import DeepDiff
+
 from reconciler.model.address import Address, Kind
 from reconciler.model.state import (
     TAG_NAME,
@@ -28,8 +30,14 @@ from reconciler.model.state import (
     TAG_STACK,
     TAG_TRIGGER,
     DesiredResource,
+    DesiredState,
     LiveResource,
+    LiveState,
 )
+from reconciler.pricing import PriceTable
+
+Cost = tuple[float | None, tuple[str, ...]]
+"""(monthly minimum in USD or None when not estimated, notes for the plan)."""
 
 #: Digest of the comparable desired fields the tool last applied (written on every create and update).
 #: plan uses it to tell drift (live changed, manifests did not) from a manifest change.
@@ -130,6 +138,15 @@ class RefContext:
         return self.name_of(version_arn.rsplit("/", 1)[0])
 
 
+@dataclass(frozen=True)
+class StateView:
+    """What a plan rule may read, pure data: the manifests, the account as read, ARN <-> name resolution."""
+
+    desired: DesiredState
+    live: LiveState
+    ctx: RefContext
+
+
 # --- comparable-dict helpers ----------------------------------------------------------------------------
 
 
@@ -169,6 +186,35 @@ def flatten(fields: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[path] = value
     return out
+
+
+def field_differences(want: Mapping[str, Any], have: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(path, live value, desired value) of every dotted leaf path (lists whole, as `flatten` spells them)
+    whose comparable value differs, sorted by path. deepdiff finds where the two trees differ; each place it
+    reports is cut at its first list index and expanded to the leaf paths around it."""
+    if want == have:
+        return []
+    roots: set[str] = set()
+    for items in DeepDiff(dict(have), dict(want), view="tree").values():
+        for item in items:
+            keys: list[str] = []
+            for key in item.path(output_format="list"):
+                if not isinstance(key, str):
+                    break
+                keys.append(key)
+            roots.add(".".join(keys))
+    flat_want, flat_have = flatten(want), flatten(have)
+    found: list[tuple[str, Any, Any]] = []
+    for path in sorted(set(flat_want) | set(flat_have)):
+        before, after = flat_have.get(path), flat_want.get(path)
+        if before != after and any(_related(path, root) for root in roots):
+            found.append((path, before, after))
+    return found
+
+
+def _related(path: str, root: str) -> bool:
+    """`path` is `root`, lies below it, or is a leaf above it (a value that became a dict)."""
+    return not root or path == root or path.startswith(root + ".") or root.startswith(path + ".")
 
 
 def spec_digest(fields: Mapping[str, Any]) -> str:
@@ -334,6 +380,66 @@ class ResourceHandler(Protocol):
         """Status of an Update* still running (from `latest*Update`), or None."""
         ...
 
+    # -- plan rules --
+
+    @property
+    def holds_data(self) -> bool:
+        """Deleting or replacing it deletes imported data, so it needs allowDataLoss."""
+        ...
+
+    @property
+    def waits_for_group_data(self) -> bool:
+        """Planned after the datasets of its dataset group and their imports (it uses their data)."""
+        ...
+
+    @property
+    def data_flow(self) -> str | None:
+        """The planner's data-lifecycle flow after the fields: "import", "train", "promote" or None."""
+        ...
+
+    @property
+    def follows_new_parent(self) -> bool:
+        """Moved to a parent replaced create-before-destroy by its own flow (promotion), not as a field."""
+        ...
+
+    def stops_traffic(self, view: StateView) -> bool:
+        """Deleting or replacing it stops traffic that clients send to it (flagged destructive)."""
+        ...
+
+    def served_from(self, live: LiveResource, view: StateView) -> tuple[Address, ...]:
+        """Live resources serving traffic from `live` (campaigns on one of its versions), sorted."""
+        ...
+
+    def users_of(self, live: LiveResource, view: StateView) -> set[Address]:
+        """Live resources using `live`: naming its ARN in their describe output, or serving from it."""
+        ...
+
+    def delete_blockers(self, live: LiveResource, view: StateView) -> tuple[str, ...]:
+        """What makes deleting `live` fail for good, read at plan time; each says what to do about it."""
+        ...
+
+    def replaces_first(self, live: LiveResource, view: StateView) -> bool:
+        """A replacement creates the new one under a new name before the old one is deleted."""
+        ...
+
+    def updates_in_place(self, path: str, res: DesiredResource, live: LiveResource, view: StateView) -> bool:
+        """A difference at `path` between `res` and `live` is applied in place (else it forces a replace)."""
+        ...
+
+    def repoints_in_place(self, ref: str, res: DesiredResource, live: LiveResource, view: StateView) -> bool:
+        """The reference field `ref` moves in place to its replaced target (else `res` is replaced too)."""
+        ...
+
+    def create_cost(self, res: DesiredResource, prices: PriceTable) -> Cost:
+        """Monthly minimum (None: not estimated) and cost notes of creating `res`."""
+        ...
+
+    def change_cost(
+        self, res: DesiredResource, have: Mapping[str, Any], paths: tuple[str, ...], prices: PriceTable
+    ) -> Cost:
+        """Monthly minimum and cost notes of `res` after changing `paths` (none: it stays as it is)."""
+        ...
+
 
 # --- shared implementation ------------------------------------------------------------------------------
 
@@ -361,6 +467,13 @@ class TableHandler:
     in_progress: frozenset[str] = IN_PROGRESS
     create_fields: tuple[str, ...] = ()
     """Spec fields passed unchanged to Create* (references are resolved separately)."""
+    # -- plan rules --
+    holds_data: bool = False
+    waits_for_group_data: bool = False
+    data_flow: str | None = None
+    follows_new_parent: bool = False
+    serves_traffic: bool = False
+    """Clients call it by ARN (campaigns, recommenders, event trackers, filters): see `stops_traffic`."""
 
     # -- comparable fields --
 
@@ -447,6 +560,47 @@ class TableHandler:
     ) -> str | None:
         return f"arn:aws:personalize:{region}:{account}:{self.arn_type}/{physical_name}"
 
+    # -- plan rules --
+
+    def stops_traffic(self, view: StateView) -> bool:
+        return self.serves_traffic
+
+    def served_from(self, live: LiveResource, view: StateView) -> tuple[Address, ...]:
+        return ()
+
+    def users_of(self, live: LiveResource, view: StateView) -> set[Address]:
+        users = set(self.served_from(live, view))
+        for address, other in view.live.resources.items():
+            if other.arn != live.arn and any(value == live.arn for value in other.fields.values()):
+                users.add(address)
+        return users
+
+    def delete_blockers(self, live: LiveResource, view: StateView) -> tuple[str, ...]:
+        children = view.live.unmanaged_children.get(live.arn, ())
+        if not children:
+            return ()
+        return (
+            f"cannot be deleted: it holds {', '.join(children)}, which this stack does not manage; delete "
+            "them in the account (or add them to the manifests so the stack deletes them), then plan again",
+        )
+
+    def replaces_first(self, live: LiveResource, view: StateView) -> bool:
+        return False
+
+    def updates_in_place(self, path: str, res: DesiredResource, live: LiveResource, view: StateView) -> bool:
+        return self.is_updatable(path, res)
+
+    def repoints_in_place(self, ref: str, res: DesiredResource, live: LiveResource, view: StateView) -> bool:
+        return False
+
+    def create_cost(self, res: DesiredResource, prices: PriceTable) -> Cost:
+        return None, ()
+
+    def change_cost(
+        self, res: DesiredResource, have: Mapping[str, Any], paths: tuple[str, ...], prices: PriceTable
+    ) -> Cost:
+        return None, ()
+
     def update_in_progress(self, live: LiveResource) -> str | None:
         key = self.ops.update_summary_key
         if not key:
@@ -466,13 +620,11 @@ def changed_updatable(
     prefixes: tuple[str, ...] | None = None,
 ) -> set[str]:
     """Top-level updatable spec fields whose comparable value differs (ignoreChanges applied)."""
-    desired = flatten(handler.desired_fields(res, ctx))
-    current = flatten(handler.live_fields(live, ctx))
+    desired = handler.desired_fields(res, ctx)
+    current = handler.live_fields(live, ctx)
     ignored = tuple(res.lifecycle.ignoreChanges)
     changed: set[str] = set()
-    for path in set(desired) | set(current):
-        if desired.get(path) == current.get(path):
-            continue
+    for path, _before, _after in field_differences(desired, current):
         if any(path == i or path.startswith(i + ".") for i in ignored):
             continue
         if handler.is_updatable(path, res) and (

@@ -9,6 +9,7 @@ replacement. The campaign keeps serving the old version while an update runs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,8 @@ from reconciler.errors import PlanError
 from reconciler.model.address import Kind
 from reconciler.model.spec import CampaignSpec
 from reconciler.model.state import DesiredResource, LiveResource
-from reconciler.resources.base import Ops, RefContext, TableHandler, drop_defaults
+from reconciler.pricing import PriceTable, money
+from reconciler.resources.base import Cost, Ops, RefContext, TableHandler, drop_defaults
 
 DEFAULTS = {
     "campaignConfig.syncWithLatestSolutionVersion": False,
@@ -62,6 +64,27 @@ class CampaignHandler(TableHandler):
                 hint="train the solution first (plan schedules it); apply re-reads versions before this step",
             )
         return version
+
+    def create_cost(self, res: DesiredResource, prices: PriceTable) -> Cost:
+        spec = res.spec
+        assert isinstance(spec, CampaignSpec)
+        monthly = prices.campaign_monthly_minimum(spec.minProvisionedTPS)
+        return monthly, (
+            f"campaign bills at least {spec.minProvisionedTPS} TPS around the clock: "
+            f"~{money(monthly)}/month (estimate)",
+        )
+
+    def change_cost(
+        self, res: DesiredResource, have: Mapping[str, Any], paths: tuple[str, ...], prices: PriceTable
+    ) -> Cost:
+        spec = res.spec
+        assert isinstance(spec, CampaignSpec)
+        if "minProvisionedTPS" not in paths:
+            return None, ()
+        before = int(have.get("minProvisionedTPS") or 1)
+        cost = prices.campaign_monthly_minimum(spec.minProvisionedTPS)
+        was = money(prices.campaign_monthly_minimum(before))
+        return cost, (f"minimum monthly cost {was} -> {money(cost)} (estimate)",)
 
     def create_request(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
         spec = res.spec
@@ -115,4 +138,7 @@ HANDLER = CampaignHandler(
     spec_fields=("solution", "minProvisionedTPS", "campaignConfig"),
     create_fields=("minProvisionedTPS", "campaignConfig"),
     defaults=DEFAULTS,
+    serves_traffic=True,
+    data_flow="promote",
+    follows_new_parent=True,
 )

@@ -13,12 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.model.address import Kind
+from reconciler.model.address import Address, Kind
 from reconciler.model.spec import DatasetSpec
-from reconciler.model.state import DesiredResource, LiveResource
-from reconciler.resources.base import Ops, RefContext, TableHandler
+from reconciler.model.state import TAG_STACK, DesiredResource, LiveResource
+from reconciler.resources import schema
+from reconciler.resources.base import Ops, RefContext, StateView, TableHandler, norm_status
 
 SCHEMA_UPDATABLE_TYPES = frozenset({"ITEMS", "USERS"})
+IMPORT_IN_PROGRESS = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
+"""Statuses of an import job still running (it cannot be stopped; the dataset cannot be deleted meanwhile)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,38 @@ class DatasetHandler(TableHandler):
                 and res.spec.datasetType in SCHEMA_UPDATABLE_TYPES
             )
         return super().is_updatable(path, res)
+
+    # -- plan rules --
+
+    def updates_in_place(self, path: str, res: DesiredResource, live: LiveResource, view: StateView) -> bool:
+        if path == "schema":
+            return self.schema_updatable(res, live, view)
+        return super().updates_in_place(path, res, live, view)
+
+    def repoints_in_place(self, ref: str, res: DesiredResource, live: LiveResource, view: StateView) -> bool:
+        return ref == "schema" and self.schema_updatable(res, live, view)
+
+    def schema_updatable(self, res: DesiredResource, live: LiveResource, view: StateView) -> bool:
+        """UpdateDataset takes it: an ITEMS/USERS dataset and an additive change of its live schema."""
+        spec = res.spec
+        assert isinstance(spec, DatasetSpec)
+        if spec.datasetType not in SCHEMA_UPDATABLE_TYPES:
+            return False
+        old = _live_schema(str(live.fields.get("schemaArn") or ""), view)
+        new_res = view.desired.resources.get(Address(Kind.SCHEMA, spec.schema_))
+        new = schema.HANDLER.desired_fields(new_res, view.ctx).get("schema") if new_res else None
+        return isinstance(old, dict) and isinstance(new, dict) and schema.is_additive(old, new)
+
+    def delete_blockers(self, live: LiveResource, view: StateView) -> tuple[str, ...]:
+        owner = live.tags.get(TAG_STACK)
+        running = tuple(
+            f"cannot be deleted: import job {job.name} ({norm_status(job.status)}) was started outside this "
+            "stack and Personalize cannot stop it; wait until it has finished, then plan again"
+            for job in live.imports
+            if norm_status(job.status) in IMPORT_IN_PROGRESS
+            and (not owner or job.tags.get(TAG_STACK) != owner)
+        )
+        return super().delete_blockers(live, view) + running
 
     def create_request(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
         request = super().create_request(res, ctx)
@@ -86,4 +121,14 @@ HANDLER = DatasetHandler(
     parent_field="datasetGroup",
     updatable_fields=("schema",),
     spec_fields=("datasetGroup", "datasetType", "schema"),
+    holds_data=True,
+    data_flow="import",
 )
+
+
+def _live_schema(arn: str, view: StateView) -> Any:
+    """The comparable content of the live schema `arn` (None when it is not read)."""
+    for address, live in view.live.resources.items():
+        if address.kind is Kind.SCHEMA and arn and live.arn == arn:
+            return schema.HANDLER.live_fields(live, view.ctx).get("schema")
+    return None

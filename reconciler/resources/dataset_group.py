@@ -25,4 +25,5 @@ HANDLER = TableHandler(
     spec_fields=("domain", "kmsKeyArn", "roleArn"),
     create_fields=("domain", "kmsKeyArn", "roleArn"),
     in_progress=frozenset({"CREATE PENDING", "CREATE IN_PROGRESS", "DELETE PENDING", "DELETE IN_PROGRESS"}),
+    holds_data=True,
 )

@@ -44,4 +44,6 @@ HANDLER = EventTrackerHandler(
     references={"datasetGroup": Kind.DATASET_GROUP},
     parent_field="datasetGroup",
     spec_fields=("datasetGroup",),
+    serves_traffic=True,
+    waits_for_group_data=True,
 )

@@ -7,10 +7,26 @@ replacement (campaigns are not affected; clients keep using the same ARN once it
 
 from __future__ import annotations
 
-from reconciler.model.address import Kind
-from reconciler.resources.base import Ops, TableHandler
+from dataclasses import dataclass
 
-HANDLER = TableHandler(
+from reconciler.model.address import Kind
+from reconciler.resources.base import Ops, StateView, TableHandler, norm_status
+
+#: What a filter filters: deleting or replacing it stops traffic once one of them serves.
+FILTERED = frozenset({Kind.CAMPAIGN, Kind.RECOMMENDER})
+
+
+@dataclass(frozen=True)
+class FilterHandler(TableHandler):
+    def stops_traffic(self, view: StateView) -> bool:
+        """In use once the stack serves (an ACTIVE campaign or recommender): its callers pass its ARN."""
+        return any(
+            a.kind in FILTERED and norm_status(live.status) == "ACTIVE"
+            for a, live in view.live.resources.items()
+        )
+
+
+HANDLER = FilterHandler(
     kind=Kind.FILTER,
     ops=Ops(
         create="create_filter",
@@ -28,4 +44,6 @@ HANDLER = TableHandler(
     parent_field="datasetGroup",
     spec_fields=("datasetGroup", "filterExpression"),
     create_fields=("filterExpression",),
+    serves_traffic=True,
+    waits_for_group_data=True,
 )

@@ -79,4 +79,5 @@ HANDLER = MetricAttributionHandler(
     updatable_fields=("metrics", "metricsOutputConfig"),
     spec_fields=("datasetGroup", "metrics", "metricsOutputConfig"),
     create_fields=("metrics", "metricsOutputConfig"),
+    waits_for_group_data=True,
 )

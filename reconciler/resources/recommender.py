@@ -15,7 +15,8 @@ from typing import Any
 from reconciler.model.address import Kind
 from reconciler.model.spec import RecommenderSpec
 from reconciler.model.state import DesiredResource, LiveResource
-from reconciler.resources.base import Ops, RefContext, TableHandler, norm_status
+from reconciler.pricing import PriceTable
+from reconciler.resources.base import Cost, Ops, RefContext, TableHandler, norm_status
 
 STOPPED = frozenset({"INACTIVE", "STOP PENDING", "STOP IN_PROGRESS"})
 
@@ -35,6 +36,16 @@ class RecommenderHandler(TableHandler):
 
     def create_request(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
         return super().create_request(res, ctx)
+
+    def create_cost(self, res: DesiredResource, prices: PriceTable) -> Cost:
+        assert isinstance(res.spec, RecommenderSpec)
+        config = res.spec.recommenderConfig
+        rps = config.minRecommendationRequestsPerSecond if config is not None else None
+        floor = f"{rps} requests/s" if rps else "1 request/s (the default minRecommendationRequestsPerSecond)"
+        return None, (
+            f"recommender bills per request, and at least {floor} around the clock while it runs "
+            "(no price in the table: not estimated)",
+        )
 
     def update_request_for(
         self, res: DesiredResource, live: LiveResource, paths: frozenset[str], ctx: RefContext
@@ -83,6 +94,8 @@ HANDLER = RecommenderHandler(
         "recommenderConfig.minRecommendationRequestsPerSecond": 1,
         "recommenderConfig.enableMetadataWithRecommendations": False,
     },
+    serves_traffic=True,
+    waits_for_group_data=True,
     ready=frozenset({"ACTIVE", "INACTIVE"}),
     in_progress=frozenset(
         {

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from reconciler.model.address import Kind
 from reconciler.model.spec import AvroSchema, SchemaSpec
 from reconciler.model.state import DesiredResource, LiveResource
-from reconciler.resources.base import Ops, RefContext, TableHandler, clean
+from reconciler.resources.base import Ops, RefContext, StateView, TableHandler, clean
 
 
 def normalise_avro(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,6 +80,10 @@ class SchemaHandler(TableHandler):
             }
         )
         return fields
+
+    def replaces_first(self, live: LiveResource, view: StateView) -> bool:
+        """Always: the datasets are repointed to the new schema before the old one is deleted."""
+        return True
 
     def create_request(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
         spec = res.spec

@@ -12,13 +12,25 @@ false, so nothing trains behind git's back.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.model.address import Kind
+from reconciler.model.address import Address, Kind
 from reconciler.model.spec import SolutionSpec
-from reconciler.model.state import DesiredResource, LiveResource
-from reconciler.resources.base import READY, Ops, RefContext, TableHandler, clean
+from reconciler.model.state import TAG_STACK, DesiredResource, LiveResource
+from reconciler.pricing import PriceTable, money
+from reconciler.resources.base import (
+    READY,
+    Cost,
+    Ops,
+    RefContext,
+    StateView,
+    TableHandler,
+    clean,
+    norm_status,
+)
 
 #: Solution version statuses.
 VERSION_READY = READY
@@ -40,6 +52,18 @@ def _normalise(fields: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def auto_training_note(spec: SolutionSpec, prices: PriceTable) -> str:
+    every = 7
+    config = spec.solutionConfig
+    if config and config.autoTrainingConfig:
+        found = re.search(r"\d+", config.autoTrainingConfig.schedulingExpression)
+        every = int(found.group(0)) if found else 7
+    monthly = prices.auto_training_monthly(every)
+    return (
+        f"automatic training is on: a billed training every {every} days, ~{money(monthly)}/month (estimate)"
+    )
+
+
 @dataclass(frozen=True)
 class SolutionHandler(TableHandler):
     def desired_fields(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
@@ -47,6 +71,49 @@ class SolutionHandler(TableHandler):
 
     def live_fields(self, live: LiveResource, ctx: RefContext) -> dict[str, Any]:
         return _normalise(super().live_fields(live, ctx))
+
+    # -- plan rules --
+
+    def served_from(self, live: LiveResource, view: StateView) -> tuple[Address, ...]:
+        """Campaigns serving one of its versions (`solutionVersionArn` is `<solution ARN>/<version id>`)."""
+        prefix = live.arn + "/"
+        return tuple(
+            sorted(
+                address
+                for address, other in view.live.resources.items()
+                if address.kind is Kind.CAMPAIGN
+                and str(other.fields.get("solutionVersionArn") or "").startswith(prefix)
+            )
+        )
+
+    def replaces_first(self, live: LiveResource, view: StateView) -> bool:
+        """While an ACTIVE campaign serves from it: the new one is trained and promoted to first."""
+        serving = view.live.resources
+        return any(norm_status(serving[a].status) == "ACTIVE" for a in self.served_from(live, view))
+
+    def delete_blockers(self, live: LiveResource, view: StateView) -> tuple[str, ...]:
+        """Trainings started outside this stack (apply stops only its own and automatic ones)."""
+        owner = live.tags.get(TAG_STACK)
+        running = tuple(
+            f"cannot be deleted: solution version {v.arn.rsplit('/', 1)[-1]} ({v.status}) is training, "
+            "started outside this stack; wait until it has finished or stop it (aws personalize "
+            f"stop-solution-version-creation --solution-version-arn {v.arn}), then plan again"
+            for v in live.versions
+            if norm_status(v.status) in VERSION_IN_PROGRESS
+            and v.training_type != "AUTOMATIC"
+            and (not owner or v.tags.get(TAG_STACK) != owner)
+        )
+        return super().delete_blockers(live, view) + running
+
+    def create_cost(self, res: DesiredResource, prices: PriceTable) -> Cost:
+        spec = res.spec
+        assert isinstance(spec, SolutionSpec)
+        return None, ((auto_training_note(spec, prices),) if spec.performAutoTraining else ())
+
+    def change_cost(
+        self, res: DesiredResource, have: Mapping[str, Any], paths: tuple[str, ...], prices: PriceTable
+    ) -> Cost:
+        return self.create_cost(res, prices)
 
     def create_request(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
         request = super().create_request(res, ctx)
@@ -121,4 +188,6 @@ HANDLER = SolutionHandler(
         "solutionConfig",
     ),
     defaults={"performHPO": False, "performAutoML": False, "performIncrementalUpdate": False},
+    waits_for_group_data=True,
+    data_flow="train",
 )
