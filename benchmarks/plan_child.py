@@ -1,6 +1,8 @@
 """`python -m benchmarks.plan_child REPORT.json ARGS...`: run `personalize-gitops ARGS...` in this process
 with its manifest load, live read and plan phases timed, then write the timings and this process's peak RSS
-to REPORT.json (used by benchmarks/bench_scale.py; the command itself is unchanged)."""
+to REPORT.json (used by benchmarks/bench_scale.py; the command itself is unchanged). It leaves as the
+console script does (`reconciler.cli.entry`: `main()`, then `fast_exit`), so the interpreter's teardown is
+skipped here too."""
 
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ def main() -> None:
     import reconciler.live.reader as reader
     import reconciler.manifest as manifest
     import reconciler.plan.planner as planner
+    from reconciler.cli import fast_exit
     from reconciler.cli import main as cli_main
 
     manifest.load = _timed("load", manifest.load)  # type: ignore[assignment]
@@ -46,10 +49,10 @@ def main() -> None:
     try:
         cli_main()
     except SystemExit as exc:
-        code = exc.code
+        code = 0 if exc.code is None else exc.code
     finally:
         report.write_text(json.dumps({"phases": PHASES, "peak_rss_kb": peak_rss_kb()}), encoding="utf-8")
-    raise SystemExit(code)
+    fast_exit(code)
 
 
 if __name__ == "__main__":

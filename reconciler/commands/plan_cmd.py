@@ -109,6 +109,7 @@ def run_plan(
     colour: bool | None = None,
     concurrency: int = 16,
 ) -> int:
+    from reconciler import heap
     from reconciler.live.preflight import merge as merge_preflight
     from reconciler.live.preflight import needs_checks, preflight
     from reconciler.live.reader import read_live
@@ -121,17 +122,20 @@ def run_plan(
         raise ReconcilerError(
             f"--format {output_format}: unknown format", hint="use one of: " + ", ".join(FORMATS)
         )
-    desired = load(path, stack_file=stack)
+    with heap.building():  # the desired state lives until exit: no collection walks it while it grows
+        desired = load(path, stack_file=stack)
     options = plan_options(desired, target="", retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
     target = open_cli_target(
         local=local, endpoint_url=endpoint_url, region=region, default_region=desired.stack.settings.region
     )
     try:
-        live = read_live(target, desired, concurrency=concurrency, now=target.clock.now())
-        result = plan(desired, live, replace(options, target=target.label))
-        # read-only bucket, object, role, bucket policy and KMS checks, in parallel, only for the datasets the
-        # plan creates, replaces or imports into (the only findings merge keeps): a no-op plan makes none
-        findings = preflight(target, desired, needs_checks(result), concurrency=concurrency)
+        with heap.reading():  # thousands of responses on 16 threads: rare collections that skip the manifests
+            live = read_live(target, desired, concurrency=concurrency, now=target.clock.now())
+            result = plan(desired, live, replace(options, target=target.label))
+            # read-only bucket, object, role, bucket policy and KMS checks, in parallel, only for the
+            # datasets the plan creates, replaces or imports into (the only findings merge keeps): a no-op
+            # plan makes none
+            findings = preflight(target, desired, needs_checks(result), concurrency=concurrency)
     finally:
         target.close()
     result = merge_preflight(result, findings)

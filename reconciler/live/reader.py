@@ -442,8 +442,9 @@ class _Reader:
         for raw in sorted(raws, key=lambda r: not self.likely_ours(r.name)):
             self.spawn(self.group_tags, raw)
         # The data locations' reads (ListObjectsV2) queue behind the group tags (nothing waits for them).
-        for location in sorted(_data_locations(self.desired)):
-            self.spawn(self.head, location)
+        locations = sorted(_data_locations(self.desired))
+        if locations:
+            self.spawn(self.heads, locations)
         if not raws:
             self.groups_resolved()
 
@@ -656,6 +657,13 @@ class _Reader:
 
     def version_tags(self, raw: _Raw, version_arn: str) -> None:
         raw.version_tags[version_arn] = self.read_tags(version_arn) or {}
+
+    def heads(self, locations: list[str]) -> None:
+        """One worker gets the S3 client (a target makes it on first use: tens of ms of CPU), then queues the
+        reads; queued at once, each would hold a worker waiting for that client instead of reading."""
+        self.s3  # noqa: B018 - made here, once
+        for location in locations:
+            self.spawn(self.head, location)
 
     def head(self, location: str) -> None:
         try:
