@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import ApiError, ReconcilerError
-from reconciler.live.reader import GROUP_CHILD_KINDS, plain, translate
+from reconciler.live.reader import listed_group_child_kinds, plain, translate
 from reconciler.model.address import Kind
 from reconciler.resources.base import norm_status, tags_from_list
 from reconciler.resources.registry import REGISTRY
@@ -137,7 +137,7 @@ class Reader:
         group = RawResource(Kind.DATASET_GROUP, group_arn, str(fields.get("name", "")), fields)
         group.tags = self.tags(group_arn)
         snap = GroupSnapshot(group)
-        for kind in GROUP_CHILD_KINDS:
+        for kind in listed_group_child_kinds():
             snap.children.extend(self.children(kind, group_arn))
         for dataset in snap.of_kind(Kind.DATASET):
             schema_arn = dataset.fields.get("schemaArn")

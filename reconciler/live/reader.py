@@ -59,7 +59,7 @@ from reconciler.model.state import (
     LiveSolutionVersion,
     LiveState,
 )
-from reconciler.resources.base import norm_status, tags_from_list
+from reconciler.resources.base import TAG_KIND, norm_status, tags_from_list
 from reconciler.resources.dataset import IMPORT_IN_PROGRESS
 from reconciler.resources.registry import REGISTRY
 from reconciler.resources.solution import VERSION_IN_PROGRESS
@@ -68,14 +68,6 @@ SUPERSEDED_SEPARATOR = "@"
 LOCAL_FILE_PREFIX = "local:"
 """`LiveState.s3_etags[LOCAL_FILE_PREFIX + dataLocation]` holds `sha256:<hex>` of the declared
 `dataImport.localFile`, so plan sees a changed local file before apply uploads it (reconciler/s3data.py)."""
-GROUP_CHILD_KINDS = (
-    Kind.DATASET,
-    Kind.SOLUTION,
-    Kind.FILTER,
-    Kind.EVENT_TRACKER,
-    Kind.RECOMMENDER,
-    Kind.METRIC_ATTRIBUTION,
-)
 _PAGINATED = frozenset(
     {
         "list_dataset_groups",
@@ -92,6 +84,53 @@ _PAGINATED = frozenset(
         "list_metric_attribution_metrics",
     }
 )
+
+
+def group_child_kinds() -> tuple[Kind, ...]:
+    """The registered kinds whose parent is a dataset group, in registry order (read per group in scope or
+    account-wide; a kind registered later is read with no edit here)."""
+    return tuple(
+        kind
+        for kind, handler in REGISTRY.items()
+        if handler.parent_field and handler.references.get(handler.parent_field) is Kind.DATASET_GROUP
+    )
+
+
+def lister_of(kind: Kind) -> Kind:
+    """The kind whose List* call reads `kind`'s resources: itself, or, for a kind that shares its API with
+    an earlier registered kind (`kind_tag`), that kind (one list per API; `_Assembler.kind_of` then assigns
+    each resource to its kind by its TAG_KIND tag)."""
+    handler = REGISTRY[kind]
+    if handler.kind_tag:
+        for other, found in REGISTRY.items():
+            if not found.kind_tag and (found.ops.list, found.ops.parent_param) == (
+                handler.ops.list,
+                handler.ops.parent_param,
+            ):
+                return other
+    return kind
+
+
+def listed_group_child_kinds() -> tuple[Kind, ...]:
+    """`group_child_kinds` with one kind per List* operation (the ones the reader lists)."""
+    return tuple(kind for kind in group_child_kinds() if lister_of(kind) is kind)
+
+
+def unattributed_kinds() -> frozenset[Kind]:
+    """Kinds whose List* summaries and ARNs do not name their parent (`summary_names_parent` False):
+    listed account-wide, each would need a describe to know whose it is, so that is only done when every
+    group of the account is in scope."""
+    return frozenset(
+        kind
+        for kind, handler in REGISTRY.items()
+        if handler.parent_field and not handler.summary_names_parent
+    )
+
+
+def _paginated(operation: str) -> bool:
+    return operation in _PAGINATED or any(h.ops.list == operation for h in REGISTRY.values())
+
+
 _MISSING = frozenset({"ResourceNotFoundException", "NoSuchKey", "NotFound", "404", "NoSuchBucket"})
 _CREDENTIALS = frozenset(
     {
@@ -220,9 +259,6 @@ class CallCounter:
 
 PAGE_SIZE = 100
 """maxResults of every List* (the API's maximum)."""
-UNATTRIBUTED_KINDS = frozenset({Kind.SOLUTION, Kind.CAMPAIGN, Kind.EVENT_TRACKER, Kind.METRIC_ATTRIBUTION})
-"""Kinds whose List* summaries and ARNs do not name their parent: listed account-wide, each would need a
-describe to know whose it is, so that is only done when every group of the account is in scope."""
 VERSIONS_PER_SOLUTION = 4
 """Assumed versions per solution when estimating the pages of an account-wide ListSolutionVersions."""
 
@@ -248,17 +284,18 @@ def read_strategy(desired: DesiredState, groups_in_account: int, named_like_ours
     per parent of the stack; account-wide, its pages for the whole account, estimated as the stack's own
     count scaled by groups in the account / groups of the stack (other groups assumed as full as ours).
     A kind goes account-wide when that estimate is smaller. Kinds whose summaries do not name their parent
-    (UNATTRIBUTED_KINDS) also need every group of the account to be named like ours; the reader checks
+    (`unattributed_kinds`) also need every group of the account to be named like ours; the reader checks
     this against the tags and lists them per parent after all if it does not hold."""
-    n = {kind: len(desired.of_kind(kind)) for kind in Kind}
+    n = _listed_counts(desired)
     groups = n[Kind.DATASET_GROUP]
     if groups == 0:
         return ReadStrategy.per_parent()
     scale = max(1.0, groups_in_account / groups)
     only_ours = groups_in_account == named_like_ours
+    unattributed = unattributed_kinds()
     wide: set[Kind] = set()
-    for kind in GROUP_CHILD_KINDS:
-        if _pages(n[kind] * scale) < groups and (kind not in UNATTRIBUTED_KINDS or only_ours):
+    for kind in listed_group_child_kinds():
+        if _pages(n[kind] * scale) < groups and (kind not in unattributed or only_ours):
             wide.add(kind)
     solutions = n[Kind.SOLUTION]
     if Kind.SOLUTION in wide and _pages(n[Kind.CAMPAIGN] * scale) < solutions:
@@ -267,11 +304,22 @@ def read_strategy(desired: DesiredState, groups_in_account: int, named_like_ours
     return ReadStrategy(frozenset(wide), versions)
 
 
+def _listed_counts(desired: DesiredState) -> dict[Kind, int]:
+    """Desired resources per kind, a kind that shares another's List* (`lister_of`) counted with it."""
+    n = dict.fromkeys(Kind, 0)
+    for kind in Kind:
+        n[lister_of(kind)] += len(desired.of_kind(kind))
+    return n
+
+
 def _group_of(kind: Kind, arn: str, summary: Mapping[str, Any]) -> str | None:
-    """The dataset group ARN a List* summary names: filters and recommenders carry it, a dataset's ARN
-    holds its group's name (`dataset/<group name>/<TYPE>`); None for kinds that do not tell."""
-    if kind in (Kind.FILTER, Kind.RECOMMENDER) and summary.get("datasetGroupArn"):
-        return str(summary["datasetGroupArn"])
+    """The dataset group ARN a List* summary names: kinds with `summary_names_parent` (filters,
+    recommenders) carry it, a dataset's ARN holds its group's name (`dataset/<group name>/<TYPE>`); None for
+    kinds that do not tell."""
+    handler = REGISTRY[kind]
+    parent_param = handler.ops.parent_param
+    if handler.summary_names_parent and parent_param and summary.get(parent_param):
+        return str(summary[parent_param])
     if kind is Kind.DATASET:
         head, _, rest = arn.partition(":dataset/")
         group = rest.rsplit("/", 1)[0]
@@ -284,7 +332,8 @@ def _parent_from_fields(kind: Kind, fields: Mapping[str, Any]) -> str | None:
     if kind is Kind.CAMPAIGN:
         version = str(fields.get("solutionVersionArn") or "")
         return version.rsplit("/", 1)[0] if "/" in version else None
-    value = fields.get("datasetGroupArn")
+    parent_param = REGISTRY[kind].ops.parent_param
+    value = fields.get(parent_param) if parent_param else None
     return str(value) if value else None
 
 
@@ -385,7 +434,7 @@ class _Reader:
     def pages(self, operation: str, key: str, doing: str, **kwargs: Any) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         try:
-            if operation in _PAGINATED and self.personalize.can_paginate(operation):
+            if _paginated(operation) and self.personalize.can_paginate(operation):
                 paginator = self.personalize.get_paginator(operation)
                 for page in paginator.paginate(**kwargs, PaginationConfig={"PageSize": PAGE_SIZE}):
                     out.extend(page.get(key, []))
@@ -478,7 +527,7 @@ class _Reader:
         if ours:
             self.spawn(self.describe, raw)
             assert self.strategy is not None
-            for kind in GROUP_CHILD_KINDS:
+            for kind in listed_group_child_kinds():
                 if kind not in self.strategy.account_wide:
                     self.spawn(self.list_children, kind, raw.arn)
             for child in listed:
@@ -500,7 +549,7 @@ class _Reader:
             for raw in held:
                 self.found(raw)
             return
-        lost = self.strategy.account_wide & UNATTRIBUTED_KINDS
+        lost = self.strategy.account_wide & unattributed_kinds()
         self.strategy = replace(self.strategy, account_wide=self.strategy.account_wide - lost)
         for arn in in_scope:
             for kind in sorted(lost - {Kind.CAMPAIGN}, key=lambda k: k.value):
@@ -858,6 +907,7 @@ class _Assembler:
 
     def resource(self, raw: _Raw) -> LiveResource | None:
         reader = self.reader
+        raw.kind = _kind_of(raw)
         handler = REGISTRY[raw.kind]
         fields = {**raw.summary, **raw.fields}
         status = norm_status(str(fields.get("status", "")))
@@ -884,9 +934,10 @@ class _Assembler:
         )
 
     def name_match(self, raw: _Raw) -> Address | None:
-        for res in self.reader.desired.of_kind(raw.kind):
-            if res.physical_name == raw.name:
-                return res.address
+        for kind in _sharing(raw.kind):
+            for res in self.reader.desired.of_kind(kind):
+                if res.physical_name == raw.name:
+                    return res.address
         return None
 
     def schema_resources(self, raws: list[_Raw]) -> list[LiveResource]:
@@ -936,6 +987,23 @@ class _Assembler:
                 )
             )
         return out
+
+
+def _sharing(kind: Kind) -> list[Kind]:
+    """`kind` and the kinds read by the same List* (`lister_of`), `kind` first."""
+    lister = lister_of(kind)
+    return [kind, *(k for k in REGISTRY if k is not kind and lister_of(k) is lister)]
+
+
+def _kind_of(raw: _Raw) -> Kind:
+    """The kind a listed resource belongs to: the one its TAG_KIND names among the kinds sharing its API,
+    else the kind that lists it."""
+    tagged = raw.tags.get(TAG_KIND)
+    if tagged:
+        for kind in _sharing(raw.kind):
+            if kind.value == tagged:
+                return kind
+    return raw.kind
 
 
 def _with_address(resource: LiveResource, address: Address) -> LiveResource:
@@ -1005,7 +1073,7 @@ def minimal_calls(desired: DesiredState) -> int:
     declared data location. Pages beyond the first, import-job tags, version tags and metrics are the
     overhead."""
     n = {kind: len(desired.of_kind(kind)) for kind in Kind}
-    lists = 2 + len(GROUP_CHILD_KINDS) * n[Kind.DATASET_GROUP] + 2 * n[Kind.SOLUTION]
+    lists = 2 + len(listed_group_child_kinds()) * n[Kind.DATASET_GROUP] + 2 * n[Kind.SOLUTION]
     lists += n[Kind.DATASET] + n[Kind.METRIC_ATTRIBUTION]
     describes = sum(n.values())
     tags = sum(count for kind, count in n.items() if REGISTRY[kind].taggable)
@@ -1017,11 +1085,12 @@ def expected_calls(desired: DesiredState) -> int:
     (the strategy `read_strategy` picks for it): `minimal_calls` with each account-wide kind costing its
     pages instead of one list per parent. Import-job tags, version tags and metrics are the overhead."""
     n = {kind: len(desired.of_kind(kind)) for kind in Kind}
+    listed = _listed_counts(desired)
     groups = n[Kind.DATASET_GROUP]
     strategy = read_strategy(desired, groups, groups)
     lists = 2 + n[Kind.DATASET] + n[Kind.METRIC_ATTRIBUTION]
-    for kind in GROUP_CHILD_KINDS:
-        lists += _pages(n[kind]) if kind in strategy.account_wide else groups
+    for kind in listed_group_child_kinds():
+        lists += _pages(listed[kind]) if kind in strategy.account_wide else groups
     lists += _pages(n[Kind.CAMPAIGN]) if Kind.CAMPAIGN in strategy.account_wide else n[Kind.SOLUTION]
     lists += _pages(n[Kind.SOLUTION]) if strategy.versions_account_wide else n[Kind.SOLUTION]
     describes = sum(n.values())

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.manifest.context import Context, ParsedResource, PartialResource
-from reconciler.manifest.kinds import KIND_NAMES, SPEC_MODELS, STACK_KIND
+from reconciler.manifest.kinds import SPEC_MODELS, STACK_KIND, kind_names
 from reconciler.manifest.problems import Reporter, Severity
 from reconciler.manifest.pydantic_errors import report_validation_error
 from reconciler.manifest.yamlmarks import (
@@ -245,10 +245,10 @@ def _parse_resource(
             ("kind",),
             "required field is missing",
             subject=subject,
-            hint="one of: " + ", ".join(KIND_NAMES),
+            hint="one of: " + ", ".join(kind_names()),
         )
-    elif not isinstance(kind_text, str) or kind_text not in KIND_NAMES:
-        close = difflib.get_close_matches(str(kind_text), [*KIND_NAMES, STACK_KIND], n=1)
+    elif not isinstance(kind_text, str) or kind_text not in Kind:
+        close = difflib.get_close_matches(str(kind_text), [*kind_names(), STACK_KIND], n=1)
         reporter.at(
             Severity.ERROR,
             doc,
@@ -256,7 +256,7 @@ def _parse_resource(
             f"unknown kind {kind_text!r}",
             subject=None,
             prefer_key=False,
-            hint=f"did you mean '{close[0]}'?" if close else "one of: " + ", ".join(KIND_NAMES),
+            hint=f"did you mean '{close[0]}'?" if close else "one of: " + ", ".join(kind_names()),
         )
     else:
         kind = Kind(kind_text)
@@ -518,7 +518,7 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
             # (reported at the variable): only remember what it declares, no knock-on errors
             data = doc.data if isinstance(doc.data, dict) else {}
             kind, name = data.get("kind"), _metadata_name(data)
-            if kind in KIND_NAMES and name:
+            if kind in Kind and name:
                 declared.setdefault(Address(Kind(kind), name), doc)
             continue
         if yaml_problems:
@@ -536,7 +536,7 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
                     subject=subject,
                     path=problem.path,
                 )
-            if kind in KIND_NAMES and name:
+            if kind in Kind and name:
                 declared.setdefault(Address(Kind(kind), name), doc)
             continue
         resource = _parse_resource(doc, reporter, declared, partial)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from deepdiff import DeepDiff
+from pydantic import BaseModel
 
 from reconciler.model.address import Address, Kind
 from reconciler.model.state import (
@@ -43,8 +44,14 @@ Cost = tuple[float | None, tuple[str, ...]]
 #: plan uses it to tell drift (live changed, manifests did not) from a manifest change.
 TAG_SPEC_DIGEST = "personalize-gitops:spec-digest"
 
+#: The manifest kind of a resource whose API another kind shares (written only by handlers with `kind_tag`):
+#: the reader tells such kinds apart by it.
+TAG_KIND = "personalize-gitops:kind"
+
 #: Tags the tool writes for its own bookkeeping; they are not compared as user tags.
-BOOKKEEPING_TAGS = frozenset({TAG_SPEC_DIGEST, TAG_SOURCE_ETAG, TAG_SOURCE_SHA256, TAG_TRIGGER, TAG_REASON})
+BOOKKEEPING_TAGS = frozenset(
+    {TAG_SPEC_DIGEST, TAG_SOURCE_ETAG, TAG_SOURCE_SHA256, TAG_TRIGGER, TAG_REASON, TAG_KIND}
+)
 
 READY = frozenset({"ACTIVE"})
 FAILED = frozenset({"CREATE FAILED", "DELETE FAILED"})
@@ -280,8 +287,30 @@ def comparable_tags(tags: Mapping[str, str]) -> dict[str, str]:
 class ResourceHandler(Protocol):
     """Everything plan, live and apply need to know about one kind."""
 
+    # -- kind declaration (what the manifest loader, validation and the live reader take from the registry) --
+
     @property
-    def kind(self) -> Kind: ...
+    def kind(self) -> Kind:
+        """The manifest `kind:` (declared in the handler's file for a kind outside the built-in ones)."""
+        ...
+
+    @property
+    def spec_model(self) -> type[BaseModel]:
+        """The pydantic model of `spec:` (API camelCase names; references are logical names)."""
+        ...
+
+    @property
+    def summary_names_parent(self) -> bool:
+        """Its List* summaries carry the parent's ARN (`parent_param`), so an account-wide list is filtered
+        without a describe per item; False (the safe default) lists it account-wide only when every group
+        of the account is the stack's."""
+        ...
+
+    @property
+    def kind_tag(self) -> bool:
+        """Another kind shares its API (e.g. both are Personalize filters): created resources carry
+        TAG_KIND, and the reader assigns each listed resource to the kind its tag names."""
+        ...
 
     @property
     def ops(self) -> Ops: ...
@@ -455,6 +484,9 @@ class TableHandler:
     kind: Kind
     ops: Ops
     arn_type: str
+    spec_model: type[BaseModel] = field(kw_only=True)
+    summary_names_parent: bool = False
+    kind_tag: bool = False
     taggable: bool = True
     depends_on: tuple[Kind, ...] = ()
     references: Mapping[str, Kind] = field(default_factory=dict)
@@ -507,7 +539,10 @@ class TableHandler:
     # -- requests --
 
     def tags_for_create(self, res: DesiredResource, ctx: RefContext) -> dict[str, str]:
-        return {**desired_tags(res, ctx.stack), TAG_SPEC_DIGEST: spec_digest(self.desired_fields(res, ctx))}
+        tags = {**desired_tags(res, ctx.stack), TAG_SPEC_DIGEST: spec_digest(self.desired_fields(res, ctx))}
+        if self.kind_tag:
+            tags[TAG_KIND] = self.kind.value
+        return tags
 
     def create_request(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
         data = self._spec_dict(res)

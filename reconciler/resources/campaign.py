@@ -118,6 +118,7 @@ class CampaignHandler(TableHandler):
 
 HANDLER = CampaignHandler(
     kind=Kind.CAMPAIGN,
+    spec_model=CampaignSpec,
     ops=Ops(
         create="create_campaign",
         describe="describe_campaign",

@@ -103,6 +103,8 @@ class DatasetHandler(TableHandler):
 
 HANDLER = DatasetHandler(
     kind=Kind.DATASET,
+    spec_model=DatasetSpec,
+    summary_names_parent=True,  # its ARN holds the group's name (`dataset/<group>/<TYPE>`)
     ops=Ops(
         create="create_dataset",
         describe="describe_dataset",

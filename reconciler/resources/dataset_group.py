@@ -8,10 +8,12 @@ force a replacement, which deletes every dataset and its imported data (destruct
 from __future__ import annotations
 
 from reconciler.model.address import Kind
+from reconciler.model.spec import DatasetGroupSpec
 from reconciler.resources.base import Ops, TableHandler
 
 HANDLER = TableHandler(
     kind=Kind.DATASET_GROUP,
+    spec_model=DatasetGroupSpec,
     ops=Ops(
         create="create_dataset_group",
         describe="describe_dataset_group",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.model.address import Kind
+from reconciler.model.spec import EventTrackerSpec
 from reconciler.resources.base import Ops, TableHandler
 
 
@@ -29,6 +30,7 @@ class EventTrackerHandler(TableHandler):
 
 HANDLER = EventTrackerHandler(
     kind=Kind.EVENT_TRACKER,
+    spec_model=EventTrackerSpec,
     ops=Ops(
         create="create_event_tracker",
         describe="describe_event_tracker",

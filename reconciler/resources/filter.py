@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.model.address import Kind
+from reconciler.model.spec import FilterSpec
 from reconciler.resources.base import Ops, StateView, TableHandler, norm_status
 
 #: What a filter filters: deleting or replacing it stops traffic once one of them serves.
@@ -28,6 +29,8 @@ class FilterHandler(TableHandler):
 
 HANDLER = FilterHandler(
     kind=Kind.FILTER,
+    spec_model=FilterSpec,
+    summary_names_parent=True,
     ops=Ops(
         create="create_filter",
         describe="describe_filter",

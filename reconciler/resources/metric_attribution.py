@@ -60,6 +60,7 @@ class MetricAttributionHandler(TableHandler):
 
 HANDLER = MetricAttributionHandler(
     kind=Kind.METRIC_ATTRIBUTION,
+    spec_model=MetricAttributionSpec,
     ops=Ops(
         create="create_metric_attribution",
         describe="describe_metric_attribution",

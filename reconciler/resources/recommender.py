@@ -71,6 +71,8 @@ class RecommenderHandler(TableHandler):
 
 HANDLER = RecommenderHandler(
     kind=Kind.RECOMMENDER,
+    spec_model=RecommenderSpec,
+    summary_names_parent=True,
     ops=Ops(
         create="create_recommender",
         describe="describe_recommender",

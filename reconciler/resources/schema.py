@@ -99,6 +99,7 @@ class SchemaHandler(TableHandler):
 
 HANDLER = SchemaHandler(
     kind=Kind.SCHEMA,
+    spec_model=SchemaSpec,
     ops=Ops(
         create="create_schema",
         describe="describe_schema",

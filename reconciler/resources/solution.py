@@ -147,6 +147,7 @@ class SolutionHandler(TableHandler):
 
 HANDLER = SolutionHandler(
     kind=Kind.SOLUTION,
+    spec_model=SolutionSpec,
     ops=Ops(
         create="create_solution",
         describe="describe_solution",

@@ -13,12 +13,12 @@ import pytest
 
 from reconciler.aws.personalize_access import grant_personalize_access, iam_client_like
 from reconciler.live.reader import (
-    UNATTRIBUTED_KINDS,
     ReadStrategy,
     expected_calls,
     minimal_calls,
     read_live,
     read_strategy,
+    unattributed_kinds,
 )
 from reconciler.model.address import Address, Kind, SourceLocation
 from reconciler.model.spec import Lifecycle, StackSpec
@@ -180,7 +180,7 @@ def test_two_stacks_and_an_unmanaged_group_each_read_only_what_they_own(emulator
 
     # with other groups in the account, kinds whose summaries do not name their group are read per parent
     strategy = read_strategy(ours, groups_in_account=len(group_arns) + 4, named_like_ours=4)
-    assert not strategy.account_wide & UNATTRIBUTED_KINDS
+    assert not strategy.account_wide & unattributed_kinds()
     assert Kind.DATASET in strategy.account_wide  # named by its ARN: one page for the account
 
     # and the other stack reads itself just as well, touching none of ours beyond group tags

@@ -5,24 +5,14 @@ from __future__ import annotations
 import difflib
 
 from reconciler.manifest.context import Context, ParsedResource, article
+from reconciler.manifest.kinds import references as kind_references
 from reconciler.manifest.problems import Severity
-from reconciler.model.address import Address, Kind
-
-#: kind -> (YAML field, python attribute, target kind)
-REFERENCES: dict[Kind, tuple[tuple[str, str, Kind], ...]] = {
-    Kind.DATASET: (("datasetGroup", "datasetGroup", Kind.DATASET_GROUP), ("schema", "schema_", Kind.SCHEMA)),
-    Kind.SOLUTION: (("datasetGroup", "datasetGroup", Kind.DATASET_GROUP),),
-    Kind.CAMPAIGN: (("solution", "solution", Kind.SOLUTION),),
-    Kind.FILTER: (("datasetGroup", "datasetGroup", Kind.DATASET_GROUP),),
-    Kind.EVENT_TRACKER: (("datasetGroup", "datasetGroup", Kind.DATASET_GROUP),),
-    Kind.RECOMMENDER: (("datasetGroup", "datasetGroup", Kind.DATASET_GROUP),),
-    Kind.METRIC_ATTRIBUTION: (("datasetGroup", "datasetGroup", Kind.DATASET_GROUP),),
-}
+from reconciler.model.address import Address
 
 
 def references(res: ParsedResource) -> list[tuple[str, Address]]:
     out: list[tuple[str, Address]] = []
-    for yaml_field, attribute, target in REFERENCES.get(res.address.kind, ()):
+    for yaml_field, attribute, target in kind_references(res.address.kind):
         value = getattr(res.spec, attribute, None)
         if isinstance(value, str):
             out.append((yaml_field, Address(target, value)))
@@ -40,7 +30,7 @@ def check(ctx: Context) -> None:
             ctx.error(res, ("spec", yaml_field), f"{target} is not defined in the manifests", hint)
         res.depends_on = tuple(sorted(set(resolved)))
     for address, doc, raw in ctx.partial:
-        for yaml_field, _attribute, target_kind in REFERENCES.get(address.kind, ()):
+        for yaml_field, _attribute, target_kind in kind_references(address.kind):
             value = raw.get(yaml_field)
             ref = Address(target_kind, value) if isinstance(value, str) else None
             if ref is not None and ref not in ctx.declared:
