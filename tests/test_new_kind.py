@@ -14,13 +14,17 @@ import ast
 import inspect
 import textwrap
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from moto import mock_aws
+from typer.testing import CliRunner
 
 from reconciler.apply.run import run_apply
 from reconciler.aws.target import Target
+from reconciler.cli import app
+from reconciler.commands.iam_cmd import iam_policy
 from reconciler.emulator import PersonalizeEmulator, VirtualClock
 from reconciler.errors import ManifestError
 from reconciler.live.reader import read_live
@@ -29,13 +33,14 @@ from reconciler.model.address import Address, Kind
 from reconciler.model.state import DesiredState
 from reconciler.plan.planner import PlanOptions, plan
 from reconciler.plan.types import Action, Plan
-from reconciler.resources.base import TAG_KIND
-from reconciler.resources.registry import REGISTRY, register, unregister
+from reconciler.resources.base import TAG_KIND, Ops
+from reconciler.resources.registry import REGISTRY, register, registered, unregister
 from tests.fixtures.newkind import exclusion_filter
 
 ROOT = Path(__file__).resolve().parents[1]
 KIND_FILE = ROOT / "tests" / "fixtures" / "newkind" / "exclusion_filter.py"
 REGION = "us-east-1"
+runner = CliRunner()
 
 STACK = """apiVersion: personalize-gitops/v1alpha1
 kind: Stack
@@ -198,17 +203,23 @@ def test_validate_reads_the_new_kind_and_reports_its_errors_where_they_are(
     assert res.physical_name == "nk-hide"
     assert res.spec.expression() == 'EXCLUDE ItemID WHERE Items.ITEM_ID IN ("i1", "i2")'
     assert res.depends_on == (Address(Kind.DATASET_GROUP, "shop"),)
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "7 resources valid" in result.output
     write(
         tmp_path,
         exclusion("both", "itemIds: [i1]\n  eventType: purchase"),
         exclusion("lost", "eventType: x", group="shops"),
     )
-    with pytest.raises(ManifestError) as caught:
-        load(tmp_path)
-    report = str(caught.value) + "\n" + "\n".join(str(p) for p in getattr(caught.value, "problems", ()))
-    assert "resources.yaml:" in report
-    assert "exactly one of itemIds and eventType" in report
-    assert "DatasetGroup/shops is not defined" in report
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    both = next(line for line in lines if "ExclusionFilter/both" in line)
+    assert both.startswith(f"{tmp_path / 'resources.yaml'}:")
+    assert "exactly one of itemIds and eventType" in both
+    lost = next(line for line in lines if "ExclusionFilter/lost" in line)
+    assert "spec.datasetGroup: DatasetGroup/shops is not defined" in lost
+    assert "Traceback" not in result.output
 
 
 def test_without_its_registry_line_the_kind_is_unknown(tmp_path: Path) -> None:
@@ -217,6 +228,8 @@ def test_without_its_registry_line_the_kind_is_unknown(tmp_path: Path) -> None:
         load(tmp_path)
     report = str(caught.value) + "\n" + "\n".join(str(p) for p in getattr(caught.value, "problems", ()))
     assert "unknown kind 'ExclusionFilter'" in report
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 1 and "unknown kind 'ExclusionFilter'" in result.output
 
 
 def test_plan_create_apply_noop_and_tag_update_of_the_new_kind(world: World) -> None:
@@ -290,3 +303,44 @@ def test_the_new_kind_is_one_file_and_nothing_in_reconciler_names_it() -> None:
     fixture = ast.parse(textwrap.dedent(inspect.getsource(exclusion_kind.__wrapped__)))
     calls = [n.func.id for n in ast.walk(fixture) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
     assert calls.count("register") == 1  # the one registry line (`unregister` only undoes it after the test)
+
+
+def _granted(policy: dict) -> dict[str, set[str]]:
+    """Action -> the resources the policy grants it on."""
+    out: dict[str, set[str]] = {}
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement.get("Resource", [])
+        resources = resources if isinstance(resources, list) else [resources]
+        for action in actions:
+            out.setdefault(action, set()).update(resources)
+    return out
+
+
+def test_the_iam_policies_grant_a_registered_kind_its_own_api(tmp_path: Path) -> None:
+    """A kind on an API no built-in kind uses (`Widget`: create_widget...) is granted its operations and ARNs
+    by `iam-policy` once registered, with no edit in reconciler/commands/iam_cmd.py."""
+    widget = Kind.declare("WIDGET", "Widget")
+    ops = Ops(
+        create="create_widget",
+        describe="describe_widget",
+        delete="delete_widget",
+        list="list_widgets",
+        list_key="widgets",
+        arn_key="widgetArn",
+        describe_key="widget",
+        parent_param="datasetGroupArn",
+        update="update_widget",
+    )
+    handler = replace(exclusion_filter.HANDLER, kind=widget, ops=ops, arn_type="widget", kind_tag=False)
+    desired = load(write(tmp_path))
+    before = _granted(iam_policy(desired, "apply"))
+    assert "personalize:CreateWidget" not in before
+    with registered(handler):
+        apply_role = _granted(iam_policy(desired, "apply"))
+        plan_role = _granted(iam_policy(desired, "plan"))
+    for action in ("CreateWidget", "UpdateWidget", "DeleteWidget", "DescribeWidget"):
+        assert "arn:aws:personalize:us-east-1:123456789012:widget/nk-*" in apply_role[f"personalize:{action}"]
+    assert apply_role["personalize:ListWidgets"] == {"*"} and plan_role["personalize:ListWidgets"] == {"*"}
+    assert "personalize:CreateWidget" not in plan_role  # the plan role stays read-only
+    assert "personalize:CreateWidget" not in _granted(iam_policy(desired, "apply"))  # unregistered again

@@ -32,6 +32,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.model.address import Kind
 from reconciler.model.spec import DatasetGroupSpec, DatasetSpec, MetricAttributionSpec
 from reconciler.model.state import DesiredState
+from reconciler.resources.registry import REGISTRY
 
 Role = Literal["plan", "apply"]
 
@@ -63,7 +64,31 @@ def read_actions() -> list[str]:
     """DESCRIBE_ACTIONS, with GetSolutionMetrics and RUNTIME_ACTIONS written as the one entry `Get*` (every
     personalize Get operation is read-only: exactly those four), so the apply policy fits a managed policy."""
     gets = {"GetSolutionMetrics", *RUNTIME_ACTIONS}
-    return [f"personalize:{a}" for a in DESCRIBE_ACTIONS if a not in gets] + ["personalize:Get*"]
+    describes = _with_registered(DESCRIBE_ACTIONS, "describe")
+    return [f"personalize:{a}" for a in describes if a not in gets] + ["personalize:Get*"]
+
+
+def _with_registered(actions: tuple[str, ...], *ops: str) -> tuple[str, ...]:
+    """`actions` plus the IAM actions of these `Ops` members (`list`, `describe`, `create`...) of every
+    registered handler that are not in it yet: a kind added to the registry is granted with no edit here."""
+    extra: list[str] = []
+    for handler in REGISTRY.values():
+        for op in ops:
+            operation = getattr(handler.ops, op)
+            action = "".join(part.capitalize() for part in operation.split("_")) if operation else None
+            if action and action not in actions and action not in extra:
+                extra.append(action)
+    return (*actions, *extra)
+
+
+def _arn_types() -> dict[Kind, str]:
+    """_ARN_TYPE plus the `arn_type` of registered kinds named by their physical name (datasets and event
+    trackers have ARNs of their own shape, granted below)."""
+    found = dict(_ARN_TYPE)
+    for kind, handler in REGISTRY.items():
+        if kind not in found and kind not in (Kind.DATASET, Kind.EVENT_TRACKER):
+            found[kind] = handler.arn_type
+    return found
 
 
 # Read operations: everything `plan` (and the drift check) calls.
@@ -160,7 +185,7 @@ def _name_patterns(desired: DesiredState, kind: Kind) -> list[str]:
 def _personalize_resources(desired: DesiredState, scope: Scope) -> list[str]:
     """ARNs (with wildcards) of every Personalize resource the stack owns or derives."""
     arns: list[str] = []
-    for kind, arn_type in _ARN_TYPE.items():
+    for kind, arn_type in _arn_types().items():
         arns += [scope.personalize(f"{arn_type}/{p}") for p in _name_patterns(desired, kind)]
     # Datasets: dataset/<dataset group name>/<TYPE>; import jobs are named after their dataset (+ suffix).
     arns += [scope.personalize(f"dataset/{p}/*") for p in _name_patterns(desired, Kind.DATASET_GROUP)]
@@ -226,7 +251,11 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
     owned = _personalize_resources(desired, scope)
     trackers = [scope.personalize("event-tracker/*")] if desired.of_kind(Kind.EVENT_TRACKER) else []
     statements: list[dict[str, Any]] = [
-        _statement("PersonalizeListNotScopableByName", _actions("personalize", LIST_ACTIONS), ["*"]),
+        _statement(
+            "PersonalizeListNotScopableByName",
+            _actions("personalize", _with_registered(LIST_ACTIONS, "list")),
+            ["*"],
+        ),
         # with the read-only runtime requests of `verify` / `apply --verify` (campaigns, recommenders)
         _statement(
             "PersonalizeReadStackResources",
@@ -314,7 +343,11 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
         return {"Version": "2012-10-17", "Statement": statements}
 
     statements.append(
-        _statement("PersonalizeWriteStackResources", _actions("personalize", WRITE_ACTIONS), owned)
+        _statement(
+            "PersonalizeWriteStackResources",
+            _actions("personalize", _with_registered(WRITE_ACTIONS, "create", "update", "delete")),
+            owned,
+        )
     )
     if trackers:
         statements.append(

@@ -300,6 +300,11 @@ class ResourceHandler(Protocol):
         ...
 
     @property
+    def arn_type(self) -> str:
+        """The ARN's resource type (`arn:aws:personalize:REGION:ACCOUNT:<arn_type>/<name>`)."""
+        ...
+
+    @property
     def summary_names_parent(self) -> bool:
         """Its List* summaries carry the parent's ARN (`parent_param`), so an account-wide list is filtered
         without a describe per item; False (the safe default) lists it account-wide only when every group
