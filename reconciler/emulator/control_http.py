@@ -195,12 +195,13 @@ class ControlEndpoint:
 
 
 def resource_counts(emulator: Any) -> dict[str, int]:
-    """Number of Personalize resources per kind, summed over accounts and regions."""
+    """Number of Personalize resources per kind, summed over accounts and regions. Counted in place, not
+    from a snapshot: every `--endpoint-url` command asks for the status (its clock) when it starts, and a
+    deep copy of a 5,000-resource account held the emulator's lock for 0.1-0.2 s each time."""
     counts: dict[str, int] = {}
-    for entry in emulator.snapshot().get("regions", []):
-        for kind, records in (entry.get("state") or {}).get("resources", {}).items():
-            if records:
-                counts[kind] = counts.get(kind, 0) + len(records)
+    for kind, count in emulator.resource_counts().items():
+        if count:
+            counts[kind] = counts.get(kind, 0) + count
     return dict(sorted(counts.items()))
 
 

@@ -193,6 +193,15 @@ class PersonalizeEmulator:
             self.data.attach(Path(directory) / "datasets")
             self.models.attach(Path(directory) / "models")
 
+    def resource_counts(self) -> dict[str, int]:
+        """Resources per kind, summed over accounts and regions (read in place, nothing copied)."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            for state in self._regions.values():
+                for kind, records in state.resources.items():
+                    counts[kind] = counts.get(kind, 0) + len(records)
+        return counts
+
     def snapshot(self) -> dict[str, Any]:
         """The whole emulated account state as JSON-serialisable data (with ``attach_storage``, changed
         datasets and models are written beside it first)."""
