@@ -344,3 +344,29 @@ def test_the_iam_policies_grant_a_registered_kind_its_own_api(tmp_path: Path) ->
     assert apply_role["personalize:ListWidgets"] == {"*"} and plan_role["personalize:ListWidgets"] == {"*"}
     assert "personalize:CreateWidget" not in plan_role  # the plan role stays read-only
     assert "personalize:CreateWidget" not in _granted(iam_policy(desired, "apply"))  # unregistered again
+
+
+def test_kind_keeps_the_enum_api_the_code_uses() -> None:
+    """`Kind` stopped being a StrEnum so a handler file can declare one; what the code used still holds."""
+    import copy
+    import pickle
+
+    assert [k.value for k in Kind][:3] == ["DatasetGroup", "Schema", "Dataset"]  # declaration order
+    assert Kind("Campaign") is Kind.CAMPAIGN and Kind(Kind.CAMPAIGN) is Kind.CAMPAIGN
+    assert Kind.CAMPAIGN.value == "Campaign" and Kind.CAMPAIGN.name == "CAMPAIGN"
+    assert (
+        str(Kind.CAMPAIGN) == f"{Kind.CAMPAIGN}" == "Campaign"
+        and repr(Kind.CAMPAIGN) == "<Kind.CAMPAIGN: 'Campaign'>"
+    )
+    assert Kind.CAMPAIGN == "Campaign" and Kind.CAMPAIGN < Kind.DATASET and "Campaign" in Kind
+    assert {Kind.CAMPAIGN: 1}[Kind("Campaign")] == 1
+    assert (
+        pickle.loads(pickle.dumps(Kind.FILTER)) is Kind.FILTER and copy.deepcopy(Kind.FILTER) is Kind.FILTER
+    )
+    with pytest.raises(ValueError, match="is not a valid Kind"):
+        Kind("Campaigns")
+    assert Kind.declare("EXCLUSION_FILTER", "ExclusionFilter") is exclusion_filter.EXCLUSION_FILTER
+    with pytest.raises(ValueError, match="already declared"):
+        Kind.declare("OTHER_NAME", "ExclusionFilter")
+    with pytest.raises(ValueError, match="already registered"):
+        register(replace(exclusion_filter.HANDLER, kind=Kind.FILTER))

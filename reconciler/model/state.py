@@ -60,7 +60,7 @@ class DesiredState:
             for resource in self.resources.values():
                 grouped[resource.address.kind].append(resource)
             self._by_kind.update({k: tuple(sorted(v, key=lambda r: r.address)) for k, v in grouped.items()})
-        return list(self._by_kind[kind])
+        return list(self._by_kind.get(kind, ()))  # a kind registered after the index was built: none
 
 
 @dataclass(frozen=True, slots=True)
