@@ -1,7 +1,8 @@
 """Run a dependency graph of steps with as much parallelism as the dependencies allow.
 
 Each node starts as soon as every node it depends on is DONE (never before, never later than a scheduling
-round trip). When a dependency ends badly the node does not run:
+round trip); `graphlib.TopologicalSorter` (prepare / get_ready / done) finds cycles and the ready set. When a
+dependency ends badly the node does not run:
 
 * dependency FAILED or SKIPPED  -> node SKIPPED (`cause` names the failed step);
 * dependency RUNNING (apply stopped waiting: --timeout or --no-wait) -> node PENDING (the next apply
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from reconciler.apply.waiter import Clock
@@ -150,7 +152,11 @@ class CoordinatedClock:
 
 
 class GraphRunner:
-    """Runs nodes on a thread pool as their dependencies complete."""
+    """Runs nodes on a thread pool as their dependencies complete; `graphlib.TopologicalSorter` schedules.
+
+    A node is "done" for the sorter once it has a result, whatever the outcome, so its dependents become
+    ready; a ready node whose dependencies did not all end DONE gets SKIPPED / PENDING instead of running
+    (and is done at once, which settles its own dependents the same way)."""
 
     def __init__(self, nodes: Iterable[Node], *, max_workers: int | None = None, clock: Clock | None = None):
         self.nodes = {n.key: n for n in nodes}
@@ -158,7 +164,13 @@ class GraphRunner:
             unknown = node.deps - self.nodes.keys()
             if unknown:
                 raise GraphError(f"step {node.key} depends on unknown steps {sorted(unknown)}")
-        self._check_acyclic()
+        self._sorter: TopologicalSorter[str] = TopologicalSorter()
+        for key in sorted(self.nodes):
+            self._sorter.add(key, *sorted(self.nodes[key].deps))
+        try:
+            self._sorter.prepare()
+        except CycleError as exc:
+            raise GraphError("dependency cycle: " + " -> ".join(reversed(exc.args[1]))) from exc
         self.clock = clock
         self.coordinated = clock if isinstance(clock, CoordinatedClock) else None
         # With virtual time every runnable node needs its own thread, or sleeping workers would starve the
@@ -168,30 +180,8 @@ class GraphRunner:
         self.results: dict[str, NodeResult] = {}
         self._lock = threading.Lock()
         self._done = threading.Event()
-        self._dependents: dict[str, set[str]] = {k: set() for k in self.nodes}
-        for node in self.nodes.values():
-            for dep in node.deps:
-                self._dependents[dep].add(node.key)
         self.on_result: Callable[[str, NodeResult], None] | None = None
         self.on_interrupt: Callable[[], None] | None = None
-
-    def _check_acyclic(self) -> None:
-        state: dict[str, int] = {}
-
-        def visit(key: str, path: list[str]) -> None:
-            mark = state.get(key, 0)
-            if mark == 1:
-                cycle = [*path[path.index(key) :], key]
-                raise GraphError("dependency cycle: " + " -> ".join(cycle))
-            if mark == 2:
-                return
-            state[key] = 1
-            for dep in sorted(self.nodes[key].deps):
-                visit(dep, [*path, key])
-            state[key] = 2
-
-        for key in sorted(self.nodes):
-            visit(key, [])
 
     def run(self) -> dict[str, NodeResult]:
         if not self.nodes:
@@ -199,8 +189,7 @@ class GraphRunner:
         self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="apply")
         try:
             with self._lock:
-                ready = [k for k, n in sorted(self.nodes.items()) if not n.deps]
-                self._submit(ready)
+                self._advance([])
             try:
                 self._done.wait()
             except KeyboardInterrupt:
@@ -225,24 +214,8 @@ class GraphRunner:
             self._pool.submit(self._work, key)
 
     def _work(self, key: str) -> None:
-        node = self.nodes[key]
         started = self._now()
-        try:
-            value = node.run()
-            result = NodeResult(Outcome.DONE, value=value)
-        except StepFailed as exc:
-            result = NodeResult(Outcome.FAILED, message=exc.message, status=exc.status)
-        except StillRunning as exc:
-            result = NodeResult(Outcome.RUNNING, status=exc.status)
-        except Exception as exc:
-            if hasattr(exc, "exit_code"):  # a ReconcilerError: its message says what and where
-                result = NodeResult(Outcome.FAILED, message=str(getattr(exc, "message", exc)))
-            else:  # a bug or an unexpected library error: short message, traceback kept for --debug output
-                result = NodeResult(
-                    Outcome.FAILED,
-                    message=f"unexpected error {type(exc).__name__}: {exc}",
-                    traceback="".join(traceback.format_exception(exc)).rstrip(),
-                )
+        result = self._call(self.nodes[key])
         result.started, result.finished = started, self._now()
         try:
             self._finish(key, result)
@@ -250,40 +223,63 @@ class GraphRunner:
             if self.coordinated is not None:
                 self.coordinated.worker_done()
 
+    @staticmethod
+    def _call(node: Node) -> NodeResult:
+        try:
+            return NodeResult(Outcome.DONE, value=node.run())
+        except StepFailed as exc:
+            return NodeResult(Outcome.FAILED, message=exc.message, status=exc.status)
+        except StillRunning as exc:
+            return NodeResult(Outcome.RUNNING, status=exc.status)
+        except Exception as exc:
+            if hasattr(exc, "exit_code"):  # a ReconcilerError: its message says what and where
+                return NodeResult(Outcome.FAILED, message=str(getattr(exc, "message", exc)))
+            # a bug or an unexpected library error: short message, traceback kept for --debug output
+            return NodeResult(
+                Outcome.FAILED,
+                message=f"unexpected error {type(exc).__name__}: {exc}",
+                traceback="".join(traceback.format_exception(exc)).rstrip(),
+            )
+
     def _finish(self, key: str, result: NodeResult) -> None:
-        finished: list[tuple[str, NodeResult]] = [(key, result)]
         with self._lock:
             self.results[key] = result
-            # Propagate skips/pending transitively to everything that can no longer run.
-            queue = [key]
-            ready: list[str] = []
-            while queue:
-                current = queue.pop()
-                for dep_key in sorted(self._dependents[current]):
-                    if dep_key in self.results:
-                        continue
-                    node = self.nodes[dep_key]
-                    if any(d not in self.results for d in node.deps):
-                        continue  # wait for the other dependencies to settle
-                    if all(self.results[d].outcome is Outcome.DONE for d in node.deps):
-                        ready.append(dep_key)
-                        continue
-                    broken = (Outcome.FAILED, Outcome.SKIPPED)
-                    bad = sorted(
-                        (d for d in node.deps if self.results[d].outcome is not Outcome.DONE),
-                        key=lambda d: 0 if self.results[d].outcome in broken else 1,
-                    )
-                    first = self.results[bad[0]]
-                    failed = first.outcome in (Outcome.FAILED, Outcome.SKIPPED)
-                    cause = first.cause if first.outcome in (Outcome.SKIPPED, Outcome.PENDING) else bad[0]
-                    skipped = NodeResult(Outcome.SKIPPED if failed else Outcome.PENDING, cause=cause)
-                    self.results[dep_key] = skipped
-                    finished.append((dep_key, skipped))
-                    queue.append(dep_key)
-            if self.on_result is not None:
-                for k, r in finished:
-                    self.on_result(k, r)
-            self._submit(sorted(set(ready)))
-            all_done = len(self.results) == len(self.nodes)
+            self._sorter.done(key)
+            all_done = self._advance([(key, result)])
         if all_done:
             self._done.set()
+
+    def _advance(self, finished: list[tuple[str, NodeResult]]) -> bool:
+        """Called with self._lock held: settle what can no longer run, start what can; True when all ended."""
+        ready: list[str] = []
+        batch = sorted(self._sorter.get_ready())
+        while batch:
+            for key in batch:
+                blocked = self._blocked(key)
+                if blocked is None:
+                    ready.append(key)
+                    continue
+                self.results[key] = blocked
+                finished.append((key, blocked))
+                self._sorter.done(key)
+            batch = sorted(self._sorter.get_ready())
+        if self.on_result is not None:
+            for k, r in finished:
+                self.on_result(k, r)
+        self._submit(ready)
+        return len(self.results) == len(self.nodes)
+
+    def _blocked(self, key: str) -> NodeResult | None:
+        """None when every dependency is DONE; else the SKIPPED (a dependency failed or was skipped) or
+        PENDING (one still runs) result, naming the step responsible."""
+        deps = self.nodes[key].deps
+        if all(self.results[d].outcome is Outcome.DONE for d in deps):
+            return None
+        broken = (Outcome.FAILED, Outcome.SKIPPED)
+        bad = sorted(
+            (d for d in deps if self.results[d].outcome is not Outcome.DONE),
+            key=lambda d: 0 if self.results[d].outcome in broken else 1,
+        )
+        first = self.results[bad[0]]
+        cause = first.cause if first.outcome in (Outcome.SKIPPED, Outcome.PENDING) else bad[0]
+        return NodeResult(Outcome.SKIPPED if first.outcome in broken else Outcome.PENDING, cause=cause)
