@@ -99,3 +99,47 @@ def test_the_checker_sees_imports(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("import boto3\nfrom time import sleep\nfrom . import sibling\n", encoding="utf-8")
     assert imports_of(sample) == {"boto3", "time"}
+
+
+def _functions(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+#: Longest function allowed in reconciler/apply/ (issue 11: the executor is generic and short).
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_function_over_60_lines_in_apply():
+    long = [
+        f"{path.relative_to(ROOT.parent)}:{fn.lineno} {fn.name} ({fn.end_lineno - fn.lineno + 1} lines)"
+        for path in modules("apply")
+        for fn in _functions(path)
+        if fn.end_lineno is not None and fn.end_lineno - fn.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not long, "split these functions:\n" + "\n".join(long)
+
+
+#: Apply modules that may name a concrete kind, and why. Everything else in reconciler/apply/ reads what
+#: differs per kind from the kind's handler (resources/: typical durations, delete rank, child jobs, ...).
+KIND_FLOW_MODULES = {
+    "data.py": "imports go into datasets and trainings make solution versions: the data flow itself",
+    "promote.py": "promotion moves a campaign to a solution version: the promotion flow itself",
+    "outputs.py": "the outputs file's documented format has one section per kind, with per-kind members",
+}
+
+
+def test_generic_apply_core_names_no_concrete_kind():
+    named = [
+        f"{path.relative_to(ROOT.parent)}:{node.lineno} Kind.{node.attr}"
+        for path in modules("apply")
+        if path.name not in KIND_FLOW_MODULES
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "Kind"
+        and node.attr.isupper()
+    ]
+    assert not named, "read these rules from the handler instead:\n" + "\n".join(named)
+    for name in KIND_FLOW_MODULES:
+        assert (ROOT / "apply" / name).exists(), f"KIND_FLOW_MODULES names a missing module {name}"

@@ -6,8 +6,8 @@
 * `describe()` returns None for a resource that does not exist.
 
 Every other API error becomes an `ApiError` naming the operation and the resource. Throttling, 5xx and
-connection resets are retried by botocore (the target configures its retry mode); what still fails here is
-reported, never swallowed.
+connection resets are retried by botocore (the target configures its retry mode, `retry.py`); what still
+fails here is reported, never swallowed, and never called again by apply.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.errors import ApiError
-from reconciler.model.address import Address, Kind
+from reconciler.model.address import Address
 from reconciler.model.state import (
     TAG_NAME,
     TAG_STACK,
@@ -69,6 +69,9 @@ class PersonalizeApi:
             response: dict[str, Any] = getattr(self.client, operation)(**kwargs)
         except ClientError as exc:
             message = exc.response.get("Error", {}).get("Message", str(exc))
+            retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+            if retried:  # botocore's retry policy (aws/target.py) gave up: the step does not retry again
+                message += f" (still failing after {retried} retries: rerun apply to continue)"
             raise ApiError(f"{operation} {what}: {message}", code=error_code(exc)) from exc
         except BotoCoreError as exc:
             raise ApiError(
@@ -138,12 +141,6 @@ class PersonalizeApi:
         if fields is None:
             return None
         tags = self.tags(arn) if handler.taggable and details else {}
-        versions: tuple[LiveSolutionVersion, ...] = ()
-        imports: tuple[LiveImportJob, ...] = ()
-        if details and handler.kind is Kind.SOLUTION:
-            versions = tuple(self.solution_versions(arn))
-        if details and handler.kind is Kind.DATASET:
-            imports = tuple(self.import_jobs(arn))
         return LiveResource(
             kind=handler.kind,
             arn=arn,
@@ -153,8 +150,7 @@ class PersonalizeApi:
             tags=tags,
             address=address,
             managed=tags.get(TAG_STACK) == self.stack,
-            versions=versions,
-            imports=imports,
+            **(self._jobs(handler, arn) if details else {}),
         )
 
     def contract_fingerprint(self, handler: ResourceHandler, arn: str) -> str | None:
@@ -162,8 +158,6 @@ class PersonalizeApi:
         fields = self.describe(handler, arn)
         if fields is None:
             return None
-        versions = self.solution_versions(arn, with_tags=False)[:1] if handler.kind is Kind.SOLUTION else []
-        imports = self.import_jobs(arn, with_tags=False)[:1] if handler.kind is Kind.DATASET else []
         resource = LiveResource(
             kind=handler.kind,
             arn=arn,
@@ -173,10 +167,18 @@ class PersonalizeApi:
             tags=self.tags(arn) if handler.taggable else {},
             address=None,
             managed=False,
-            versions=tuple(versions),
-            imports=tuple(imports),
+            **self._jobs(handler, arn, with_tags=False, newest_only=True),
         )
         return contract_fingerprint(resource)
+
+    def _jobs(
+        self, handler: ResourceHandler, arn: str, *, with_tags: bool = True, newest_only: bool = False
+    ) -> dict[str, Any]:
+        """The child jobs (`handler.jobs`: versions, import jobs) as `LiveResource` keyword arguments."""
+        if handler.jobs is None:
+            return {}
+        found = getattr(self, handler.jobs.lister)(arn, with_tags=with_tags)
+        return {handler.jobs.live_field: tuple(found[:1] if newest_only else found)}
 
     def solution_versions(self, solution_arn: str, *, with_tags: bool = True) -> list[LiveSolutionVersion]:
         """Every version of a solution, newest first (describe of each, tags when asked)."""

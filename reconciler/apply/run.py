@@ -137,10 +137,6 @@ def run_apply(
     plan_options = plan_options or PlanOptions()
     if saved_plan is not None:  # the reviewed plan's own options (target: the account read now)
         plan_options = replace(saved_plan.options, target=plan_options.target)
-
-    def make_plan(live: LiveState) -> Plan:
-        return plan_changes(desired, live, plan_options)
-
     check_account(desired, target)
     lock = StackLock(target.ssm, desired.stack.name, clock=target.clock, owner=lock_owner)
     broke: str | None = None
@@ -149,14 +145,40 @@ def run_apply(
         broke = previous.describe(target.clock.now()) if previous else None
     lost = threading.Event()
     lock.on_lost = lambda _lease: lost.set()  # a renewal found a newer epoch: stop the executor
-    options = replace(options, cancel=lost)
+    run = _Run(desired, target, read_live, plan_options, replace(options, cancel=lost), lock)
     with lock:
         if lock.took_over is not None:
             broke = f"{lock.took_over.describe(target.clock.now())}: its lease expired, taken over"
         live = read_live()
-        plan = make_plan(live)
+        plan = run.reviewed_plan(live, saved_plan, on_plan)
+        result = ApplyResult(plan=plan, broke_lock_of=broke)
+        if not plan.has_changes and not _has_running_work(plan):
+            _write_outputs(result, desired, target, live)
+            return result
+        if confirm is not None and not confirm(plan):
+            result.cancelled = True
+            return result
+        return run.execute(result, live, reporter)
+
+
+@dataclass
+class _Run:
+    """One apply under the stack lock: the plan that runs, its execution and the check afterwards."""
+
+    desired: DesiredState
+    target: TargetLike
+    read_live: Callable[[], LiveState]
+    plan_options: PlanOptions
+    options: ApplyOptions
+    lock: StackLock
+
+    def reviewed_plan(
+        self, live: LiveState, saved_plan: Plan | None, on_plan: Callable[[Plan], None] | None
+    ) -> Plan:
+        """A fresh plan, or the saved one when it is still what this account needs; refused with errors."""
+        plan = plan_changes(self.desired, live, self.plan_options)
         if saved_plan is not None:
-            check_saved_plan(saved_plan, desired, plan)
+            check_saved_plan(saved_plan, self.desired, plan)
             plan = replace(saved_plan, live_fingerprints=plan.live_fingerprints)
         if on_plan is not None:
             on_plan(plan)
@@ -165,16 +187,13 @@ def run_apply(
                 "The plan is refused, nothing was applied:\n" + "\n".join(f"  {e}" for e in plan.errors),
                 hint="fix the manifests, or allow it explicitly (the message names the setting or flag)",
             )
-        result = ApplyResult(plan=plan, broke_lock_of=broke)
-        if not plan.has_changes and not _has_running_work(plan):
-            _write_outputs(result, desired, target, live)
-            return result
-        if confirm is not None and not confirm(plan):
-            result.cancelled = True
-            return result
+        return plan
+
+    def execute(self, result: ApplyResult, live: LiveState, reporter: Reporter | None) -> ApplyResult:
+        target = self.target
         result.report = apply_plan(
-            plan,
-            desired,
+            result.plan,
+            self.desired,
             live,
             personalize=target.personalize,
             clock=target.clock,
@@ -182,19 +201,19 @@ def run_apply(
             region=target.region,
             account_id=target.account_id(),
             reporter=reporter,
-            options=options,
+            options=self.options,
         )
-        if lock.lost is not None:
-            result.report.notes.append(lost_lock_note(lock.lost, target.clock.now()))
+        if self.lock.lost is not None:
+            result.report.notes.append(lost_lock_note(self.lock.lost, target.clock.now()))
             result.lock_lost = True
             return result
-        final_live = read_live()
+        final_live = self.read_live()
         if result.report.exit_code == 0:
             # one-shot requests (--retrain) were part of the applied plan: the check plan does not repeat them
-            check = plan_changes(desired, final_live, replace(plan_options, retrain=frozenset()))
+            check = plan_changes(self.desired, final_live, replace(self.plan_options, retrain=frozenset()))
             result.unplanned = unplanned_changes(check)
             result.report.notes.extend(account_changed_lines(result.unplanned) if result.unplanned else [])
-        _write_outputs(result, desired, target, final_live)
+        _write_outputs(result, self.desired, target, final_live)
         return result
 
 

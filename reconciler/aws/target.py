@@ -37,7 +37,9 @@ DEFAULT_TIME_SCALE = 600.0
 DUMMY_CREDENTIALS = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
 LOCAL_REGION_FALLBACK = "us-east-1"
 ENDPOINT_CONNECT_TIMEOUT = 3.0
-#: botocore client options shared by every client (see ``client_config``).
+#: botocore client options shared by every client (see ``client_config``). Its ``retries`` are the one
+#: retry of throttling, 5xx and connection resets in the reconciler: apply never calls again what botocore
+#: gave up on (``apply/retry.py``).
 CLIENT_CONFIG: dict[str, Any] = {
     "retries": {"mode": "standard", "max_attempts": 8},
     "max_pool_connections": 32,

@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
@@ -98,6 +99,43 @@ class Ops:
     update: str | None = None
     update_summary_key: str | None = None
     """Describe member holding the progress of the last Update* call (`latestCampaignUpdate`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobOps:
+    """A kind's asynchronous child jobs (solution versions, dataset import jobs) as apply waits for them."""
+
+    lister: str
+    """The `PersonalizeApi` reader of the jobs of one resource, newest first (`solution_versions`)."""
+    live_field: str
+    """The `LiveResource` member that holds them (`versions`)."""
+    describe: str
+    """Describe* of one job (`describe_solution_version`)."""
+    describe_key: str
+    """Member of that response holding the job (`solutionVersion`; its ARN parameter adds `Arn`)."""
+    in_progress: frozenset[str]
+    failed: frozenset[str]
+    typical: Mapping[str, float]
+    """Typical seconds per training mode; `""` for jobs without one (and the fallback)."""
+    stop: str | None = None
+    """Stop* of a running job, sent before the resource is deleted (None: wait for the jobs instead)."""
+    stopped: frozenset[str] = frozenset()
+    """Statuses a job ends in once stopped (with `stop`)."""
+    records_version: bool = False
+    """A job that finishes is the resource's newest version (what a campaign created next serves)."""
+
+    def typical_for(self, mode: str | None) -> float:
+        return self.typical.get(mode or "", self.typical.get("", 600.0))
+
+
+class DataNeed(StrEnum):
+    """What a kind's forward steps wait for in its dataset group's data (the datasets' own steps)."""
+
+    NONE = "none"
+    DATASETS = "datasets"
+    """The group's datasets exist (created / updated / replaced)."""
+    IMPORTS = "imports"
+    """...and the imports this apply runs into them finished (a recommender trains when it is created)."""
 
 
 @dataclass(frozen=True)
@@ -476,6 +514,47 @@ class ResourceHandler(Protocol):
         """Monthly minimum and cost notes of `res` after changing `paths` (none: it stays as it is)."""
         ...
 
+    # -- apply rules --
+
+    @property
+    def typical_create(self) -> float:
+        """Seconds a Create* usually takes to settle (paces polling; shown next to the elapsed time)."""
+        ...
+
+    @property
+    def typical_update(self) -> float:
+        """Seconds an Update* (the `latest*Update` it starts) usually takes."""
+        ...
+
+    @property
+    def typical_delete(self) -> float:
+        """Seconds a Delete* usually takes until the resource is gone."""
+        ...
+
+    @property
+    def delete_rank(self) -> int:
+        """Place in the reverse dependency order of deletes: every delete waits for those of lower rank."""
+        ...
+
+    @property
+    def jobs(self) -> JobOps | None:
+        """Child jobs apply waits for before the resource counts as settled (stopped first on delete)."""
+        ...
+
+    @property
+    def in_use_by(self) -> tuple[Kind, ...]:
+        """Kinds listed by this resource's ARN whose members keep apply from deleting it (its campaigns)."""
+        ...
+
+    @property
+    def data_need(self) -> DataNeed:
+        """What its apply steps wait for in its group's data (`holds_data` kinds; a training: the imports)."""
+        ...
+
+    def update_status(self, fields: Mapping[str, Any]) -> str | None:
+        """Normalised status of the last Update* in a describe response (None: the kind has none)."""
+        ...
+
 
 # --- shared implementation ------------------------------------------------------------------------------
 
@@ -513,6 +592,14 @@ class TableHandler:
     follows_new_parent: bool = False
     serves_traffic: bool = False
     """Clients call it by ARN (campaigns, recommenders, event trackers, filters): see `stops_traffic`."""
+    # -- apply rules (documented on the Protocol) --
+    typical_create: float = 60.0
+    typical_update: float = 300.0
+    typical_delete: float = 60.0
+    delete_rank: int = 0
+    jobs: JobOps | None = None
+    in_use_by: tuple[Kind, ...] = ()
+    data_need: DataNeed = DataNeed.NONE
 
     # -- comparable fields --
 
@@ -652,6 +739,11 @@ class TableHandler:
             return None
         status = norm_status(summary.get("status"))
         return f"update {status}" if status in self.in_progress else None
+
+    def update_status(self, fields: Mapping[str, Any]) -> str | None:
+        key = self.ops.update_summary_key
+        summary = fields.get(key) if key else None
+        return norm_status(str(summary.get("status"))) if isinstance(summary, Mapping) else None
 
 
 def changed_updatable(

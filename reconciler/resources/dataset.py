@@ -17,7 +17,7 @@ from reconciler.model.address import Address, Kind
 from reconciler.model.spec import DatasetSpec
 from reconciler.model.state import TAG_STACK, DesiredResource, LiveResource
 from reconciler.resources import schema
-from reconciler.resources.base import Ops, RefContext, StateView, TableHandler, norm_status
+from reconciler.resources.base import JobOps, Ops, RefContext, StateView, TableHandler, norm_status
 
 SCHEMA_UPDATABLE_TYPES = frozenset({"ITEMS", "USERS"})
 IMPORT_IN_PROGRESS = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
@@ -118,6 +118,16 @@ HANDLER = DatasetHandler(
         update_summary_key="latestDatasetUpdate",
     ),
     arn_type="dataset",
+    delete_rank=6,
+    jobs=JobOps(
+        lister="import_jobs",
+        live_field="imports",
+        describe="describe_dataset_import_job",
+        describe_key="datasetImportJob",
+        in_progress=frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"}),
+        failed=frozenset({"CREATE FAILED"}),
+        typical={"": 10 * 60},  # a small file; large ones take up to twice that
+    ),
     depends_on=(Kind.DATASET_GROUP, Kind.SCHEMA),
     references={"datasetGroup": Kind.DATASET_GROUP, "schema": Kind.SCHEMA},
     parent_field="datasetGroup",

@@ -24,6 +24,7 @@ HANDLER = TableHandler(
         describe_key="datasetGroup",
     ),
     arn_type="dataset-group",
+    delete_rank=7,
     spec_fields=("domain", "kmsKeyArn", "roleArn"),
     create_fields=("domain", "kmsKeyArn", "roleArn"),
     in_progress=frozenset({"CREATE PENDING", "CREATE IN_PROGRESS", "DELETE PENDING", "DELETE IN_PROGRESS"}),

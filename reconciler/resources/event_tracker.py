@@ -42,6 +42,7 @@ HANDLER = EventTrackerHandler(
         parent_param="datasetGroupArn",
     ),
     arn_type="event-tracker",
+    delete_rank=5,
     depends_on=(Kind.DATASET_GROUP, Kind.DATASET),
     references={"datasetGroup": Kind.DATASET_GROUP},
     parent_field="datasetGroup",

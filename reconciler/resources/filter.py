@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from reconciler.model.address import Kind
 from reconciler.model.spec import FilterSpec
-from reconciler.resources.base import Ops, StateView, TableHandler, norm_status
+from reconciler.resources.base import DataNeed, Ops, StateView, TableHandler, norm_status
 
 #: What a filter filters: deleting or replacing it stops traffic once one of them serves.
 FILTERED = frozenset({Kind.CAMPAIGN, Kind.RECOMMENDER})
@@ -42,6 +42,9 @@ HANDLER = FilterHandler(
         parent_param="datasetGroupArn",
     ),
     arn_type="filter",
+    typical_create=120,
+    delete_rank=3,
+    data_need=DataNeed.DATASETS,
     depends_on=(Kind.DATASET_GROUP, Kind.DATASET),
     references={"datasetGroup": Kind.DATASET_GROUP},
     parent_field="datasetGroup",

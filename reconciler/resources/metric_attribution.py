@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.model.address import Kind
 from reconciler.model.spec import MetricAttributionSpec
 from reconciler.model.state import DesiredResource, LiveResource
-from reconciler.resources.base import Ops, RefContext, TableHandler
+from reconciler.resources.base import DataNeed, Ops, RefContext, TableHandler
 
 
 def _sorted_metrics(metrics: Any) -> list[dict[str, Any]]:
@@ -73,6 +73,9 @@ HANDLER = MetricAttributionHandler(
         update="update_metric_attribution",
     ),
     arn_type="metric-attribution",
+    typical_create=120,
+    delete_rank=4,
+    data_need=DataNeed.DATASETS,
     taggable=False,
     depends_on=(Kind.DATASET_GROUP, Kind.DATASET),
     references={"datasetGroup": Kind.DATASET_GROUP},

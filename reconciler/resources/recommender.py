@@ -16,7 +16,7 @@ from reconciler.model.address import Kind
 from reconciler.model.spec import RecommenderSpec
 from reconciler.model.state import DesiredResource, LiveResource
 from reconciler.pricing import PriceTable
-from reconciler.resources.base import Cost, Ops, RefContext, TableHandler, norm_status
+from reconciler.resources.base import Cost, DataNeed, Ops, RefContext, TableHandler, norm_status
 
 STOPPED = frozenset({"INACTIVE", "STOP PENDING", "STOP IN_PROGRESS"})
 
@@ -86,6 +86,10 @@ HANDLER = RecommenderHandler(
         update_summary_key="latestRecommenderUpdate",
     ),
     arn_type="recommender",
+    typical_create=60 * 60,
+    typical_update=30 * 60,
+    delete_rank=1,
+    data_need=DataNeed.IMPORTS,
     depends_on=(Kind.DATASET_GROUP, Kind.DATASET),
     references={"datasetGroup": Kind.DATASET_GROUP},
     parent_field="datasetGroup",

@@ -110,6 +110,8 @@ HANDLER = SchemaHandler(
         describe_key="schema",
     ),
     arn_type="schema",
+    typical_create=1,
+    delete_rank=8,
     taggable=False,
     spec_fields=("schema", "domain"),
 )

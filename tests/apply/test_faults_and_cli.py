@@ -74,16 +74,25 @@ def test_bad_timeout_is_a_usage_error(tmp_path) -> None:
     assert "not a duration" in result.output
 
 
-def test_a_step_whose_call_keeps_failing_transiently_is_run_again(mini, no_retry_sleep) -> None:
-    # more consecutive throttles than botocore's 8 attempts: the step itself is retried (it is level-based)
+def test_one_retry_policy_the_step_does_not_multiply_botocores_attempts(mini, no_retry_sleep) -> None:
+    # One retry rule (apply/retry.py): botocore's standard mode, configured once in aws/target.py (9 attempts
+    # in all), retries throttling; the step layer never calls again what botocore gave up on. 9 throttles in
+    # a row: exactly 9 CreateSolutionVersion calls reach the emulator, the step fails saying to rerun, and
+    # the rerun (level-based) trains once. (Before: the whole step ran again, 10+ calls, up to 4 x 9.)
     mini.emulator.control.inject_fault("CreateSolutionVersion", "ThrottlingException", count=9)
-    from reconciler.apply.progress import EventKind, RecordingReporter
-
-    reporter = RecordingReporter()
-    result = mini.apply(reporter=reporter)
-    assert result.exit_code == 0, result.summary().details()
-    notes = [e.message for e in reporter.of(EventKind.NOTE)]
-    assert any("retrying the step" in n for n in notes), notes
+    rule = mini.emulator.control.faults[-1]
+    attempts = mini.personalize.meta.config.retries["total_max_attempts"]
+    assert attempts == 9
+    before = len(mini.emulator.calls)
+    result = mini.apply()
+    calls = [c.operation for c in mini.emulator.calls[before:] if c.operation == "CreateSolutionVersion"]
+    assert rule.fired == 9 and len(calls) == attempts, calls
+    assert result.exit_code == 1
+    failed = [s for s in result.summary().steps if s.outcome.value == "failed"]
+    assert [s.label for s in failed] == ["train Solution/sims"]
+    assert "Rate exceeded" in failed[0].message and "rerun apply" in failed[0].message, failed[0].message
+    assert mini.personalize.list_solution_versions()["solutionVersions"] == []
+    assert mini.apply().exit_code == 0
     assert len(mini.personalize.list_solution_versions()["solutionVersions"]) == 1
 
 

@@ -1,0 +1,298 @@
+"""Data steps: import into a dataset (uploading a `localFile` first) and train a solution version.
+
+A flow module: imports are what datasets hold and trainings what solutions make, so it names those kinds.
+
+* import: CreateDatasetImportJob with a deterministic job name (dataset + source fingerprint + trigger),
+  reused when it exists.
+* retrain: CreateSolutionVersion, unless a version is already training or this same training (same key tag)
+  exists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from boto3.exceptions import S3UploadFailedError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from reconciler import s3data
+from reconciler.apply.crud import Crud
+from reconciler.apply.graph import StepFailed
+from reconciler.apply.runtime import job_name, short_hash
+from reconciler.apply.steps import Step
+from reconciler.apply.waiter import normalize_status
+from reconciler.model.address import Address, Kind
+from reconciler.model.spec import DatasetSpec
+from reconciler.model.state import (
+    TAG_NAME,
+    TAG_REASON,
+    TAG_SOURCE_ETAG,
+    TAG_SOURCE_SHA256,
+    TAG_STACK,
+    TAG_TRIGGER,
+    DesiredResource,
+    LiveImportJob,
+    LiveSolutionVersion,
+)
+from reconciler.plan.types import ImportPayload, TrainPayload
+from reconciler.resources.base import JobOps, tag_list
+from reconciler.resources.registry import handler as handler_for
+
+#: Bookkeeping tag on solution versions: identifies one requested training, so a rerun never starts it twice.
+TAG_TRAINING_KEY = "personalize-gitops:training-key"
+
+
+def _imports() -> JobOps:
+    jobs = handler_for(Kind.DATASET).jobs
+    assert jobs is not None
+    return jobs
+
+
+def _versions() -> JobOps:
+    jobs = handler_for(Kind.SOLUTION).jobs
+    assert jobs is not None
+    return jobs
+
+
+class Data(Crud):
+    # -- import ----------------------------------------------------------------------------------------
+
+    def _import(self, step: Step) -> str:
+        res = self._desired(step)
+        spec = res.spec
+        if not isinstance(spec, DatasetSpec) or spec.dataImport is None:
+            raise StepFailed(
+                f"{step.address}: import planned but the manifest declares no dataImport; run plan again"
+            )
+        dataset_arn = self._arn(step.address) or step.change.arn
+        if dataset_arn is None:
+            raise StepFailed(
+                f"{step.address}: the dataset does not exist; nothing to import into. Run plan again: "
+                "it plans the dataset's creation before the import"
+            )
+        self._mark(step, False)
+        planned = self._payload(step, ImportPayload)
+        uploaded = self._upload_if_needed(step, res)  # (S3 ETag, sha256:<hex>) of an uploaded localFile
+        etag = uploaded[1] if uploaded else (planned.fingerprint or "")
+        base = job_name(
+            res.physical_name,
+            short_hash(planned.data_location, etag, planned.trigger or "", planned.import_mode),
+        )
+        jobs = self.api.import_jobs(dataset_arn)
+        job_arn, attempt = self._existing_import(jobs, base)
+        if job_arn is None:
+            name = base if attempt == 1 else job_name(base, f"r{attempt}")[-63:]
+            request = self._import_request(step, res, planned, jobs, name, dataset_arn, uploaded, etag)
+            job_arn = self._start_import(step, dataset_arn, name, request)
+        self._wait_job(step, _imports(), job_arn, _imports().typical_for(None))
+        return job_arn
+
+    @staticmethod
+    def _existing_import(jobs: list[LiveImportJob], base: str) -> tuple[str | None, int]:
+        """The job of this import already running or done (a rerun), else None and the attempt number."""
+        attempt = 1
+        for job in jobs:
+            if job.name == base or job.name.startswith(base + "-r"):
+                status = normalize_status(job.status)
+                if status in _imports().in_progress or status == "ACTIVE":
+                    return job.arn, attempt
+                attempt += 1
+        return None, attempt
+
+    def _import_request(
+        self,
+        step: Step,
+        res: DesiredResource,
+        planned: ImportPayload,
+        jobs: list[LiveImportJob],
+        name: str,
+        dataset_arn: str,
+        uploaded: tuple[str, str] | None,
+        etag: str,
+    ) -> dict[str, Any]:
+        has_active = any(normalize_status(j.status) == "ACTIVE" for j in jobs)
+        tags = {
+            **dict(res.tags),
+            TAG_STACK: self.stack,
+            TAG_NAME: step.address.name,
+            TAG_SOURCE_ETAG: uploaded[0] if uploaded else etag,
+            TAG_TRIGGER: planned.trigger or "",
+        }
+        if uploaded:
+            tags[TAG_SOURCE_SHA256] = uploaded[1]
+        request: dict[str, Any] = {
+            "jobName": name,
+            "datasetArn": dataset_arn,
+            "dataSource": {"dataLocation": planned.data_location},
+            "importMode": planned.import_mode if has_active else "FULL",
+            "tags": tag_list(tags),
+        }
+        if planned.role_arn:
+            request["roleArn"] = planned.role_arn
+        if planned.publish_attribution_metrics_to_s3 is not None:
+            request["publishAttributionMetricsToS3"] = planned.publish_attribution_metrics_to_s3
+        return request
+
+    def _start_import(self, step: Step, dataset_arn: str, name: str, request: dict[str, Any]) -> str:
+        what = f"{step.address} import {name}"
+
+        def find_job() -> str | None:
+            found = [j for j in self.api.import_jobs(dataset_arn) if j.name == name]
+            return found[0].arn if found else None
+
+        def create_job() -> tuple[str, bool]:
+            return self.api.create_or_find(
+                "create_dataset_import_job", what, request, "datasetImportJobArn", find_job
+            )
+
+        job_arn, created = self._call_when_slot_free(step, "import", create_job, _imports().typical_for(None))
+        self._mark(step, created)
+        return job_arn
+
+    def _local_file(self, step: Step, res: DesiredResource, local: str) -> Path:
+        path = Path(local)
+        if not path.is_absolute():
+            path = (
+                Path(res.source.file).parent / path if res.source.file else Path(self.desired.base_dir) / path
+            )
+        if not path.exists():
+            path = Path(self.desired.base_dir) / local
+        if not path.exists():
+            raise StepFailed(
+                f"{step.address}: dataImport.localFile {local} not found ({res.source}); add the file or fix "
+                "the path (relative to the manifest file), then rerun"
+            )
+        return path
+
+    def _upload_if_needed(self, step: Step, res: DesiredResource) -> tuple[str, str] | None:
+        """Upload `dataImport.localFile` to `dataLocation` unless the object there is this file (the SHA-256
+        recorded at upload); returns (object ETag, `sha256:<hex>`) - see reconciler/s3data.py."""
+        spec = res.spec
+        assert isinstance(spec, DatasetSpec) and spec.dataImport is not None
+        local = spec.dataImport.localFile
+        if not local or self.s3 is None:
+            return None
+        path = self._local_file(step, res, local)
+        sha256, _ = s3data.file_digests(path)  # streamed: the file is never held in memory
+        bucket, key = s3data.split_location(spec.dataImport.dataLocation)
+        try:
+            if s3data.uploaded_sha256(self.s3, bucket, key) == sha256:
+                return s3data.normalize_etag(self.s3.head_object(Bucket=bucket, Key=key).get("ETag")), sha256
+            self._mark(step, True)
+            return s3data.upload_file(self.s3, path, bucket, key, sha256), sha256
+        except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
+            raise StepFailed(
+                f"{step.address}: cannot upload {local} to {spec.dataImport.dataLocation} "
+                f"({res.source}): {exc}; create the bucket or fix dataImport.dataLocation, then rerun"
+            ) from exc
+
+    # -- training --------------------------------------------------------------------------------------
+
+    def _solution_arn(self, step: Step, name: str) -> str:
+        arn = self._arn(Address(Kind.SOLUTION, name))
+        if arn is None:
+            res = self.desired.resources.get(Address(Kind.SOLUTION, name))
+            handler = handler_for(Kind.SOLUTION)
+            arn = self._find(handler, res, res.physical_name) if res is not None else None
+        if arn is None:
+            raise StepFailed(
+                f"{step.address}: Solution/{name} does not exist; declare it in the manifests (or run plan "
+                "again if it was deleted meanwhile), then rerun"
+            )
+        return arn
+
+    def _train(self, step: Step) -> str:
+        res = self._desired(step)
+        solution_arn = self._solution_arn(step, step.address.name)
+        self._set_arn(step.address, solution_arn)
+        self._mark(step, False)
+        planned = self._payload(step, TrainPayload)
+        versions = self.api.solution_versions(solution_arn)
+        mode = planned.training_mode
+        if not any(normalize_status(v.status) == "ACTIVE" for v in versions):
+            mode = "FULL"  # the first version of a solution is always FULL
+        baseline = self.live.resources.get(step.address)
+        previous = baseline.versions[0].arn if baseline is not None and baseline.versions else "none"
+        key = short_hash(
+            self.stack, step.address, planned.reason, planned.trigger or "", previous, "", length=16
+        )
+        version_arn = self._existing_training(versions, key)
+        if version_arn is None:
+            request = self._training_request(step, res, planned, versions, key, solution_arn, mode)
+            version_arn = self._start_training(step, request, solution_arn, key, mode)
+        self._wait_job(step, _versions(), version_arn, _versions().typical_for(mode))
+        with self._lock:
+            self._versions[step.address.name] = version_arn
+            self._trained[step.address.name] = version_arn
+        return version_arn
+
+    @staticmethod
+    def _existing_training(versions: list[LiveSolutionVersion], key: str) -> str | None:
+        for version in versions:
+            status = normalize_status(version.status)
+            if status in _versions().in_progress:
+                return version.arn  # one training at a time: follow the one already running
+            if version.tags.get(TAG_TRAINING_KEY) == key and status == "ACTIVE":
+                return version.arn  # this very training already finished (rerun after a crash)
+        return None
+
+    def _training_request(
+        self,
+        step: Step,
+        res: DesiredResource,
+        planned: TrainPayload,
+        versions: list[LiveSolutionVersion],
+        key: str,
+        solution_arn: str,
+        mode: str,
+    ) -> dict[str, Any]:
+        tags = {
+            **dict(res.tags),
+            TAG_STACK: self.stack,
+            TAG_NAME: step.address.name,
+            TAG_REASON: planned.reason,
+            TAG_TRAINING_KEY: key,
+        }
+        if planned.trigger:
+            tags[TAG_TRIGGER] = planned.trigger
+        # A deterministic name: if the response of CreateSolutionVersion is lost and botocore sends the call
+        # again, the service answers ResourceAlreadyExists instead of starting a second training. A retry
+        # after a failed attempt of the same training gets a new suffix.
+        failed_before = sum(
+            1
+            for v in versions
+            if v.tags.get(TAG_TRAINING_KEY) == key and normalize_status(v.status) in _versions().failed
+        )
+        suffix = key[:12] + (f"-r{failed_before + 1}" if failed_before else "")
+        return {
+            "name": job_name(res.physical_name, suffix),
+            "solutionArn": solution_arn,
+            "trainingMode": mode,
+            "tags": tag_list(tags),
+        }
+
+    def _start_training(
+        self, step: Step, request: dict[str, Any], solution_arn: str, key: str, mode: str
+    ) -> str:
+        def find_version() -> str | None:
+            for version in self.api.solution_versions(solution_arn):
+                status = normalize_status(version.status)
+                if version.tags.get(TAG_TRAINING_KEY) == key and status not in _versions().failed:
+                    return version.arn
+            return None
+
+        def create_version() -> tuple[str, bool]:
+            return self.api.create_or_find(
+                "create_solution_version",
+                f"{step.address} ({mode})",
+                request,
+                "solutionVersionArn",
+                find_version,
+            )
+
+        version_arn, created = self._call_when_slot_free(
+            step, "train", create_version, _versions().typical_for(mode)
+        )
+        self._mark(step, created)
+        return version_arn
