@@ -260,11 +260,6 @@ def test_plan_create_apply_noop_and_tag_update_of_the_new_kind(world: World) -> 
     assert changes(world.plan()) == {HIDE: Action.REPLACE}
 
 
-@pytest.mark.xfail(
-    raises=KeyError,
-    reason="apply/executor.py still orders deletes by a per-kind table (DELETE_RANK[kind]): replacing or "
-    "deleting a kind outside it fails until the executor takes the order from the handler (apply-kinds)",
-)
 def test_replace_and_prune_of_the_new_kind(world: World) -> None:
     world.reload(exclusion("hide", "itemIds: [i2, i1]"))
     assert world.apply() == 0
