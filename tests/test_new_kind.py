@@ -292,6 +292,7 @@ def test_the_new_kind_is_one_file_and_nothing_in_reconciler_names_it() -> None:
         if isinstance(target, ast.Name)
     }
     assert {"EXCLUSION_FILTER", "HANDLER"} <= assigned
+    assert [p.name for p in KIND_FILE.parent.glob("*.py")] == [KIND_FILE.name]  # the one file
     for path in sorted((ROOT / "reconciler").rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         assert "ExclusionFilter" not in text and "EXCLUSION_FILTER" not in text, path
