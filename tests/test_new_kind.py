@@ -31,8 +31,11 @@ from reconciler.live.reader import read_live
 from reconciler.manifest import load
 from reconciler.model.address import Address, Kind
 from reconciler.model.state import DesiredState
+from reconciler.plan import planfile
 from reconciler.plan.planner import PlanOptions, plan
 from reconciler.plan.types import Action, Plan
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_text
 from reconciler.resources.base import TAG_KIND, Ops
 from reconciler.resources.registry import REGISTRY, register, registered, unregister
 from tests.fixtures.newkind import exclusion_filter
@@ -236,6 +239,9 @@ def test_plan_create_apply_noop_and_tag_update_of_the_new_kind(world: World) -> 
     world.reload(exclusion("hide", "itemIds: [i2, i1]"))
     first = world.plan()
     assert changes(first)[HIDE] is Action.CREATE
+    assert "ExclusionFilter/hide" in render_text(first) and "ExclusionFilter/hide" in render_markdown(first)
+    saved = planfile.loads(planfile.dumps(first))  # a saved plan reads the kind back
+    assert planfile.plan_digest(saved) == planfile.plan_digest(first) and changes(saved) == changes(first)
     assert Address(Kind.DATASET, "items") in next(c for c in first.changes if c.address == HIDE).depends_on
     assert world.apply() == 0
     filters = world.filters()
