@@ -27,7 +27,7 @@ from reconciler.cli import app
 from reconciler.commands.iam_cmd import iam_policy
 from reconciler.emulator import PersonalizeEmulator, VirtualClock
 from reconciler.errors import ManifestError
-from reconciler.live.reader import read_live
+from reconciler.live.reader import CallCounter, ReadStrategy, read_live
 from reconciler.manifest import load
 from reconciler.model.address import Address, Kind
 from reconciler.model.state import DesiredState
@@ -264,6 +264,30 @@ def test_plan_create_apply_noop_and_tag_update_of_the_new_kind(world: World) -> 
     # an edit of what it excludes: filters have no Update*, so a replacement is planned
     world.reload(exclusion("hide", "itemIds: [i1, i3]", tags="{team: search}"))
     assert changes(world.plan()) == {HIDE: Action.REPLACE}
+
+
+def test_the_new_kind_is_read_with_the_kind_sharing_its_api_per_group_or_account_wide(world: World) -> None:
+    """One ListFilters per group serves Filter and ExclusionFilter alike (the reader lists each API once and
+    assigns by the kind tag); listed account-wide the account reads the same."""
+    world.reload(exclusion("hide", "itemIds: [i2, i1]"), exclusion("bought", "eventType: purchase"))
+    assert world.apply() == 0
+    personalize = world.target.personalize
+    counter = CallCounter(personalize)
+    per_group = read_live(
+        world.target, world.desired, now=world.clock.now(), strategy=ReadStrategy.per_parent()
+    )
+    assert counter.calls["ListFilters"] == 1  # one group, two kinds on the filter API
+    wide = ReadStrategy(account_wide=frozenset({Kind.FILTER}))
+    account_wide = read_live(world.target, world.desired, now=world.clock.now(), strategy=wide)
+    kinds = {a: r.kind for a, r in per_group.resources.items()}
+    assert kinds == {a: r.kind for a, r in account_wide.resources.items()}
+    assert (
+        kinds[HIDE]
+        is kinds[Address(exclusion_filter.EXCLUSION_FILTER, "bought")]
+        is exclusion_filter.EXCLUSION_FILTER
+    )
+    assert kinds[Address(Kind.FILTER, "no-clicks")] is Kind.FILTER
+    assert not plan(world.desired, account_wide, PlanOptions(target="test")).has_changes
 
 
 def test_replace_and_prune_of_the_new_kind(world: World) -> None:
