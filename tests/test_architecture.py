@@ -143,3 +143,64 @@ def test_generic_apply_core_names_no_concrete_kind():
     assert not named, "read these rules from the handler instead:\n" + "\n".join(named)
     for name in KIND_FLOW_MODULES:
         assert (ROOT / "apply" / name).exists(), f"KIND_FLOW_MODULES names a missing module {name}"
+
+
+#: The plan modules that may know concrete kinds, through their specs and kind modules: the data-lifecycle
+#: flows, entered through the handler's `data_flow` ("import"/"train": data.py, "promote": promote.py with the
+#: promotion gate in gate.py). Every other plan module is generic: kind rules are handler members.
+PLAN_FLOW_MODULES = {"data.py", "promote.py", "gate.py"}
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(ROOT.parent)) if path.is_relative_to(ROOT.parent) else path.name
+
+
+def long_functions(paths: list[Path], limit: int) -> list[str]:
+    return [
+        f"{shown(path)}:{fn.lineno} {fn.name} ({fn.end_lineno - fn.lineno + 1} lines)"
+        for path in paths
+        for fn in _functions(path)
+        if fn.end_lineno is not None and fn.end_lineno - fn.lineno + 1 > limit
+    ]
+
+
+def kind_members_named(path: Path) -> list[str]:
+    """`Kind.<MEMBER>` references in a module (a branch or a table on one concrete kind)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        f"{shown(path)}:{node.lineno} Kind.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Kind"
+    ]
+
+
+def test_no_function_in_plan_is_longer_than_60_lines():
+    assert long_functions(modules("plan"), MAX_FUNCTION_LINES) == []
+
+
+def test_the_planner_names_no_concrete_kind():
+    named = [hit for path in modules("plan") for hit in kind_members_named(path)]
+    assert named == [], (
+        "a kind rule belongs to the kind's handler (resources/<kind>.py, '# -- plan rules --')"
+    )
+
+
+def test_the_generic_plan_modules_import_no_kind_specifics():
+    generic = {"reconciler.resources.base", "reconciler.resources.registry"}
+    for path in modules("plan"):
+        if path.name in PLAN_FLOW_MODULES:
+            continue
+        kind_specific = {
+            name
+            for name in imports_of(path)
+            if name == "reconciler.model.spec"
+            or (name.startswith("reconciler.resources.") and name not in generic)
+        }
+        assert not kind_specific, f"{shown(path)} imports {sorted(kind_specific)}"
+
+
+def test_the_plan_checkers_see_long_functions_and_kind_members(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n" + "    x = Kind.SOLUTION\n" * 60, encoding="utf-8")
+    assert long_functions([sample], MAX_FUNCTION_LINES) == ["sample.py:1 f (61 lines)"]
+    assert len(kind_members_named(sample)) == 60

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from reconciler.model.address import Address, Kind
-from reconciler.model.spec import DatasetSpec
-from reconciler.model.state import DesiredState, LiveResource, LiveState
+from reconciler.model.state import DesiredResource, DesiredState, LiveResource, LiveState
 from reconciler.resources.base import RefContext, norm_status
 from reconciler.resources.registry import REGISTRY
 
@@ -32,23 +31,22 @@ def build_context(desired: DesiredState, live: LiveState) -> RefContext:
     for address, resource in live.resources.items():
         arns[address] = resource.arn
         addresses[resource.arn] = address
-        if address.kind is Kind.SOLUTION:
-            newest = newest_active_version(resource)
-            if newest:
-                versions[address.name] = newest
+        newest = newest_active_version(resource)  # solutions: the only kind with versions
+        if newest:
+            versions[address.name] = newest
     physical = {a: r.physical_name for a, r in desired.resources.items()}
     for address, res in desired.resources.items():
         if address in arns:
             continue
-        group_name = None
-        dataset_type = None
-        if isinstance(res.spec, DatasetSpec):
-            group = desired.resources.get(Address(Kind.DATASET_GROUP, res.spec.datasetGroup))
-            live_group = live.resources.get(Address(Kind.DATASET_GROUP, res.spec.datasetGroup))
-            group_name = live_group.name if live_group else (group.physical_name if group else None)
-            dataset_type = res.spec.datasetType
-        predicted = REGISTRY[address.kind].arn_for(
-            res.physical_name, region, account, group_name=group_name, dataset_type=dataset_type
+        handler = REGISTRY[address.kind]
+        group_name = _group_name(desired, live, handler.references.get("datasetGroup"), res)
+        dataset_type = getattr(res.spec, "datasetType", None)
+        predicted = handler.arn_for(
+            res.physical_name,
+            region,
+            account,
+            group_name=group_name,
+            dataset_type=dataset_type if isinstance(dataset_type, str) else None,
         )
         if predicted:
             arns[address] = predicted
@@ -62,3 +60,15 @@ def build_context(desired: DesiredState, live: LiveState) -> RefContext:
         physical_names=physical,
         solution_versions=versions,
     )
+
+
+def _group_name(
+    desired: DesiredState, live: LiveState, kind: Kind | None, res: DesiredResource
+) -> str | None:
+    """Physical name of the dataset group `res` belongs to (some ARNs contain it), live name first."""
+    name = getattr(res.spec, "datasetGroup", None)
+    if kind is None or not isinstance(name, str):
+        return None
+    group = desired.resources.get(Address(kind, name))
+    live_group = live.resources.get(Address(kind, name))
+    return live_group.name if live_group else (group.physical_name if group else None)

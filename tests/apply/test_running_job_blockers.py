@@ -5,7 +5,7 @@ in virtual time."""
 from __future__ import annotations
 
 import pytest
-from apply_support import write_mini
+from apply_support import RESOURCES, write_mini
 
 from reconciler.errors import PlanError
 from reconciler.model.address import Address, Kind
@@ -13,24 +13,8 @@ from reconciler.model.state import TAG_STACK
 from reconciler.plan.types import Action
 
 SOLUTION = Address(Kind.SOLUTION, "sims")
-GROUP_AND_SCHEMA_ONLY = """apiVersion: personalize-gitops/v1alpha1
-kind: DatasetGroup
-metadata: {name: shop}
-spec: {}
----
-apiVersion: personalize-gitops/v1alpha1
-kind: Schema
-metadata: {name: interactions}
-spec:
-  avro:
-    name: Interactions
-    fields:
-      - {name: ITEM_ID, type: string}
-      - {name: USER_ID, type: string}
-      - {name: EVENT_TYPE, type: string}
-      - {name: TIMESTAMP, type: long}
-      - {name: DISCOUNT, type: string, categorical: true}
-"""
+#: The mini stack's dataset group and schema, without the dataset (its first two documents).
+GROUP_AND_SCHEMA_ONLY = "---\n".join(RESOURCES.format(solution="").split("---\n")[:2])
 
 
 def _applied(mini) -> None:
