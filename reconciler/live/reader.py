@@ -710,7 +710,12 @@ class _Reader:
     def heads(self, locations: list[str]) -> None:
         """One worker gets the S3 client (a target makes it on first use: tens of ms of CPU), then queues the
         reads; queued at once, each would hold a worker waiting for that client instead of reading."""
-        self.s3  # noqa: B018 - made here, once
+        try:
+            self.s3  # noqa: B018 - made here, once
+        except ReconcilerError:
+            raise
+        except Exception as exc:  # as head() would have reported it
+            raise translate(exc, f"read {locations[0]}") from exc
         for location in locations:
             self.spawn(self.head, location)
 

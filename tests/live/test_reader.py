@@ -264,3 +264,28 @@ def test_edited_local_data_file_is_planned_for_import(emulator_env, tmp_path):
     imports = [c for c in p.changes if c.action is Action.IMPORT]
     assert [c.address for c in imports] == [dataset.address]
     assert imports[0].reasons == (Reason.SOURCE_CHANGED,)
+
+
+def test_an_s3_client_that_cannot_be_made_is_a_clean_error(emulator_env, samples):
+    """The data-location reads ask for the S3 client once (one worker makes it, then queues the reads); when
+    making it fails the error says what was read and what to do, as a failed read would (no traceback)."""
+    from botocore.exceptions import NoRegionError
+
+    from reconciler.errors import TargetError
+
+    class NoS3:
+        personalize = emulator_env.personalize
+
+        @property
+        def s3(self) -> Any:
+            raise NoRegionError()
+
+        def account_id(self) -> str:
+            return clients(emulator_env).account_id()
+
+    broken = NoS3()
+    with pytest.raises(TargetError) as caught:
+        read_live(broken, samples, now=emulator_env.clock.now())
+    rendered = caught.value.render()
+    assert "no AWS region while trying to read s3://" in rendered
+    assert "--region" in rendered
