@@ -11,7 +11,6 @@ import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 
 from reconciler.apply.api import PersonalizeApi
@@ -344,8 +343,8 @@ class Runtime:
             return str(last.get("failureReason") or "")
 
         def since() -> float | None:  # a job or training already running is timed from its own start
-            created = last.get("creationDateTime")
-            return created.timestamp() if isinstance(created, datetime) else None
+            created = last.get("creationDateTime")  # epoch seconds (`PersonalizeApi.call` converts datetimes)
+            return float(created) if isinstance(created, int | float) else None
 
         self._wait(step, read, {"ACTIVE"}, jobs.failed, typical, failure=reason, since=since)
 

@@ -210,3 +210,20 @@ def test_prune_stops_a_running_training_and_deletes_in_reverse_order(mini) -> No
     assert mini.personalize.list_solutions()["solutions"] == []
     assert mini.personalize.list_campaigns()["campaigns"] == []
     converged(mini)
+
+
+def test_a_training_left_running_is_waited_for_from_its_own_start(mini) -> None:
+    # The wait is timed from the training's creationDateTime (waiter `since`), not from when this apply
+    # began: a training started 20 minutes before the apply is noticed within 2 % of its typical duration.
+    # (Before: `since` never fired, the API wrapper returns epoch floats, and the end was seen 518 s late.)
+    first_apply(mini)
+    left = mini.apply(plan_options={"retrain": frozenset({"sims"})}, options={"no_wait": True})
+    assert left.exit_code == 3
+    mini.clock.advance(20 * 60)
+    result = mini.apply()
+    assert result.exit_code == 0, result.summary().details()
+    newest = max(versions(mini), key=lambda v: v["creationDateTime"])
+    finished = newest["lastUpdatedDateTime"].timestamp()
+    step = next(s for s in result.summary().steps if s.label == "wait for Solution/sims")
+    assert step.finished is not None and step.finished >= finished
+    assert step.finished - finished <= 0.02 * 45 * 60, (step.finished - finished, step.started)
