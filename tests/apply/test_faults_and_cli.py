@@ -117,3 +117,25 @@ def test_a_lost_response_retried_by_botocore_is_not_an_error_or_a_duplicate(
     assert len(mini.personalize.list_solution_versions()["solutionVersions"]) == 2
     assert mini.personalize.list_filters()["Filters"] == []
     assert not mini.plan().has_changes
+
+
+@pytest.mark.parametrize("refusals,exit_code,calls", [(2, 0, 3), (10, 1, 5)])
+def test_delete_in_use_is_the_one_step_level_retry(mini, no_retry_sleep, refusals, exit_code, calls) -> None:
+    # retry.DEPENDENTS_GOING: a Delete* refused "in use" (botocore does not retry it) is called again after
+    # pauses in clock time, at most 4 more times; then the step fails saying to plan again.
+    from apply_support import write_mini
+
+    assert mini.apply().exit_code == 0
+    write_mini(mini.root, tps=1, filter_expression=None, prune=True)
+    mini.reload()
+    mini.emulator.control.inject_fault("DeleteFilter", "ResourceInUseException", count=refusals)
+    before = len(mini.emulator.calls)
+    result = mini.apply()
+    deletes = [c for c in mini.emulator.calls[before:] if c.operation == "DeleteFilter"]
+    assert result.exit_code == exit_code, result.summary().details()
+    assert len(deletes) == calls
+    if exit_code:
+        assert "still in use after 5 attempts" in result.summary().details()[0]
+        assert "plan again" in result.summary().details()[0]
+    else:
+        assert mini.personalize.list_filters()["Filters"] == []
