@@ -69,6 +69,59 @@ def object_etag(s3: Any, location: str) -> str | None:
     return None
 
 
+LISTED_PAGES_PER_BUCKET = 8
+"""Pages of ListObjectsV2 one bucket's shared listing may take (`object_etags`) before the keys it has not
+reached are read one by one: a bucket whose keys share a prefix with few other objects costs one call for a
+thousand locations; one holding a big data lake costs at most this many calls more than one call per key."""
+
+
+def shared_prefix(keys: list[str]) -> str | None:
+    """The prefix one listing of a bucket's data locations uses (`object_etags`): the longest prefix the
+    keys share, when there are at least two keys and they share one; None: read each key on its own. The
+    plan role's policy (`iam-policy`) grants ListBucket on exactly this prefix, so the listing stays within
+    the folder the stack's data lives in (a whole-bucket listing is never made)."""
+    wanted = sorted(set(keys))
+    if len(wanted) < 2:
+        return None
+    first, final = wanted[0], wanted[-1]
+    shared = next((i for i, (a, b) in enumerate(zip(first, final, strict=False)) if a != b), len(first))
+    return first[:shared] or None
+
+
+def object_etags(
+    s3: Any, bucket: str, keys: list[str], page_size: int = 1000
+) -> tuple[dict[str, str | None], list[str]]:
+    """The ETags of several `keys` of one bucket from one listing of their `shared_prefix`.
+
+    Returns (settled, unread): `settled` maps each key the listing reached to its ETag, or None when the
+    listing went past it and it was not there (missing); `unread` are the keys it did not reach within
+    `LISTED_PAGES_PER_BUCKET` pages (or half as many pages as keys), for the caller to read one by one with
+    `object_etag`. The listing starts just before the first key (StartAfter) and stops once it is past the
+    last one; S3 lists keys in UTF-8 byte order, which is Python's order of `str`."""
+    wanted = sorted(set(keys))
+    want = set(wanted)
+    budget = max(1, min(LISTED_PAGES_PER_BUCKET, len(wanted) // 2))
+    request: dict[str, Any] = {"Bucket": bucket, "Prefix": shared_prefix(wanted) or "", "MaxKeys": page_size}
+    if len(wanted[0]) > 1:
+        request["StartAfter"] = wanted[0][:-1]  # a proper prefix of the first key sorts just before it
+    found: dict[str, str] = {}
+    complete, last = False, ""  # every key <= last has been listed; complete: the whole listing
+    for pages in range(1, budget + 1):
+        page = s3.list_objects_v2(**request)
+        contents = page.get("Contents", [])
+        for item in contents:
+            if item.get("Key") in want:
+                found[str(item["Key"])] = normalize_etag(item.get("ETag"))
+        last = str(contents[-1]["Key"]) if contents else last
+        complete = not page.get("IsTruncated")
+        if complete or last >= wanted[-1] or pages == budget:
+            break
+        request["ContinuationToken"] = page["NextContinuationToken"]
+    reached = wanted if complete else [key for key in wanted if key <= last]
+    settled: dict[str, str | None] = {key: found.get(key) for key in reached}
+    return settled, [key for key in wanted if key not in settled]
+
+
 def uploaded_sha256(s3: Any, bucket: str, key: str) -> str | None:
     """The SHA-256 this tool recorded when it uploaded the object (HeadObject), or None (missing, or uploaded
     by something else)."""

@@ -33,6 +33,7 @@ from reconciler.model.address import Kind
 from reconciler.model.spec import DatasetGroupSpec, DatasetSpec, MetricAttributionSpec
 from reconciler.model.state import DesiredState
 from reconciler.resources.registry import REGISTRY
+from reconciler.s3data import shared_prefix
 
 Role = Literal["plan", "apply"]
 
@@ -299,12 +300,14 @@ def iam_policy(desired: DesiredState, role: Role, *, partition: str = "aws") -> 
                     sorted({_object_arn(partition, b, k) for b, k, _ in locations}),
                 )
             )
-        # ListObjectsV2 with the key as prefix gives size and ETag (the data fingerprint): ListBucket, limited
-        # to the keys used
+        # ListObjectsV2 gives size and ETag (the data fingerprint): ListBucket, limited to the keys used and
+        # to the one prefix they share (plan lists a bucket's keys together: s3data.shared_prefix)
         for bucket in sorted({b for b, _, _ in locations}):
-            keys = sorted(
-                {k + ("*" if k.endswith("/") or not k else "") for b, k, _ in locations if b == bucket}
-            )
+            used = sorted({k for b, k, _ in locations if b == bucket})
+            keys = sorted({k + ("*" if k.endswith("/") or not k else "") for k in used})
+            shared = shared_prefix(used)
+            if shared is not None and shared not in keys:
+                keys = sorted([*keys, shared])
             statements.append(
                 _statement(
                     f"ListDataLocations{_sid_part(bucket)}",

@@ -19,8 +19,10 @@ What is read (and nothing else):
 * `GetSolutionMetrics` only where a promotion decision needs them (the newest ACTIVE version when it is not
   the one a campaign serves, and that serving version), and the tags of a solution's newest version only
   when its manifest declares `training.trigger`;
-* `ListObjectsV2` (prefix = key, one key) of each declared `dataImport.dataLocation` (ETag; a missing object
-  is an absent key).
+* `ListObjectsV2` of the declared `dataImport.dataLocation`s (ETag; a missing object is an absent key): one
+  listing of the prefix a bucket's keys share, started just before the first (a few pages at most, then
+  the keys not reached one by one; one by one as well when that listing is denied); a bucket's only key,
+  or keys sharing no prefix, with prefix = key.
 
 Calls run on a bounded thread pool as soon as what they need is known (a list's results start their
 describes at once). Paginators are used for every List* botocore has one for. Throttling, 5xx and
@@ -173,7 +175,7 @@ def _newest_first(summaries: Iterable[Mapping[str, Any]], arn_key: str) -> list[
 
 
 def _data_locations(desired: DesiredState) -> set[str]:
-    """The declared `dataImport.dataLocation`s (one ListObjectsV2 each)."""
+    """The declared `dataImport.dataLocation`s (read per bucket: `_Reader.heads`)."""
     return {
         r.spec.dataImport.dataLocation
         for r in desired.of_kind(Kind.DATASET)
@@ -709,15 +711,44 @@ class _Reader:
 
     def heads(self, locations: list[str]) -> None:
         """One worker gets the S3 client (a target makes it on first use: tens of ms of CPU), then queues the
-        reads; queued at once, each would hold a worker waiting for that client instead of reading."""
+        reads (queued at once, each would hold a worker waiting for that client instead of reading): one
+        listing of the prefix a bucket's locations share (`s3data.shared_prefix`), else one ListObjectsV2 per
+        location."""
         try:
             self.s3  # noqa: B018 - made here, once
         except ReconcilerError:
             raise
         except Exception as exc:  # as head() would have reported it
             raise translate(exc, f"read {locations[0]}") from exc
+        by_bucket: dict[str, dict[str, str]] = {}
         for location in locations:
-            self.spawn(self.head, location)
+            bucket, key = s3data.split_location(location)
+            by_bucket.setdefault(bucket, {})[key] = location
+        for bucket, keys in sorted(by_bucket.items()):
+            if s3data.shared_prefix(list(keys)) is None:  # one key, or keys sharing no prefix
+                for location in keys.values():
+                    self.spawn(self.head, location)
+            else:
+                self.spawn(self.list_bucket, bucket, keys)
+
+    def list_bucket(self, bucket: str, locations: dict[str, str]) -> None:
+        """The ETags of a bucket's data locations (key -> location) from one listing
+        (`s3data.object_etags`); the keys it did not reach within its page budget are read one by one."""
+        try:
+            settled, unread = s3data.object_etags(self.s3, bucket, list(locations))
+        except Exception as exc:
+            if _code(exc) in _DENIED:  # s3:ListBucket granted per key only (an s3:prefix condition)
+                settled, unread = {}, list(locations)
+            elif _code(exc) in _MISSING:
+                return
+            else:
+                raise translate(exc, f"list s3://{bucket}/") from exc
+        with self.lock:
+            for key, etag in settled.items():
+                if etag is not None:
+                    self.etags[locations[key]] = etag
+        for key in unread:
+            self.spawn(self.head, locations[key])
 
     def head(self, location: str) -> None:
         try:
@@ -1085,6 +1116,19 @@ def minimal_calls(desired: DesiredState) -> int:
     return lists + describes + tags + len(_data_locations(desired))
 
 
+def _data_reads(desired: DesiredState) -> int:
+    """ListObjectsV2 calls for the data locations: a bucket's keys sharing a prefix are listed together (a
+    page holds 1,000 keys), others one call each."""
+    per_bucket: dict[str, list[str]] = {}
+    for location in _data_locations(desired):
+        bucket, key = s3data.split_location(location)
+        per_bucket.setdefault(bucket, []).append(key)
+    return sum(
+        len(keys) if s3data.shared_prefix(keys) is None else -(-len(keys) // 1000)
+        for keys in per_bucket.values()
+    )
+
+
 def expected_calls(desired: DesiredState) -> int:
     """The fewest API calls this reader makes for a no-op plan of an account that holds exactly `desired`
     (the strategy `read_strategy` picks for it): `minimal_calls` with each account-wide kind costing its
@@ -1100,4 +1144,4 @@ def expected_calls(desired: DesiredState) -> int:
     lists += _pages(n[Kind.SOLUTION]) if strategy.versions_account_wide else n[Kind.SOLUTION]
     describes = sum(n.values())
     tags = sum(count for kind, count in n.items() if REGISTRY[kind].taggable)
-    return lists + describes + tags + len(_data_locations(desired))
+    return lists + describes + tags + _data_reads(desired)

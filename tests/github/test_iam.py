@@ -133,6 +133,18 @@ def test_lock_outputs_and_data_locations() -> None:
     assert not {"StackApplyLock", "StackOutputsParameters", "ReadAndUploadDataFiles"} & set(plan)
 
 
+def test_the_plan_role_may_list_the_prefix_a_buckets_data_locations_share() -> None:
+    """plan reads a bucket's data locations with one listing of the prefix they share (issue 15): the plan
+    role's ListBucket grant names that prefix exactly, next to each key, and nothing wider."""
+    from tests.live.test_account_wide import stack_state
+
+    plan = _statements(iam_cmd.iam_policy(stack_state("shop", "shop-", 12), "plan"))
+    listing = next(s for sid, s in plan.items() if sid.startswith("ListDataLocations"))
+    prefixes = listing["Condition"]["StringLike"]["s3:prefix"]
+    assert "g" in prefixes  # g0/interactions.csv ... g11/interactions.csv share "g"
+    assert sorted(p for p in prefixes if p != "g") == sorted(f"g{i}/interactions.csv" for i in range(12))
+
+
 def test_no_prefix_scopes_each_resource_by_name(tmp_path: Path) -> None:
     stack = tmp_path / "noprefix.stack.yaml"
     text = (

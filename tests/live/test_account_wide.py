@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from reconciler.aws.personalize_access import grant_personalize_access, iam_client_like
 from reconciler.live.reader import (
@@ -242,3 +243,44 @@ def test_a_stack_alone_in_its_account_reads_account_wide_within_the_budget(emula
     assert expected <= counter.total <= 1.1 * expected, (counter.total, expected, counter.calls)
     assert counter.total <= 0.75 * minimal_calls(ours), (counter.total, minimal_calls(ours))
     assert counter.calls["ListSolutions"] == counter.calls["ListCampaigns"] == 1
+
+
+class _ListOneKeyOnly:
+    """An S3 client whose role may list one key at a time only (s3:ListBucket with an s3:prefix condition):
+    any listing but `Prefix=<key>, MaxKeys=1` is denied."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.meta = real.meta
+        self.denied = 0
+
+    def list_objects_v2(self, **kwargs: Any) -> Any:
+        if kwargs.get("MaxKeys") != 1:
+            self.denied += 1
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "ListObjectsV2"
+            )
+        return self.real.list_objects_v2(**kwargs)
+
+
+def test_data_locations_sharing_a_prefix_are_read_with_one_listing_or_key_by_key_when_denied(emulator_env):
+    """Issue 15: the 12 data locations of one bucket (`g0/...` to `g11/...`) are read with one ListObjectsV2
+    of the prefix they share (not 12); a role that may only list each key gets the same fingerprints from
+    one read per key after the denied listing, and the plan is still a no-op."""
+    from reconciler.live.reader import CallCounter
+
+    ours = stack_state("shop", "shop-", 12)
+    _upload(emulator_env, ours)
+    build(emulator_env, ours)
+    counter = CallCounter(emulator_env.s3)
+    listed = read_live(clients(emulator_env), ours, now=emulator_env.clock.now())
+    assert counter.calls == {"ListObjectsV2": 1}
+    assert len(listed.s3_etags) == 12
+    narrow = _ListOneKeyOnly(emulator_env.s3)
+    wrapped = clients(emulator_env)
+    wrapped.s3 = narrow
+    keyed = read_live(wrapped, ours, now=emulator_env.clock.now())
+    assert narrow.denied == 1
+    assert counter.calls == {"ListObjectsV2": 1 + 12}  # the denied listing never reached the real client
+    assert keyed.s3_etags == listed.s3_etags
+    assert not plan(ours, keyed).has_changes
