@@ -46,6 +46,11 @@ CLIENT_CONFIG: dict[str, Any] = {
     "connect_timeout": 10,
     "read_timeout": 60,
     "user_agent_extra": "personalize-gitops",
+    # No client-side parameter check: `validate` checks every create request the manifests make against
+    # the same botocore model before any call, and each service (the emulator too) validates what it
+    # receives. botocore's check on every call cost 8 % of a call's client CPU (1.87 -> 1.72 ms for
+    # ListTagsForResource over HTTP); a 5,000-resource plan makes 10,000+ calls.
+    "parameter_validation": False,
 }
 
 
