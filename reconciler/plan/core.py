@@ -49,6 +49,7 @@ class Planner:
     graph: dict[Address, set[Address]] = field(default_factory=dict)
     # Indexes (scanning every change or dataset per resource made planning quadratic):
     _data_by_group: dict[str, list[DesiredResource]] | None = None
+    _references: dict[Address, list[Address]] = field(default_factory=dict)
     _change_positions: dict[Address, list[int]] = field(default_factory=dict)
     _indexed_list: list[Change] | None = None
     _indexed_count: int = 0
@@ -86,13 +87,14 @@ class Planner:
     # -- graph --
 
     def references(self, res: DesiredResource) -> list[Address]:
-        spec = res.spec.model_dump(by_alias=True)
-        refs = [
-            Address(kind, str(spec[f]))
-            for f, kind in self.handler(res.address).references.items()
-            if spec.get(f)
-        ]
-        return sorted(set(refs) | set(res.depends_on))
+        """What `res` names (its handler's reference fields) and its explicit dependsOn, sorted."""
+        known = self._references.get(res.address)
+        if known is None:
+            fields = self.handler(res.address).references
+            spec = res.spec.model_dump(by_alias=True) if fields else {}
+            refs = {Address(kind, str(spec[f])) for f, kind in fields.items() if spec.get(f)}
+            known = self._references[res.address] = sorted(refs | set(res.depends_on))
+        return list(known)
 
     @staticmethod
     def group_of(res: DesiredResource) -> str | None:

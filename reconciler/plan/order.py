@@ -50,7 +50,7 @@ def finish(p: Planner, order: list[Address]) -> Plan:
 def linked_changes(p: Planner) -> list[Change]:
     """The changes without bare no-ops next to real work, each delete depending on its children's deletes."""
     graph_children: dict[Address, set[Address]] = {}
-    for address, deps in p.edges().items():
+    for address, deps in p.graph.items():  # p.edges(), computed once by plan()
         for dep in deps:
             graph_children.setdefault(dep, set()).add(address)
     deleting = {c.address for c in p.changes if c.action is Action.DELETE}
