@@ -64,6 +64,16 @@ def run_section(
     return figures
 
 
+def compile_bytecode() -> None:
+    """Compile the package's bytecode before timing commands, as pip does when it installs the wheel. A
+    checkout installed editable where PYTHONDONTWRITEBYTECODE is set (this machine sets it) never caches
+    bytecode and recompiles some 70 modules, about 0.13 s, on every start: a cost users of the wheel never
+    pay."""
+    import compileall
+
+    compileall.compile_dir(Path(__file__).resolve().parents[1] / "reconciler", quiet=1)
+
+
 def _failed(name: str, error: str) -> Figure:
     return Figure(name, "benchmark run", "-", "runs", False, "", error=error)
 
@@ -89,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = only - {s.name for s in registered}
     if unknown:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    compile_bytecode()
     started = datetime.now(UTC)
     wall = time.perf_counter()
     figures: list[Figure] = []

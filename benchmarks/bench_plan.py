@@ -537,7 +537,7 @@ def http_figures(size: int) -> list[Figure]:
         issue_row(
             "plan",
             f"{label}: whole `plan` command (process start to exit) vs ideal",
-            f"{command_ratio:.2f}x ({http.command:.2f} s / {http.ideal:.2f} s; process CPU "
+            f"{command_ratio:.3f}x ({http.command:.2f} s / {http.ideal:.2f} s; process CPU "
             f"{http.command_cpu:.2f} s)"
             + ("" if http.command_noop else "; the command did NOT report a no-op"),
             f"<= {COMMAND_VS_IDEAL:.2f}x",

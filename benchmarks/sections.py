@@ -41,6 +41,10 @@ NOTES = [
     "resources; first run includes loading botocore's Personalize model, then the best of 4 more runs.",
     "emulator: `describe_dataset_group` through a real boto3 client answered in-process by the emulator "
     "(botocore request building, signing, parsing included).",
+    "Commands run as whole processes (startup, plan, scale) start from compiled bytecode: `make bench` "
+    "compiles the package first, as pip does when it installs the wheel (this machine sets "
+    "PYTHONDONTWRITEBYTECODE=1, so an editable checkout would otherwise recompile about 70 modules, "
+    "~0.13 s, on every start).",
     "Rows whose target an issue states quote it (issue 15's targets verbatim); rows an issue gives no number "
     "for say 'no number in the issue; bar chosen: X'; INFO rows carry no target.",
 ]
