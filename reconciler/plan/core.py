@@ -9,7 +9,16 @@ from dataclasses import dataclass, field, replace
 
 from reconciler.model.address import Address
 from reconciler.model.state import DesiredResource, DesiredState, LiveResource, LiveState
-from reconciler.plan.types import Action, Change, DeletePayload, Payload, PlanOptions, Reason, ReplaceOrder
+from reconciler.plan.types import (
+    Action,
+    Change,
+    DeletePayload,
+    Harm,
+    Payload,
+    PlanOptions,
+    Reason,
+    ReplaceOrder,
+)
 from reconciler.resources.base import (
     RefContext,
     ResourceHandler,
@@ -173,7 +182,7 @@ class Planner:
         notes: tuple[str, ...] = (),
         in_progress: str | None = None,
         depends_on: tuple[Address, ...] = (),
-        destructive: bool = False,
+        harms: tuple[Harm, ...] = (),
         allowed: bool = True,
         payload: Payload | None = None,
     ) -> None:
@@ -185,7 +194,7 @@ class Planner:
                 reasons,
                 physical_name=lv.name,
                 arn=lv.arn,
-                destructive=destructive,
+                harms=harms,
                 allowed=allowed,
                 in_progress=in_progress,
                 depends_on=depends_on,
@@ -194,6 +203,16 @@ class Planner:
                 read_fingerprint=contract_fingerprint(lv),
             )
         )
+
+    def harms(self, address: Address) -> tuple[Harm, ...]:
+        """Why deleting or replacing it is destructive, by its handler's rules (empty: it is not)."""
+        handler = self.handler(address)
+        found: list[Harm] = []
+        if handler.holds_data:
+            found.append(Harm.DATA_LOSS)
+        if handler.stops_traffic(self.view):
+            found.append(Harm.STOPS_TRAFFIC)
+        return tuple(found)
 
     def depends(self, addresses: Iterable[Address]) -> tuple[Address, ...]:
         """Only addresses that have real work planned are worth waiting for."""

@@ -40,7 +40,7 @@ def plan_orphan(p: Planner, address: Address, lv: LiveResource) -> None:
         Action.DELETE,
         lv,
         (Reason.NOT_IN_MANIFESTS,),
-        destructive=handler.holds_data or handler.stops_traffic(p.view),
+        harms=p.harms(address),
         allowed=delete_allowed(p, address, lv),
         in_progress=status if status in handler.in_progress else None,
         depends_on=freeing_changes(p, address, lv),

@@ -22,6 +22,7 @@ from reconciler.plan.types import (
     Action,
     Change,
     FieldChange,
+    Harm,
     Payload,
     Plan,
     PlanOptions,
@@ -81,6 +82,8 @@ def change_to_dict(change: Change) -> dict[str, Any]:
         "reasons": [r.name for r in change.reasons],
         "reason_texts": [r.value for r in change.reasons],
         "destructive": change.destructive,
+        "harms": [h.name for h in change.harms],
+        "harm_texts": [h.value for h in change.harms],
         "allowed": change.allowed,
         "replace_order": change.replace_order.value if change.replace_order else None,
         "new_physical_name": change.new_physical_name,
@@ -165,7 +168,7 @@ def change_from_dict(data: Mapping[str, Any]) -> Change:
         physical_name=str(data.get("physical_name") or ""),
         arn=data.get("arn"),
         field_changes=tuple(_field_change(f) for f in data.get("change", {}).get("fields", [])),
-        destructive=bool(data.get("destructive")),
+        harms=_harms(data),
         allowed=bool(data.get("allowed", True)),
         replace_order=ReplaceOrder(order) if order else None,
         new_physical_name=data.get("new_physical_name"),
@@ -176,6 +179,14 @@ def change_from_dict(data: Mapping[str, Any]) -> Change:
         payload=_payload(data),
         read_fingerprint=data.get("read_fingerprint"),
     )
+
+
+def _harms(data: Mapping[str, Any]) -> tuple[Harm, ...]:
+    """Why the change is destructive; a format 2.0 plan records only that it is (`destructive`)."""
+    harms = tuple(Harm[name] for name in data.get("harms", []))
+    if not harms and data.get("destructive"):
+        return (Harm.UNRECORDED,)
+    return harms
 
 
 def _payload(data: Mapping[str, Any]) -> Payload | None:

@@ -54,9 +54,9 @@ def plan_replace(
     digest = p.digest(res)
     order, serving = replace_order(p, res, lv, failed)
     new_name = replacement_name(res.physical_name, digest, lv.name) if serving is not None else None
-    destructive = handler.holds_data and not failed
+    harms = () if failed else p.harms(address)  # a failed resource holds no data and serves nothing
     forcing = [c.path for c in changes if c.forces_replacement]
-    allowed = replace_allowed(p, res, lv, forcing, destructive, failed)
+    allowed = replace_allowed(p, res, lv, forcing, handler.holds_data and not failed, failed)
     notes = ["forced by: " + ", ".join(forcing)] if forcing else []
     if serving:
         notes.append(
@@ -74,7 +74,7 @@ def plan_replace(
             physical_name=lv.name,
             arn=lv.arn,
             field_changes=tuple(changes),
-            destructive=destructive or (handler.stops_traffic(p.view) and not failed),
+            harms=harms,
             allowed=allowed,
             replace_order=order,
             new_physical_name=new_name,
@@ -112,7 +112,7 @@ def replace_order(
 
 
 def replace_allowed(
-    p: Planner, res: DesiredResource, lv: LiveResource, forcing: list[str], destructive: bool, failed: bool
+    p: Planner, res: DesiredResource, lv: LiveResource, forcing: list[str], loses_data: bool, failed: bool
 ) -> bool:
     """Refuse a replacement of a protected resource, one whose delete is blocked, or one losing data."""
     allowed = True
@@ -123,7 +123,7 @@ def replace_allowed(
         )
     if not failed and not p.refuse_delete_blockers(lv, res.address):
         allowed = False
-    if destructive and not p.data_loss_allowed():
+    if loses_data and not p.data_loss_allowed():
         allowed = False
         p.refuse(
             res.address,

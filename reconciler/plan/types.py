@@ -13,8 +13,9 @@ from typing import Any, ClassVar
 from reconciler.model.address import Address
 from reconciler.pricing import DEFAULT_PRICES, PriceTable
 
-FORMAT_VERSION = "2.0"
-"""Major 2: every change carries a typed `payload` and the `read_fingerprint` of what the plan read."""
+FORMAT_VERSION = "2.1"
+"""Major 2: every change carries a typed `payload` and the `read_fingerprint` of what the plan read.
+Minor 1: every change says why it is destructive (`harms`, `harm_texts`)."""
 
 
 class Action(StrEnum):
@@ -57,6 +58,15 @@ class Reason(StrEnum):
     HELD_BACK = "held back by the promotion gate"
     PRUNE_DISABLED = "prune is not enabled for this stack"
     FAILED = "last attempt failed"
+
+
+class Harm(StrEnum):
+    """Why a change is destructive (from the handler's plan rules `holds_data` and `stops_traffic`). For
+    display only: what a destructive change needs (allowDataLoss, prune) is decided by the planner."""
+
+    DATA_LOSS = "imported data is lost"
+    STOPS_TRAFFIC = "serving stops (clients call it by ARN)"
+    UNRECORDED = "destructive (the plan was saved by a release that did not record why)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +254,9 @@ class Change:
     physical_name: str = ""
     arn: str | None = None
     field_changes: tuple[FieldChange, ...] = ()
-    destructive: bool = False
-    """Loses imported data (dataset/dataset group delete or replace) or stops a serving resource."""
+    harms: tuple[Harm, ...] = ()
+    """Why it is destructive, empty when it is not: it loses imported data (deleting or replacing a kind that
+    `holds_data`) and/or stops traffic (a kind that `stops_traffic`: clients call it by ARN)."""
     allowed: bool = True
     """False when the change is refused by policy (deletionProtection, data loss not allowed...)."""
     replace_order: ReplaceOrder | None = None
@@ -265,6 +276,11 @@ class Change:
     """`LiveResource.fingerprint` of the resource as the plan read it (None: it did not exist). Apply re-reads
     the resource before the first step on it and stops that step when it differs ("changed since the plan").
     """
+
+    @property
+    def destructive(self) -> bool:
+        """Loses imported data or stops a serving resource (`harms` says which)."""
+        return bool(self.harms)
 
     @property
     def details(self) -> dict[str, Any]:

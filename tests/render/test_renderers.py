@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from reconciler.model.address import Address, Kind
-from reconciler.plan.types import Action, Change, FieldChange, Plan, Reason, ReplaceOrder
+from reconciler.plan.types import Action, Change, FieldChange, Harm, Plan, Reason, ReplaceOrder
 from reconciler.render import render_json, render_markdown, render_text
 from reconciler.render.common import summary_line
 from tests.render.cases import mixed, no_changes
@@ -34,7 +34,7 @@ def big_plan(n: int, destructive: int = 3) -> Plan:
                 reasons=(Reason.IMMUTABLE_FIELD_CHANGED,),
                 physical_name=f"p-data-{i}",
                 field_changes=(FieldChange("datasetType", "ITEMS", "USERS", forces_replacement=True),),
-                destructive=True,
+                harms=(Harm.DATA_LOSS,),
                 replace_order=ReplaceOrder.DESTROY_BEFORE_CREATE,
             )
         )
