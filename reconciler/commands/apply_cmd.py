@@ -222,7 +222,7 @@ def _apply(
     from reconciler.live.reader import read_live
     from reconciler.manifest import load
     from reconciler.plan import planfile
-    from reconciler.render.text import render_text
+    from reconciler.render.text import confirm_question, render_text
 
     interactive = sys.stdin.isatty()
     if not auto_approve and not interactive:
@@ -264,7 +264,7 @@ def _apply(
         def confirm(p: Any) -> bool:
             if auto_approve:
                 return True
-            return bool(typer.confirm("Apply these changes?", default=False))
+            return bool(typer.confirm(confirm_question(p), default=False))
 
         reporter = make_reporter(sys.stdout)
 

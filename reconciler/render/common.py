@@ -71,6 +71,17 @@ def reason_text(change: Change) -> str:
     return "; ".join(r.value for r in change.reasons)
 
 
+def harm_text(change: Change) -> str:
+    """Why the change is destructive, in words ("" when it is not): recorded on the change by the planner
+    from the handler's rules (`holds_data`: imported data is lost; `stops_traffic`: serving stops)."""
+    return "; ".join(h.value for h in change.harms)
+
+
+def destructive_changes(plan: Plan) -> list[Change]:
+    """The destructive changes in plan (= apply) order: what every rendering lists before anything else."""
+    return [c for c in plan.changes if c.destructive]
+
+
 def kept_orphan(change: Change) -> bool:
     """A resource no longer in the manifests that stays because prune is off."""
     return change.action is Action.NOOP and Reason.PRUNE_DISABLED in change.reasons

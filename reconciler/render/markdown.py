@@ -19,6 +19,7 @@ from reconciler.plan.types import Action, Change, Plan, Reason
 from reconciler.render.common import (
     LEGEND,
     field_lines,
+    harm_text,
     header,
     in_progress_text,
     legend_keys,
@@ -84,7 +85,7 @@ class _Section:
 
 def _destructive_line(change: Change) -> str:
     refused = " **(refused)**" if not change.allowed else ""
-    why = reason_text(change)
+    why = "; ".join(t for t in (harm_text(change), reason_text(change)) if t)
     forcing = [f.path for f in change.field_changes if f.forces_replacement]
     extra = f" (forced by {', '.join(forcing)})" if forcing else ""
     return (

@@ -5,7 +5,9 @@ from __future__ import annotations
 from reconciler.plan.types import Action, Change, Plan
 from reconciler.render.common import (
     LEGEND,
+    destructive_changes,
     field_lines,
+    harm_text,
     header,
     in_progress_text,
     kept_orphan,
@@ -51,16 +53,42 @@ def _block(change: Change, colour: bool) -> list[str]:
     if change.in_progress:
         lines.append(f"      in progress: {in_progress_text(change)}")
     if change.destructive:
-        loses = (
-            "imported data is lost"
-            if change.address.kind.value in ("Dataset", "DatasetGroup")
-            else ("serving stops (clients call it by ARN)")
-        )
-        lines.append(_paint(f"      destructive: {loses}", "31", colour))
+        lines.append(_paint(f"      destructive: {harm_text(change)}", "31", colour))
     lines += [f"      note: {note}" for note in shown_notes(change)]
     if change.depends_on:
         lines.append("      after: " + ", ".join(str(a) for a in change.depends_on))
     return lines
+
+
+_DESTROYS = {Action.DELETE: "destroyed", Action.REPLACE: "replaced"}
+
+
+def destructive_block(plan: Plan, colour: bool) -> list[str]:
+    """Every destructive change, one line each, before the full plan (which lists changes in apply order,
+    deletes last): what is destroyed or replaced, and why that is destructive."""
+    found = destructive_changes(plan)
+    if not found:
+        return []
+    head = f"Destructive changes ({len(found)}); apply runs them in the order of the full plan below:"
+    lines = [_paint(head, "31;1", colour)]
+    for change in found:
+        sym = symbol(change)
+        what = _DESTROYS.get(change.action, change.action.value)
+        refused = " - REFUSED" if not change.allowed else ""
+        lines.append(
+            _paint(f"{sym:>5} {change.address}", _COLOURS.get(sym, "0"), colour)
+            + (f"  ({change.physical_name})" if change.physical_name else "")
+            + f" {what}{refused}: {harm_text(change)}"
+        )
+    return [*lines, ""]
+
+
+def confirm_question(plan: Plan) -> str:
+    """What interactive apply asks after showing the plan: it names the destructive changes listed first."""
+    n = len(destructive_changes(plan))
+    if not n:
+        return "Apply these changes?"
+    return f"Apply these changes, including the {n} destructive one{'s' if n != 1 else ''} listed first?"
 
 
 def render_text(plan: Plan, *, colour: bool = False) -> str:
@@ -72,6 +100,7 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
             out.append("")
         out += [*(f"Warning: {w}" for w in plan.warnings), summary_line(plan)]
         return "\n".join(out) + "\n"
+    out += destructive_block(plan, colour)
     out.append("Resource actions are indicated with the following symbols:")
     out += [f"  {_paint(f'{k:>3}', _COLOURS.get(k, '0'), colour)} {LEGEND[k]}" for k in legend_keys(plan)]
     out += ["", "personalize-gitops will perform the following actions:", ""]

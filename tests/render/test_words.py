@@ -12,16 +12,20 @@ import pytest
 
 from reconciler.apply.progress import EventKind, PlainReporter, StepEvent, status_words
 from reconciler.commands.plan_cmd import target_args
-from reconciler.plan.types import Action, Change
+from reconciler.model.address import Address, Kind
+from reconciler.plan import planfile
+from reconciler.plan.types import Action, Change, Harm, Plan
 from reconciler.render import render_markdown, render_text
 from reconciler.render.common import in_progress_text
 from reconciler.render.markdown import mermaid_graph
+from reconciler.render.text import confirm_question
 from tests.render.cases import (
     create_everything,
     held_back,
     kept_orphan,
     mixed,
     no_changes,
+    refused,
     schema_field_added,
 )
 
@@ -162,3 +166,56 @@ def test_rich_table_keeps_a_finished_step_finished() -> None:
     reporter.event(StepEvent("train Solution/s", EventKind.STATUS, 95.0, "CREATE IN_PROGRESS", elapsed=85))
     reporter.close()
     assert reporter._rows["train Solution/s"].kind is EventKind.DONE
+
+
+def test_the_text_plan_lists_every_destructive_change_first_without_reordering_the_plan() -> None:
+    """Issue 11: deletes come last in apply order; the text plan names every destructive change first."""
+    plan = mixed()
+    text = render_text(plan)
+    head, full = text.split("personalize-gitops will perform the following actions:", 1)
+    block = head.split("Destructive changes (2); apply runs them in the order of the full plan below:\n", 1)[
+        1
+    ]
+    assert block.split("\n\n", 1)[0].splitlines() == [
+        "  -/+ Filter/no-bought  (shop-no-bought) replaced: serving stops (clients call it by ARN)",
+        "    - Filter/old-filter  (shop-old-filter) destroyed: serving stops (clients call it by ARN)",
+    ]
+    assert [c.address for c in plan.changes if c.action is Action.DELETE] == [
+        Address(Kind.FILTER, "old-filter")
+    ]
+    assert plan.changes[-1].action is Action.DELETE  # the plan (= apply) order is unchanged: deletes last
+    assert full.index("- Filter/old-filter") > full.index("~ Campaign/home")
+    assert "Destructive changes" not in render_text(create_everything())
+    refused_text = render_text(refused())
+    assert (
+        "  -/+ DatasetGroup/retail  (shop-retail) replaced - REFUSED: imported data is lost" in refused_text
+    )
+
+
+def test_why_a_change_is_destructive_comes_from_the_change_not_the_kind() -> None:
+    """The renderer used to word it from the kind (Dataset/DatasetGroup: data, else serving)."""
+    change = Change(Address(Kind.FILTER, "f"), Action.DELETE, physical_name="p-f", harms=(Harm.DATA_LOSS,))
+    plan = Plan(changes=(change,), stack="s", target="t", manifests_digest="d")
+    text = render_text(plan)
+    assert "    - Filter/f  (p-f) destroyed: imported data is lost" in text
+    assert "      destructive: imported data is lost" in text
+    both = dataclasses.replace(change, harms=(Harm.DATA_LOSS, Harm.STOPS_TRAFFIC))
+    assert "destructive: imported data is lost; serving stops (clients call it by ARN)" in render_text(
+        dataclasses.replace(plan, changes=(both,))
+    )
+
+
+def test_interactive_apply_asks_about_the_destructive_changes_it_listed_first() -> None:
+    assert confirm_question(create_everything()) == "Apply these changes?"
+    assert confirm_question(mixed()) == "Apply these changes, including the 2 destructive ones listed first?"
+
+
+def test_a_format_2_0_plan_keeps_its_destructive_flag() -> None:
+    data = planfile.plan_to_dict(mixed())
+    data["format_version"] = "2.0"
+    for change in data["resource_changes"]:
+        del change["harms"], change["harm_texts"]
+    loaded = planfile.plan_from_dict(data)
+    flagged = [c for c in loaded.changes if c.destructive]
+    assert [c.harms for c in flagged] == [(Harm.UNRECORDED,), (Harm.UNRECORDED,)]
+    assert "Destructive changes (2)" in render_text(loaded)
