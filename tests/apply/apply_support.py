@@ -238,6 +238,62 @@ def write_mini(
     return mdir
 
 
+DOMAIN_RESOURCES = """apiVersion: personalize-gitops/v1alpha1
+kind: DatasetGroup
+metadata: {name: shop}
+spec: {domain: ECOMMERCE}
+---
+apiVersion: personalize-gitops/v1alpha1
+kind: Schema
+metadata: {name: interactions}
+spec:
+  domain: ECOMMERCE
+  avro:
+    name: Interactions
+    fields:
+      - {name: ITEM_ID, type: string}
+      - {name: USER_ID, type: string}
+      - {name: EVENT_TYPE, type: string}
+      - {name: TIMESTAMP, type: long}
+      - {name: DISCOUNT, type: string, categorical: true}
+---
+apiVersion: personalize-gitops/v1alpha1
+kind: Dataset
+metadata: {name: interactions}
+spec:
+  datasetGroup: shop
+  datasetType: INTERACTIONS
+  schema: interactions
+  dataImport:
+    dataLocation: s3://${bucket}/interactions.csv
+    roleArn: arn:aws:iam::123456789012:role/PersonalizeS3
+    localFile: ../data/interactions.csv
+"""
+
+RECOMMENDER = """---
+apiVersion: personalize-gitops/v1alpha1
+kind: Recommender
+metadata: {name: for-you}
+spec: {datasetGroup: shop, recipeArn: aws-ecomm-recommended-for-you}
+"""
+
+EVENT_TRACKER = """---
+apiVersion: personalize-gitops/v1alpha1
+kind: EventTracker
+metadata: {name: clicks}
+spec: {datasetGroup: shop}
+"""
+
+
+def write_domain(root: Path, *, prune: bool, recommender: bool = True, event_tracker: bool = True) -> Path:
+    """The mini stack's files rewritten as an ECOMMERCE domain group with a recommender and an event tracker
+    (same stack, bucket and data file as `write_mini`)."""
+    mdir = write_mini(root, prune=prune)
+    text = DOMAIN_RESOURCES + (RECOMMENDER if recommender else "") + (EVENT_TRACKER if event_tracker else "")
+    (mdir / "resources.yaml").write_text(text, encoding="utf-8")
+    return mdir
+
+
 @pytest.fixture
 def mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with emulated_world(write_mini(tmp_path), monkeypatch) as world:  # the mini stack's bucket: mini-data

@@ -4,13 +4,14 @@ emulator through real boto3 clients, in virtual time."""
 from __future__ import annotations
 
 import pytest
-from apply_support import write_mini
+from apply_support import write_domain, write_mini
 
 from reconciler.errors import PlanError
 from reconciler.model.address import Address, Kind
 from reconciler.model.spec import PromotionGate
 from reconciler.plan.gate import evaluate_gate
-from reconciler.plan.types import Action
+from reconciler.plan.types import Action, Harm, Plan, Reason
+from reconciler.render import render_text
 
 NDCG = "normalized_discounted_cumulative_gain_at_25"
 
@@ -128,3 +129,107 @@ def test_deletion_protection_is_recorded_on_the_resource_and_outlives_its_manife
     mini.reload()
     assert mini.apply().exit_code == 0
     assert mini.personalize.list_filters()["Filters"] == []
+
+
+STOPS = "serving stops (clients call it by ARN)"
+
+
+def destructive_block(plan: Plan) -> list[str]:
+    """The lines of the text plan's top block (what interactive apply shows before it asks)."""
+    text = render_text(plan)
+    head = text.split("Resource actions are indicated with the following symbols:", 1)[0]
+    assert "Destructive changes (" in head, text
+    return head.split("Destructive changes (", 1)[1].strip().splitlines()[1:]
+
+
+def listed(world, kind: Kind) -> list[str]:
+    if kind is Kind.RECOMMENDER:
+        return [r["name"] for r in world.personalize.list_recommenders()["recommenders"]]
+    return [t["name"] for t in world.personalize.list_event_trackers()["eventTrackers"]]
+
+
+@pytest.mark.parametrize("kind", [Kind.RECOMMENDER, Kind.EVENT_TRACKER], ids=["recommender", "event-tracker"])
+def test_deleting_a_recommender_or_event_tracker_is_destructive_listed_first_and_needs_prune(
+    mini, kind
+) -> None:
+    """Issue 11, safety flags: a serving kind whose manifest is removed is deleted only with prune on, is
+    flagged destructive, heads the text plan (deletes come last in apply order), and interactive apply shows
+    that plan and deletes nothing unless the answer is yes."""
+    write_domain(mini.root, prune=True)
+    mini.reload()
+    assert mini.apply().exit_code == 0
+    address = Address(kind, "for-you" if kind is Kind.RECOMMENDER else "clicks")
+    physical = "mini-" + address.name
+    assert listed(mini, kind) == [physical]
+    removed = {"recommender": kind is not Kind.RECOMMENDER, "event_tracker": kind is not Kind.EVENT_TRACKER}
+
+    write_domain(mini.root, prune=False, **removed)  # prune off: kept, whatever apply is told
+    mini.reload()
+    kept = next(c for c in mini.plan().changes if c.address == address)
+    assert kept.action is Action.NOOP and Reason.PRUNE_DISABLED in kept.reasons and not kept.destructive
+    assert mini.apply().exit_code == 0
+    assert mini.emulator.call_count(prefix="Delete") == 0 and listed(mini, kind) == [physical]
+
+    write_domain(mini.root, prune=True, **removed)
+    mini.reload()
+    planned = mini.plan()
+    delete = next(c for c in planned.changes if c.address == address)
+    assert delete.action is Action.DELETE and delete.destructive and delete.harms == (Harm.STOPS_TRAFFIC,)
+    assert planned.changes[-1] == delete  # deletes come last in the plan, which is the apply order
+    assert destructive_block(planned) == [f"    - {address}  ({physical}) destroyed: {STOPS}"]
+
+    shown: list[Plan] = []
+    declined = mini.apply(confirm=lambda p: False, on_plan=shown.append)
+    assert declined.cancelled and destructive_block(shown[0]) == destructive_block(planned)
+    assert mini.emulator.call_count(prefix="Delete") == 0 and listed(mini, kind) == [physical]
+    assert mini.apply(confirm=lambda p: True).exit_code == 0
+    assert listed(mini, kind) == []
+
+
+def give_group_a_kms_key(world) -> None:
+    """kmsKeyArn and roleArn of a dataset group are create-only: changing them replaces the group, and
+    everything in it is replaced destroy-before-create, the serving campaign too."""
+    path = world.root / "mini" / "resources.yaml"
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    role = "arn:aws:iam::123456789012:role/PersonalizeKms"
+    text = path.read_text()
+    path.write_text(
+        text.replace(
+            "metadata: {name: shop}\nspec: {}",
+            f"metadata: {{name: shop}}\nspec: {{kmsKeyArn: '{key}', roleArn: '{role}'}}",
+        )
+    )
+    world.reload()
+
+
+def test_replacing_a_serving_campaign_is_destructive_listed_first_and_refused_without_data_loss(mini) -> None:
+    """A campaign has no create-only spec field (UpdateCampaign takes them all; its name cannot change): a
+    serving campaign is replaced only with its solution when their dataset group is replaced. That loses the
+    group's data, so it is refused without allowDataLoss; with it, the campaign's destroy-then-create still
+    heads the text plan and interactive apply changes nothing unless the answer is yes."""
+    mini.emulator.control.set_default_metrics({NDCG: 0.25})
+    write_mini(mini.root, prune=True)
+    mini.reload()
+    assert mini.apply().exit_code == 0
+    campaign = mini.personalize.list_campaigns()["campaigns"][0]
+    assert campaign["status"] == "ACTIVE"
+    give_group_a_kms_key(mini)
+
+    planned = mini.plan()
+    replace = next(c for c in planned.changes if c.address == Address(Kind.CAMPAIGN, "sims"))
+    assert replace.action is Action.REPLACE and replace.destructive and replace.harms == (Harm.STOPS_TRAFFIC,)
+    assert f"  -/+ Campaign/sims  (mini-sims) replaced: {STOPS}" in destructive_block(planned)
+    assert [e.split(":")[0] for e in planned.errors] == ["DatasetGroup/shop", "Dataset/interactions"]
+    calls = mini.mutating_calls()
+    with pytest.raises(PlanError):
+        mini.apply()
+    assert mini.mutating_calls() == calls
+
+    allowed = mini.plan(allow_data_loss=True)
+    assert allowed.applyable
+    block = destructive_block(allowed)
+    assert block[0].startswith("  -/+ DatasetGroup/shop  (mini-shop) replaced: imported data is lost")
+    assert f"  -/+ Campaign/sims  (mini-sims) replaced: {STOPS}" in block
+    declined = mini.apply(confirm=lambda p: False, plan_options={"allow_data_loss": True})
+    assert declined.cancelled and mini.mutating_calls() == calls
+    assert mini.personalize.list_campaigns()["campaigns"] == [campaign]
