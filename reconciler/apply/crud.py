@@ -4,18 +4,19 @@ is read from its handler (`resources/`)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from reconciler.apply.graph import StepFailed
+from reconciler.apply.report import Phase
 from reconciler.apply.retry import DEPENDENTS_GOING, call_with_retry
 from reconciler.apply.slots import Slots
 from reconciler.apply.steps import Step
 from reconciler.apply.waiter import GONE, normalize_status
 from reconciler.errors import ApiError
 from reconciler.model.state import LiveResource
-from reconciler.plan.types import AdoptPayload, UpdatePayload
+from reconciler.plan.requests import Unresolved, resolve
+from reconciler.plan.types import AdoptPayload, CreatePayload, ReplacePayload, UpdatePayload
 from reconciler.resources.base import TAG_SPEC_DIGEST, ResourceHandler, tag_list
 from reconciler.resources.registry import handler as handler_for
 
@@ -32,7 +33,8 @@ class Crud(Slots):
     def _create(self, step: Step) -> str:
         res = self._desired(step)
         handler = handler_for(step.address.kind)
-        name = self._physical_name(step)
+        planned = self._planned_request(step)
+        name = str(planned.get("name") or self._physical_name(step))
         self._mark(step, False)
         arn = self._find(handler, res, name)
         if arn is not None:
@@ -48,7 +50,7 @@ class Crud(Slots):
                 self._wait_gone(step, handler, arn)
                 arn = None
         if arn is None:
-            request = handler.create_request(dataclasses.replace(res, physical_name=name), self.ctx())
+            request = self._resolved(step, planned)
             arn, created = self.api.create(
                 handler, request, lambda: self._find(handler, res, name), str(step.address), step.address.name
             )
@@ -61,6 +63,28 @@ class Crud(Slots):
         if live is not None:
             self._extra_calls(step, handler, handler.extra_requests(res, live, self.ctx()), live)
         return arn
+
+    def _planned_request(self, step: Step) -> Mapping[str, Any]:
+        """The Create* request the plan recorded (a replacement's create half: its `ReplacePayload`)."""
+        payload: CreatePayload | ReplacePayload
+        if step.phase == Phase.REPLACE_CREATE:
+            payload = self._payload(step, ReplacePayload)
+        else:
+            payload = self._payload(step, CreatePayload)
+        planned = payload.request
+        if not planned:
+            raise StepFailed(
+                f"{step.address}: the plan records no create request for this {step.change.action.value}; "
+                "nothing was done: plan again with this version of personalize-gitops"
+            )
+        return planned
+
+    def _resolved(self, step: Step, planned: Mapping[str, Any]) -> dict[str, Any]:
+        """The recorded request, its placeholders resolved (ARNs of what this apply created or trained)."""
+        try:
+            return resolve(planned, self.ctx())
+        except Unresolved as exc:
+            raise StepFailed(f"{step.address}: {exc}; nothing was created: plan again") from exc
 
     # -- update / adopt --------------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ what it needs is ready and never waits for anything else (the seed's three train
 
 Steps per action (the executor dispatches on the step's phase, never on reasons or kinds):
 
-* create: re-read by name first; a leftover CREATE FAILED resource is deleted and created again (`crud`).
+* create: re-read by name first; a leftover CREATE FAILED resource is deleted and created again; Create*
+  sends the request the plan recorded, its ARN placeholders resolved (`crud`, `plan/requests.py`).
 * update / adopt: re-read; Update* when something updatable differs; Start/Stop; Tag/Untag (`crud`).
 * replace: destroy-before-create deletes, then creates under the same name; create-before-destroy creates
   under `new_physical_name`, then deletes the old one once everything depending on it moved over.

@@ -24,17 +24,28 @@ from reconciler.model.address import Address
 from reconciler.model.state import DesiredResource, DesiredState, LiveState
 from reconciler.plan.types import (
     AdoptPayload,
+    CreatePayload,
     ImportPayload,
     Plan,
     PromotePayload,
     ReplaceOrder,
+    ReplacePayload,
     TrainPayload,
     UpdatePayload,
 )
 from reconciler.resources.base import JobOps, RefContext, ResourceHandler
 from reconciler.resources.registry import handler as handler_for
 
-P = TypeVar("P", ImportPayload, TrainPayload, PromotePayload, UpdatePayload, AdoptPayload)
+P = TypeVar(
+    "P",
+    CreatePayload,
+    ReplacePayload,
+    ImportPayload,
+    TrainPayload,
+    PromotePayload,
+    UpdatePayload,
+    AdoptPayload,
+)
 
 
 @dataclass(frozen=True)

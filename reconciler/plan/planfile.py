@@ -204,8 +204,8 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
     if version.split(".")[0] != FORMAT_VERSION.split(".")[0]:
         raise PlanError(
             f"unsupported plan format_version {version!r} (this tool reads {FORMAT_VERSION}): plan files of "
-            "format 1 carry no typed payloads, so apply cannot know exactly what was reviewed; nothing was "
-            "changed",
+            "format 1 carry no typed payloads and those of format 2 no create requests, so apply cannot know "
+            "exactly what was reviewed; nothing was changed",
             hint="create the plan again with this version of personalize-gitops (`plan --out PLANFILE`)",
         )
     try:

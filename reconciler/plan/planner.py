@@ -57,6 +57,7 @@ from reconciler.plan.order import finish
 from reconciler.plan.orphans import SUPERSEDED_SEPARATOR, guard_empty, plan_orphan
 from reconciler.plan.promote import gate_check
 from reconciler.plan.replace import is_own_name, old_prefix, plan_replace, replacement_name
+from reconciler.plan.requests import attach_requests
 from reconciler.plan.types import (
     Action,
     AdoptPayload,
@@ -120,6 +121,7 @@ def plan(desired: DesiredState, live: LiveState, options: PlanOptions | None = N
         if address not in desired.resources and address in live.resources:
             plan_orphan(p, address, live.resources[address])
     guard_empty(p)
+    attach_requests(p)
     return finish(p, order)
 
 

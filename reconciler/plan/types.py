@@ -13,9 +13,10 @@ from typing import Any, ClassVar
 from reconciler.model.address import Address
 from reconciler.pricing import DEFAULT_PRICES, PriceTable
 
-FORMAT_VERSION = "2.1"
-"""Major 2: every change carries a typed `payload` and the `read_fingerprint` of what the plan read.
-Minor 1: every change says why it is destructive (`harms`, `harm_texts`)."""
+FORMAT_VERSION = "3.0"
+"""Major 2: every change carries a typed `payload` and the `read_fingerprint` of what the plan read (2.1: and
+says why it is destructive, `harms`, `harm_texts`). Major 3: creates and replacements carry the Create*
+request apply sends (`CreatePayload.request`)."""
 
 
 class Action(StrEnum):
@@ -125,12 +126,15 @@ class _Payload:
 
 @dataclass(frozen=True, slots=True)
 class CreatePayload(_Payload):
-    """Create* with the manifest spec under `physical_name`; `spec_digest` is tagged on the new resource."""
+    """Create* with exactly `request`; `spec_digest` is tagged on the new resource."""
 
     kind: ClassVar[str] = "create"
     spec_digest: str = ""
     solution_version: str | None = None
     """Campaigns: which version it will serve (shown in the plan)."""
+    request: Mapping[str, Any] = field(default_factory=dict)
+    """The Create* kwargs (name, fields, tags) built at plan time by the kind's handler; apply sends them as
+    they are, with only the placeholders of ARNs the plan cannot know resolved (`plan/requests.py`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,8 @@ class ReplacePayload(_Payload):
     old_name: str = ""
     delete_old_after: tuple[str, ...] = ()
     """Campaigns that move to the new resource before the old one is deleted."""
+    request: Mapping[str, Any] = field(default_factory=dict)
+    """The Create* kwargs of the new resource, as `CreatePayload.request`."""
 
 
 @dataclass(frozen=True, slots=True)

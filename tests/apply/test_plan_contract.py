@@ -91,12 +91,14 @@ def test_a_resource_changed_while_apply_waits_stops_its_step(mini) -> None:
     assert campaign(mini)["solutionVersionArn"] == serving  # the step did nothing
 
 
-def test_plan_files_of_format_1_are_refused_with_a_clear_message(mini, tmp_path) -> None:
+@pytest.mark.parametrize("old", ["1.0", "2.0"])
+def test_plan_files_of_format_1_and_2_are_refused_with_a_clear_message(mini, tmp_path, old) -> None:
     data = planfile.plan_to_dict(mini.plan())
-    data["format_version"] = "1.0"
+    data["format_version"] = old
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
     with pytest.raises(PlanError) as error:
         planfile.load(str(path))
-    assert "unsupported plan format_version '1.0'" in error.value.message
-    assert "carry no typed payloads" in error.value.message and "plan --out" in (error.value.hint or "")
+    assert f"unsupported plan format_version '{old}'" in error.value.message
+    assert "carry no typed payloads" in error.value.message and "no create requests" in error.value.message
+    assert "plan --out" in (error.value.hint or "")

@@ -61,7 +61,7 @@ def test_plan_json_and_saved_plan(workdir):
     result = run("manifests", "--local", "--format", "json", "--out", "plan.json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["format_version"] == FORMAT_VERSION == "2.1" and data["applyable"] is True
+    assert data["format_version"] == FORMAT_VERSION == "3.0" and data["applyable"] is True
     assert data["summary"]["create"] == 15 and "local emulator" in data["target"]
     assert all(isinstance(c["change"]["actions"], list) for c in data["resource_changes"])
     saved = planfile.load("plan.json")

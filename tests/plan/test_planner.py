@@ -850,3 +850,24 @@ def test_children_wait_for_a_parent_still_being_created(base):
     creating = with_resource(without(live, FILT), DG, status="CREATE IN_PROGRESS")
     p = plan(desired, creating)
     assert DG in change(p, FILT, Action.CREATE).depends_on
+
+
+# --- the create requests (the plan contract: what apply sends) -------------------------------------------
+
+
+def test_create_requests_name_what_the_plan_read_and_hold_placeholders_for_what_it_creates(base):
+    _desired, live = base
+    second = Address(Kind.CAMPAIGN, "second")
+    specs = mutate(BASE_SPECS, SOL, "recipeArn", "aws-user-personalization-v2")
+    specs[second] = {"solution": "personalize", "minProvisionedTPS": 2}
+    p = plan(desired_state(specs), live)
+    replace = change(p, SOL, Action.REPLACE)
+    request = replace.payload.request
+    assert request["name"] == replace.new_physical_name  # the replacement's name, decided at plan time
+    assert request["datasetGroupArn"] == live.resources[DG].arn  # read by the plan: the ARN itself
+    assert {"tagKey": TAG_SPEC_DIGEST, "tagValue": replace.payload.spec_digest} in request["tags"]
+    created = change(p, second, Action.CREATE).payload.request
+    assert created["name"] == "shop-second" and created["minProvisionedTPS"] == 2
+    # its solution is replaced and trained by this apply: the version is known only then
+    assert created["solutionVersionArn"] == {"version": "Solution/personalize"}
+    assert "solutionArn" not in created

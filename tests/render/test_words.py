@@ -210,9 +210,10 @@ def test_interactive_apply_asks_about_the_destructive_changes_it_listed_first() 
     assert confirm_question(mixed()) == "Apply these changes, including the 2 destructive ones listed first?"
 
 
-def test_a_format_2_0_plan_keeps_its_destructive_flag() -> None:
+def test_a_saved_plan_without_harms_keeps_its_destructive_flag() -> None:
+    """Format 2.0 plans (no `harms`) are refused since format 3.0 (they carry no create requests); a saved
+    plan whose changes lack `harms` still keeps and shows its destructive flag."""
     data = planfile.plan_to_dict(mixed())
-    data["format_version"] = "2.0"
     for change in data["resource_changes"]:
         del change["harms"], change["harm_texts"]
     loaded = planfile.plan_from_dict(data)
