@@ -168,6 +168,9 @@ def field_lines(change: Change) -> list[str]:
 
 
 def summary_line(plan: Plan) -> str:
+    if not plan.has_changes and plan.errors:  # refused: never "No changes" (nothing matches the manifests)
+        n = len(plan.errors)
+        return f"The plan is refused ({n} error{'s' if n != 1 else ''}): nothing is applied until fixed."
     if not plan.has_changes:
         kept = [c for c in plan.changes if kept_orphan(c)]
         if kept:

@@ -98,7 +98,11 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
         for change in kept:
             out += _block(change, colour)
             out.append("")
-        out += [*(f"Warning: {w}" for w in plan.warnings), summary_line(plan)]
+        out += [f"Warning: {w}" for w in plan.warnings]
+        out += [_paint(f"Error: {e}", "31", colour) for e in plan.errors]  # a plan of no-ops can be refused
+        if not plan.applyable:
+            out.append(_paint("This plan cannot be applied: fix the errors above first.", "31", colour))
+        out.append(summary_line(plan))
         return "\n".join(out) + "\n"
     out += destructive_block(plan, colour)
     out.append("Resource actions are indicated with the following symbols:")

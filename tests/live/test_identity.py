@@ -4,6 +4,7 @@ whatever they are called, so changing the prefix never plans a silent second sta
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ import pytest
 from reconciler.errors import PlanError
 from reconciler.model.address import Kind
 from reconciler.plan.types import Action
+from reconciler.render.json import render_json
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_text
 from reconciler.resources.registry import REGISTRY
 from tests.apply.apply_support import emulated_world, write_mini
 
@@ -50,6 +54,53 @@ def test_changed_name_prefix_with_prune_finds_the_old_stack_and_refuses(tmp_path
         assert world.mutating_calls() == before
 
         _change_prefix(manifests, "shop-", "mini-")  # the hint's way out: the old prefix is a no-op again
+        world.reload()
+        assert not world.plan().has_changes
+
+
+def _without_prune_settings(manifests: Path) -> None:
+    stack = manifests / "stack.yaml"
+    lines = stack.read_text(encoding="utf-8").splitlines()
+    stack.write_text("\n".join(line for line in lines if "prune:" not in line) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("prune", ["off", "unset"])
+def test_changed_name_prefix_without_prune_is_refused_and_shown(tmp_path, monkeypatch, prune):
+    """Prune off (`enabled: false`) or no prune settings at all (the default): the old stack is found by its
+    tags, nothing is created next to it, and every rendering of the plan shows the refusal with its hint."""
+    manifests = write_mini(tmp_path, prune=False)
+    if prune == "unset":
+        _without_prune_settings(manifests)
+    with emulated_world(manifests, monkeypatch) as world:
+        assert world.desired.stack.settings.prune.enabled is False
+        assert world.apply().exit_code == 0
+        tagged = {a: lv.name for a, lv in world.live().resources.items() if REGISTRY[a.kind].taggable}
+
+        _change_prefix(manifests, "mini-", "shop-")
+        world.reload()
+        p = world.plan()
+        assert not p.applyable
+        assert p.count(Action.CREATE) == p.count(Action.DELETE) == p.count(Action.REPLACE) == 0, (
+            "a second stack was planned next to the old one"
+        )
+        for address, name in tagged.items():
+            (error,) = [e for e in p.errors if e.startswith(f"{address}:")]
+            assert name in error and f"shop-{address.name}" in error
+            assert "namePrefix back to 'mini-'" in error
+        # what `plan` prints (text, the PR comment, JSON): the refusal, never "No changes"
+        text = render_text(p)
+        assert all(f"Error: {e}" in text for e in p.errors), text
+        assert "This plan cannot be applied" in text and "No changes" not in text, text
+        markdown = render_markdown(p)
+        assert "Errors (the plan is refused)" in markdown and "No changes" not in markdown, markdown
+        assert json.loads(render_json(p))["errors"] == list(p.errors)
+
+        before = world.mutating_calls()
+        with pytest.raises(PlanError):
+            world.apply()
+        assert world.mutating_calls() == before
+
+        _change_prefix(manifests, "shop-", "mini-")
         world.reload()
         assert not world.plan().has_changes
 

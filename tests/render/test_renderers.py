@@ -82,6 +82,15 @@ def test_summary_lines():
     assert "cannot be applied" in render_text(refused)
 
 
+def test_a_refused_plan_of_no_ops_shows_its_errors_not_no_changes():
+    """e.g. a changed namePrefix: every resource is a no-op, the plan is refused (issue 11 finding 4)."""
+    refused = dataclasses.replace(no_changes(), errors=("DatasetGroup/shop: set namePrefix back",))
+    assert summary_line(refused) == "The plan is refused (1 error): nothing is applied until fixed."
+    text = render_text(refused)
+    assert "Error: DatasetGroup/shop: set namePrefix back" in text and "cannot be applied" in text
+    assert "No changes" not in text and "No changes" not in render_markdown(refused)
+
+
 def test_json_has_terraform_like_action_arrays():
     import json
 
