@@ -38,13 +38,16 @@ class Promote(Data):
                 if isinstance(spec, CampaignSpec) and serving and spec.solution not in self._versions:
                     self._versions[spec.solution] = str(serving)
 
-    def _metrics(self, version_arn: str) -> dict[str, float]:
+    def _metrics(self, version_arn: str, unread: list[str]) -> dict[str, float]:
+        """The version's offline metrics; {} when they cannot be read, a failed call's reason appended to
+        `unread` (the gate then fails closed: held back, never promoted on metrics nobody saw)."""
         try:
             response = self.api.call("get_solution_metrics", version_arn, solutionVersionArn=version_arn)
         except ApiError as exc:
-            if exc.code in ("ResourceNotFoundException", "ResourceInUseException"):
-                return {}
-            raise
+            if exc.code not in ("ResourceNotFoundException", "ResourceInUseException"):
+                short = version_arn.rsplit("/", 1)[-1]
+                unread.append(f"the metrics of {short} cannot be read: {exc.message}")
+            return {}
         return {str(k): float(v) for k, v in (response.get("metrics") or {}).items()}
 
     def _promotion_target(self, step: Step, spec: CampaignSpec, planned: PromotePayload) -> str:
@@ -69,15 +72,18 @@ class Promote(Data):
         return active[0].arn
 
     def _held_back(self, step: Step, gate: PromotionGate, serving: str, target: str) -> bool:
-        """The gate on fresh metrics; a candidate that fails it is held back (a note, not a failure)."""
-        current_metrics = self._metrics(serving) if serving else None
-        result = evaluate_gate(gate, self._metrics(target), current_metrics)
-        if result.passed:
+        """The gate on fresh metrics; a candidate that fails it, or whose metrics cannot be read, is held back
+        (a note, not a failure)."""
+        serving_unread: list[str] = []
+        current_metrics = self._metrics(serving, serving_unread) if serving else None
+        candidate_unread: list[str] = []
+        result = evaluate_gate(gate, self._metrics(target, candidate_unread), current_metrics)
+        if result.passed and not candidate_unread:
             return False
         text = (
             f"{step.address} keeps serving {serving.rsplit('/', 1)[-1]}; candidate "
             f"{target.rsplit('/', 1)[-1]} held back: "
-            + "; ".join(result.failures)
+            + "; ".join([*result.failures, *serving_unread, *candidate_unread])
             + " ["
             + "; ".join(result.side_by_side(gate_metric_names(gate)))
             + "]"
