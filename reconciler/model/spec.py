@@ -18,8 +18,10 @@ RECIPE_ARN_PREFIX = "arn:aws:personalize:::recipe/"
 
 
 class _Model(BaseModel):
+    # defer_build: a model's validator is built the first time it validates, so a command pays only for the
+    # kinds its manifests use (building all of them cost ~90 ms of every start: benchmarks/bench_startup.py)
     model_config = ConfigDict(
-        frozen=True, extra="forbid", populate_by_name=True, use_attribute_docstrings=True
+        frozen=True, extra="forbid", populate_by_name=True, use_attribute_docstrings=True, defer_build=True
     )
 
 
