@@ -227,10 +227,21 @@ def run_plan_command(served: Served, resources: int) -> CommandRun:
 
 
 def measure(resources: int) -> CommandRun:
+    return measure_runs(resources, 1)[0]
+
+
+RUNS = 3
+"""Runs of the command per size. On this shared 2-core host one run's load CPU at 5,000 resources moved
+between 0.95 and 1.47 s from one run to the next, so each figure comes from 3 runs, all of them shown: CPU
+time as the least of them (noise only adds to it), wall time as the median, peak RSS as the most."""
+
+
+def measure_runs(resources: int, runs: int) -> list[CommandRun]:
+    """`runs` plan commands against one built account."""
     with tempfile.TemporaryDirectory() as tmp:
         served = serve_account(Path(tmp) / "manifests", resources)
         try:
-            return run_plan_command(served, resources)
+            return [run_plan_command(served, resources) for _ in range(runs)]
         finally:
             served.server.stop()
 
@@ -245,23 +256,31 @@ add_notes(
     "`personalize-gitops plan --detailed-exitcode` in a child process (benchmarks/plan_child.py times the "
     "load, read and plan phases inside it; peak RSS = the child's VmHWM at exit). "
     "ideal = Personalize calls / 16 threads x 50 ms. Linearity compares CPU seconds of load + plan "
-    "(machine noise on a shared host moves wall time, not CPU time).",
+    "(machine noise on a shared host moves wall time more than CPU time). Each size runs the command 3 "
+    "times against one built account, every run shown: CPU as the least, wall time as the median, peak "
+    "RSS as the most of the 3.",
 )
 
 
 @section("scale", order=45)
 def scale_section(args: argparse.Namespace) -> list[Figure]:
     small, large = (100, 500) if args.quick else (1000, 5000)
+    runs = 1 if args.quick else RUNS
     figures: list[Figure] = []
-    base = measure(small)
-    big = measure(large)
-    ratio = big.load_plan_cpu / base.load_plan_cpu
+    bases = measure_runs(small, runs)
+    bigs = measure_runs(large, runs)
+    base = min(bases, key=lambda r: r.load_plan_cpu)
+    least = min(bigs, key=lambda r: r.load_plan_cpu)
+    big = sorted(bigs, key=lambda r: r.wall)[len(bigs) // 2]  # the median run
+    ratio = least.load_plan_cpu / base.load_plan_cpu
+    each = ", ".join(f"{r.load_plan_cpu:.2f}" for r in bigs)
     figures.append(
         issue_row(
             "scale",
             f"load + plan CPU, {large:,} vs {small:,} resources",
-            f"{ratio:.2f}x ({big.load_plan_cpu:.2f} s / {base.load_plan_cpu:.2f} s; load "
-            f"{big.phases['load']['cpu']:.2f} s, plan {big.phases['plan']['cpu']:.2f} s at {large:,})",
+            f"{ratio:.2f}x ({least.load_plan_cpu:.2f} s / {base.load_plan_cpu:.2f} s, least of {runs} runs; "
+            f"load {least.phases['load']['cpu']:.2f} s, plan {least.phases['plan']['cpu']:.2f} s at "
+            f"{large:,}; each run at {large:,}: {each} s)",
             f"<= {LINEAR_RATIO:g}x (linear)",
             ratio <= LINEAR_RATIO,
             "issue 15",
@@ -275,28 +294,33 @@ def scale_section(args: argparse.Namespace) -> list[Figure]:
         issue_row(
             "scale",
             f"{large:,}-resource no-op plan command over HTTP, 50 ms/call",
-            f"{big.wall:.1f} s ({big.wall / big.ideal:.2f}x the ideal {big.ideal:.1f} s; "
+            f"{big.wall:.1f} s, median of {runs} runs ({', '.join(f'{r.wall:.1f}' for r in bigs)} s); "
+            f"{big.wall / big.ideal:.2f}x the ideal {big.ideal:.1f} s; "
             f"{big.personalize_calls} Personalize + {big.other_calls} S3 calls; read "
             f"{big.phases['read']['wall']:.1f} s wall / {big.phases['read']['cpu']:.1f} s CPU, load "
             f"{big.phases['load']['wall']:.1f} s, plan {big.phases['plan']['wall']:.1f} s; "
             f"{'no changes' if big.noop else 'CHANGES (wrong)'})",
             f"< {PLAN_5000_SECONDS:g} s",
-            big.wall < PLAN_5000_SECONDS and big.noop,
+            big.wall < PLAN_5000_SECONDS and all(r.noop for r in bigs),
             "issue 15",
             tried="emulator serve keeps connections alive (TCP_NODELAY) and answers in parallel; the reader "
             "lists kinds account-wide (fewer calls); load and plan are indexed; no cyclic GC pauses while "
             "loading, rare ones while reading; a no-op plan imports no deepdiff/numpy; the endpoint's status "
-            "no longer copies the account. The rest is per-call CPU under the GIL (botocore: signing, "
-            "parsing, about 1.3 ms a call) and the emulator answering in the same 2 shared cores",
+            "no longer copies the account; the data locations are read with 1 listing instead of 500; no "
+            "botocore client-side parameter validation; spec validators built lazily. 16 calls are in "
+            "flight 89 % of the read, each taking 55 ms for 50 ms of latency: the rest is per-call CPU "
+            "under the GIL (botocore: signing, parsing, ~1.6 ms a call) and the emulator answering (~0.7 ms "
+            "a call) in the same 2 shared cores",
         )
     )
     figures.append(
         issue_row(
             "memory",
             f"plan command at {large:,} resources: peak RSS",
-            f"{big.peak_rss_mb:.0f} MB ({base.peak_rss_mb:.0f} MB at {small:,})",
+            f"{max(r.peak_rss_mb for r in bigs):.0f} MB, most of {runs} runs "
+            f"({max(r.peak_rss_mb for r in bases):.0f} MB at {small:,})",
             f"<= {RSS_MB:g} MB",
-            0 < big.peak_rss_mb <= RSS_MB,
+            0 < max(r.peak_rss_mb for r in bigs) <= RSS_MB,
             "issue 15",
         )
     )
