@@ -294,7 +294,7 @@ def scale_section(args: argparse.Namespace) -> list[Figure]:
         issue_row(
             "scale",
             f"{large:,}-resource no-op plan command over HTTP, 50 ms/call",
-            f"{big.wall:.1f} s, median of {runs} runs ({', '.join(f'{r.wall:.1f}' for r in bigs)} s); "
+            f"{big.wall:.1f} s, median of {runs} runs ({', '.join(f'{r.wall:.1f}' for r in bigs)} s; "
             f"{big.wall / big.ideal:.2f}x the ideal {big.ideal:.1f} s; "
             f"{big.personalize_calls} Personalize + {big.other_calls} S3 calls; read "
             f"{big.phases['read']['wall']:.1f} s wall / {big.phases['read']['cpu']:.1f} s CPU, load "
