@@ -720,11 +720,7 @@ class _Reader:
             raise
         except Exception as exc:  # as head() would have reported it
             raise translate(exc, f"read {locations[0]}") from exc
-        by_bucket: dict[str, dict[str, str]] = {}
-        for location in locations:
-            bucket, key = s3data.split_location(location)
-            by_bucket.setdefault(bucket, {})[key] = location
-        for bucket, keys in sorted(by_bucket.items()):
+        for bucket, keys in sorted(_by_bucket(locations).items()):
             if s3data.shared_prefix(list(keys)) is None:  # one key, or keys sharing no prefix
                 for location in keys.values():
                     self.spawn(self.head, location)
@@ -1116,16 +1112,21 @@ def minimal_calls(desired: DesiredState) -> int:
     return lists + describes + tags + len(_data_locations(desired))
 
 
+def _by_bucket(locations: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Data locations grouped per bucket: bucket -> {key: location} (how `_Reader.heads` reads them)."""
+    grouped: dict[str, dict[str, str]] = {}
+    for location in locations:
+        bucket, key = s3data.split_location(location)
+        grouped.setdefault(bucket, {})[key] = location
+    return grouped
+
+
 def _data_reads(desired: DesiredState) -> int:
     """ListObjectsV2 calls for the data locations: a bucket's keys sharing a prefix are listed together (a
     page holds 1,000 keys), others one call each."""
-    per_bucket: dict[str, list[str]] = {}
-    for location in _data_locations(desired):
-        bucket, key = s3data.split_location(location)
-        per_bucket.setdefault(bucket, []).append(key)
     return sum(
-        len(keys) if s3data.shared_prefix(keys) is None else -(-len(keys) // 1000)
-        for keys in per_bucket.values()
+        len(keys) if s3data.shared_prefix(list(keys)) is None else -(-len(keys) // 1000)
+        for keys in _by_bucket(_data_locations(desired)).values()
     )
 
 
