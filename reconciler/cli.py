@@ -39,7 +39,18 @@ class LazyCommand:
         parent.callback()(lambda: None)
         built: Any = typer.main.get_command(parent)
         command: Any = built.commands[name]
+        _resume_collector_first(command)
         return command
+
+
+def _resume_collector_first(command: Any) -> None:
+    """Each callback of `command` (and of its subcommands) ends the start-up GC pause first (`heap`)."""
+    from reconciler import heap
+
+    if command.callback is not None:
+        command.callback = heap.resuming(command.callback)
+    for sub in getattr(command, "commands", {}).values():
+        _resume_collector_first(sub)
 
 
 # --- command registrations (one line per command; order is the order `--help` lists them in) ---
@@ -204,12 +215,20 @@ def entry() -> None:
     interpreter's own teardown only frees memory: the loaded botocore models and the read account, about half
     a second for a 500-resource plan on a busy machine (issue 15). So the process flushes its streams and
     leaves with `os._exit` (as mypy does). When a thread other than a daemon is still alive, a stream cannot
-    be flushed, or the exit status is not a number, it exits the ordinary way instead."""
+    be flushed, or the exit status is not a number, it exits the ordinary way instead.
+
+    The cyclic garbage collector is paused from here until the command's callback starts (`heap.pause`,
+    `heap.resume`), or until `main()` returns when no command ran."""
+    from reconciler import heap
+
+    heap.pause()
     try:
         main()
         code: object = 0
     except SystemExit as exc:
         code = 0 if exc.code is None else exc.code
+    finally:
+        heap.resume()  # `--help`, `--version`, a usage error: no callback ran
     fast_exit(code)
 
 

@@ -82,3 +82,66 @@ def test_the_process_keeps_its_output_and_status_when_piped() -> None:
         cwd=REPO,
     )
     assert done.returncode == 1 and done.stderr.startswith("Error:"), done.stderr
+
+
+# --- the start-up GC pause (heap.pause / heap.resume) --------------------------------------------------
+
+
+def test_the_start_up_gc_pause_ends_in_a_resuming_callback_and_after_a_command_less_run() -> None:
+    """`entry` pauses the cyclic collector for the start-up imports; a command callback resumes it before
+    doing anything (no command runs long without collections); `--version` (no callback) resumes it too."""
+    import gc
+
+    from reconciler import heap
+
+    seen: list[bool] = []
+    assert gc.isenabled()
+    heap.pause()
+    try:
+        assert not gc.isenabled()
+        heap.resuming(lambda: seen.append(gc.isenabled()))()
+        assert seen == [True]
+    finally:
+        gc.enable()
+    assert run_entry(["--version"]) == ("fast", ["atexit", "_exit(0)"])
+    assert gc.isenabled()
+
+
+def test_every_command_and_subcommand_callback_resumes_the_collector_first() -> None:
+    def callbacks(command: Any) -> list[Any]:
+        found = [command.callback] if command.callback is not None else []
+        for sub in getattr(command, "commands", {}).values():
+            found += callbacks(sub)
+        return found
+
+    for name, lazy in cli.COMMANDS.items():
+        found = callbacks(lazy.load(name))
+        assert found, name
+        assert all(hasattr(callback, "__wrapped__") for callback in found), name
+
+
+def test_a_command_process_does_its_work_with_the_collector_on() -> None:
+    """A real `personalize-gitops validate` process: paused at start, on while the command works."""
+    script = (
+        "import gc, sys\n"
+        "from reconciler import cli\n"
+        "from reconciler.commands import validate_cmd\n"
+        "real = validate_cmd.validate\n"
+        "def observed(*args, **kwargs):\n"
+        "    print('collector on while validating:', gc.isenabled())\n"
+        "    return real(*args, **kwargs)\n"
+        "validate_cmd.validate = observed\n"
+        "print('collector on at start:', gc.isenabled())\n"
+        "sys.argv = ['personalize-gitops', 'validate', sys.argv[1]]\n"
+        "cli.entry()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(REPO / "manifests")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "collector on at start: True" in done.stdout
+    assert "collector on while validating: True" in done.stdout

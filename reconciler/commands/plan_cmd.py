@@ -110,24 +110,32 @@ def run_plan(
     concurrency: int = 16,
 ) -> int:
     from reconciler import heap
-    from reconciler.live.preflight import merge as merge_preflight
-    from reconciler.live.preflight import needs_checks, preflight
-    from reconciler.live.reader import read_live
-    from reconciler.manifest import load
-    from reconciler.plan import planfile
-    from reconciler.plan.planner import plan
-    from reconciler.render import render_json, render_markdown, render_text
 
     if output_format not in FORMATS:
         raise ReconcilerError(
             f"--format {output_format}: unknown format", hint="use one of: " + ", ".join(FORMATS)
         )
-    with heap.building():  # the desired state lives until exit: no collection walks it while it grows
+    # The modules, the desired state and the clients live until exit: no collection walks them while they
+    # are built (reading then freezes them, `heap.reading`).
+    with heap.building():
+        from reconciler.live.preflight import merge as merge_preflight
+        from reconciler.live.preflight import needs_checks, preflight
+        from reconciler.live.reader import read_live
+        from reconciler.manifest import load
+        from reconciler.plan import planfile
+        from reconciler.plan.planner import plan
+        from reconciler.render import render_json, render_markdown, render_text
+
         desired = load(path, stack_file=stack)
-    options = plan_options(desired, target="", retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
-    target = open_cli_target(
-        local=local, endpoint_url=endpoint_url, region=region, default_region=desired.stack.settings.region
-    )
+        options = plan_options(
+            desired, target="", retrain=retrain, prune=prune, allow_data_loss=allow_data_loss
+        )
+        target = open_cli_target(
+            local=local,
+            endpoint_url=endpoint_url,
+            region=region,
+            default_region=desired.stack.settings.region,
+        )
     try:
         with heap.reading():  # thousands of responses on 16 threads: rare collections that skip the manifests
             live = read_live(target, desired, concurrency=concurrency, now=target.clock.now())
