@@ -358,8 +358,15 @@ def _session(profile: str | None, region: str | None, **credentials: str) -> Any
     import boto3
     from botocore.exceptions import BotoCoreError
 
+    from reconciler.aws.models import botocore_session
+
     try:
-        return boto3.session.Session(profile_name=profile, region_name=region, **credentials)
+        return boto3.session.Session(
+            profile_name=profile,
+            region_name=region,
+            botocore_session=botocore_session(profile),
+            **credentials,
+        )
     except BotoCoreError as exc:  # ProfileNotFound and friends
         raise TargetError(
             f"cannot use AWS profile {profile or os.environ.get('AWS_PROFILE')!r}: {exc}",

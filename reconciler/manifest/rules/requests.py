@@ -36,11 +36,15 @@ Request = tuple[str, dict[str, Any], dict[str, Path]]
 @functools.lru_cache(maxsize=1)
 def _service_model() -> Any:
     # The model file alone (what a session would load), without building a botocore session: about 0.1 s
-    # less on every `validate`.
-    from botocore.loaders import Loader
+    # less on every `validate`; through the process's one data loader, so the clients a command makes next
+    # use the same parsed model (reconciler/aws/models.py).
     from botocore.model import ServiceModel
 
-    return ServiceModel(Loader().load_service_model("personalize", "service-2"), service_name="personalize")
+    from reconciler.aws.models import data_loader
+
+    return ServiceModel(
+        data_loader().load_service_model("personalize", "service-2"), service_name="personalize"
+    )
 
 
 def _dump(model: Any) -> Any:
