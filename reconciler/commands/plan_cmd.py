@@ -27,6 +27,30 @@ from reconciler.commands.common import (
 from reconciler.errors import ReconcilerError
 
 FORMATS = ("text", "markdown", "json")
+AFTER_READ = (
+    "reconciler.plan.planner",
+    "reconciler.plan.planfile",
+    "reconciler.render",
+    "reconciler.live.preflight",
+)
+"""The modules `plan` needs only once the account is read (imported during the read)."""
+
+
+def import_in_background(*modules: str) -> None:
+    """Import `modules` on a daemon thread (a command imports them again where it uses them: that import
+    waits for this one, or raises its error there). For modules needed only after a phase that mostly waits
+    on the network: their import then costs no wall time."""
+    import importlib
+    import threading
+
+    def run() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                return
+
+    threading.Thread(target=run, name="import-in-background", daemon=True).start()
 
 
 def target_args(*, local: bool, endpoint_url: str | None, region: str | None) -> str:
@@ -118,13 +142,8 @@ def run_plan(
     # The modules, the desired state and the clients live until exit: no collection walks them while they
     # are built (reading then freezes them, `heap.reading`).
     with heap.building():
-        from reconciler.live.preflight import merge as merge_preflight
-        from reconciler.live.preflight import needs_checks, preflight
         from reconciler.live.reader import read_live
         from reconciler.manifest import load
-        from reconciler.plan import planfile
-        from reconciler.plan.planner import plan
-        from reconciler.render import render_json, render_markdown, render_text
 
         desired = load(path, stack_file=stack)
         options = plan_options(
@@ -138,7 +157,15 @@ def run_plan(
         )
     try:
         with heap.reading():  # thousands of responses on 16 threads: rare collections that skip the manifests
+            # what runs after the read is imported while the read waits on the network
+            import_in_background(*AFTER_READ)
             live = read_live(target, desired, concurrency=concurrency, now=target.clock.now())
+            from reconciler.live.preflight import merge as merge_preflight
+            from reconciler.live.preflight import needs_checks, preflight
+            from reconciler.plan import planfile
+            from reconciler.plan.planner import plan
+            from reconciler.render import render_json, render_markdown, render_text
+
             result = plan(desired, live, replace(options, target=target.label))
             # read-only bucket, object, role, bucket policy and KMS checks, in parallel, only for the
             # datasets the plan creates, replaces or imports into (the only findings merge keeps): a no-op

@@ -139,3 +139,31 @@ def test_preflight_runs_after_the_plan_for_the_datasets_it_acts_on(workdir, monk
     ((only, concurrency),) = seen
     assert concurrency == 5 and only is not None
     assert {str(a) for a in only} == created and len(created) == 3
+
+
+def test_import_in_background_imports_and_leaves_errors_to_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`plan` imports what it needs after the read while the read waits on the network (issue 15)."""
+    import sys
+    import threading
+    import time
+
+    from reconciler.commands.plan_cmd import AFTER_READ, import_in_background
+
+    (tmp_path / "bg_ok_module.py").write_text("VALUE = 1\n", encoding="utf-8")
+    (tmp_path / "bg_broken_module.py").write_text(
+        "raise RuntimeError('broken on import')\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import_in_background("bg_ok_module", "bg_broken_module")
+    deadline = time.monotonic() + 30
+    while (
+        any(t.name == "import-in-background" for t in threading.enumerate()) and time.monotonic() < deadline
+    ):
+        time.sleep(0.01)
+    assert "bg_ok_module" in sys.modules
+    assert "broken on import" not in capfd.readouterr().err  # no traceback from the thread
+    with pytest.raises(RuntimeError, match="broken on import"):
+        __import__("bg_broken_module")  # the command's own import reports it
+    assert all(name.startswith("reconciler.") for name in AFTER_READ)
