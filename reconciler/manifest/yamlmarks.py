@@ -211,11 +211,12 @@ class _Builder:
         self.active: set[int] = set()
 
     def build(self, node: yaml.Node, path: Path) -> Any:
-        self.doc.value_marks.setdefault(path, _mark(node))
+        mark = _mark(node)
+        self.doc.value_marks.setdefault(path, mark)
         if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node, path)
+            return self.scalar(node, path, mark)
         if id(node) in self.active:
-            self.problems.append(YamlProblem(_mark(node), "recursive YAML alias"))
+            self.problems.append(YamlProblem(mark, "recursive YAML alias"))
             return None
         self.active.add(id(node))
         try:
@@ -227,38 +228,46 @@ class _Builder:
             self.active.discard(id(node))
         return None  # pragma: no cover - PyYAML has only these three node kinds
 
-    def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
+    def construct(self, node: yaml.ScalarNode, mark: Mark) -> tuple[Any, bool]:
+        """The scalar's value as the safe loader constructs it, and False when it cannot be (reported)."""
+        if node.tag == _STR_TAG:  # what the safe constructor returns for a string, without its bookkeeping
+            return node.value, True
+        try:
+            return self.loader.construct_object(node, deep=True), True
+        except yaml.constructor.ConstructorError as exc:
+            self.problems.append(YamlProblem(mark, str(exc.problem or exc)))
+            return None, False
+
+    def scalar(self, node: yaml.ScalarNode, path: Path, mark: Mark) -> Any:
         if node.tag == _TIMESTAMP_TAG:
             value: Any = node.value  # keep dates as written; no spec field is a datetime
         else:
-            try:
-                value = self.loader.construct_object(node, deep=True)
-            except yaml.constructor.ConstructorError as exc:
-                self.problems.append(YamlProblem(_mark(node), str(exc.problem or exc)))
+            value, ok = self.construct(node, mark)
+            if not ok:
                 return None
-        single_line = node.start_mark.line == node.end_mark.line
-        if isinstance(value, str) and single_line and node.style in (None, "'", '"'):
-            self.doc.scalar_styles[path] = node.style or "plain"
-        if isinstance(value, str) and self.subst is not None:
-            offset_ok = single_line and node.style is None
-            value = self.subst.apply(value, _mark(node), offset_ok, self.problems, path)
+        if isinstance(value, str):
+            single_line = node.start_mark.line == node.end_mark.line
+            if single_line and node.style in (None, "'", '"'):
+                self.doc.scalar_styles[path] = node.style or "plain"
+            if self.subst is not None:
+                value = self.subst.apply(value, mark, single_line and node.style is None, self.problems, path)
         return value
 
     def mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         first_seen: dict[Any, Mark] = {}
         merges: list[yaml.Node] = []
+        key_marks = self.doc.key_marks
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 merges.append(value_node)
                 continue
+            mark = _mark(key_node)
             if not isinstance(key_node, yaml.ScalarNode):
-                self.problems.append(YamlProblem(_mark(key_node), "mapping keys must be plain scalars"))
+                self.problems.append(YamlProblem(mark, "mapping keys must be plain scalars"))
                 continue
-            try:
-                key = self.loader.construct_object(key_node, deep=True)
-            except yaml.constructor.ConstructorError as exc:
-                self.problems.append(YamlProblem(_mark(key_node), str(exc.problem or exc)))
+            key, ok = self.construct(key_node, mark)
+            if not ok:
                 continue
             if not isinstance(key, str | int | float | bool) and key is not None:
                 key = str(key)
@@ -266,15 +275,15 @@ class _Builder:
                 first = first_seen[key]
                 self.problems.append(
                     YamlProblem(
-                        _mark(key_node),
+                        mark,
                         f"duplicate key '{key}' (first defined at line {first.line})",
                         hint="YAML keeps only the last value; remove or rename one of them",
                     )
                 )
                 continue
-            first_seen[key] = _mark(key_node)
+            first_seen[key] = mark
             child = (*path, key)
-            self.doc.key_marks[child] = _mark(key_node)
+            key_marks[child] = mark
             result[key] = self.build(value_node, child)
         for merge in merges:  # `<<: *anchor` - keys written here win over merged ones
             sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
