@@ -194,8 +194,13 @@ class StateView:
 # --- comparable-dict helpers ----------------------------------------------------------------------------
 
 
+_SCALARS = (str, int, float)
+
+
 def clean(value: Any) -> Any:
     """Drop None values and empty containers, recursively. False and 0 are kept (they are values)."""
+    if value is None or isinstance(value, _SCALARS):  # most values: answered before the slower ABC check
+        return value
     if isinstance(value, Mapping):
         out = {k: clean(v) for k, v in value.items()}
         return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
@@ -206,7 +211,7 @@ def clean(value: Any) -> Any:
 
 def drop_defaults(fields: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     """Remove dotted paths whose value equals the API default, then clean empty parents."""
-    result = json.loads(json.dumps(fields))
+    result = json_copy(fields)
     for path, default in defaults.items():
         parts = path.split(".")
         node = result
@@ -218,6 +223,20 @@ def drop_defaults(fields: dict[str, Any], defaults: Mapping[str, Any]) -> dict[s
             del node[parts[-1]]
     cleaned: dict[str, Any] = clean(result)
     return cleaned
+
+
+def json_copy(value: Any) -> Any:
+    """`json.loads(json.dumps(value))` without the text in between for the plain values comparable fields
+    hold (dicts with string keys, lists, tuples, exact str/int/float/bool/None); anything else (a str
+    subclass, a non-string key, another type) takes the round trip, so the result is always the same."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict and all(type(key) is str for key in value):
+        return {key: json_copy(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [json_copy(item) for item in value]
+    return json.loads(json.dumps(value))
 
 
 def flatten(fields: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
