@@ -29,15 +29,16 @@ def plan_compare(p: Planner, res: DesiredResource, lv: LiveResource, deps: tuple
     handler = p.handler(res.address)
     want = handler.desired_fields(res, p.ctx)
     have = handler.live_fields(lv, p.ctx)
-    digest = spec_digest(want)
-    drift = handler.taggable and lv.tags.get(TAG_SPEC_DIGEST) == digest
+    # the digest says whether differing fields are drift; with none (the usual case) only an update needs it
+    digest = spec_digest(want) if want != have else None
+    drift = handler.taggable and digest is not None and lv.tags.get(TAG_SPEC_DIGEST) == digest
     changes = field_changes(p, res, lv, want, have, drift)
     moved = parent_changes(p, res, lv, changes)
     changes = sorted([*changes, *moved, *tag_changes(p, res, lv)], key=lambda c: c.path)
     if any(c.forces_replacement for c in changes):
         plan_replace(p, res, lv, changes, replace_reasons(handler, changes, bool(moved)), deps)
     elif changes:
-        plan_update(p, res, lv, changes, bool(moved), (have, digest), deps)
+        plan_update(p, res, lv, changes, bool(moved), (have, digest or spec_digest(want)), deps)
     else:
         _cost, notes = handler.change_cost(res, have, (), p.options.prices)
         p.add_live(res.address, Action.NOOP, lv, notes=notes)
@@ -72,10 +73,10 @@ def parent_changes(
 ) -> list[FieldChange]:
     """References to parents that are replaced: they get new ARNs."""
     handler = p.handler(res.address)
-    spec = res.spec.model_dump(by_alias=True)
+    values = p.reference_values(res)
     found: list[FieldChange] = []
     for ref_field, kind in handler.references.items():
-        parent = Address(kind, str(spec.get(ref_field)))
+        parent = Address(kind, str(values[ref_field]))
         decision = p.decisions.get(parent)
         if (
             decision is None

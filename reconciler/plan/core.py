@@ -6,6 +6,7 @@ from __future__ import annotations
 import graphlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from reconciler.model.address import Address
 from reconciler.model.state import DesiredResource, DesiredState, LiveResource, LiveState
@@ -59,6 +60,7 @@ class Planner:
     # Indexes (scanning every change or dataset per resource made planning quadratic):
     _data_by_group: dict[str, list[DesiredResource]] | None = None
     _references: dict[Address, list[Address]] = field(default_factory=dict)
+    _reference_values: dict[Address, dict[str, Any]] = field(default_factory=dict)
     _change_positions: dict[Address, list[int]] = field(default_factory=dict)
     _indexed_list: list[Change] | None = None
     _indexed_count: int = 0
@@ -99,11 +101,20 @@ class Planner:
         """What `res` names (its handler's reference fields) and its explicit dependsOn, sorted."""
         known = self._references.get(res.address)
         if known is None:
+            values = self.reference_values(res)
             fields = self.handler(res.address).references
-            spec = res.spec.model_dump(by_alias=True) if fields else {}
-            refs = {Address(kind, str(spec[f])) for f, kind in fields.items() if spec.get(f)}
+            refs = {Address(kind, str(values[f])) for f, kind in fields.items() if values[f]}
             known = self._references[res.address] = sorted(refs | set(res.depends_on))
         return list(known)
+
+    def reference_values(self, res: DesiredResource) -> dict[str, Any]:
+        """The value of each of `res`'s reference fields in its spec (None when absent), dumped once."""
+        known = self._reference_values.get(res.address)
+        if known is None:
+            fields = self.handler(res.address).references
+            spec = res.spec.model_dump(by_alias=True) if fields else {}
+            known = self._reference_values[res.address] = {f: spec.get(f) for f in fields}
+        return known
 
     @staticmethod
     def group_of(res: DesiredResource) -> str | None:
