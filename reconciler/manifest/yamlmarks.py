@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import yaml
@@ -367,7 +368,32 @@ def oversized_node(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> tuple[ya
     return None
 
 
+def _plainly_bounded(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> bool:
+    """True when the document has at most `limit` values with every alias expanded and no collection nests
+    deeper than MAX_DEPTH: a quick walk, level by level, that visits an aliased node again each time and gives
+    up (False) at either bound. When it is True, `oversized_node` finds nothing (every collection's
+    expanded size is at most the whole document's); when False, `oversized_node` says what is wrong."""
+    level, depth, total = [root], 1, 0
+    while level:
+        total += len(level)
+        if total > limit:
+            return False
+        collections = [node for node in level if not isinstance(node, yaml.ScalarNode)]
+        if collections and depth > MAX_DEPTH:
+            return False
+        level = []
+        for node in collections:
+            if isinstance(node, yaml.MappingNode):
+                level.extend(chain.from_iterable(node.value))
+            else:
+                level.extend(node.value)
+        depth += 1
+    return True
+
+
 def _bounded(node: yaml.Node, problems: list[YamlProblem]) -> bool:
+    if _plainly_bounded(node):
+        return True
     found = oversized_node(node)
     if found is None:
         return True
