@@ -72,6 +72,8 @@ def norm_status(status: str | None) -> str:
     """`CREATE_PENDING` and `CREATE PENDING` are the same status (the docs use both spellings)."""
     if not status:
         return ""
+    if status == "ACTIVE":  # most resources: the loop below would return it unchanged
+        return status
     text = status.strip().upper()
     # Keep the single underscore in IN_PROGRESS: normalise the separator after the verb only.
     for verb in ("CREATE", "DELETE", "UPDATE", "STOP", "START"):
@@ -202,8 +204,12 @@ def clean(value: Any) -> Any:
     if value is None or isinstance(value, _SCALARS):  # most values: answered before the slower ABC check
         return value
     if isinstance(value, Mapping):
-        out = {k: clean(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            kept = clean(item)
+            if kept is not None and kept != {} and kept != []:
+                out[key] = kept
+        return out
     if isinstance(value, list | tuple):
         return [clean(v) for v in value]
     return value
