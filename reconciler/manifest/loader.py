@@ -464,8 +464,10 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
     if sources is None:
         return None, reporter
     raw_docs = _read_documents(sources.files, reporter)
-    stack_raw = [d for d in raw_docs if d.peek("kind") == STACK_KIND]
-    resource_raw = [d for d in raw_docs if d.peek("kind") != STACK_KIND]
+    stack_raw: list[RawDocument] = []
+    resource_raw: list[RawDocument] = []
+    for raw_doc in raw_docs:
+        (stack_raw if raw_doc.peek("kind") == STACK_KIND else resource_raw).append(raw_doc)
     stack = sources.stack
     if sources.from_stack_file:
         for stack_doc in stack_raw:
@@ -563,12 +565,17 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
     return context, reporter
 
 
+def address_order(res: DesiredResource) -> tuple[str, str]:
+    """Sort key giving the order of `Address` (kind, then name) without its Python-level comparisons."""
+    return (res.address.kind, res.address.name)
+
+
 def digest_of(stack: Stack, resources: list[DesiredResource]) -> str:
     """sha256 of the canonical JSON of the stack settings and every resource (sorted keys, no spaces):
     `{"resources":[...],"stack":{...}}`, hashed one resource at a time (the whole text of thousands of
     resources was a large transient)."""
     digest = hashlib.sha256(b'{"resources":[')
-    for i, r in enumerate(sorted(resources, key=lambda r: r.address)):
+    for i, r in enumerate(sorted(resources, key=address_order)):
         entry = {
             "address": str(r.address),
             "physicalName": r.physical_name,
@@ -605,7 +612,7 @@ def build_state(context: Context) -> DesiredState:
         )
     return DesiredState(
         stack=stack,
-        resources={r.address: r for r in sorted(resources, key=lambda r: r.address)},
+        resources={r.address: r for r in sorted(resources, key=address_order)},
         digest=digest_of(stack, resources),
         base_dir=str(context.base_dir),
     )

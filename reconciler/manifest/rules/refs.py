@@ -66,7 +66,7 @@ def _hint(ctx: Context, target: Address) -> str:
 def find_cycle(graph: dict[Address, tuple[Address, ...]]) -> list[Address] | None:
     """A dependency cycle (first node repeated at the end), or None. Iterative DFS, deterministic order."""
     state: dict[Address, int] = {}  # 1 = on stack, 2 = done
-    for root in sorted(graph):
+    for root in sorted(graph, key=lambda a: (a.kind, a.name)):  # Address order, compared as tuples (faster)
         if state.get(root):
             continue
         stack: list[tuple[Address, int]] = [(root, 0)]
