@@ -59,6 +59,8 @@ class Context:
     partial: list[PartialResource] = field(default_factory=list)
     _datasets: tuple[int, dict[str, list[ParsedResource]]] = (-1, {})
     """datasets_of_group's index (resource count it was built at, group -> datasets)."""
+    _kinds: tuple[int, dict[Kind, list[ParsedResource]]] = (-1, {})
+    """of_kind's index (resource count it was built at, kind -> resources in order)."""
 
     def __post_init__(self) -> None:
         self.by_address = {r.address: r for r in self.resources}
@@ -98,7 +100,12 @@ class Context:
     # --- lookups -------------------------------------------------------------------------------------
 
     def of_kind(self, kind: Kind) -> Iterator[ParsedResource]:
-        return (r for r in self.resources if r.address.kind is kind)
+        if self._kinds[0] != len(self.resources):  # the rules ask 16 times: one pass instead of 16
+            index: dict[Kind, list[ParsedResource]] = {}
+            for res in self.resources:
+                index.setdefault(res.address.kind, []).append(res)
+            self._kinds = (len(self.resources), index)
+        return iter(self._kinds[1].get(kind, ()))
 
     def get(self, kind: Kind, name: str) -> ParsedResource | None:
         return self.by_address.get(Address(kind, name))
