@@ -672,3 +672,119 @@ def test_imported_data_and_trained_models_survive_a_restart(tmp_path: Path) -> N
         )
     finally:
         second.stop()
+
+
+def _raw_personalize(
+    connection: http.client.HTTPConnection,
+    operation: str,
+    body: bytes,
+    extra: dict[str, str] | None = None,
+    method: str = "POST",
+) -> tuple[http.client.HTTPResponse, bytes]:
+    headers = {
+        "X-Amz-Target": f"AmazonPersonalize.{operation}",
+        "Content-Type": "application/x-amz-json-1.1",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=emulator/20260101/eu-west-1/personalize/aws4_request, "
+        "SignedHeaders=host;x-amz-target, Signature=0",
+        **(extra or {}),
+    }
+    connection.request(method, "/", body=body, headers=headers)
+    response = connection.getresponse()
+    return response, response.read()
+
+
+def test_personalize_answers_keep_their_wire_form(server: EmulatorServer) -> None:
+    """What botocore and the AWS CLI read: status line, the headers in order, JSON bodies and error shapes,
+    on one kept-alive connection; ``Connection: close`` is honoured and answered."""
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        created, body = _raw_personalize(connection, "CreateDatasetGroup", b'{"name": "wire"}')
+        arn = json.loads(body)["datasetGroupArn"]
+        assert created.status == 200 and created.reason == "OK" and created.version == 11
+        names = [name for name, _ in created.getheaders()]
+        assert names == ["Server", "Date", "Content-Type", "x-amzn-RequestId", "Content-Length"]
+        assert created.getheader("Server", "").startswith("Werkzeug/")
+        assert created.getheader("Date", "").endswith(" GMT")
+        assert created.getheader("Content-Type") == "application/x-amz-json-1.1"
+        assert len(created.getheader("x-amzn-RequestId", "")) == 36
+        assert int(created.getheader("Content-Length", "")) == len(body)
+        sock = connection.sock
+
+        described, body = _raw_personalize(
+            connection, "DescribeDatasetGroup", json.dumps({"datasetGroupArn": arn}).encode()
+        )
+        group = json.loads(body)["datasetGroup"]
+        assert (
+            described.status == 200
+            and group["name"] == "wire"
+            and isinstance(group["creationDateTime"], float)
+        )
+
+        missing, body = _raw_personalize(
+            connection, "DescribeDatasetGroup", json.dumps({"datasetGroupArn": arn + "x"}).encode()
+        )
+        assert (missing.status, missing.reason) == (400, "Bad Request")
+        assert json.loads(body)["__type"] == "ResourceNotFoundException"
+        assert [name for name, _ in missing.getheaders()] == names
+
+        for payload, code in ((b"{not json", "SerializationException"), (b"[]", "SerializationException")):
+            bad, body = _raw_personalize(connection, "ListDatasetGroups", payload)
+            assert bad.status == 400 and json.loads(body)["__type"] == code
+        unknown, body = _raw_personalize(connection, "NoSuchOperation", b"{}")
+        assert unknown.status == 400 and json.loads(body)["__type"] == "UnknownOperationException"
+        invalid, body = _raw_personalize(connection, "DescribeDatasetGroup", b'{"datasetGroupArn": "nope"}')
+        assert invalid.status == 400 and json.loads(body)["__type"] == "InvalidInputException"
+        assert connection.sock is sock  # every answer above kept the connection
+
+        last, body = _raw_personalize(connection, "ListDatasetGroups", b"{}", {"Connection": "close"})
+        assert last.status == 200 and last.getheader("Connection") == "close"
+        assert [g["name"] for g in json.loads(body)["datasetGroups"]] == ["wire"]
+    finally:
+        connection.close()
+
+
+def test_raw_requests_with_http10_expect_continue_and_folded_headers(server: EmulatorServer) -> None:
+    """Request forms botocore rarely sends still get the answers http.server gives them."""
+    import socket
+
+    host, port = server.url.removeprefix("http://").split(":")
+    auth = "Credential=emulator/20260101/eu-west-1/personalize/aws4_request"
+
+    def request(
+        version: str, extra: str = "", body: bytes = b"{}", target: str = "ListDatasetGroups"
+    ) -> bytes:
+        head = (
+            f"POST / {version}\r\nHost: {host}\r\nX-Amz-Target: AmazonPersonalize.{target}\r\n"
+            f"Authorization: AWS4-HMAC-SHA256 {auth}\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+        )
+        return head.encode("latin-1") + body
+
+    def read_answer(reader: Any) -> tuple[str, dict[str, str], bytes]:
+        status = reader.readline().decode().rstrip("\r\n")
+        headers: dict[str, str] = {}
+        while (line := reader.readline().decode("latin-1").rstrip("\r\n")) != "":
+            name, _, value = line.partition(":")
+            headers[name.lower()] = value.strip()
+        return status, headers, reader.read(int(headers.get("content-length", "0")))
+
+    with socket.create_connection((host, int(port)), timeout=10) as sock, sock.makefile("rb") as reader:
+        sock.sendall(request("HTTP/1.0", "Connection: keep-alive\r\n"))
+        status, headers, body = read_answer(reader)
+        assert status == "HTTP/1.1 200 OK" and headers["connection"] == "keep-alive"
+        assert json.loads(body) == {"datasetGroups": []}
+        # folded (obs-fold) header lines are read as http.server reads them
+        sock.sendall(request("HTTP/1.1", "X-Note: one\r\n two\r\n"))
+        assert read_answer(reader)[0] == "HTTP/1.1 200 OK"
+        sock.sendall(request("HTTP/1.1", "Expect: 100-continue\r\n"))
+        assert reader.readline() == b"HTTP/1.1 100 Continue\r\n" and reader.readline() == b"\r\n"
+        status, headers, body = read_answer(reader)
+        assert status == "HTTP/1.1 200 OK" and "connection" not in headers
+        sock.sendall(request("HTTP/1.0"))  # HTTP/1.0 without keep-alive: answered, then closed
+        status, headers, body = read_answer(reader)
+        assert status == "HTTP/1.1 200 OK" and headers["connection"] == "close"
+        assert reader.read(1) == b""
+    with socket.create_connection((host, int(port)), timeout=10) as sock, sock.makefile("rb") as reader:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+        status, headers, body = read_answer(reader)
+        assert status.startswith("HTTP/1.1 400") and body == b"unreadable request body\n"
