@@ -119,10 +119,9 @@ class PersonalizeEmulator:
                 raise EmulatorError("UnknownOperationException", f"Unknown operation {operation}.")
             try:
                 validate_input(operation, params)
-                state = self._regions.setdefault((account, region), RegionState())
-                ctx = Context(self, state, region, account, now)
+                ctx = Context(self, self._region_state(account, region), region, account, now)
                 self._settle(ctx)
-                raw = handler(ctx, copy.deepcopy(params))
+                raw = handler(ctx, _private_copy(params))
                 if is_mutating(operation):
                     self._revision += 1
             except EmulatorError as exc:
@@ -161,8 +160,7 @@ class PersonalizeEmulator:
                 raise EmulatorError("UnknownOperationException", f"Unknown operation {service} {operation}.")
             try:
                 dataplane.validate(service, operation, params)
-                state = self._regions.setdefault((account, region), RegionState())
-                ctx = Context(self, state, region, account, now)
+                ctx = Context(self, self._region_state(account, region), region, account, now)
                 self._settle(ctx)
                 out: dict[str, Any] | None = handler(ctx, params)
                 self._revision += 1  # the events API appends rows; runtime reads may train lazily
@@ -261,6 +259,12 @@ class PersonalizeEmulator:
         return sorted(op for op in operation_names() if op in HANDLERS)
 
     # ---- internals --------------------------------------------------------------------------------
+    def _region_state(self, account: str, region: str) -> RegionState:
+        state = self._regions.get((account, region))
+        if state is None:
+            state = self._regions[(account, region)] = RegionState()
+        return state
+
     def _check(self, operation: str, problems: list[str]) -> None:
         if problems:
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -308,6 +312,18 @@ class PersonalizeEmulator:
             if removal is not None:
                 removal(ctx, record)
             ctx.remove(kind, arn)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _private_copy(params: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the request the handler may change (and keep): a plain copy when every value is a scalar
+    (most calls: an ARN, a name, maxResults), a deep copy otherwise."""
+    for value in params.values():
+        if type(value) not in _SCALARS:
+            return copy.deepcopy(params)
+    return dict(params)
 
 
 def _summary(params: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import botocore.session
@@ -166,24 +168,80 @@ def to_datetime(epoch: float) -> dt.datetime:
 
 def render(value: Any, shape: Any) -> Any:
     """Stored data -> output value for ``shape``: drops members the shape does not declare, internal keys
-    (leading ``_``) and ``None``; epoch-second floats become UTC datetimes."""
+    (leading ``_``) and ``None``; epoch-second floats become UTC datetimes. Dicts and lists are built anew
+    (the answer shares nothing with the stored record).
+
+    Each shape's walk is worked out once (:func:`_renderer`); every answer of the server goes through here."""
+    renderer = _renderer(shape)
+    return value if renderer is None else renderer(value)
+
+
+Renderer = Callable[[Any], Any]
+#: shape object -> its renderer (None: the value itself). botocore caches shapes per operation model.
+_RENDERERS: dict[Any, Renderer | None] = {}
+_RENDERERS_LOCK = threading.Lock()
+
+
+def _renderer(shape: Any) -> Renderer | None:
+    try:
+        return _RENDERERS[shape]
+    except KeyError:
+        pass
+    with _RENDERERS_LOCK:  # published only once complete: readers take them without the lock
+        pending: dict[Any, Renderer | None] = {}
+        made = _compile(shape, pending)
+        for key, value in pending.items():
+            _RENDERERS.setdefault(key, value)
+        return made
+
+
+def _compile(shape: Any, pending: dict[Any, Renderer | None]) -> Renderer | None:
+    for known in (_RENDERERS, pending):
+        if shape in known:
+            return known[shape]
     kind = shape.type_name
+    made: Renderer | None
     if kind == "structure":
-        out: dict[str, Any] = {}
-        for key, member in shape.members.items():
-            item = value.get(key)
-            if item is not None:
-                out[key] = render(item, member)
-        return out
+        members: list[tuple[str, Renderer | None]] = []
+
+        def structure(value: Any) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            get = value.get
+            for key, sub in members:
+                item = get(key)
+                if item is not None:
+                    out[key] = item if sub is None else sub(item)
+            return out
+
+        pending[shape] = structure  # before the members: a shape may contain itself
+        members.extend((key, _compile(member, pending)) for key, member in shape.members.items())
+        return structure
     if kind == "list":
-        return [render(v, shape.member) for v in value]
-    if kind == "map":
-        return {k: render(v, shape.value) for k, v in value.items()}
-    if kind == "timestamp" and isinstance(value, int | float):
-        return to_datetime(float(value))
-    if kind in ("double", "float") and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
+        item = _compile(shape.member, pending)
+        made = (lambda value: list(value)) if item is None else (lambda value: [item(v) for v in value])
+    elif kind == "map":
+        entry = _compile(shape.value, pending)
+        made = (lambda value: dict(value.items())) if entry is None else _map_renderer(entry)
+    elif kind == "timestamp":
+        made = _render_timestamp
+    elif kind in ("double", "float"):
+        made = _render_float
+    else:
+        made = None
+    pending[shape] = made
+    return made
+
+
+def _map_renderer(entry: Renderer) -> Renderer:
+    return lambda value: {k: entry(v) for k, v in value.items()}
+
+
+def _render_timestamp(value: Any) -> Any:
+    return to_datetime(float(value)) if isinstance(value, int | float) else value
+
+
+def _render_float(value: Any) -> Any:
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def undeclared_keys(record: dict[str, Any], shape: Any) -> list[str]:

@@ -32,7 +32,7 @@ from reconciler.emulator import (
 )
 from reconciler.emulator.kinds import STATUSES
 from reconciler.emulator.resources import HANDLERS
-from reconciler.emulator.shapes import declared_errors
+from reconciler.emulator.shapes import declared_errors, render
 
 MODEL = service_model()
 OPERATIONS = sorted(MODEL.operation_names)
@@ -99,6 +99,72 @@ def test_checker_ranges_lists_maps_and_empty_outputs() -> None:
     assert check_shape({"tags": [{"tagKey": "k"}] * 201}, _shape("TagResourceRequest"))
     assert check_shape({"unexpected": 1}, None) and check_shape({}, None) == []
     assert check_shape(True, _shape("Campaign").members["minProvisionedTPS"])  # bool is not an int
+
+
+def _walk_render(value: Any, shape: Any) -> Any:
+    """The straightforward recursive walk ``render`` replaced (kept here as the reference)."""
+    kind = shape.type_name
+    if kind == "structure":
+        return {k: _walk_render(value[k], m) for k, m in shape.members.items() if value.get(k) is not None}
+    if kind == "list":
+        return [_walk_render(v, shape.member) for v in value]
+    if kind == "map":
+        return {k: _walk_render(v, shape.value) for k, v in value.items()}
+    if kind == "timestamp" and isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+    if kind in ("double", "float") and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _stored(shape: Any, depth: int = 0) -> Any:
+    """A stored-record-like value for ``shape``: every member, plus internal, undeclared and None keys."""
+    kind = shape.type_name
+    if kind == "structure":
+        out: dict[str, Any] = {"_internal": 1, "undeclared": "x"}
+        for i, (key, member) in enumerate(shape.members.items()):
+            out[key] = None if i % 5 == 4 or depth > 4 else _stored(member, depth + 1)
+        return out
+    if kind == "list":
+        return [_stored(shape.member, depth + 1) for _ in range(2)]
+    if kind == "map":
+        return {"a": _stored(shape.value, depth + 1), "b": _stored(shape.value, depth + 1)}
+    return {
+        "timestamp": 1700000000.25,
+        "double": 3,
+        "float": 2,
+        "integer": 7,
+        "long": 8,
+        "boolean": True,
+    }.get(kind, "s")
+
+
+def _typed(value: Any) -> Any:
+    """``value`` with every leaf paired with its type (3 == 3.0, but the wire shows 3 or 3.0)."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    return (type(value), value)
+
+
+def _containers(value: Any) -> list[int]:
+    if isinstance(value, dict):
+        return [id(value), *(i for v in value.values() for i in _containers(v))]
+    if isinstance(value, list):
+        return [id(value), *(i for v in value for i in _containers(v))]
+    return []
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_render_matches_the_plain_walk_and_shares_nothing(operation: str) -> None:
+    shape = MODEL.operation_model(operation).output_shape
+    if shape is None:
+        return
+    stored = _stored(shape)
+    out = render(stored, shape)
+    assert _typed(out) == _typed(_walk_render(stored, shape))
+    assert not set(_containers(out)) & set(_containers(stored))
 
 
 # ---- a tour through all 71 operations ------------------------------------------------------------------
