@@ -788,3 +788,32 @@ def test_raw_requests_with_http10_expect_continue_and_folded_headers(server: Emu
         sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
         status, headers, body = read_answer(reader)
         assert status.startswith("HTTP/1.1 400") and body == b"unreadable request body\n"
+
+
+def test_an_idle_kept_alive_connection_is_closed_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import time
+
+    from reconciler.emulator import server as server_module
+
+    monkeypatch.setattr(server_module, "KEEP_ALIVE_IDLE_SECONDS", 0.5)
+    srv = start_server()
+    try:
+        host, port = srv.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock, sock.makefile("rb") as reader:
+            sock.sendall(b"GET /_emulator/status HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert reader.readline() == b"HTTP/1.1 200 OK\r\n"
+            while reader.readline() not in (b"\r\n", b""):
+                pass
+            started = time.monotonic()
+            assert reader.read().startswith(b"{")  # the body, then the server closes the idle connection
+            assert 0.3 < time.monotonic() - started < 5
+        deadline = time.monotonic() + 5
+        while srv.open_connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert srv.open_connections == 0
+    finally:
+        srv.stop()
+    assert capsys.readouterr().err == ""
