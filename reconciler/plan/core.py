@@ -150,31 +150,17 @@ class Planner:
 
     @staticmethod
     def topo(graph: Mapping[Address, set[Address]]) -> list[Address]:
-        """Dependencies first, in rounds: every node whose dependencies are all placed, sorted. (graphlib's
-        order, fed round by round, without its bookkeeping: it was an eighth of a no-op plan's time.)"""
-        waiting: dict[Address, int] = {}
-        users: dict[Address, list[Address]] = {}
+        """Dependencies first, in rounds (graphlib): every node whose dependencies are all placed, sorted.
+        A cycle raises graphlib's CycleError."""
+        sorter: graphlib.TopologicalSorter[Address] = graphlib.TopologicalSorter()
         for node, deps in graph.items():
-            inside = deps & graph.keys()
-            waiting[node] = len(inside)
-            for dep in inside:
-                users.setdefault(dep, []).append(node)
-        ready = sorted(node for node, count in waiting.items() if not count)
+            sorter.add(node, *(deps & graph.keys()))  # the order within a round comes from sorting it
+        sorter.prepare()
         order: list[Address] = []
-        while ready:
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready())
             order.extend(ready)
-            placed: list[Address] = []
-            for node in ready:
-                for user in users.get(node, ()):
-                    waiting[user] -= 1
-                    if not waiting[user]:
-                        placed.append(user)
-            ready = sorted(placed)
-        if len(order) < len(graph):  # a cycle: graphlib reports it (CycleError), as it always did
-            sorter: graphlib.TopologicalSorter[Address] = graphlib.TopologicalSorter()
-            for node, deps in graph.items():
-                sorter.add(node, *sorted(d for d in deps if d in graph))
-            sorter.prepare()
+            sorter.done(*ready)
         return order
 
     # -- changes --

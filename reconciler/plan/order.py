@@ -1,5 +1,6 @@
-"""The plan's order: non-delete changes in dependency order (`Planner.topo`, ties broken by address, then
-action), deletes afterwards in reverse dependency order, each delete waiting for its children's deletes."""
+"""The plan's order: non-delete changes in dependency order (`Planner.topo`: graphlib, ties broken by address,
+then action), deletes afterwards in reverse dependency order, each delete waiting for its children's
+deletes."""
 
 from __future__ import annotations
 

@@ -33,8 +33,8 @@ Replacement order: names are unique per kind, so a replacement is destroy-before
 
 Several changes may share an address (CREATE then RETRAIN of a solution); they run in the listed order.
 `Change.depends_on` names addresses whose changes must finish first. Non-delete changes are sorted in
-dependency order (in rounds, `Planner.topo`; ties broken by address), deletes afterwards in reverse
-dependency order.
+dependency order (in rounds, `Planner.topo` with graphlib; ties broken by address), deletes afterwards in
+reverse dependency order.
 
 This module is the generic core: the decision table above, create and adopt. The rows live in focused
 modules (`compare`, `replace`, `orphans`, `order`; the data flows `data` and `promote`, entered through the
