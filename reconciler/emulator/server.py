@@ -35,10 +35,7 @@ The server binds to loopback addresses only: it has no authentication (any crede
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import functools
 import http
-import http.client
 import io
 import ipaddress
 import json
@@ -65,7 +62,7 @@ DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 PERSONALIZE_TARGET_PREFIX = "AmazonPersonalize."
 _SCOPE = re.compile(r"Credential=[^/,\s]*/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
-_READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Head")
+_READ_ONLY_OPS = re.compile(r"^(Describe|List|Get|Head)")
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -221,12 +218,10 @@ class EmulatorApp:
         on_mutation: Callable[[str], None] | None = None,
         status_extra: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
-        from .errors import InjectedConnectionReset
         from .wire import wire_call
 
         self.emulator = emulator
         self._wire_call = wire_call
-        self._connection_reset = InjectedConnectionReset
         self.account = default_account()
         self.bridge = bridge if bridge is not None else (MotoBridge() if moto else None)
         self.moto_app: WsgiApp | None = self.bridge.app if self.bridge is not None else None
@@ -272,42 +267,21 @@ class EmulatorApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         scope = scope_of(environ.get("HTTP_AUTHORIZATION"))
-        control = path.startswith(CONTROL_PREFIX)
-        self._enter(scope, control)
-        try:
-            if control:
-                return self.control(environ, start_response)
-            return self._dispatch(environ, start_response, scope)
-        finally:
-            self._leave()
-
-    def answer_personalize(
-        self, target: str, authorization: str | None, body: bytes, drop_connection: Callable[[], None]
-    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
-        """One ``AmazonPersonalize.*`` call without a WSGI environ (``emulator serve``'s handler calls this
-        for ``POST /``): the same ``(status line, headers, body)`` that ``__call__`` answers; None when an
-        injected ``ConnectionReset`` dropped the connection (through ``drop_connection``)."""
-        scope = scope_of(authorization)
-        self._enter(scope, False)
-        try:
-            return self._personalize_answer(target, body, scope, drop_connection)
-        finally:
-            self._leave()
-
-    def _enter(self, scope: tuple[str, str] | None, control: bool) -> None:
         with self._count_lock:  # requests arrive on many threads at once
             self.requests += 1
-            if scope is not None and not control:
+            if scope is not None and not path.startswith(CONTROL_PREFIX):
                 self.regions.add(scope[0])
                 if scope[1] == "ssm":
                     self.ssm_regions.add(scope[0])
             self.in_flight += 1
-            if self.in_flight > self.peak_in_flight:
-                self.peak_in_flight = self.in_flight
-
-    def _leave(self) -> None:
-        with self._count_lock:
-            self.in_flight -= 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if path.startswith(CONTROL_PREFIX):
+                return self.control(environ, start_response)
+            return self._dispatch(environ, start_response, scope)
+        finally:
+            with self._count_lock:
+                self.in_flight -= 1
 
     def _dispatch(
         self, environ: dict[str, Any], start_response: StartResponse, scope: tuple[str, str] | None
@@ -327,8 +301,8 @@ class EmulatorApp:
             )
         method = environ.get("REQUEST_METHOD", "GET")
         result = list(self.moto_app(environ, start_response))
-        if method not in ("GET", "HEAD", "OPTIONS") and not _moto_action(environ, target).startswith(
-            _READ_ONLY_PREFIXES
+        if method not in ("GET", "HEAD", "OPTIONS") and not _READ_ONLY_OPS.match(
+            _moto_action(environ, target)
         ):
             self._mutated(scope[1] if scope is not None else "*")
         return result
@@ -340,31 +314,23 @@ class EmulatorApp:
         target: str,
         scope: tuple[str, str] | None,
     ) -> Iterable[bytes]:
-        answer = self._personalize_answer(
-            target, read_body(environ), scope, lambda: _drop_connection(environ)
-        )
-        if answer is None:
-            return []
-        status, headers, data = answer
-        start_response(status, headers)
-        return [data]
+        from .errors import InjectedConnectionReset
 
-    def _personalize_answer(
-        self, target: str, body: bytes, scope: tuple[str, str] | None, drop_connection: Callable[[], None]
-    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
         region = scope[0] if scope is not None else DEFAULT_REGION
+        body = read_body(environ)
         operation = target[len(PERSONALIZE_TARGET_PREFIX) :]
         delay = float(self.emulator.control.latency_for(operation))
         if delay > 0:
             time.sleep(delay)  # like the in-process hook: wall time, outside the emulator's lock
         try:
             status, headers, data = self._wire_call(self.emulator, target, body, region, self.account)
-        except self._connection_reset:
-            drop_connection()
-            return None
-        if not operation.startswith(_READ_ONLY_PREFIXES):
+        except InjectedConnectionReset:
+            _drop_connection(environ)
+            return []
+        if not _READ_ONLY_OPS.match(operation):
             self._mutated("personalize")
-        return _status_line(status), [*headers.items(), ("Content-Length", str(len(data)))], data
+        start_response(_status_line(status), [*headers.items(), ("Content-Length", str(len(data)))])
+        return [data]
 
     def _dataplane(
         self, environ: dict[str, Any], start_response: StartResponse, scope: tuple[str, str]
@@ -403,7 +369,6 @@ def _drop_connection(environ: dict[str, Any]) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-@functools.cache
 def _status_line(status: int) -> str:
     try:
         return f"{status} {http.HTTPStatus(status).phrase}"
@@ -617,57 +582,6 @@ class EmulatorServer:
 KEEP_ALIVE_IDLE_SECONDS = 60.0
 _NO_BODY_STATUSES = frozenset({204, 304})
 _HOP_BY_HOP = frozenset({"connection", "content-length", "transfer-encoding", "keep-alive"})
-_MAX_LINE = 65536  # http.client's limits for one header line and the number of header lines
-_MAX_HEADERS = 100
-#: A header line the email parser would read as plainly ``name: value`` (anything else goes to that parser).
-_PLAIN_HEADER_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
-_INTERNAL_FAILURE = (
-    "500 Internal Server Error",
-    [("Content-Type", "application/x-amz-json-1.1")],
-    json.dumps({"__type": "InternalFailure", "message": "emulator error"}).encode(),
-)
-_date_cache: tuple[int, str] = (0, "")
-
-
-def _http_date() -> str:
-    """http.server's ``Date`` value (``email.utils.formatdate(time.time(), usegmt=True)``), formatted once
-    per second: the text only changes with the whole second."""
-    global _date_cache
-    now = int(time.time())
-    second, text = _date_cache
-    if second != now:
-        text = email.utils.formatdate(now, usegmt=True)
-        _date_cache = (now, text)
-    return text
-
-
-def _read_headers(rfile: Any, message_class: type) -> tuple[Any, dict[str, str] | None]:
-    """The request's header block as http.server reads it (``http.client.parse_headers``: same limits, same
-    ``HTTPMessage``), without running the email parser over ordinary ``Name: value`` lines.
-
-    Also returns the headers as ``{lower-case name: value}`` when every line is such an ordinary line and no
-    name repeats (None otherwise); the handler's Personalize path reads that dict."""
-    lines: list[bytes] = []
-    while True:
-        line = rfile.readline(_MAX_LINE + 1)
-        if len(line) > _MAX_LINE:
-            raise http.client.LineTooLong("header line")
-        lines.append(line)
-        if len(lines) > _MAX_HEADERS:
-            raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
-        if line in (b"\r\n", b"\n", b""):
-            break
-    message = message_class()
-    plain: dict[str, str] = {}
-    for line in lines[:-1]:
-        name, colon, value = line.decode("iso-8859-1").partition(":")
-        value = value.lstrip(" \t").rstrip("\r\n")
-        if not colon or "\r" in value or _PLAIN_HEADER_NAME.fullmatch(name) is None:
-            # a folded line, a stray CR, a line without a name: the email parser decides, as before
-            return http.client.parse_headers(io.BytesIO(b"".join(lines)), _class=message_class), None
-        message.set_raw(name, value)  # what the email parser stores for a one-line header (compat32)
-        plain[name.lower()] = value
-    return message, plain if len(plain) == len(lines) - 1 else None
 
 
 def _handler_class(quiet: bool) -> type:
@@ -679,22 +593,16 @@ def _handler_class(quiet: bool) -> type:
     a complete in-memory body, and frames every answer with an exact ``Content-Length``, so the connection
     can carry the next request. One thread per connection (werkzeug's threaded server) serves concurrent
     clients in parallel; the emulator serialises state changes with its own lock.
-
-    Per request CPU matters (16 clients share the server's GIL): header lines are read without the email
-    parser when they are ordinary, an ``AmazonPersonalize.*`` call (``POST /`` with ``X-Amz-Target``) goes
-    straight to :meth:`EmulatorApp.answer_personalize` without building a WSGI environ, and every answer
-    leaves in one write.
     """
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     class KeepAliveHandler(MotoRequestHandler):
         timeout = KEEP_ALIVE_IDLE_SECONDS
-        _plain_headers: dict[str, str] | None = None
 
         def setup(self) -> None:
             super().setup()
-            # Nagle's algorithm would hold a small answer back until the client's delayed ACK (~40 ms per
-            # call on a kept-alive connection, when headers and body left in two writes).
+            # Headers and body leave in two writes: without this, Nagle's algorithm holds the body back
+            # until the client's delayed ACK (~40 ms per call on a kept-alive connection).
             with contextlib.suppress(OSError):
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             track = getattr(self.server, "track_connection", None)
@@ -717,56 +625,15 @@ def _handler_class(quiet: bool) -> type:
             if not quiet and not format.startswith("Request timed out"):
                 super().log_error(format, *args)
 
-        def parse_request(self) -> bool:
-            """http.server's ``parse_request`` for the usual ``METHOD PATH HTTP/1.x`` request line, with the
-            header block read by :func:`_read_headers`; any other request line goes to http.server's."""
-            self._plain_headers = None
-            requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-            words = requestline.split()
-            if len(words) != 3 or words[2] not in ("HTTP/1.1", "HTTP/1.0"):
-                return bool(super().parse_request())
-            self.requestline = requestline
-            self.command, path, self.request_version = words
-            self.close_connection = not (words[2] == "HTTP/1.1" and self.protocol_version >= "HTTP/1.1")
-            self.path = "/" + path.lstrip("/") if path.startswith("//") else path
-            try:
-                self.headers, plain = _read_headers(self.rfile, self.MessageClass)
-            except http.client.LineTooLong as err:
-                self.send_error(http.HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long", str(err))
-                return False
-            except http.client.HTTPException as err:
-                self.send_error(http.HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers", str(err))
-                return False
-            self._plain_headers = plain
-            get = plain.get if plain is not None else self.headers.get
-            conntype = str(get("connection", "")).lower()
-            if conntype == "close":
-                self.close_connection = True
-            elif conntype == "keep-alive" and self.protocol_version >= "HTTP/1.1":
-                self.close_connection = False
-            expect = str(get("expect", "")).lower()
-            if expect == "100-continue" and self.protocol_version >= "HTTP/1.1" and words[2] == "HTTP/1.1":
-                return bool(self.handle_expect_100())
-            return True
-
         def run_wsgi(self) -> None:
-            # "Expect: 100-continue" was answered by parse_request (HTTP/1.1).
-            plain = self._plain_headers
-            if plain is not None and self.command == "POST" and self.path == "/":
-                target = plain.get("x-amz-target", "")
-                answer = getattr(self.server.app, "answer_personalize", None)
-                if (
-                    target.startswith(PERSONALIZE_TARGET_PREFIX)
-                    and "transfer-encoding" not in plain
-                    and answer
-                ):
-                    self._answer_personalize(answer, target, plain)
-                    return
+            # "Expect: 100-continue" was answered by http.server's parse_request (HTTP/1.1).
             environ = self.make_environ()
             try:
                 body = _read_request_body(environ, self.rfile)
             except (ValueError, OSError):
-                self._unreadable_body()
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self._respond(400, [("Content-Type", "text/plain")], b"unreadable request body\n", False)
                 return
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
@@ -791,46 +658,18 @@ def _handler_class(quiet: bool) -> type:
                         close()
             except Exception:
                 log.exception("emulator serve: error answering %s %s", self.command, self.path)
-                status, headers, data = _INTERNAL_FAILURE
-                started[:] = [status, list(headers)]
-                chunks = [data]
+                started[:] = [
+                    "500 Internal Server Error",
+                    [("Content-Type", "application/x-amz-json-1.1")],
+                ]
+                chunks = [json.dumps({"__type": "InternalFailure", "message": "emulator error"}).encode()]
             if not started:  # the application dropped the connection (an injected ConnectionReset)
                 self.close_connection = True
                 return
-            self._answer(started[0], started[1], b"".join(chunks))
-
-        def _answer_personalize(self, answer: Any, target: str, plain: dict[str, str]) -> None:
-            """``POST /`` with ``X-Amz-Target: AmazonPersonalize.*``: what ``run_wsgi`` answers, without the
-            WSGI environ (:meth:`EmulatorApp.answer_personalize`)."""
-            try:
-                body = _read_exact(self.rfile, plain.get("content-length"))
-            except (ValueError, OSError):
-                self._unreadable_body()
-                return
-            try:
-                answered = answer(target, plain.get("authorization"), body, self._drop)
-            except Exception:
-                log.exception("emulator serve: error answering %s %s", self.command, self.path)
-                answered = _INTERNAL_FAILURE
-            if answered is None:  # an injected ConnectionReset dropped the connection
-                self.close_connection = True
-                return
-            status, headers, data = answered
-            self._answer(status, headers, data)
-
-        def _drop(self) -> None:
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-
-        def _unreadable_body(self) -> None:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self._respond(400, [("Content-Type", "text/plain")], b"unreadable request body\n", False)
-
-        def _answer(self, status: str, headers: list[tuple[str, str]], data: bytes) -> None:
+            status, headers = started
             code_text, _, phrase = str(status).partition(" ")
             try:
-                self._respond(int(code_text), headers, data, self.command == "HEAD", phrase)
+                self._respond(int(code_text), headers, b"".join(chunks), self.command == "HEAD", phrase)
             except OSError:
                 self.close_connection = True
 
@@ -842,41 +681,29 @@ def _handler_class(quiet: bool) -> type:
             head: bool,
             phrase: str | None = None,
         ) -> None:
-            """http.server's ``send_response`` (status line, ``Server``, ``Date``), the application's headers,
-            the framing headers, then the body: one write."""
-            self.log_request(code)
-            if self.request_version == "HTTP/0.9":  # http.server sends no status line or headers then
-                if data and not head:
-                    self.wfile.write(data)
-                return
-            if not phrase:
-                phrase = self.responses[code][0] if code in self.responses else ""
-            lines = [
-                f"{self.protocol_version} {code} {phrase}",
-                f"Server: {self.version_string()}",
-                f"Date: {_http_date()}",
-            ]
+            self.send_response(code, phrase or None)
             declared_length: str | None = None
             for key, value in headers:
                 lower = key.lower()
                 if lower == "content-length":
                     declared_length = value
                 if lower not in _HOP_BY_HOP:
-                    lines.append(f"{key}: {value}")
+                    self.send_header(key, value)
             if head:
                 # HEAD: the length of what a GET would return (S3 HeadObject), no body.
-                lines.append(f"Content-Length: {declared_length or '0'}")
-                data = b""
+                self.send_header("Content-Length", declared_length or "0")
             elif not (100 <= code < 200 or code in _NO_BODY_STATUSES):
-                lines.append(f"Content-Length: {len(data)}")
+                self.send_header("Content-Length", str(len(data)))
             else:
                 data = b""
             if self.close_connection:
-                lines.append("Connection: close")
+                self.send_header("Connection", "close")
             elif self.request_version == "HTTP/1.0":
-                lines.append("Connection: keep-alive")
-            lines.append("\r\n")
-            self.wfile.write("\r\n".join(lines).encode("latin-1", "strict") + data)
+                self.send_header("Connection", "keep-alive")
+            self.end_headers()
+            if data and not head:
+                self.wfile.write(data)
+            self.wfile.flush()
 
     return KeepAliveHandler
 
@@ -885,12 +712,8 @@ def _read_request_body(environ: dict[str, Any], rfile: Any) -> bytes:
     """The whole request body, so that the next request on the connection starts at the right byte."""
     if environ.get("wsgi.input_terminated"):  # Transfer-Encoding: chunked (werkzeug's DechunkedInput)
         return bytes(environ["wsgi.input"].read())
-    return _read_exact(rfile, environ.get("CONTENT_LENGTH"))
-
-
-def _read_exact(rfile: Any, content_length: str | None) -> bytes:
-    """``Content-Length`` bytes of ``rfile`` (ValueError: a malformed length; OSError: the peer hung up)."""
-    length = int(str(content_length or "0").strip())
+    length_text = str(environ.get("CONTENT_LENGTH") or "0").strip()
+    length = int(length_text)
     if length < 0:
         raise ValueError("negative Content-Length")
     data = rfile.read(length) if length else b""
