@@ -13,8 +13,10 @@ What is read (and nothing else):
   account-wide summary is kept only when its parent is in scope, so other groups' children are never
   described or tag-read;
 * per child in scope: one Describe* and (taggable kinds) one `ListTagsForResource`; per dataset
-  `ListDatasetImportJobs` and the tags of its newest successful import (source ETag bookkeeping); per metric
-  attribution `ListMetricAttributionMetrics`;
+  `ListDatasetImportJobs`, the source fingerprints of its newest successful import from the dataset's own
+  tags when their import record (written by apply, `model.state.import_record`) names that job, else from the
+  job's `ListTagsForResource` (imports made by others, older stacks, a crash before the record), and the tags
+  of its running imports; per metric attribution `ListMetricAttributionMetrics`;
 * `DescribeSchema` for the schemas the stack uses (referenced by its datasets or named like its schemas);
 * `GetSolutionMetrics` only where a promotion decision needs them (the newest ACTIVE version when it is not
   the one a campaign serves, and that serving version), and the tags of a solution's newest version only
@@ -60,6 +62,7 @@ from reconciler.model.state import (
     LiveResource,
     LiveSolutionVersion,
     LiveState,
+    recorded_import,
 )
 from reconciler.resources.base import TAG_KIND, norm_status, tags_from_list
 from reconciler.resources.dataset import IMPORT_IN_PROGRESS
@@ -351,6 +354,8 @@ class _Raw:
     versions: list[dict[str, Any]] = field(default_factory=list)
     imports: list[dict[str, Any]] = field(default_factory=list)
     import_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    halves: int = 0
+    """Datasets: how many of its tag read and its import listing have finished (`_Reader.joined`)."""
     version_tags: dict[str, dict[str, str]] = field(default_factory=dict)
     gone: bool = False
 
@@ -614,6 +619,8 @@ class _Reader:
             raw.gone = True
         else:
             raw.tags = tags
+        if raw.kind is Kind.DATASET:
+            self.joined(raw)
 
     def list_children(self, kind: Kind, parent_arn: str) -> None:
         ops = REGISTRY[kind].ops
@@ -667,10 +674,31 @@ class _Reader:
             datasetArn=raw.arn,
         )
         raw.imports = _newest_first(jobs, "datasetImportJobArn")
+        self.joined(raw)
+
+    def joined(self, raw: _Raw) -> None:
+        """A dataset's tag read or its import listing finished (they run concurrently): the second to finish
+        reads the import jobs' tags, so no worker waits for the other."""
+        needed = 2 if REGISTRY[Kind.DATASET].taggable else 1
+        with self.lock:
+            raw.halves += 1
+            last = raw.halves == needed
+        if last:
+            self.import_tags(raw)
+
+    def import_tags(self, raw: _Raw) -> None:
+        """The tags of the newest ACTIVE import (its source fingerprints) and of the running ones (plan
+        refuses to delete under someone else's import). The newest ACTIVE job's come from the dataset's
+        import record (`recorded_import`, written by apply) when it names that job; otherwise, and for the
+        running jobs, ListTagsForResource of the job."""
         done = [j for j in raw.imports if norm_status(j.get("status")) == "ACTIVE"]
         running = [j for j in raw.imports if norm_status(j.get("status")) in IMPORT_IN_PROGRESS]
-        for job in [*done[:1], *running]:  # running: plan refuses to delete under someone else's import
+        record = recorded_import(raw.tags)
+        for job in [*done[:1], *running]:
             arn = str(job["datasetImportJobArn"])
+            if job is done[0] and record is not None and record[0] in (arn, str(job.get("jobName", ""))):
+                raw.import_tags[arn] = record[1]
+                continue
             tags = self.read_tags(arn)
             raw.import_tags[arn] = tags or {}
 
@@ -1102,7 +1130,8 @@ def minimal_calls(desired: DesiredState) -> int:
     1.1x budget): one list per kind and parent (account-wide dataset groups and schemas; six child kinds per
     dataset group; versions and campaigns per solution; imports per dataset; metrics per metric
     attribution), one describe per resource, one tag read per taggable resource, one ListObjectsV2 per
-    declared data location. Pages beyond the first, import-job tags, version tags and metrics are the
+    declared data location. Pages beyond the first, import-job tags (none when the datasets' import records
+    name their newest successful imports: an account our apply wrote), version tags and metrics are the
     overhead."""
     n = {kind: len(desired.of_kind(kind)) for kind in Kind}
     lists = 2 + len(listed_group_child_kinds()) * n[Kind.DATASET_GROUP] + 2 * n[Kind.SOLUTION]
@@ -1133,7 +1162,8 @@ def _data_reads(desired: DesiredState) -> int:
 def expected_calls(desired: DesiredState) -> int:
     """The fewest API calls this reader makes for a no-op plan of an account that holds exactly `desired`
     (the strategy `read_strategy` picks for it): `minimal_calls` with each account-wide kind costing its
-    pages instead of one list per parent. Import-job tags, version tags and metrics are the overhead."""
+    pages instead of one list per parent. Import-job tags (none when the datasets record their newest
+    successful imports, as apply does), version tags and metrics are the overhead."""
     n = {kind: len(desired.of_kind(kind)) for kind in Kind}
     listed = _listed_counts(desired)
     groups = n[Kind.DATASET_GROUP]

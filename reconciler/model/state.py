@@ -17,6 +17,35 @@ TAG_SOURCE_ETAG = "personalize-gitops:source-etag"
 TAG_SOURCE_SHA256 = "personalize-gitops:source-sha256"
 TAG_TRIGGER = "personalize-gitops:trigger"
 TAG_REASON = "personalize-gitops:reason"
+#: The import record on a dataset (written by apply once an import it started is ACTIVE): the job's name and
+#: copies of the job's fingerprint tags, so a plan that finds that job newest reads no tags of the job.
+TAG_LAST_IMPORT = "personalize-gitops:last-import"
+TAG_LAST_IMPORT_SOURCE_ETAG = "personalize-gitops:last-import-source-etag"
+TAG_LAST_IMPORT_SOURCE_SHA256 = "personalize-gitops:last-import-source-sha256"
+TAG_LAST_IMPORT_TRIGGER = "personalize-gitops:last-import-trigger"
+#: Fingerprint tag of an import job -> the dataset tag that records it.
+LAST_IMPORT_COPIES: Mapping[str, str] = {
+    TAG_SOURCE_ETAG: TAG_LAST_IMPORT_SOURCE_ETAG,
+    TAG_SOURCE_SHA256: TAG_LAST_IMPORT_SOURCE_SHA256,
+    TAG_TRIGGER: TAG_LAST_IMPORT_TRIGGER,
+}
+LAST_IMPORT_TAGS = frozenset({TAG_LAST_IMPORT, *LAST_IMPORT_COPIES.values()})
+
+
+def import_record(job_name: str, job_tags: Mapping[str, str]) -> dict[str, str]:
+    """The dataset tags that record the import job `job_name` (its fingerprint tags that are present)."""
+    record = {TAG_LAST_IMPORT: job_name}
+    record.update({copy: job_tags[key] for key, copy in LAST_IMPORT_COPIES.items() if key in job_tags})
+    return record
+
+
+def recorded_import(dataset_tags: Mapping[str, str]) -> tuple[str, dict[str, str]] | None:
+    """(job name, the job's fingerprint tags) as a dataset's import record holds them; None without one."""
+    name = dataset_tags.get(TAG_LAST_IMPORT)
+    if not name:
+        return None
+    copies = LAST_IMPORT_COPIES.items()
+    return name, {key: dataset_tags[copy] for key, copy in copies if copy in dataset_tags}
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from reconciler.model.address import Address, Kind
 from reconciler.model.state import (
+    LAST_IMPORT_TAGS,
     TAG_NAME,
     TAG_REASON,
     TAG_SOURCE_ETAG,
@@ -51,6 +52,7 @@ TAG_KIND = "personalize-gitops:kind"
 #: Tags the tool writes for its own bookkeeping; they are not compared as user tags.
 BOOKKEEPING_TAGS = frozenset(
     {TAG_SPEC_DIGEST, TAG_SOURCE_ETAG, TAG_SOURCE_SHA256, TAG_TRIGGER, TAG_REASON, TAG_KIND}
+    | LAST_IMPORT_TAGS  # a dataset's import record (apply/data.py)
 )
 
 READY = frozenset({"ACTIVE"})
