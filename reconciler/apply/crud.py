@@ -14,7 +14,8 @@ from reconciler.apply.slots import Slots
 from reconciler.apply.steps import Step
 from reconciler.apply.waiter import GONE, normalize_status
 from reconciler.errors import ApiError
-from reconciler.model.state import LiveResource
+from reconciler.manifest.recipes import MAX_TAGS
+from reconciler.model.state import LAST_IMPORT_TAGS, LiveResource
 from reconciler.plan.requests import Unresolved, resolve
 from reconciler.plan.types import AdoptPayload, CreatePayload, ReplacePayload, UpdatePayload
 from reconciler.resources.base import TAG_SPEC_DIGEST, ResourceHandler, tag_list
@@ -126,9 +127,16 @@ class Crud(Slots):
     def _send_tags(
         self, step: Step, live: LiveResource, wanted: Mapping[str, str], unset: tuple[str, ...]
     ) -> None:
-        """The planned tag changes (keys already as planned are not sent again: a rerun makes no call)."""
+        """The planned tag changes (keys already as planned are not sent again: a rerun makes no call). A
+        dataset's import record (bookkeeping, `model.state.LAST_IMPORT_TAGS`) never takes room the user's
+        tags need: when the result would exceed the 50-tag limit, it is removed first (plans then read the
+        import job's tags)."""
         add = {k: v for k, v in wanted.items() if live.tags.get(k) != v}
         remove = sorted(k for k in unset if k in live.tags)
+        record = LAST_IMPORT_TAGS & set(live.tags)
+        if record and len((set(live.tags) | set(add)) - set(remove)) > MAX_TAGS:
+            self._mark(step, True)
+            self.api.call("untag_resource", str(step.address), resourceArn=live.arn, tagKeys=sorted(record))
         if add:
             self._mark(step, True)
             self.api.call("tag_resource", str(step.address), resourceArn=live.arn, tags=tag_list(add))

@@ -3,7 +3,8 @@
 A flow module: imports are what datasets hold and trainings what solutions make, so it names those kinds.
 
 * import: CreateDatasetImportJob with a deterministic job name (dataset + source fingerprint + trigger),
-  reused when it exists.
+  reused when it exists; once it is ACTIVE, the dataset is tagged with a record of it (`import_record`: the
+  job's name and fingerprint tags) so plans need not read the job's tags.
 * retrain: CreateSolutionVersion, unless a version is already training or this same training (same key tag)
   exists.
 """
@@ -22,9 +23,12 @@ from reconciler.apply.graph import StepFailed
 from reconciler.apply.runtime import job_name, short_hash
 from reconciler.apply.steps import Step
 from reconciler.apply.waiter import normalize_status
+from reconciler.manifest.recipes import MAX_TAGS
 from reconciler.model.address import Address, Kind
 from reconciler.model.spec import DatasetSpec
 from reconciler.model.state import (
+    LAST_IMPORT_TAGS,
+    TAG_LAST_IMPORT,
     TAG_NAME,
     TAG_REASON,
     TAG_SOURCE_ETAG,
@@ -34,6 +38,7 @@ from reconciler.model.state import (
     DesiredResource,
     LiveImportJob,
     LiveSolutionVersion,
+    import_record,
 )
 from reconciler.plan.types import ImportPayload, TrainPayload
 from reconciler.resources.base import JobOps, tag_list
@@ -85,8 +90,36 @@ class Data(Crud):
             name = base if attempt == 1 else job_name(base, f"r{attempt}")[-63:]
             request = self._import_request(step, res, planned, jobs, name, dataset_arn, uploaded, etag)
             job_arn = self._start_import(step, dataset_arn, name, request)
+        else:
+            name = next(j.name for j in jobs if j.arn == job_arn)
         self._wait_job(step, _imports(), job_arn, _imports().typical_for(None))
+        self._record_import(step, dataset_arn, job_arn, name)
         return job_arn
+
+    def _record_import(self, step: Step, dataset_arn: str, job_arn: str, name: str) -> None:
+        """Tag the dataset with a record of its ACTIVE import `name` (`import_record`), so a plan that finds
+        that job newest takes its fingerprints from the dataset's tags instead of reading the job's. The
+        record is rewritten so that no moment shows a job name with another job's fingerprints (the reader
+        would trust them): record keys the new record lacks are removed together with the job name first,
+        then the whole record is written in one TagResource. Without it (a crash before, or no room under
+        the 50-tag limit next to the user's tags) plans read the job's tags as before."""
+        job_tags = self.api.tags(job_arn)
+        if job_tags.get(TAG_STACK) != self.stack:
+            return  # only what this stack imported is recorded
+        record = import_record(name, job_tags)
+        have = self.api.tags(dataset_arn)
+        add = {k: v for k, v in record.items() if have.get(k) != v}
+        stale = sorted(k for k in have if k in LAST_IMPORT_TAGS and k not in record)
+        if not add and not stale:
+            return
+        if len([k for k in have if k not in LAST_IMPORT_TAGS]) + len(record) > MAX_TAGS:
+            return
+        self._mark(step, True)
+        if stale:
+            remove = sorted({TAG_LAST_IMPORT, *stale} & set(have))
+            self.api.call("untag_resource", str(step.address), resourceArn=dataset_arn, tagKeys=remove)
+            add = record
+        self.api.call("tag_resource", str(step.address), resourceArn=dataset_arn, tags=tag_list(add))
 
     @staticmethod
     def _existing_import(jobs: list[LiveImportJob], base: str) -> tuple[str | None, int]:
