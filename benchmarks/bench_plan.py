@@ -53,7 +53,14 @@ from reconciler.model.spec import (
     SolutionSpec,
     StackSpec,
 )
-from reconciler.model.state import TAG_SOURCE_ETAG, DesiredResource, DesiredState, LiveState, Stack
+from reconciler.model.state import (
+    TAG_SOURCE_ETAG,
+    DesiredResource,
+    DesiredState,
+    LiveState,
+    Stack,
+    import_record,
+)
 from reconciler.plan.context import build_context
 from reconciler.plan.planner import plan
 from reconciler.resources.base import tag_list
@@ -138,8 +145,9 @@ _FILTER = 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("click")'
 
 
 def build(client: Any, s3: Any, desired: DesiredState, settle: Callable[[], None] | None = None) -> None:
-    """Create every resource with the handlers' own requests, import, train, deploy. `settle` moves time on
-    after each kind (for `emulator serve`, whose durations are real; in-process they are instant)."""
+    """Create every resource with the handlers' own requests, import (and record the import on the dataset,
+    as apply does), train, deploy. `settle` moves time on after each kind (for `emulator serve`, whose
+    durations are real; in-process they are instant)."""
     arns: dict[Address, str] = {}
     versions: dict[str, str] = {}
     empty = LiveState(resources={}, region=REGION, account_id="123456789012")
@@ -161,19 +169,24 @@ def build(client: Any, s3: Any, desired: DesiredState, settle: Callable[[], None
         if settle is not None:
             settle()
         if kind is Kind.DATASET:
+            records: dict[str, dict[str, str]] = {}
             for res in desired.of_kind(kind):
                 assert isinstance(res.spec, DatasetSpec) and res.spec.dataImport
                 key = res.spec.dataImport.dataLocation.split("/", 3)[3]
                 etag = s3.put_object(Bucket=BUCKET, Key=key, Body=CSV)["ETag"].strip('"')
+                job_tags = {TAG_SOURCE_ETAG: etag}
                 client.create_dataset_import_job(
                     jobName=f"{res.physical_name}-1",
                     datasetArn=arns[res.address],
                     dataSource={"dataLocation": res.spec.dataImport.dataLocation},
                     roleArn="arn:aws:iam::123456789012:role/bench",
-                    tags=tag_list({TAG_SOURCE_ETAG: etag}),
+                    tags=tag_list(job_tags),
                 )
+                records[arns[res.address]] = import_record(f"{res.physical_name}-1", job_tags)
             if settle is not None:
                 settle()
+            for dataset_arn, record in records.items():  # as apply records an ACTIVE import on its dataset
+                client.tag_resource(resourceArn=dataset_arn, tags=tag_list(record))
         if kind is Kind.SOLUTION:
             for res in desired.of_kind(kind):
                 version = client.create_solution_version(solutionArn=arns[res.address])["solutionVersionArn"]
