@@ -452,6 +452,7 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
     import boto3
     from moto import mock_aws
 
+    from reconciler.aws.models import botocore_session
     from reconciler.emulator import PersonalizeEmulator, ScaledClock, emulated_client
     from reconciler.emulator.persistence import AccountState, StateFileError, needs_aws_managed_policies
 
@@ -482,7 +483,10 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
     try:
         # Explicit credentials: never the user's real ones, never their AWS_PROFILE.
         session = boto3.session.Session(
-            aws_access_key_id="FOOBARKEY", aws_secret_access_key="FOOBARSECRET", region_name=resolved
+            aws_access_key_id="FOOBARKEY",
+            aws_secret_access_key="FOOBARSECRET",
+            region_name=resolved,
+            botocore_session=botocore_session(),
         )
         config = client_config()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import pytest
 from botocore.exceptions import UnknownServiceError
@@ -70,3 +72,28 @@ def test_a_profile_with_its_own_data_path_keeps_its_own_loader(
     assert loader is not models.data_loader()
     assert str(tmp_path) in loader.search_paths
     assert target.region == "eu-west-1"
+
+
+def test_epoch_timestamps_become_utc_datetimes_without_dateutil(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Personalize (JSON) sends epoch numbers: the clients turn them into aware UTC datetimes directly (the
+    same instant botocore's parser gives); text timestamps (S3, IAM) still go to botocore's parser."""
+    from datetime import UTC, datetime
+
+    from botocore.utils import parse_timestamp as botocore_parse
+
+    monkeypatch.chdir(tmp_path)  # the --local account's state file
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    with open_target(local=True, endpoint_url=None, region="eu-west-1") as target:
+        arn = target.personalize.create_dataset_group(name="ts")["datasetGroupArn"]
+        group = target.personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]
+    created = group["creationDateTime"]
+    assert created.tzinfo is UTC
+    assert created.timestamp() == pytest.approx(target.clock.now(), abs=5)
+    for value in (1700000000, 1700000000.25, 0):
+        assert models.parse_timestamp(value) == botocore_parse(value)
+        assert models.parse_timestamp(value).tzinfo is UTC
+    text = "2026-12-03T10:00:00Z"
+    assert models.parse_timestamp(text) == botocore_parse(text) == datetime(2026, 12, 3, 10, tzinfo=UTC)
