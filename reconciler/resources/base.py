@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel
 
 from reconciler.model.address import Address, Kind
+from reconciler.model.spec import Lifecycle
 from reconciler.model.state import (
     LAST_IMPORT_TAGS,
     TAG_NAME,
@@ -329,6 +330,10 @@ def ownership_tags(res: DesiredResource, stack: str) -> dict[str, str]:
     return {TAG_STACK: stack, TAG_NAME: res.address.name}
 
 
+OWNERSHIP_TAGS = 2
+"""How many tags `ownership_tags` writes."""
+
+
 #: Recorded on the live resource while its manifest sets `lifecycle.deletionProtection`: removing the manifest
 #: alone cannot delete it (plan refuses); lifting protection is an explicit manifest change, applied first.
 TAG_DELETION_PROTECTION = "personalize-gitops:deletion-protection"
@@ -390,6 +395,12 @@ class ResourceHandler(Protocol):
     @property
     def taggable(self) -> bool:
         """Accepts `tags` on create and Tag/UntagResource (schemas and metric attributions do not)."""
+        ...
+
+    def tool_tags(self, spec: BaseModel, lifecycle: Lifecycle) -> int:
+        """The most `personalize-gitops:` tags the tool writes next to the user's tags on one request for a
+        resource of this spec (its create, or a job it starts with the user's tags: imports, trainings):
+        validation keeps that room under Personalize's 50 tags per resource."""
         ...
 
     @property
@@ -658,6 +669,11 @@ class TableHandler:
         return any(path == p or path.startswith(p + ".") for p in self.updatable_fields)
 
     # -- requests --
+
+    def tool_tags(self, spec: BaseModel, lifecycle: Lifecycle) -> int:
+        """Ownership (stack, name) and the spec digest; the kind where another kind shares the API; the
+        deletion-protection marker when the manifest sets it (`tags_for_create`)."""
+        return OWNERSHIP_TAGS + 1 + (1 if self.kind_tag else 0) + (1 if lifecycle.deletionProtection else 0)
 
     def tags_for_create(self, res: DesiredResource, ctx: RefContext) -> dict[str, str]:
         tags = {**desired_tags(res, ctx.stack), TAG_SPEC_DIGEST: spec_digest(self.desired_fields(res, ctx))}

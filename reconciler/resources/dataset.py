@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from reconciler.model.address import Address, Kind
-from reconciler.model.spec import DatasetSpec
+from reconciler.model.spec import DatasetSpec, Lifecycle
 from reconciler.model.state import TAG_STACK, DesiredResource, LiveResource
 from reconciler.resources import schema
 from reconciler.resources.base import JobOps, Ops, RefContext, StateView, TableHandler, norm_status
@@ -24,8 +26,20 @@ IMPORT_IN_PROGRESS = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
 """Statuses of an import job still running (it cannot be stopped; the dataset cannot be deleted meanwhile)."""
 
 
+IMPORT_JOB_TOOL_TAGS = 4
+"""Tags apply writes on an import job next to the dataset's user tags (`apply/data.py`): stack, name, source
+ETag, trigger; one more (the source SHA-256) for a `localFile`."""
+
+
 @dataclass(frozen=True)
 class DatasetHandler(TableHandler):
+    def tool_tags(self, spec: BaseModel, lifecycle: Lifecycle) -> int:
+        """Its create's, or its import jobs' (they carry the dataset's user tags) when it imports data."""
+        own = super().tool_tags(spec, lifecycle)
+        if not isinstance(spec, DatasetSpec) or spec.dataImport is None:
+            return own
+        return max(own, IMPORT_JOB_TOOL_TAGS + (1 if spec.dataImport.localFile else 0))
+
     def live_fields(self, live: LiveResource, ctx: RefContext) -> dict[str, Any]:
         fields = super().live_fields(live, ctx)
         if isinstance(fields.get("datasetType"), str):

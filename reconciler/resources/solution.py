@@ -17,8 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from reconciler.model.address import Address, Kind
-from reconciler.model.spec import SolutionSpec
+from reconciler.model.spec import Lifecycle, SolutionSpec
 from reconciler.model.state import TAG_STACK, DesiredResource, LiveResource
 from reconciler.pricing import PriceTable, money
 from reconciler.resources.base import (
@@ -66,8 +68,18 @@ def auto_training_note(spec: SolutionSpec, prices: PriceTable) -> str:
     )
 
 
+VERSION_TOOL_TAGS = 4
+"""Tags apply writes on a solution version next to the solution's user tags (`apply/data.py`): stack, name,
+reason, training key; one more (the trigger) when `training.trigger` is set."""
+
+
 @dataclass(frozen=True)
 class SolutionHandler(TableHandler):
+    def tool_tags(self, spec: BaseModel, lifecycle: Lifecycle) -> int:
+        """Its create's, or its trainings' (versions carry the solution's user tags)."""
+        trigger = isinstance(spec, SolutionSpec) and bool(spec.training.trigger)
+        return max(super().tool_tags(spec, lifecycle), VERSION_TOOL_TAGS + (1 if trigger else 0))
+
     def desired_fields(self, res: DesiredResource, ctx: RefContext) -> dict[str, Any]:
         return _normalise(super().desired_fields(res, ctx))
 

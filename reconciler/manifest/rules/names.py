@@ -9,8 +9,9 @@ from pydantic import BaseModel
 from reconciler.manifest.context import Context, ParsedResource
 from reconciler.manifest.kinds import SPEC_MODELS
 from reconciler.manifest.problems import Severity
-from reconciler.manifest.recipes import MAX_TAGS, OWNERSHIP_TAGS
+from reconciler.manifest.recipes import MAX_TAGS
 from reconciler.model.address import Kind
+from reconciler.resources.registry import REGISTRY
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")
 MAX_NAME = 63
@@ -76,13 +77,16 @@ def _check_tags(ctx: Context, res: ParsedResource) -> None:
             ("metadata", "tags"),
             f"{res.address.kind.value} resources cannot be tagged in Personalize; these tags are ignored",
         )
-    limit = MAX_TAGS - OWNERSHIP_TAGS
+    own = REGISTRY[res.address.kind].tool_tags(res.spec, res.lifecycle)
+    limit = MAX_TAGS - own
     if len(res.tags) > limit:
         ctx.error(
             res,
             ("metadata", "tags"),
             f"{len(res.tags)} tags (with the stack's defaultTags); at most {limit} are allowed",
-            f"Personalize allows {MAX_TAGS} tags per resource; the tool adds {OWNERSHIP_TAGS} ownership tags",
+            f"Personalize allows {MAX_TAGS} tags per resource and the tool writes up to {own} of its own "
+            f"on this {res.address.kind.value} or the jobs it starts (ownership, spec digest, import and "
+            f"training records); remove {len(res.tags) - limit}",
         )
     for key, value in res.metadata.tags.items():
         path = ("metadata", "tags", key)
