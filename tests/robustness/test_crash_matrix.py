@@ -41,8 +41,9 @@ from .support import (
 
 SUITE = "crash matrix (kill -9 of apply at step boundaries)"
 APPLY = ["apply", "manifests/", "--local", "--auto-approve", "--time-scale", "100000"]
-#: mutating calls of the seed apply from an empty account: lock, 15 creates, 3 imports, 3 trainings, unlock
-SEED_MUTATING_CALLS = 23
+#: mutating calls of the seed apply from an empty account: lock, 15 creates, 3 imports, 3 import records (a
+#: TagResource on each dataset once its import is ACTIVE), 3 trainings, unlock
+SEED_MUTATING_CALLS = 26
 #: kill -9 inside a wait, not at a call boundary: a few ms after the n-th status read of the wait for an
 #: import, a training, a campaign (the emulated account keeps running the job meanwhile)
 WAIT_POINTS = [
@@ -89,6 +90,7 @@ def test_seed_apply_has_the_expected_boundaries(crash_template: tuple[Path, Any]
     assert len(calls) == SEED_MUTATING_CALLS, calls
     assert calls[0] == "PutParameter" and calls[-1] == "PutParameter"  # lock taken ... lock released
     assert calls.count("CreateSolutionVersion") == 3 and calls.count("CreateDatasetImportJob") == 3
+    assert calls.count("TagResource") == 3, calls  # the datasets' import records
     assert audit(local_snapshot(work), desired, "123456789012").clean
 
 
