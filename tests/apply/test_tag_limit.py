@@ -1,5 +1,5 @@
-"""Personalize allows 50 tags per resource, and the tool writes its own next to the user's: ownership, the spec
-digest, and on the jobs it starts (imports, trainings, which carry the user's tags too) their records.
+"""Personalize allows 50 tags per resource, and the tool writes its own next to the user's: ownership, the
+spec digest, and on the jobs it starts (imports, trainings, which carry the user's tags too) their records.
 Validation must leave exactly that room: the most user tags it accepts must apply, against the emulator
 (which enforces the limit) through real boto3 clients."""
 
