@@ -694,13 +694,16 @@ class _Reader:
         done = [j for j in raw.imports if norm_status(j.get("status")) == "ACTIVE"]
         running = [j for j in raw.imports if norm_status(j.get("status")) in IMPORT_IN_PROGRESS]
         record = recorded_import(raw.tags)
+        if (
+            done
+            and record is not None
+            and record[0] in (done[0]["datasetImportJobArn"], done[0].get("jobName"))
+        ):
+            raw.import_tags[str(done[0]["datasetImportJobArn"])] = record[1]
+            done = []
         for job in [*done[:1], *running]:
             arn = str(job["datasetImportJobArn"])
-            if job is done[0] and record is not None and record[0] in (arn, str(job.get("jobName", ""))):
-                raw.import_tags[arn] = record[1]
-                continue
-            tags = self.read_tags(arn)
-            raw.import_tags[arn] = tags or {}
+            raw.import_tags[arn] = self.read_tags(arn) or {}
 
     def list_attribution_metrics(self, raw: _Raw) -> None:
         metrics = self.pages(

@@ -129,3 +129,34 @@ def test_a_record_is_not_trusted_for_a_running_job(emulator_env, built):
     _, reads, _ = _read(emulator_env, built)
     assert running in _job_reads(reads)
     assert recorded["datasetImportJobArn"] not in reads  # still the newest ACTIVE one: from the record
+
+
+def test_a_dataset_whose_first_import_is_still_running_is_read(emulator_env):
+    """No ACTIVE import yet, one running (a plan during the first apply's import): its tags are read and the
+    dataset is read whole (the record check looked at the newest ACTIVE job, which does not exist)."""
+    from dataclasses import replace
+
+    desired = load("manifests")
+    upload_data(emulator_env, desired)
+    no_imports = replace(
+        desired,
+        resources={
+            address: replace(res, spec=res.spec.model_copy(update={"dataImport": None}))
+            if address.kind is Kind.DATASET
+            else res
+            for address, res in desired.resources.items()
+        },
+    )
+    build(emulator_env, no_imports, train=False)
+    dataset = _datasets(emulator_env)[0]
+    running = emulator_env.personalize.create_dataset_import_job(
+        jobName="first-import",
+        datasetArn=dataset,
+        dataSource={"dataLocation": "s3://elsewhere/data.csv"},
+        roleArn=f"arn:aws:iam::{emulator_env.account}:role/PersonalizeS3",
+        tags=tag_list({TAG_TRIGGER: "first"}),
+    )["datasetImportJobArn"]
+    live, reads, _ = _read(emulator_env, desired)
+    assert running in _job_reads(reads)
+    lv = next(r for r in live.resources.values() if r.arn == dataset)
+    assert [(j.arn, j.tags.get(TAG_TRIGGER)) for j in lv.imports] == [(running, "first")]
