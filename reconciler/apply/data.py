@@ -84,7 +84,9 @@ class Data(Crud):
             res.physical_name,
             short_hash(planned.data_location, etag, planned.trigger or "", planned.import_mode),
         )
-        jobs = self.api.import_jobs(dataset_arn)
+        jobs = self.api.import_jobs(
+            dataset_arn, with_tags=False
+        )  # names and statuses; the record reads its own
         job_arn, attempt = self._existing_import(jobs, base)
         if job_arn is None:
             name = base if attempt == 1 else job_name(base, f"r{attempt}")[-63:]
@@ -171,7 +173,7 @@ class Data(Crud):
         what = f"{step.address} import {name}"
 
         def find_job() -> str | None:
-            found = [j for j in self.api.import_jobs(dataset_arn) if j.name == name]
+            found = [j for j in self.api.import_jobs(dataset_arn, with_tags=False) if j.name == name]
             return found[0].arn if found else None
 
         def create_job() -> tuple[str, bool]:

@@ -132,6 +132,23 @@ def test_a_new_import_replaces_the_record_whole(mini) -> None:
     assert all(":dataset-import-job/" not in arn for arn in reads), reads
 
 
+def test_an_import_reads_the_tags_of_its_own_job_only(mini) -> None:
+    """The import step lists the dataset's jobs for their names and statuses; it reads no tags of earlier
+    jobs (one tag read per job the dataset ever had, on every import), only its new job's, for the record."""
+    assert mini.apply().exit_code == 0
+    _, jobs = _dataset_and_jobs(mini)
+    resources = mini.manifests / "resources.yaml"
+    text = resources.read_text(encoding="utf-8")
+    resources.write_text(text.replace("localFile: ../data/interactions.csv", "trigger: s3-only"), "utf-8")
+    mini.reload()
+    reads = _tag_reads(mini.personalize)
+    assert mini.apply().exit_code == 0
+    _, after = _dataset_and_jobs(mini)
+    newest = max(after, key=lambda j: j["creationDateTime"])
+    assert [a for a in reads if ":dataset-import-job/" in a] == [newest["datasetImportJobArn"]]
+    assert jobs[0]["datasetImportJobArn"] != newest["datasetImportJobArn"]
+
+
 def test_the_record_gives_way_to_user_tags_under_the_50_tag_limit(mini) -> None:
     """45 user tags + the ownership and digest tags leave no room for the record: apply removes it before it
     tags (no TooManyTags), and plans read the job's tags again."""
