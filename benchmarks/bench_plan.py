@@ -174,15 +174,15 @@ def build(client: Any, s3: Any, desired: DesiredState, settle: Callable[[], None
                 assert isinstance(res.spec, DatasetSpec) and res.spec.dataImport
                 key = res.spec.dataImport.dataLocation.split("/", 3)[3]
                 etag = s3.put_object(Bucket=BUCKET, Key=key, Body=CSV)["ETag"].strip('"')
-                job_tags = {TAG_SOURCE_ETAG: etag}
+                job_tags, job = {TAG_SOURCE_ETAG: etag}, f"{res.physical_name}-1"
                 client.create_dataset_import_job(
-                    jobName=f"{res.physical_name}-1",
+                    jobName=job,
                     datasetArn=arns[res.address],
                     dataSource={"dataLocation": res.spec.dataImport.dataLocation},
                     roleArn="arn:aws:iam::123456789012:role/bench",
                     tags=tag_list(job_tags),
                 )
-                records[arns[res.address]] = import_record(f"{res.physical_name}-1", job_tags)
+                records[arns[res.address]] = import_record(job, job_tags)
             if settle is not None:
                 settle()
             for dataset_arn, record in records.items():  # as apply records an ACTIVE import on its dataset
