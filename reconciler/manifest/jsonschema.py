@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from reconciler.manifest.kinds import SPEC_MODELS, STACK_KIND
-from reconciler.model.spec import API_VERSION, Lifecycle, Metadata, StackSpec
+from reconciler.model.spec import API_VERSION, Lifecycle, Metadata, StackSpec, document_fields
 
 SCHEMA_ID = "https://github.com/personalize-gitops/personalize-gitops/manifest.schema.json"
 COMMITTED_SCHEMA = "manifests/.schema/personalize-gitops.schema.json"
@@ -51,6 +51,7 @@ def _allow_scalars(definitions: dict[str, Any]) -> None:
 
 
 def manifest_json_schema() -> dict[str, Any]:
+    document_fields()
     models: list[type[BaseModel]] = [Metadata, Lifecycle, StackSpec, *SPEC_MODELS.values()]
     refs, top = models_json_schema(
         [(model, "validation") for model in models], ref_template="#/definitions/{model}"

@@ -18,7 +18,7 @@ from pydantic_core import PydanticUndefined
 
 from reconciler.manifest.kinds import SPEC_MODELS, STACK_KIND
 from reconciler.manifest.recipes import DATASET_TYPES, GROUP_QUOTAS, METRIC_KEYS, RECIPES
-from reconciler.model.spec import API_VERSION, Lifecycle, Metadata, StackSpec
+from reconciler.model.spec import API_VERSION, Lifecycle, Metadata, StackSpec, document_fields
 
 DOC_PATH = Path("docs/manifest-reference.md")
 
@@ -124,6 +124,7 @@ def _section(model: type[BaseModel], title: str, seen: set[type[BaseModel]], out
 
 
 def render_reference() -> str:
+    document_fields()
     out = [
         "# Manifest reference",
         "",

@@ -8,6 +8,7 @@ Rules that need more than one field or another document (schemas, filter grammar
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -19,10 +20,11 @@ RECIPE_ARN_PREFIX = "arn:aws:personalize:::recipe/"
 
 class _Model(BaseModel):
     # defer_build: a model's validator is built the first time it validates, so a command pays only for the
-    # kinds its manifests use (building all of them cost ~90 ms of every start: benchmarks/bench_startup.py)
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", populate_by_name=True, use_attribute_docstrings=True, defer_build=True
-    )
+    # kinds its manifests use (building all of them cost ~90 ms of every start: benchmarks/bench_startup.py).
+    # The attribute docstrings below are the fields' descriptions, but only the manifest reference and the
+    # JSON schema show them: `document_fields()` reads them there (pydantic's use_attribute_docstrings read
+    # each class's source at import, 20-40 ms of every start).
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 LogicalName = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")]
@@ -431,3 +433,58 @@ class StackSpec(_Model):
     resources: list[str] | None = None
     """Manifest files/directories (relative to the stack file) holding this stack's resources; default: the
     stack file's directory."""
+
+
+def _attribute_docstrings() -> dict[str, dict[str, str]]:
+    """Class name -> field -> the string literal right below the field's annotation (as pydantic's
+    `use_attribute_docstrings` reads it: `inspect.cleandoc`)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(sys.modules[__name__]))
+    out: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        docs: dict[str, str] = {}
+        for statement, following in zip(node.body, node.body[1:], strict=False):
+            if (
+                isinstance(statement, ast.AnnAssign)
+                and isinstance(statement.target, ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+            ):
+                docs[statement.target.id] = inspect.cleandoc(following.value.value)
+        out[node.name] = docs
+    return out
+
+
+_documented = False
+
+
+def document_fields() -> None:
+    """Give every spec model's fields their attribute docstring as description (for the manifest reference
+    and the JSON schema; validation never needs them). Idempotent; rebuilds models already built."""
+    import inspect
+
+    global _documented
+    if _documented:
+        return
+    docs = _attribute_docstrings()
+    models = [
+        value
+        for value in list(globals().values())
+        if isinstance(value, type) and issubclass(value, _Model) and value.__module__ == __name__
+    ]
+    for model in models:
+        for name, info in model.model_fields.items():
+            if info.description is not None:
+                continue
+            # the class whose body declares the field documents it (pydantic's rule)
+            owner = next((c for c in model.__mro__ if name in inspect.get_annotations(c)), model)
+            info.description = docs.get(owner.__name__, {}).get(name)
+    for model in models:
+        if model.__pydantic_complete__:
+            model.model_rebuild(force=True)
+    _documented = True
