@@ -91,12 +91,13 @@ def load_prices(raw: str | None) -> Any:
         ) from None
 
 
-def plan_options(
-    desired: Any, *, target: str, retrain: list[str], prune: bool | None, allow_data_loss: bool
-) -> Any:
-    """The `PlanOptions` of `plan` and `apply` (the same for both); `--retrain` names are checked here."""
+def plan_option_values(
+    desired: Any, *, retrain: list[str], prune: bool | None, allow_data_loss: bool
+) -> dict[str, Any]:
+    """The checked values of `PlanOptions` but its target (`--retrain` names exist, the price table reads),
+    without importing the plan types: `plan` checks them before its first call and builds the options after
+    the read (the plan modules are imported while the read waits on the network)."""
     from reconciler.model.address import Kind
-    from reconciler.plan.types import PlanOptions
 
     solutions = {r.address.name for r in desired.of_kind(Kind.SOLUTION)}
     unknown = sorted(set(retrain) - solutions)
@@ -105,13 +106,22 @@ def plan_options(
             f"--retrain {', '.join(unknown)}: no such Solution in the manifests",
             hint="use the logical name (metadata.name) of a Solution: " + ", ".join(sorted(solutions)),
         )
-    return PlanOptions(
-        target=target,
-        retrain=frozenset(retrain),
-        prune=prune,
-        allow_data_loss=True if allow_data_loss else None,
-        prices=load_prices(os.environ.get(PRICES_ENV)),
-    )
+    return {
+        "retrain": frozenset(retrain),
+        "prune": prune,
+        "allow_data_loss": True if allow_data_loss else None,
+        "prices": load_prices(os.environ.get(PRICES_ENV)),
+    }
+
+
+def plan_options(
+    desired: Any, *, target: str, retrain: list[str], prune: bool | None, allow_data_loss: bool
+) -> Any:
+    """The `PlanOptions` of `plan` and `apply` (the same for both); `--retrain` names are checked here."""
+    from reconciler.plan.types import PlanOptions
+
+    values = plan_option_values(desired, retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
+    return PlanOptions(target=target, **values)
 
 
 def given_plan_options(*, retrain: list[str], prune: bool | None, allow_data_loss: bool) -> list[str]:

@@ -8,7 +8,6 @@ Every rendering names the target it read (`AWS account ... (region)`, the endpoi
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -18,7 +17,7 @@ from reconciler.commands.common import (
     endpoint_url_option,
     local_option,
     open_cli_target,
-    plan_options,
+    plan_option_values,
     prune_option,
     region_option,
     retrain_option,
@@ -146,8 +145,8 @@ def run_plan(
         from reconciler.manifest import load
 
         desired = load(path, stack_file=stack)
-        options = plan_options(
-            desired, target="", retrain=retrain, prune=prune, allow_data_loss=allow_data_loss
+        option_values = plan_option_values(
+            desired, retrain=retrain, prune=prune, allow_data_loss=allow_data_loss
         )
         target = open_cli_target(
             local=local,
@@ -164,9 +163,10 @@ def run_plan(
             from reconciler.live.preflight import needs_checks, preflight
             from reconciler.plan import planfile
             from reconciler.plan.planner import plan
+            from reconciler.plan.types import PlanOptions
             from reconciler.render import render_json, render_markdown, render_text
 
-            result = plan(desired, live, replace(options, target=target.label))
+            result = plan(desired, live, PlanOptions(target=target.label, **option_values))
             # read-only bucket, object, role, bucket policy and KMS checks, in parallel, only for the
             # datasets the plan creates, replaces or imports into (the only findings merge keeps): a no-op
             # plan makes none
