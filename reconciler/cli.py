@@ -218,9 +218,17 @@ def entry() -> None:
     be flushed, or the exit status is not a number, it exits the ordinary way instead.
 
     The cyclic garbage collector is paused from here until the command's callback starts (`heap.pause`,
-    `heap.resume`), or until `main()` returns when no command ran."""
+    `heap.resume`), or until `main()` returns when no command ran.
+
+    Pydantic plugins are off in this process (`PYDANTIC_DISABLE_PLUGINS=__all__`, unless the environment
+    already says otherwise; typer does the same around its own adapters): the tool's models are internal,
+    and looking for plugins read the entry points of every installed distribution the first time a model
+    validated, 35-50 ms of every command that reads manifests (issue 15)."""
+    import os
+
     from reconciler import heap
 
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     heap.pause()
     try:
         main()
