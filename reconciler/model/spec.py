@@ -441,7 +441,11 @@ def _attribute_docstrings() -> dict[str, dict[str, str]]:
     import ast
     import inspect
 
-    tree = ast.parse(inspect.getsource(sys.modules[__name__]))
+    try:
+        source = inspect.getsource(sys.modules[__name__])
+    except (OSError, TypeError):  # installed without its .py source: the documents go without descriptions
+        return {}
+    tree = ast.parse(source)
     out: dict[str, dict[str, str]] = {}
     for node in tree.body:
         if not isinstance(node, ast.ClassDef):

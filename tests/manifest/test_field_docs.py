@@ -51,3 +51,15 @@ def test_the_documents_carry_the_descriptions_whether_a_model_validated_before_o
         "print(DataImport.model_fields['trigger'].description)\n"
     )
     assert _python(described) == "Any string; changing it requests a new import of the same object."
+
+
+def test_without_the_source_the_schema_has_no_descriptions_but_no_error() -> None:
+    code = (
+        "import inspect\n"
+        "def missing(*args, **kwargs):\n"
+        "    raise OSError('could not get source code')\n"
+        "inspect.getsource = missing\n"
+        "from reconciler.manifest.jsonschema import manifest_json_schema\n"
+        "print(len(manifest_json_schema()['definitions']) > 0)\n"
+    )
+    assert _python(code) == "True"
