@@ -694,11 +694,7 @@ class _Reader:
         done = [j for j in raw.imports if norm_status(j.get("status")) == "ACTIVE"]
         running = [j for j in raw.imports if norm_status(j.get("status")) in IMPORT_IN_PROGRESS]
         record = recorded_import(raw.tags)
-        if (
-            done
-            and record is not None
-            and record[0] in (done[0]["datasetImportJobArn"], done[0].get("jobName"))
-        ):
+        if done and record is not None and record[0] == done[0].get("jobName"):
             raw.import_tags[str(done[0]["datasetImportJobArn"])] = record[1]
             done = []
         for job in [*done[:1], *running]:
