@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from conftest import REGION, Env
-from emu_support import ITEMS_SCHEMA, USERS_SCHEMA, interactions_csv, items_csv, users_csv
+from emu_support import ITEMS_SCHEMA, USERS_SCHEMA, avro, interactions_csv, items_csv, users_csv
 
 from reconciler.emulator import emulated_client
 
@@ -308,3 +308,54 @@ def test_related_items_need_an_item_and_never_return_it(shop: Shop) -> None:
     assert all("score" not in e for e in answer["itemList"])  # SIMS shows no scores
     # an item nobody has seen gets popular items
     assert shop.runtime.get_recommendations(campaignArn=campaign, itemId="unknown", numResults=5)["itemList"]
+
+
+ACTIONS_SCHEMA = avro("Actions", [("ACTION_ID", "string"), {"name": "VALUE", "type": "int"}])
+ACTION_INTERACTIONS_SCHEMA = avro(
+    "ActionInteractions",
+    [("ACTION_ID", "string"), ("USER_ID", "string"), ("EVENT_TYPE", "string"), ("TIMESTAMP", "long")],
+)
+
+
+def _action_data(shop: Shop) -> None:
+    """Actions a0-a3 (VALUE 0-3) and their interactions: a0 taken 90 of 150 times, a1 60 of 150, a2 and a3
+    too rarely to be scored (the documented 50 TAKEN + 50 other minimum)."""
+    counts = {"a0": (90, 60), "a1": (60, 90), "a2": (5, 5), "a3": (5, 5)}
+    lines = ["ACTION_ID,USER_ID,EVENT_TYPE,TIMESTAMP"]
+    for action, (taken, other) in counts.items():
+        kinds = ["TAKEN"] * taken + ["NOT_TAKEN"] * other
+        lines += [f"{action},u{k % 40},{kind},{1_700_000_000 + k}" for k, kind in enumerate(kinds)]
+    for kind, schema, body in (
+        ("Actions", ACTIONS_SCHEMA, "ACTION_ID,VALUE\n" + "".join(f"a{k},{k}\n" for k in range(4))),
+        ("Action_Interactions", ACTION_INTERACTIONS_SCHEMA, "\n".join(lines) + "\n"),
+    ):
+        env = shop.env
+        schema_arn = env.call("CreateSchema", name=f"s-{kind}", schema=schema)["schemaArn"]
+        ds = env.call(
+            "CreateDataset",
+            name=f"d-{kind}",
+            datasetGroupArn=shop.group,
+            schemaArn=schema_arn,
+            datasetType=kind,
+        )["datasetArn"]
+        env.call(
+            "CreateDatasetImportJob",
+            jobName=f"import-{kind}",
+            datasetArn=ds,
+            dataSource={"dataLocation": env.put(f"{kind}.csv", body.encode())},
+            roleArn=env.role,
+        )
+
+
+def test_next_best_action_campaigns_recommend_the_actions_dataset_not_items(shop: Shop) -> None:
+    _action_data(shop)
+    campaign = shop.campaign("aws-next-best-action", "next-best")
+    answer = shop.runtime.get_action_recommendations(campaignArn=campaign, userId="u1")
+    assert RID.match(answer["recommendationId"])
+    # propensity = TAKEN / all: a0 0.6, a1 0.4; the unscored ones 0.0, the higher VALUE first
+    assert [(a["actionId"], a["score"]) for a in answer["actionList"]] == [
+        ("a0", 0.6),
+        ("a1", 0.4),
+        ("a3", 0.0),
+        ("a2", 0.0),
+    ]

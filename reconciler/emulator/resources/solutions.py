@@ -321,9 +321,7 @@ def _new_version(
     }
     version = ctx.insert("solution_version", arn, fields, tags)
     group_arn = solution["datasetGroupArn"]
-    ctx.emulator.models.capture(
-        arn, ctx.emulator.data.interactions(group_arn), ctx.emulator.data.items(group_arn)
-    )
+    ctx.emulator.models.capture(arn, *_training_tables(ctx, group_arn, solution["_recipeArn"]))
     keys = [k for k in (name, arn, solution["name"], solution["solutionArn"]) if k]
     failure = ctx.emulator.control.take_failure("solution_version", keys) or training_failure(ctx, solution)
     seconds = ctx.emulator.profile.create_seconds("solution_version", mode)
