@@ -359,3 +359,19 @@ def test_next_best_action_campaigns_recommend_the_actions_dataset_not_items(shop
         ("a3", 0.0),
         ("a2", 0.0),
     ]
+
+
+def test_a_full_promotion_or_zero_results_return_exactly_num_results(shop: Shop) -> None:
+    """percentPromotedItems 100 leaves no room for unpromoted items; numResults 0 asks for nothing."""
+    style = shop.filter("style0", 'INCLUDE ItemID WHERE Items.STYLE IN ("style0")')
+    promotion = {"name": "all", "percentPromotedItems": 100, "filterArn": style}
+    for recipe, query in (("aws-popularity-count", {"userId": "u1"}), ("aws-sims", {"itemId": "i3"})):
+        campaign = shop.campaign(recipe, recipe[4:])
+        answer = shop.runtime.get_recommendations(
+            campaignArn=campaign, numResults=4, promotions=[promotion], **query
+        )
+        assert [e.get("promotionName") for e in answer["itemList"]] == ["all"] * 4, recipe
+    _action_data(shop)
+    campaign = shop.campaign("aws-next-best-action", "next-best")
+    none = shop.runtime.get_action_recommendations(campaignArn=campaign, userId="u1", numResults=0)
+    assert none["actionList"] == []

@@ -127,6 +127,8 @@ def top_n(
     """The ``n`` best ``(id, score)`` by descending score (ties: lower index first), skipping ``exclude``,
     ids ``candidate_filter`` rejects and indices where ``eligible`` is False. The filter is called lazily,
     only until ``n`` ids are found."""
+    if n <= 0:
+        return []
     excluded = set(exclude)
     order = np.argsort(-scores, kind="stable")
     if eligible is not None:

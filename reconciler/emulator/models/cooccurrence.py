@@ -149,6 +149,8 @@ class CooccurrenceModel:
         candidate_filter: CandidateFilter | None = None,
         **_: Any,
     ) -> Scored:
+        if n <= 0:
+            return []
         excluded = set(exclude)
         out: Scored = []
         query = self.item_index.get(item_id) if item_id is not None else None
