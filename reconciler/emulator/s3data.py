@@ -37,6 +37,20 @@ def _error_code(exc: Exception) -> str:
     return type(exc).__name__
 
 
+def has_input(s3: Any, url: str) -> bool:
+    """Whether ``url`` names an object, or a folder prefix ending in ``/`` with at least one file under it.
+    S3 errors (no bucket, access denied) propagate."""
+    bucket, key = split_s3_url(url)
+    if key == "" or key.endswith("/"):
+        paginator = s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=key):
+            if any(not o["Key"].endswith("/") for o in page.get("Contents", [])):
+                return True
+        return False
+    s3.head_object(Bucket=bucket, Key=key)
+    return True
+
+
 def read_objects(s3: Any, url: str) -> list[tuple[str, bytes]]:
     """Objects at ``url``: one object, or every object under a folder prefix ending in ``/``."""
     bucket, key = split_s3_url(url)

@@ -217,3 +217,29 @@ def test_batch_inference_applies_the_jobs_filter_with_each_lines_values(env: Env
         row.split(",")[0] for row in csv_body.decode().splitlines()[1:] if ",u1,OrderCompleted," in row
     }
     assert purchased and not purchased & set(line["output"]["recommendedItems"])
+
+
+def test_batch_inference_reads_every_file_under_a_folder_path(env: Env) -> None:
+    """jobInput paths ending in / are folders (developer guide): each file gets its own .out file."""
+    dg = env.trainable_group()
+    _settle(env)
+    version = _ready_version(env, dg, "aws-user-personalization", "up")
+    env.put("in/folder/a.json", b'{"userId": "u1"}\n')
+    env.put("in/folder/b.json", b'{"userId": "u2"}\n{"userId": "u3"}\n')
+    jobs = {}
+    for name, path in (("folder", "in/folder/"), ("empty", "in/nothing-here/")):
+        jobs[name] = env.client.create_batch_inference_job(
+            jobName=name,
+            solutionVersionArn=version,
+            roleArn=env.role,
+            jobInput={"s3DataSource": {"path": f"s3://{env.bucket}/{path}"}},
+            jobOutput={"s3DataDestination": {"path": f"s3://{env.bucket}/out/{name}/"}},
+        )["batchInferenceJobArn"]
+    _settle(env)
+    folder = env.client.describe_batch_inference_job(batchInferenceJobArn=jobs["folder"])["batchInferenceJob"]
+    assert folder["status"] == "ACTIVE", folder.get("failureReason")
+    assert [line["input"]["userId"] for line in _read_lines(env, "out/folder/a.json.out")] == ["u1"]
+    assert [line["input"]["userId"] for line in _read_lines(env, "out/folder/b.json.out")] == ["u2", "u3"]
+    empty = env.client.describe_batch_inference_job(batchInferenceJobArn=jobs["empty"])["batchInferenceJob"]
+    assert empty["status"] == "CREATE FAILED"
+    assert empty["failureReason"] == f"No files found in the S3 location s3://{env.bucket}/in/nothing-here/."

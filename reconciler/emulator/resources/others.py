@@ -9,7 +9,7 @@ from ..errors import already_exists, invalid
 from ..filters import FilterSyntaxError, parse_filter
 from ..pagination import paginate
 from ..recipes import RECIPES
-from ..s3data import ImportFailure, split_s3_url
+from ..s3data import ImportFailure, has_input
 from ..state import Context
 from .datasets import active_group, unique_name
 from .registry import HANDLERS, op
@@ -191,8 +191,8 @@ def _batch_job(ctx: Context, params: dict[str, Any], kind: str) -> dict[str, Any
     path = params["jobInput"]["s3DataSource"]["path"]
     if failure is None:
         try:
-            bucket, key = split_s3_url(path)
-            ctx.emulator.s3_client(ctx.region).head_object(Bucket=bucket, Key=key)
+            if not has_input(ctx.emulator.s3_client(ctx.region), path):
+                failure = f"No files found in the S3 location {path}."
         except ImportFailure as exc:
             failure = str(exc)
         except Exception:
