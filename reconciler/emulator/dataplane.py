@@ -170,6 +170,14 @@ class Serving:
     def users(self) -> Any:
         return self.store.users(self.group)
 
+    @functools.cached_property
+    def actions(self) -> Any:
+        return self.store.actions(self.group)
+
+    @functools.cached_property
+    def action_interactions(self) -> Any:
+        return self.store.table(self.group, "ACTION_INTERACTIONS")
+
     @property
     def config(self) -> dict[str, Any]:
         key = "campaignConfig" if self.kind == "campaign" else "recommenderConfig"
@@ -245,8 +253,9 @@ def _item_filter(
             values,
             user_id=user_id,
             item_id=item_id,
-            interactions=serving.interactions,
-            items=serving.items,
+            # an ActionID filter tests the Actions and Action interactions datasets
+            interactions=serving.action_interactions if target == "ACTIONID" else serving.interactions,
+            items=serving.actions if target == "ACTIONID" else serving.items,
             users=serving.users,
             target=target,
         )

@@ -8,6 +8,8 @@ Semantics (developer guide, "Filter expression elements" and "Filtering real-tim
 * ``Interactions.FIELD`` conditions test the *requesting user's* interactions: an item matches when the user
   has an interaction with it satisfying the conditions; ``EVENT_TYPE`` compares case-insensitively and
   ``("*")`` means any event type.
+* ``ActionID`` filters (GetActionRecommendations) read ``Actions.FIELD`` like ``Items.FIELD`` and
+  ``Action_Interactions.FIELD`` like ``Interactions.FIELD``, on the Actions and Action interactions datasets.
 * ``IF CurrentUser.FIELD ...`` applies the expression only when the requesting user's record satisfies it.
 * ``$NAME`` placeholders take ``filterValues["NAME"]``: double-quoted strings separated by commas
   (``"\\"comedy\\",\\"drama\\""``). An INCLUDE expression needs every parameter (``InvalidInputException``
@@ -132,6 +134,11 @@ class ItemFilter:
     ) -> None:
         self.items = items
         self.interactions = interactions
+        # the datasets describing the candidates: ``items``/``interactions`` hold Actions/Action interactions
+        # when the target is ActionID
+        self._record_datasets = (
+            ("ACTIONS", "ACTION_INTERACTIONS") if target == "ACTIONID" else ("ITEMS", "INTERACTIONS")
+        )
         values = {k: parse_values(v) for k, v in (filter_values or {}).items()}
         self._include: list[Callable[[str], bool]] = []
         self._exclude: list[Callable[[str], bool]] = []
@@ -204,12 +211,13 @@ class ItemFilter:
             bound.append(_Bound(cond, operand))
         if not bound:
             return None
-        if expr.dataset == "ITEMS":
+        records, interactions = self._record_datasets
+        if expr.dataset == records:
             return self._items_matcher(bound, joins)
-        if expr.dataset == "INTERACTIONS":
+        if expr.dataset == interactions:
             matched = self._interaction_items(bound, joins, user_id)
             return matched.__contains__
-        return lambda _candidate: False  # other datasets never describe items
+        return lambda _candidate: False  # other datasets never describe the candidates
 
     def _items_matcher(self, bound: list[_Bound], joins: list[str]) -> Callable[[str], bool]:
         items = self.items

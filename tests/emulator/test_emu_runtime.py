@@ -375,3 +375,31 @@ def test_a_full_promotion_or_zero_results_return_exactly_num_results(shop: Shop)
     campaign = shop.campaign("aws-next-best-action", "next-best")
     none = shop.runtime.get_action_recommendations(campaignArn=campaign, userId="u1", numResults=0)
     assert none["actionList"] == []
+
+
+def test_action_filters_test_the_actions_and_action_interactions_datasets(shop: Shop) -> None:
+    _action_data(shop)  # a0-a3 with VALUE 0-3; u0 took a0 (and a1, a2, a3) at least once
+    campaign = shop.campaign("aws-next-best-action", "next-best")
+
+    def actions(filter_arn: str, user: str = "u1", **values: str) -> list[str]:
+        answer = shop.runtime.get_action_recommendations(
+            campaignArn=campaign,
+            userId=user,
+            filterArn=filter_arn,
+            **({"filterValues": values} if values else {}),
+        )
+        return [a["actionId"] for a in answer["actionList"]]
+
+    above = shop.filter("above", "INCLUDE ActionID WHERE Actions.VALUE > 1")
+    assert actions(above) == ["a3", "a2"]
+    low = shop.filter("low", "EXCLUDE ActionID WHERE Actions.VALUE <= $VALUE")
+    assert actions(low, VALUE="0") == ["a1", "a3", "a2"]
+    table = shop.env.emulator.data.table(shop.group, "ACTION_INTERACTIONS")
+    assert table is not None
+    rows = table.user_rows("u7")
+    kinds = [table.event_types.strings[e] for e in table.event_type[rows].tolist()]
+    codes = table.item[rows].tolist()
+    taken_by_u7 = {table.items.strings[c] for c, kind in zip(codes, kinds, strict=True) if kind == "TAKEN"}
+    assert taken_by_u7 and taken_by_u7 != {"a0", "a1", "a2", "a3"}
+    taken = shop.filter("taken", 'EXCLUDE ActionID WHERE Action_Interactions.EVENT_TYPE IN ("taken")')
+    assert actions(taken, user="u7") == [a for a in ["a0", "a1", "a3", "a2"] if a not in taken_by_u7]
