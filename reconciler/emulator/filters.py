@@ -182,6 +182,9 @@ class _Parser:
             raise FilterSyntaxError("IN must be followed by a parenthesised list of values")
         if token in OPERATORS:
             value = self.take()
+            if value == "(" and self.peek().startswith("$"):  # Actions.VALUE > ($VALUE), as documented
+                value = self.take()
+                self.take(")")
             if value.startswith("$"):
                 return Condition(ref, token, param=value[1:])
             if _is_number(value):

@@ -20,6 +20,8 @@ VALID = [
     "INCLUDE ItemID WHERE Items.GENRE IN ($GENRE) | "
     'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("click", "stream")',
     'INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")',
+    "INCLUDE ActionID WHERE Actions.VALUE > ($VALUE)",
+    "EXCLUDE ActionID WHERE Actions.VALUE < ($VALUE) IF CurrentUser.MEMBERSHIP = $PREMIUM",
 ]
 
 INVALID = [

@@ -403,3 +403,19 @@ def test_action_filters_test_the_actions_and_action_interactions_datasets(shop: 
     assert taken_by_u7 and taken_by_u7 != {"a0", "a1", "a2", "a3"}
     taken = shop.filter("taken", 'EXCLUDE ActionID WHERE Action_Interactions.EVENT_TYPE IN ("taken")')
     assert actions(taken, user="u7") == [a for a in ["a0", "a1", "a3", "a2"] if a not in taken_by_u7]
+
+
+def test_action_filters_take_the_documented_parenthesised_placeholder(shop: Shop) -> None:
+    """dg/action-recommendation-filter-examples: ``INCLUDE ActionID WHERE Actions.VALUE > ($VALUE)``."""
+    _action_data(shop)
+    campaign = shop.campaign("aws-next-best-action", "next-best")
+    above = shop.filter("above", "INCLUDE ActionID WHERE Actions.VALUE > ($VALUE)")
+    answer = shop.runtime.get_action_recommendations(
+        campaignArn=campaign, userId="u1", filterArn=above, filterValues={"VALUE": "1"}
+    )
+    assert [a["actionId"] for a in answer["actionList"]] == ["a3", "a2"]  # VALUE 3 and 2
+    below = shop.filter("below", "EXCLUDE ActionID WHERE Actions.VALUE < ($VALUE)")
+    answer = shop.runtime.get_action_recommendations(
+        campaignArn=campaign, userId="u1", filterArn=below, filterValues={"VALUE": "1"}
+    )
+    assert [a["actionId"] for a in answer["actionList"]] == ["a1", "a3", "a2"]  # a0 (VALUE 0) excluded
