@@ -7,7 +7,9 @@ wheel is built once and its contents are checked, including that a wheel missing
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -187,3 +189,49 @@ def test_ci_runs_every_supported_python_on_linux_macos_once_and_the_wheel_job() 
     wheel_steps = " ".join(str(step.get("run", "")) for step in ci["jobs"]["wheel"]["steps"])
     assert "make wheel-check" in wheel_steps
     assert "make wheel-check" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def _tag_check_step() -> str:
+    """The `run:` of the build job's step that checks the pushed tag against the sources."""
+    workflow = yaml.safe_load(RELEASE.read_text(encoding="utf-8"))
+    (step,) = [s for s in workflow["jobs"]["build"]["steps"] if "release_version.py" in str(s.get("run", ""))]
+    return str(step["run"])
+
+
+def _run_tag_check(tmp_path: Path, tag: str, unreleased: str) -> subprocess.CompletedProcess[str]:
+    """The release workflow's tag check, run by bash on a copy of the sources whose CHANGELOG.md has
+    `unreleased` under `## [Unreleased]`."""
+    root = tmp_path / "checkout"
+    (root / "reconciler").mkdir(parents=True)
+    (root / "tests" / "packaging").mkdir(parents=True)
+    shutil.copy(REPO / "reconciler" / "__init__.py", root / "reconciler" / "__init__.py")
+    shutil.copy(REPO / "tests" / "packaging" / "release_version.py", root / "tests" / "packaging")
+    changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    start = changelog.index("## [Unreleased]")
+    end = changelog.index(f"## [{reconciler.__version__}]")
+    changelog = changelog[:start] + f"## [Unreleased]\n\n{unreleased}\n\n" + changelog[end:]
+    (root / "CHANGELOG.md").write_text(changelog, encoding="utf-8")
+    # `python` of the step is this interpreter (setup-python's in the workflow)
+    env = {**os.environ, "TAG": tag, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", _tag_check_step()],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_release_refuses_a_tag_whose_commit_has_unreleased_changes(tmp_path: Path) -> None:
+    """A tag `v<version>` on a commit with entries under [Unreleased] would publish those changes as that
+    version (with its older notes): main said 0.2.0 while carrying format_version 3.0. Refused before the
+    build; the same tag with nothing unreleased passes, and another version's tag is refused."""
+    tag = f"v{reconciler.__version__}"
+    refused = _run_tag_check(tmp_path / "a", tag, "### Changed\n- plan files: `format_version` 3.0")
+    assert refused.returncode != 0, refused.stdout + refused.stderr
+    assert "[Unreleased]" in refused.stdout + refused.stderr
+    clean = _run_tag_check(tmp_path / "b", tag, "Nothing yet.")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    other = _run_tag_check(tmp_path / "c", "v9.9.9", "Nothing yet.")
+    assert other.returncode != 0 and "does not match" in other.stdout + other.stderr
