@@ -4,7 +4,7 @@
     expression := ("INCLUDE"|"EXCLUDE") ("ItemID"|"ActionID"|"UserID") "WHERE" conditions [ if_clause ]
     conditions := condition ( ("AND"|"OR") condition )*
     condition  := field_ref ["NOT"] "IN" ( "(" value ("," value)* ")" | current_ref )
-                | field_ref comp_op ( number | param | current_ref )
+                | field_ref comp_op ( number | param | "(" param ")" | current_ref )
     if_clause  := "IF" user_cond ( "AND" user_cond )*
     field_ref  := DATASET "." FIELD          value := STRING | param      param := "$" NAME
 
@@ -283,6 +283,12 @@ class _Parser:
 
     def comparison_value(self) -> Value:
         token = self.current
+        if token.kind == "LPAREN" and self.tokens[self.index + 1].kind == "PARAM":
+            # Actions.VALUE > ($VALUE), as dg/action-recommendation-filter-examples writes it
+            self.advance()
+            value = self.comparison_value()
+            self.expect("RPAREN", "')'")
+            return value
         if token.kind == "NUMBER":
             self.advance()
             return Value("number", token.text, token.position)

@@ -31,6 +31,9 @@ DOC_EXAMPLES = [
     ' | INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("favorite")',
     'EXCLUDE itemId WHERE INTERACTIONS.event_type in ("OrderCompleted")',
     "INCLUDE ActionID WHERE Actions.VALUE > 10 AND Actions.TYPE != $TYPE",
+    # dg/action-recommendation-filter-examples: the placeholder in parentheses
+    "INCLUDE ActionID WHERE Actions.VALUE > ($VALUE)",
+    "EXCLUDE ActionID WHERE Actions.VALUE < ($VALUE) IF CurrentUser.MEMBERSHIP = $PREMIUM",
 ]
 
 
