@@ -301,7 +301,8 @@ def _recommendation_id() -> str:
 
 
 def _num_results(params: dict[str, Any], metadata: list[str]) -> int:
-    n = params.get("numResults", DEFAULT_RESULTS)
+    n = params.get("numResults")
+    n = DEFAULT_RESULTS if n is None else n  # JSON null from a non-boto3 client: unset
     top = MAX_RESULTS_WITH_METADATA if metadata else MAX_RESULTS
     if n > top:
         detail = " when metadataColumns are requested" if metadata else ""
@@ -420,7 +421,8 @@ def get_action_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str
     user_id = params.get("userId")
     if not user_id:
         raise invalid("userId is required for GetActionRecommendations.")
-    n = int(params.get("numResults", DEFAULT_ACTION_RESULTS))
+    n = params.get("numResults")
+    n = DEFAULT_ACTION_RESULTS if n is None else int(n)
     if n > MAX_ACTION_RESULTS:
         raise invalid(f"numResults must be at most {MAX_ACTION_RESULTS}, got {n}.")
     keep = _item_filter(

@@ -419,3 +419,26 @@ def test_action_filters_take_the_documented_parenthesised_placeholder(shop: Shop
         campaignArn=campaign, userId="u1", filterArn=below, filterValues={"VALUE": "1"}
     )
     assert [a["actionId"] for a in answer["actionList"]] == ["a1", "a3", "a2"]  # a0 (VALUE 0) excluded
+
+
+def test_a_null_num_results_means_the_default_not_a_500(shop: Shop) -> None:
+    """Raw JSON from a non-boto3 client may send ``"numResults": null`` for an unset member."""
+    from reconciler.emulator.dataplane import wire_data_call
+
+    campaign = shop.campaign("aws-popularity-count", "popular")
+    _action_data(shop)
+    actions = shop.campaign("aws-next-best-action", "next-best")
+    for path, body, key, default in (
+        ("/recommendations", {"campaignArn": campaign, "userId": "u1"}, "itemList", 25),
+        ("/action-recommendations", {"campaignArn": actions, "userId": "u1"}, "actionList", 4),
+    ):
+        status, _headers, raw = wire_data_call(
+            shop.env.emulator,
+            "POST",
+            path,
+            json.dumps({**body, "numResults": None}).encode(),
+            REGION,
+            shop.env.emulator.account,
+        )
+        assert status == 200, raw
+        assert len(json.loads(raw)[key]) == default
