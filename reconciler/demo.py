@@ -45,7 +45,9 @@ from reconciler.model.state import DesiredState
 from reconciler.sampledata import generate_sample_data
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_WORKDIR = REPO / "demo-out"
+DEFAULT_WORKDIR = Path("demo-out")
+"""Relative to the current directory (`make demo` runs at the checkout's root): an installed package never
+writes next to itself."""
 
 
 class DemoFailed(Exception):
@@ -412,6 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--manifests", type=Path, help="sample manifests to copy (default: the checkout's manifests/)"
     )
     args = parser.parse_args(argv)
+    args.workdir = args.workdir.resolve()
     try:
         run_demo(args.workdir, keep=args.keep, manifests=args.manifests)
         if args.pr_example is not None:

@@ -96,3 +96,15 @@ def test_advice_uses_only_existing_commands_and_flags(line: str) -> None:
     options = {opt for p in command.params if p.param_type_name == "option" for opt in p.opts}
     for flag in (a for a in argv if a.startswith("--")):
         assert flag in options, f"{line!r}: {flag} does not exist"
+
+
+def test_the_default_work_directory_is_demo_out_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--help` says "default: ./demo-out": from an installed wheel the demo must not write into the
+    directory that holds the package (site-packages)."""
+    seen: list[Path] = []
+    monkeypatch.setattr(demo, "run_demo", lambda workdir, **_: seen.append(workdir))
+    monkeypatch.chdir(tmp_path)
+    assert demo.main([]) == 0
+    assert seen[0].resolve() == tmp_path / "demo-out"
