@@ -52,6 +52,17 @@ def import_in_background(*modules: str) -> None:
     threading.Thread(target=run, name="import-in-background", daemon=True).start()
 
 
+def source_args(path: Path, stack: Path | None) -> str:
+    """The options `apply PLANFILE` needs to load the manifests the plan was made from (it looks in
+    `--manifests`, else the stack file's directory, else manifests/)."""
+    import shlex
+
+    text = f" --stack {shlex.quote(str(stack))}" if stack is not None else ""
+    if path != (stack.parent if stack is not None else Path("manifests")):
+        text += f" --manifests {shlex.quote(str(path))}"
+    return text
+
+
 def target_args(*, local: bool, endpoint_url: str | None, region: str | None) -> str:
     """The target options a hint must repeat so the suggested command reaches the same account."""
     text = ""
@@ -184,7 +195,7 @@ def run_plan(
     sys.stdout.flush()
     if out is not None:
         planfile.save(result, str(out))
-        again = target_args(local=local, endpoint_url=endpoint_url, region=region)
+        again = source_args(path, stack) + target_args(local=local, endpoint_url=endpoint_url, region=region)
         print(
             f"Saved the plan to {out}; apply it with `personalize-gitops apply {out}{again}`.",
             file=sys.stderr,

@@ -219,3 +219,19 @@ def test_the_plan_types_are_imported_after_the_first_call_is_sent() -> None:
     refused = run("--retrain unknown")  # a wrong --retrain name is still refused before any call
     assert refused.returncode != 0
     assert "--retrain unknown: no such Solution in the manifests" in refused.stderr
+
+
+def test_the_apply_command_a_saved_plan_suggests_runs_as_printed(workdir):
+    """`plan DIR --out F` names the command that applies F; with manifests elsewhere than manifests/ that
+    command must say where they are, or apply fails with "manifests: no such file or directory"."""
+    import shlex
+
+    (workdir / "manifests").rename(workdir / "retail dev")  # next to data/: its relative paths still hold
+    result = run("retail dev", "--local", "--out", "saved.json")
+    assert result.exit_code == 0, result.output
+    suggested = result.output.split("apply it with `", 1)[1].split("`", 1)[0]
+    argv = shlex.split(suggested)
+    assert argv[:3] == ["personalize-gitops", "apply", "saved.json"]
+    applied = CliRunner().invoke(app, [*argv[1:], "--auto-approve", "--no-wait"], catch_exceptions=False)
+    assert applied.exit_code in (0, 3), applied.output
+    assert "no such file" not in applied.output
