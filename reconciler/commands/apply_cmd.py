@@ -243,6 +243,12 @@ def _apply(
                 "nothing was changed",
                 hint=f"pass these options to `plan --out` instead, or apply the manifests: apply {source}",
             )
+        if not source.exists():
+            raise ReconcilerError(
+                f"{source}: no such file or directory: a saved plan is applied against the manifests it was "
+                "made from; nothing was changed",
+                hint=f"pass them: apply {path} --manifests DIR (the DIR given to `plan --out`)",
+            )
     desired = load(source, stack_file=stack)
     options = plan_options(desired, target="", retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
     target = open_cli_target(

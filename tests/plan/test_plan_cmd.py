@@ -235,3 +235,13 @@ def test_the_apply_command_a_saved_plan_suggests_runs_as_printed(workdir):
     applied = CliRunner().invoke(app, [*argv[1:], "--auto-approve", "--no-wait"], catch_exceptions=False)
     assert applied.exit_code in (0, 3), applied.output
     assert "no such file" not in applied.output
+
+
+def test_applying_a_saved_plan_without_its_manifests_says_to_pass_them(workdir):
+    (workdir / "manifests").rename(workdir / "elsewhere")
+    assert run("elsewhere", "--local", "--out", "saved.json").exit_code == 0
+    applied = CliRunner().invoke(app, ["apply", "saved.json", "--local", "--auto-approve"])
+    assert applied.exit_code == 1, applied.output
+    assert "manifests: no such file or directory" in applied.output
+    assert "apply saved.json --manifests DIR" in applied.output
+    assert "nothing was changed" in applied.output
