@@ -67,19 +67,48 @@ def display_path(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def find_manifest_files(path: Path) -> list[Path]:
-    """`path` itself, or every *.yaml/*.yml below it (sorted), skipping hidden directories and
-    `<env>.stack.yaml` files (alternative stacks, used only with --stack)."""
+def find_manifest_files(path: Path, reporter: Reporter | None = None) -> list[Path]:
+    """`path` itself, or every *.yaml/*.yml below it (sorted), skipping hidden files and directories and
+    `<env>.stack.yaml` files (alternative stacks, used only with --stack).
+
+    Symbolic links to directories are followed (once per real directory), a *.yaml symbolic link whose
+    target is missing is listed (reading it then reports it), and a directory that cannot be read is
+    reported to `reporter`: skipping any of them would silently drop its resources from the plan, which
+    then destroys them when prune is on."""
     if path.is_file():
         return [path]
-    files = [
-        p
-        for p in path.rglob("*")
-        if p.suffix in (".yaml", ".yml")
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        and not p.name.endswith((".stack.yaml", ".stack.yml"))
-    ]
+    if not path.is_dir():  # a device or pipe: "no manifest documents found" says it
+        return []
+
+    def unreadable(exc: OSError) -> None:
+        if reporter is not None:
+            shown = display_path(Path(exc.filename)) if exc.filename else display_path(path)
+            reporter.add(
+                Severity.ERROR,
+                shown,
+                None,
+                f"cannot read directory: {exc.strerror or exc}",
+                hint="fix its permissions: the manifests in it would be missing from the plan",
+            )
+
+    files: list[Path] = []
+    seen: set[str] = set()  # real paths of the directories walked: a link back up is not walked again
+    for root, dirs, names in os.walk(path, onerror=unreadable, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            p = Path(root, name)
+            if (
+                p.suffix in (".yaml", ".yml")
+                and not name.startswith(".")
+                and not name.endswith((".stack.yaml", ".stack.yml"))
+                and (p.is_file() or (p.is_symlink() and not p.exists()))
+            ):
+                files.append(p)
     return sorted(files)
 
 
@@ -93,7 +122,17 @@ def _read_documents(files: list[Path], reporter: Reporter) -> list[RawDocument]:
         try:
             data = file.read_bytes()
         except OSError as exc:
-            reporter.add(Severity.ERROR, shown, None, f"cannot read file: {exc.strerror or exc}")
+            broken = file.is_symlink() and not file.exists()
+            reporter.add(
+                Severity.ERROR,
+                shown,
+                None,
+                f"cannot read file: {exc.strerror or exc}"
+                + (f" (a symbolic link to {os.readlink(file)}, which does not exist)" if broken else ""),
+                hint="restore the file or remove the link: its resources would be missing from the plan"
+                if broken
+                else None,
+            )
             continue
         unreadable = False
         try:
@@ -391,7 +430,7 @@ def _resolve_sources(path: Path, stack_file: Path | None, reporter: Reporter) ->
             )
             return None
         base = path if path.is_dir() else path.parent
-        return _Sources(find_manifest_files(path), base.resolve(), None, False)
+        return _Sources(find_manifest_files(path, reporter), base.resolve(), None, False)
     if not stack_file.is_file():
         reporter.add(Severity.ERROR, display_path(stack_file), None, "stack file not found")
         return None
@@ -423,12 +462,12 @@ def _resolve_sources(path: Path, stack_file: Path | None, reporter: Reporter) ->
                     prefer_key=False,
                 )
                 continue
-            files.extend(find_manifest_files(target))
+            files.extend(find_manifest_files(target, reporter))
         files = sorted(set(files))
         files = [f for f in files if f.resolve() != stack_file.resolve()]
         return _Sources(files, stack_file.parent.resolve(), stack, True)
     base = path if path.is_dir() else path.parent
-    files = [f for f in find_manifest_files(path) if f.resolve() != stack_file.resolve()]
+    files = [f for f in find_manifest_files(path, reporter) if f.resolve() != stack_file.resolve()]
     return _Sources(files, base.resolve(), stack, True)
 
 
