@@ -219,7 +219,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             errors=tuple(data.get("errors", [])),
             options=options_from_dict(data.get("options") or {}, str(data.get("target", ""))),
         )
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:  # a value of the wrong JSON type
         raise PlanError(
             f"the plan file is damaged ({type(exc).__name__}: {exc})",
             hint="create it again with `plan --out`",
@@ -251,13 +251,17 @@ def dumps(plan: Plan) -> str:
 
 
 def loads(text: str, source: str = "plan file") -> Plan:
+    again = "create it again with `plan --out`"
     try:
         data = json.loads(text)
-    except ValueError as exc:
-        raise PlanError(f"{source}: not a personalize-gitops plan (invalid JSON: {exc})") from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
+        raise PlanError(f"{source}: not a personalize-gitops plan (invalid JSON: {exc})", hint=again) from exc
     if not isinstance(data, Mapping) or "resource_changes" not in data:
-        raise PlanError(f"{source}: not a personalize-gitops plan (no resource_changes)")
-    return plan_from_dict(data)
+        raise PlanError(f"{source}: not a personalize-gitops plan (no resource_changes)", hint=again)
+    try:
+        return plan_from_dict(data)
+    except PlanError as exc:
+        raise PlanError(f"{source}: {exc.message}", hint=exc.hint) from exc
 
 
 def save(plan: Plan, path: str) -> None:
@@ -275,4 +279,9 @@ def load(path: str) -> Plan:
             text = handle.read()
     except OSError as exc:
         raise PlanError(f"cannot read the plan file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise PlanError(
+            f"{path}: not a personalize-gitops plan (byte {exc.start} is not UTF-8)",
+            hint="create it again with `plan --out`",
+        ) from exc
     return loads(text, source=path)
