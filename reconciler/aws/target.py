@@ -413,15 +413,18 @@ def _open_aws(*, region: str | None, profile: str | None) -> Target:
 def _open_endpoint(endpoint_url: str, *, region: str | None, profile: str | None) -> Target:
     from urllib.parse import urlsplit
 
-    parts = urlsplit(endpoint_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise TargetError(
-            f"--endpoint-url {endpoint_url!r} is not an http(s) URL",
-            hint="for `personalize-gitops emulator serve --port 4566` use --endpoint-url http://127.0.0.1:4566",
-        )
-    _check_reachable(
-        endpoint_url, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    not_a_url = TargetError(
+        f"--endpoint-url {endpoint_url!r} is not an http(s) URL",
+        hint="for `personalize-gitops emulator serve --port 4566` use --endpoint-url http://127.0.0.1:4566",
     )
+    try:
+        parts = urlsplit(endpoint_url)
+        port = parts.port  # ValueError: a port out of range or not a number (a trailing space)
+    except ValueError as exc:
+        raise TargetError(f"{not_a_url.message} ({exc})", hint=not_a_url.hint) from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise not_a_url
+    _check_reachable(endpoint_url, parts.hostname or "", port or (443 if parts.scheme == "https" else 80))
     session = _session(profile, region)
     if session.get_credentials() is None:
         session = _session(profile, region, **DUMMY_CREDENTIALS)

@@ -216,7 +216,19 @@ def test_an_endpoint_that_is_not_our_emulator_keeps_the_system_clock() -> None:
         httpd.shutdown()
 
 
-@pytest.mark.parametrize("url", ["127.0.0.1:4566", "ftp://127.0.0.1:4566", "http://"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "127.0.0.1:4566",
+        "ftp://127.0.0.1:4566",
+        "http://",
+        # urlsplit raises ValueError for these (a traceback before): port out of range, a pasted trailing
+        # space, an unclosed IPv6 bracket
+        "http://127.0.0.1:99999",
+        "http://127.0.0.1:4566 ",
+        "http://[::1",
+    ],
+)
 def test_a_malformed_endpoint_url_is_refused(url: str) -> None:
     with pytest.raises(TargetError, match="is not an http"):
         open_target(local=False, endpoint_url=url, region="eu-west-1")
