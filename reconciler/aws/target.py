@@ -519,8 +519,7 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
         state = AccountState(path, client_for, ssm_regions=[resolved])
         try:
             if saved is not None:
-                if saved.get("personalize"):
-                    emulator.restore(saved["personalize"])
+                state.restore_personalize(emulator, saved)
                 saved_now = (saved.get("clock") or {}).get("now")
                 if isinstance(saved_now, int | float):
                     clock.ensure_not_before(float(saved_now))

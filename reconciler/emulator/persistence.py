@@ -295,10 +295,13 @@ def restore_iam(iam: Any, data: dict[str, Any]) -> None:
 def needs_aws_managed_policies(data: dict[str, Any]) -> bool:
     """Whether a saved account attaches AWS managed policies (``arn:aws:iam::aws:policy/...``): moto must then
     load its copy of them (off by default) before the state is restored."""
-    roles = ((data.get("moto") or {}).get("iam") or {}).get("roles") or []
-    return any(
-        str(arn).startswith("arn:aws:iam::aws:policy/") for r in roles for arn in r.get("attached", [])
-    )
+    try:
+        roles = ((data.get("moto") or {}).get("iam") or {}).get("roles") or []
+        return any(
+            str(arn).startswith("arn:aws:iam::aws:policy/") for r in roles for arn in r.get("attached", [])
+        )
+    except (AttributeError, TypeError):  # a damaged file: restoring it reports where
+        return False
 
 
 def _code(exc: Exception) -> str:
@@ -338,19 +341,24 @@ class AccountState:
 
     def read(self) -> dict[str, Any] | None:
         """The parsed state file, or None when it does not exist yet."""
+        damaged = "restore it from a backup or delete it to start with an empty account"
         try:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise StateFileError(f"cannot read emulator state {self.path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise StateFileError(
+                f"{self.path}: emulator state is not UTF-8 text (byte {exc.start}: {exc.reason}); {damaged}"
+            ) from exc
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise StateFileError(
-                f"{self.path}:{exc.lineno}:{exc.colno}: emulator state is not valid JSON ({exc.msg}); "
-                "restore it from a backup or delete it to start with an empty account"
-            ) from exc
+            where = f"{self.path}:{exc.lineno}:{exc.colno}"
+            raise StateFileError(f"{where}: emulator state is not valid JSON ({exc.msg}); {damaged}") from exc
+        except RecursionError as exc:
+            raise StateFileError(f"{self.path}: emulator state is nested too deeply; {damaged}") from exc
         if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
             raise StateFileError(
                 f"{self.path} is not a personalize-gitops emulator state file (missing "
@@ -361,18 +369,34 @@ class AccountState:
                 f"{self.path} has emulator state version {data.get('version')!r}, this release reads "
                 f"version {STATE_VERSION}; delete the file to start with an empty account"
             )
+        for key in ("clock", "personalize", "moto"):
+            if not isinstance(data.get(key) or {}, dict):
+                raise StateFileError(f'{self.path}: "{key}" is not a JSON object; {damaged}')
         return data
+
+    def restore_personalize(self, emulator: Any, data: dict[str, Any]) -> None:
+        """``emulator.restore`` of the file's Personalize section; a damaged one is a StateFileError that
+        names the file (the snapshot's own checks raise ValueError, a value of the wrong JSON type others)."""
+        if not data.get("personalize"):
+            return
+        try:
+            emulator.restore(data["personalize"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StateFileError(
+                f"cannot restore the account saved in {self.path}: {type(exc).__name__}: {exc}; the file is "
+                "damaged: restore it from a backup or delete it to start with an empty account"
+            ) from exc
 
     def restore_moto(self, data: dict[str, Any]) -> None:
         """Recreate S3 buckets and objects, SSM parameters and IAM roles/policies from ``data`` in moto's
         (empty) backends. Afterwards moto holds exactly what ``data`` describes, so saves that do not name a
         service reuse it instead of reading that service again."""
         moto_state = data.get("moto") or {}
-        self.ssm_regions.update(moto_state.get("ssmRegions", []))
         iam = moto_state.get("iam") or {"policies": [], "roles": []}
         s3 = moto_state.get("s3") or []
         ssm = moto_state.get("ssm") or {}
         try:
+            self.ssm_regions.update(str(region) for region in moto_state.get("ssmRegions", []))
             if iam.get("policies") or iam.get("roles"):
                 restore_iam(self._client_for("iam", "us-east-1"), iam)
             restore_s3(lambda region: self._client_for("s3", region), s3, self.blobs, self._s3)

@@ -481,8 +481,7 @@ class EmulatorServer:
             saved_now = (saved.get("clock") or {}).get("now")
             if isinstance(saved_now, int | float):
                 clock.ensure_not_before(float(saved_now))
-            if saved.get("personalize"):
-                emulator.restore(saved["personalize"])
+            state.restore_personalize(emulator, saved)
             state.restore_moto(saved)
         elif state is not None:
             state.start_empty()

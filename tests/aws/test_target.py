@@ -140,6 +140,41 @@ def test_a_corrupt_local_state_file_is_a_target_error_naming_it(no_aws_environme
     assert os.environ.get("AWS_ACCESS_KEY_ID") is None  # the mock was stopped on failure
 
 
+def damaged_state_files() -> dict[str, bytes]:
+    """Damaged emulator state files that raised a Python traceback (hostile-input audit)."""
+    from reconciler.emulator.persistence import STATE_FORMAT, STATE_VERSION
+
+    def state(**sections: object) -> bytes:
+        return json.dumps({"format": STATE_FORMAT, "version": STATE_VERSION, **sections}).encode()
+
+    region = {"account": "123456789012", "region": "us-east-1", "state": 1.5}  # "state" must be an object
+    return {
+        "not UTF-8": b'{"format": "\xff"}',
+        "personalize a string": state(personalize="x"),
+        "moto a string": state(moto="x"),
+        "ssm regions a number": state(moto={"ssmRegions": 5}),
+        "a region's state a number": state(personalize={"version": 1, "regions": [region]}),
+    }
+
+
+DAMAGED_STATES = damaged_state_files()
+
+
+@pytest.mark.parametrize("content", list(DAMAGED_STATES.values()), ids=list(DAMAGED_STATES))
+def test_a_damaged_local_state_file_is_a_target_error_naming_it(
+    no_aws_environment: Path, content: bytes
+) -> None:
+    state_file = no_aws_environment / DEFAULT_LOCAL_STATE
+    state_file.parent.mkdir(parents=True)
+    state_file.write_bytes(content)
+    with pytest.raises(TargetError) as caught:
+        open_local()
+    assert ".personalize-gitops/emulator-state.json" in caught.value.message
+    assert caught.value.hint is not None and "delete" in caught.value.hint
+    assert state_file.read_bytes() == content  # left as it was
+    assert os.environ.get("AWS_ACCESS_KEY_ID") is None
+
+
 # ---------------------------------------------------------------------------------- --endpoint-url
 
 

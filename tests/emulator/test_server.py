@@ -500,6 +500,29 @@ def test_a_broken_state_file_is_reported_with_its_path(tmp_path: Path) -> None:
         EmulatorServer.create(port=0, state_file=state_file)
 
 
+@pytest.mark.parametrize(
+    "case", ["not UTF-8", "personalize a string", "moto a string", "ssm regions a number"]
+)
+def test_a_damaged_state_file_is_reported_with_its_path(tmp_path: Path, case: str) -> None:
+    """`emulator serve --state` on a damaged file: a StateFileError naming it (serve prints it, exit 1)."""
+    from reconciler.emulator.persistence import STATE_FORMAT, STATE_VERSION, StateFileError
+
+    def state(**sections: object) -> bytes:
+        return json.dumps({"format": STATE_FORMAT, "version": STATE_VERSION, **sections}).encode()
+
+    content = {
+        "not UTF-8": b'{"format": "\xff"}',
+        "personalize a string": state(personalize="x"),
+        "moto a string": state(moto="x"),
+        "ssm regions a number": state(moto={"ssmRegions": 5}),
+    }[case]
+    state_file = tmp_path / "damaged.json"
+    state_file.write_bytes(content)
+    with pytest.raises(StateFileError, match=r"damaged\.json"):
+        EmulatorServer.create(port=0, state_file=state_file)
+    assert state_file.read_bytes() == content
+
+
 def test_an_unusable_state_path_fails_at_start(tmp_path: Path) -> None:
     from reconciler.emulator.persistence import StateFileError
 
