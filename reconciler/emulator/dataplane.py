@@ -200,6 +200,7 @@ def _model_for(emulator: PersonalizeEmulator, arn: str, recipe: Recipe, store: A
         found = train_model(interactions, TrainingConfig(recipe="aws-popularity-count"), items)
         if found is not None:
             found.trained_rows = len(interactions)
+            found.trained_puts = len(interactions.put_rows())
             standins[arn] = found
     return found
 
@@ -293,7 +294,7 @@ def _history(serving: Serving, user_id: str | None) -> list[str]:
     """The user's items since the model's training (PutEvents rows), oldest first."""
     if not user_id or serving.model is None:
         return []
-    return list(serving.store.user_items_after(serving.group, user_id, serving.model.trained_rows))
+    return list(serving.store.user_puts_after(serving.group, user_id, serving.model.trained_puts))
 
 
 def _recommendation_id() -> str:

@@ -442,3 +442,38 @@ def test_a_null_num_results_means_the_default_not_a_500(shop: Shop) -> None:
         )
         assert status == 200, raw
         assert len(json.loads(raw)[key]) == default
+
+
+def test_bulk_imports_after_training_leave_real_time_answers_and_events_still_count(shop: Shop) -> None:
+    """dg/how-new-data-influences-recommendations: bulk imports (FULL or INCREMENTAL) change nothing before
+    the next training; events recorded with PutEvents change the user's next answer."""
+    campaign = shop.campaign("aws-user-personalization", "personal")
+
+    def top10() -> list[str]:
+        return _ids(shop.runtime.get_recommendations(campaignArn=campaign, userId="u5", numResults=10))
+
+    first = top10()
+    dataset = shop.datasets["INTERACTIONS"]
+    more = "".join(f"i{k},u5,OrderCompleted,{1_800_000_000 + k},No\n" for k in range(40, 55))
+    for mode, body in (
+        ("INCREMENTAL", "ITEM_ID,USER_ID,EVENT_TYPE,TIMESTAMP,DISCOUNT\n" + more),
+        ("FULL", interactions_csv(users=40, items=60, per_user=10, seed=3).decode()),
+    ):
+        shop.env.client.create_dataset_import_job(
+            jobName=f"after-training-{mode.lower()}",
+            datasetArn=dataset,
+            importMode=mode,
+            dataSource={"dataLocation": shop.env.put(f"{mode}.csv", body.encode())},
+            roleArn=shop.env.role,
+        )
+        assert top10() == first, mode
+    shop.events.put_events(
+        trackingId=shop.tracker(),
+        userId="u5",
+        sessionId="s-u5",
+        eventList=[
+            {"eventType": "OrderCompleted", "itemId": f"i{k}", "sentAt": 1_900_000_000 + k}
+            for k in range(50, 55)
+        ],
+    )
+    assert top10() != first

@@ -224,6 +224,14 @@ class Table:
         return rows
 
     # ---- interactions lookups ------------------------------------------------------------------------
+    def put_rows(self) -> npt.NDArray[np.int64]:
+        """Indices of the rows that came from the events API (``source == PUT``), in order (cached: a table
+        is immutable)."""
+        found: npt.NDArray[np.int64] | None = self.__dict__.get("_put_rows")
+        if found is None:
+            found = self.__dict__["_put_rows"] = np.flatnonzero(self.source == PUT)
+        return found
+
     def user_rows(self, user_id: str) -> IntArray:
         code = self.users.get(user_id)
         if code < 0:
@@ -594,6 +602,40 @@ class DataStore:
                 if code >= 0:
                     for k, (user, item) in enumerate(zip(pending._user, pending._item, strict=True)):
                         if user == code and item >= 0 and offset + k >= start_row:
+                            found.append((pending._ts[k], offset + k, pending.items.strings[item]))
+            return [item for _, _, item in sorted(found)]
+
+    def user_puts_after(self, dataset_group_arn: str, user_id: str, start_put: int) -> list[str]:
+        """Items of ``user_id``'s events-API interactions beyond the first ``start_put`` PUT rows (a model's
+        ``trained_puts``: the events since its training), oldest first. PUT rows keep their order when an
+        import replaces or extends the bulk rows, so later imports neither add to this nor hide events. Rows
+        appended by the events API are read where they wait, without rebuilding the table."""
+        key = self.dataset_key(dataset_group_arn, "INTERACTIONS")
+        with self._lock:
+            table = self._tables.get(key)
+            if table is None and key in self._on_disk:
+                table = self._get(key)
+            found: list[tuple[int, int, str]] = []
+            seen = 0
+            if table is not None:
+                puts = table.put_rows()
+                seen = len(puts)
+                code = table.users.get(user_id)
+                if code >= 0 and seen > start_put:
+                    tail = puts[start_put:]
+                    rows = tail[table.user[tail] == code]
+                    for row, item, ts in zip(
+                        rows.tolist(), table.item[rows].tolist(), table.timestamp[rows].tolist(), strict=True
+                    ):
+                        if item >= 0:
+                            found.append((ts, row, table.items.strings[item]))
+            pending = self._pending.get(key)
+            if pending is not None:
+                offset = len(table) if table is not None else 0
+                code = pending.users.get(user_id)
+                if code >= 0:
+                    for k, (user, item) in enumerate(zip(pending._user, pending._item, strict=True)):
+                        if user == code and item >= 0 and seen + k >= start_put:
                             found.append((pending._ts[k], offset + k, pending.items.strings[item]))
             return [item for _, _, item in sorted(found)]
 

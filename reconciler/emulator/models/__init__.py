@@ -10,14 +10,16 @@ The interface the runtime API, batch jobs and metrics code against
   list), ``item_id`` for related-item recipes (an unknown item gets popular items). ``exclude``: ids never
   returned. ``candidate_filter(item_id) -> bool``: called lazily in score order, only until ``n`` items pass
   (apply filter expressions here). ``history``: item ids the user interacted with *after* training (PutEvents
-  rows since ``trained_rows``, see ``realtime_history``); the user-personalization family folds them into the
+  rows beyond the ``trained_puts`` the snapshot held, see ``realtime_history``; rows of later bulk imports
+  never count); the user-personalization family folds them into the
   user's vector at once, the others ignore them, as the service does. ``exploration``: the campaign's
   ``itemExplorationConfig`` (``explorationWeight``, ``explorationItemAgeCutOff``), used by that family.
 * ``rank(user_id, item_ids, *, history=())``: GetPersonalizedRanking; every input item, best first; items the
   model never saw get score 0.0 and go last.
 * ``segment(item_ids, n)``: batch segment jobs; users most likely to interact with any of the items.
 * attributes: ``family`` (see ``FAMILIES``), ``scored`` (whether the API shows scores for this recipe),
-  ``trained_rows`` (interaction rows of the snapshot it was trained on; PUT rows beyond it are "new").
+  ``trained_rows`` (interaction rows of the snapshot it was trained on) and ``trained_puts`` (how many of them
+  came from the events API: PUT rows keep their order across imports, so the ones beyond it are "new").
 
 Getting the model of a resource: ``emulator.models.for_version(solution_version_arn)`` or
 ``emulator.models.for_recommender(recommender_arn)`` (``None`` until training finished or when it failed).
@@ -88,6 +90,7 @@ class Model(Protocol):
     family: str
     scored: bool
     trained_rows: int
+    trained_puts: int
 
     def recommend(
         self,
@@ -159,15 +162,17 @@ def family_of(recipe_name: str) -> str | None:
 
 
 def realtime_history(table: Table | None, model: Model, user_id: str) -> list[str]:
-    """Items ``user_id`` interacted with after the model's training snapshot (PUT rows), oldest first.
-    On the request path prefer ``DataStore.user_items_after(group, user_id, model.trained_rows)``: the same
-    answer without rebuilding the table after each PutEvents."""
-    if table is None or len(table) <= model.trained_rows:
+    """Items ``user_id`` interacted with after the model's training snapshot (PUT rows beyond the
+    ``trained_puts`` it held; bulk rows never count), oldest first. On the request path prefer
+    ``DataStore.user_puts_after(group, user_id, model.trained_puts)``: the same answer without rebuilding the
+    table after each PutEvents."""
+    if table is None:
         return []
     code = table.users.get(user_id)
     if code < 0:
         return []
-    tail = np.flatnonzero(table.user[model.trained_rows :] == code) + model.trained_rows
+    puts = table.put_rows()[model.trained_puts :]
+    tail = puts[table.user[puts] == code]
     tail = tail[np.argsort(table.timestamp[tail], kind="stable")]
     return [table.items.strings[i] for i in table.item[tail].tolist() if i >= 0]
 
@@ -181,6 +186,7 @@ def train(table: Table, config: TrainingConfig, items: Table | None = None) -> A
     extra = {"family": family} if _CLASSES[family] is FactorModel else {}
     model = _TRAINERS[family](table, config, default_event_types=default_types, items=items, **extra)
     model.trained_rows = len(table)
+    model.trained_puts = len(table.put_rows())
     return model
 
 
@@ -404,6 +410,7 @@ def _save_model(path: Path, model: Any) -> None:
     document = {
         "family": model.family,
         "trainedRows": model.trained_rows,
+        "trainedPuts": model.trained_puts,
         "meta": meta,
         "strings": list(strings),
     }
@@ -418,4 +425,5 @@ def _load_model(path: Path) -> Any:
         strings = {n: unpack_strings(data[f"s:{n}:data"], data[f"s:{n}:off"]) for n in document["strings"]}
     model = _CLASSES[document["family"]].restore(document["meta"], arrays, strings)
     model.trained_rows = int(document["trainedRows"])
+    model.trained_puts = int(document.get("trainedPuts", 0))  # saved before it was kept: every event counts
     return model

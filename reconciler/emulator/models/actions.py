@@ -32,6 +32,7 @@ class ActionModel:
     family = "actions"
     scored = True
     trained_rows = 0
+    trained_puts = 0
 
     def __init__(self, action_ids: Sequence[str], scores: FloatArray, order: FloatArray) -> None:
         self.item_ids = list(action_ids)

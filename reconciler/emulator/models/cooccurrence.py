@@ -33,6 +33,7 @@ class CooccurrenceModel:
     family = "cooccurrence"
     scored = False  # no scores for SIMS / Similar-Items / related-items recommenders
     trained_rows = 0
+    trained_puts = 0
 
     def __init__(
         self,

@@ -127,6 +127,7 @@ def als(matrix: sp.csr_matrix, factors: int, seed: int) -> tuple[FloatArray, Flo
 class FactorModel:
     scored = True
     trained_rows = 0
+    trained_puts = 0
 
     def __init__(
         self,

@@ -19,6 +19,8 @@ from .base import ItemScoresModel, TrainingConfig, row_weights, training_rows
 
 class PopularityModel(ItemScoresModel):
     family = "popularity"
+    trained_rows = 0
+    trained_puts = 0
     scored = False  # the API shows no scores for Popularity-Count / domain popular-items recommenders
 
     @classmethod

@@ -31,6 +31,7 @@ class TrendingModel(ItemScoresModel):
     family = "trending"
     scored = False
     trained_rows = 0
+    trained_puts = 0
 
     @classmethod
     def train(
