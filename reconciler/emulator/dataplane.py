@@ -412,6 +412,11 @@ def get_personalized_ranking(ctx: Context, params: dict[str, Any]) -> dict[str, 
     if keep is not None and keep.active:
         ranked = [(i, s) for i, s in ranked if keep(i)]
     rows = [_predicted(serving, i, s, columns) for i, s in ranked]
+    known = getattr(serving.model, "item_index", None)
+    if serving.recipe.name == "aws-personalized-ranking-v2" and known is not None:
+        for row in rows:  # v2 returns items without interactions data unscored (v1 scores them 0)
+            if row["itemId"] not in known:
+                row.pop("score", None)
     return {"personalizedRanking": rows, "recommendationId": _recommendation_id()}
 
 

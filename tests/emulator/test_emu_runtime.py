@@ -477,3 +477,18 @@ def test_bulk_imports_after_training_leave_real_time_answers_and_events_still_co
         ],
     )
     assert top10() != first
+
+
+def test_personalized_ranking_v2_leaves_items_without_interactions_unscored(shop: Shop) -> None:
+    """dg/native-recipe-personalized-ranking-v2: items without interactions data come back without a score;
+    dg/rankings: Personalized-Ranking (v1) scores them 0."""
+    inputs = ["i1", "i2", "never-seen"]
+    for recipe, unknown in (
+        ("aws-personalized-ranking-v2", {"itemId": "never-seen"}),
+        ("aws-personalized-ranking", {"itemId": "never-seen", "score": 0.0}),
+    ):
+        campaign = shop.campaign(recipe, recipe[4:])
+        ranking = shop.runtime.get_personalized_ranking(campaignArn=campaign, userId="u1", inputList=inputs)
+        rows = ranking["personalizedRanking"]
+        assert rows[-1] == unknown, recipe
+        assert all(0 < row["score"] <= 1 for row in rows[:-1])
