@@ -33,7 +33,8 @@ What it does NOT emulate:
   recommendationId attribution are not modelled; anonymous sessionId events are not joined to a user at the
   next training; the 100-most-recent-per-event-type window of Interactions filters, the up-to-20-minute
   delay before filters see PutItems/PutUsers records, the domain use cases' automatic exclusion of purchased
-  items and the runtime request quotas are not applied;
+  items and the runtime request quotas are not applied; Trending-Now sees events recorded after training only
+  at its next training, not at each trend-discovery interval as the service does;
 * the service's own algorithms: models are small stand-ins (see ``reconciler.emulator.models``), so metric
   values differ from AWS's for the same data; aws-similar-items, aws-vod-more-like-x and
   aws-semantic-similarity use item co-occurrence (plus shared metadata for items without events);
