@@ -89,6 +89,8 @@ class Data(Crud):
         )  # names and statuses; the record reads its own
         job_arn, attempt = self._existing_import(jobs, base)
         if job_arn is None:
+            if uploaded is None:
+                self._check_source_unchanged(step, planned)
             name = base if attempt == 1 else job_name(base, f"r{attempt}")[-63:]
             request = self._import_request(step, res, planned, jobs, name, dataset_arn, uploaded, etag)
             job_arn = self._start_import(step, dataset_arn, name, request)
@@ -122,6 +124,28 @@ class Data(Crud):
             self.api.call("untag_resource", str(step.address), resourceArn=dataset_arn, tagKeys=remove)
             add = record
         self.api.call("tag_resource", str(step.address), resourceArn=dataset_arn, tags=tag_list(add))
+
+    def _check_source_unchanged(self, step: Step, planned: ImportPayload) -> None:
+        """The object at the data location is still the one the plan read (its ETag), or the step stops: the
+        job is tagged with the planned ETag, so importing a newer object under it would make the next plan
+        import (and retrain) again for data already imported."""
+        if self.s3 is None or planned.fingerprint is None or planned.local_file:
+            return
+        try:
+            now = s3data.object_etag(self.s3, planned.data_location)
+        except (ClientError, BotoCoreError) as exc:
+            raise StepFailed(
+                f"{step.address}: cannot read {planned.data_location} to check that it is the object the "
+                f"plan read ({exc}); nothing was imported. Let the apply role list the data location "
+                "(`personalize-gitops iam-policy --role apply`), then rerun"
+            ) from exc
+        if now != planned.fingerprint:
+            what = "was deleted" if now is None else "changed"
+            raise StepFailed(
+                f"{step.address}: {planned.data_location} {what} since the plan: plan again (nothing was "
+                f"imported; the plan read ETag {planned.fingerprint}, now {now or 'no object'})",
+                "changed since the plan",
+            )
 
     @staticmethod
     def _existing_import(jobs: list[LiveImportJob], base: str) -> tuple[str | None, int]:

@@ -66,3 +66,29 @@ def test_multipart_upload_of_local_file_plans_nothing_after_apply(world, monkeyp
     assert [c.action for c in changed.changes if c.action is Action.IMPORT] == [Action.IMPORT]
     assert world.apply().exit_code == 0
     assert _costly(world.plan()) == []
+
+
+def test_data_replaced_between_plan_and_apply_is_not_imported_under_the_planned_etag(mini) -> None:
+    """A dataset read from S3 only (no localFile): the plan imports the object it read (ETag A). When the
+    object is replaced again before apply (ETag B), apply must not import B recorded as A (the next plan would
+    import and retrain once more for data already imported): the step stops, "changed since the plan"."""
+    assert mini.apply().exit_code == 0
+    resources = mini.manifests / "resources.yaml"
+    text = resources.read_text(encoding="utf-8")
+    resources.write_text(text.replace("    localFile: ../data/interactions.csv\n", ""), encoding="utf-8")
+    mini.reload()
+    assert _costly(mini.plan()) == []
+    s3 = mini.target.s3
+    body = s3.get_object(Bucket="mini-data", Key="interactions.csv")["Body"].read()
+    s3.put_object(Bucket="mini-data", Key="interactions.csv", Body=body + body.splitlines(keepends=True)[-1])
+    reviewed = mini.plan()
+    assert [c.action for c in reviewed.changes if c.action is Action.IMPORT] == [Action.IMPORT]
+    s3.put_object(Bucket="mini-data", Key="interactions.csv", Body=body + body.splitlines(keepends=True)[1])
+    jobs_before = len(mini.personalize.list_dataset_import_jobs()["datasetImportJobs"])
+    result = mini.apply(saved_plan=reviewed)
+    assert result.exit_code == 1
+    assert "changed since the plan" in "\n".join(result.summary().details())
+    assert len(mini.personalize.list_dataset_import_jobs()["datasetImportJobs"]) == jobs_before
+    # plan again: the object as it is now is imported once, and then nothing more is planned
+    assert mini.apply().exit_code == 0
+    assert _costly(mini.plan()) == []
