@@ -14,6 +14,7 @@ reported as "the account changed: plan again" and exit code 5 (`ACCOUNT_CHANGED_
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -94,11 +95,20 @@ def check_account(desired: DesiredState, target: TargetLike) -> str:
     return account
 
 
+def target_identity(label: str) -> str:
+    """The account a target label names: an emulator endpoint's time scale is left out (the same account
+    served faster or slower is the same account)."""
+    return re.sub(r", time x[^)]*\)$", ")", label)
+
+
 def check_saved_plan(saved: Plan, desired: DesiredState, fresh: Plan) -> None:
-    """Raise StalePlanError when the manifests or any live resource changed since `saved` was made."""
+    """Raise StalePlanError when `saved` was made for another stack or target (region, endpoint, account),
+    or the manifests or any live resource changed since it was made."""
     problems: list[str] = []
     if saved.stack != desired.stack.name:
         problems.append(f"it was made for stack {saved.stack!r}, not {desired.stack.name!r}")
+    if saved.target and fresh.target and target_identity(saved.target) != target_identity(fresh.target):
+        problems.append(f"it was made against {saved.target}, not {fresh.target}")
     if saved.manifests_digest != desired.digest:
         problems.append("the manifests changed since it was made")
     old, new = dict(saved.live_fingerprints), dict(fresh.live_fingerprints)
