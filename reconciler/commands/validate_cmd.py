@@ -49,5 +49,14 @@ def schema_command(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(
+                f"Error: cannot write the schema to {output}: {exc.strerror or exc}\n"
+                "  hint: pass a file path in a writable directory, e.g. "
+                "-o manifests/.schema/personalize-gitops.schema.json",
+                file=sys.stderr,
+            )
+            raise typer.Exit(1) from None

@@ -60,6 +60,16 @@ def test_cli_schema_prints_one_json_document() -> None:
     assert "Stack" in schema["properties"]["kind"]["enum"]
 
 
+def test_cli_schema_to_an_unwritable_path_is_one_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    for output in (tmp_path, tmp_path / "a-file" / "schema.json"):  # a directory; a file as the parent
+        result = runner.invoke(app, ["schema", "-o", str(output)])
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+        assert result.exit_code == 1
+        assert f"Error: cannot write the schema to {output}: " in result.output
+    assert (tmp_path / "a-file").read_text() == ""
+
+
 def test_sample_state() -> None:
     state = load(SAMPLES)
     assert state.stack.name == "retail-dev"
