@@ -240,6 +240,12 @@ def entry() -> None:
     fast_exit(code)
 
 
+READ_ONLY_THREADS = ("live-read", "preflight")
+"""Worker threads that only read the account (`live.reader`, `live.preflight`): a command always joins them
+before it finishes, except after Ctrl-C, when they may still wait on a slow endpoint and the exit does not
+wait for them."""
+
+
 def fast_exit(code: object) -> None:
     """Exit with `code` without the interpreter's teardown (see `entry`), or the ordinary way."""
     import atexit
@@ -247,7 +253,11 @@ def fast_exit(code: object) -> None:
     import sys
     import threading
 
-    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    others = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and not t.name.startswith(READ_ONLY_THREADS)
+    ]
     if not isinstance(code, int) or isinstance(code, bool) or any(t.is_alive() for t in others):
         raise SystemExit(code)
     atexit._run_exitfuncs()  # what an ordinary exit runs first: logging, temporary files, coverage...

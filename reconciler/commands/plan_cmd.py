@@ -116,6 +116,9 @@ def plan_command(
     except ReconcilerError as exc:
         print(f"Error: {exc.render()}", file=sys.stderr)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:  # the reads still in flight are not waited for (`cli.fast_exit`)
+        print("Interrupted: no plan was made; plan only reads, nothing was changed.", file=sys.stderr)
+        raise typer.Exit(130) from None
     except Exception as exc:  # an AWS SDK error no layer translated: say where, never a traceback
         from reconciler.edge import is_aws_error, translate
 

@@ -219,7 +219,8 @@ class _Checker:
         self.target.s3  # noqa: B018 - the shared clients are made here, before any thread asks for them
         if roles:
             self.target.iam  # noqa: B018
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="preflight") as pool:
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="preflight")
+        try:
 
             def kms(bucket: str) -> None:
                 key = self.bucket_kms_key(bucket)
@@ -239,6 +240,11 @@ class _Checker:
                     future.result()
             for lookup in lookups:
                 lookup.result()
+        except BaseException as exc:  # Ctrl-C: no queued check starts, none in flight is waited for
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
+            raise
+        pool.shutdown(wait=True)
 
     # --- IAM -----------------------------------------------------------------------------------------
 

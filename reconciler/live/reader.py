@@ -787,8 +787,9 @@ class _Reader:
     # -- run --
 
     def run(self) -> None:
-        with ThreadPoolExecutor(max_workers=max(1, self.concurrency), thread_name_prefix="live-read") as pool:
-            self.pool = pool
+        pool = ThreadPoolExecutor(max_workers=max(1, self.concurrency), thread_name_prefix="live-read")
+        self.pool = pool
+        try:
             self.spawn(self.list_groups)
             self.spawn(self.list_schemas)
             self.spawn(self.local_files)
@@ -798,6 +799,13 @@ class _Reader:
                 self.spawn(self.describe_schema, arn)  # used by our datasets under another name
             self.spawn_follow_ups()
             self.drain()
+        except BaseException as exc:
+            # Ctrl-C: start no queued read and wait for none in flight (on a slow endpoint each can take
+            # read_timeout x retries); the process then exits without them (`cli.fast_exit`)
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
+            raise
+        pool.shutdown(wait=True)
 
     def settle(self) -> None:
         """After the reads: keep only children whose parent is in scope (account-wide lists and the
