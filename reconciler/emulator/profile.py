@@ -107,7 +107,7 @@ DEFAULT_QUOTAS: dict[str, int] = {
     "solutions_per_dataset_group": 10,
     "campaigns_per_dataset_group": 5,
     "recommenders_per_dataset_group": 5,
-    "filters_per_dataset_group": 10,
+    "filters_per_dataset_group": 30,
     "metric_attributions_per_dataset_group": 1,
     # per resource
     "tags_per_resource": 50,

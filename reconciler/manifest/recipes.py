@@ -244,15 +244,17 @@ class Quota:
     what: str
 
 
-#: Per dataset group quotas (personalize-api.md §5).
+#: Per dataset group quotas (personalize-api.md §5; filters and their fields: the current figures of
+#: personalize-data-plane.md §3, 30 filters, 10 fields per filter, 20 per group; the 2023 10/5/10 are
+#: obsolete).
 GROUP_QUOTAS: dict[str, Quota] = {
     "Solution": Quota(10, True, "active solutions"),
     "Campaign": Quota(5, True, "active campaigns"),
-    "Filter": Quota(10, True, "filters"),
+    "Filter": Quota(30, True, "filters"),
     "Recommender": Quota(5, False, "recommenders"),
 }
-FILTER_FIELDS_PER_FILTER = 5
-FILTER_FIELDS_PER_GROUP = 10
+FILTER_FIELDS_PER_FILTER = 10
+FILTER_FIELDS_PER_GROUP = 20
 MAX_TAGS = 50
 MAX_METRICS_PER_ATTRIBUTION = 10
 

@@ -22,6 +22,8 @@ VALID = [
     'INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")',
     "INCLUDE ActionID WHERE Actions.VALUE > ($VALUE)",
     "EXCLUDE ActionID WHERE Actions.VALUE < ($VALUE) IF CurrentUser.MEMBERSHIP = $PREMIUM",
+    # ten distinct fields: the current quota (the 2023 guide's 5 is obsolete)
+    " AND ".join(f'Items.F{i} IN ("1")' for i in range(10)).join(("INCLUDE ItemID WHERE ", "")),
 ]
 
 INVALID = [
@@ -38,9 +40,8 @@ INVALID = [
     ('EXCLUDE ItemID WHERE Items.A IN ("x") extra', "unexpected"),
     ('EXCLUDE ItemID WHERE Items.A ~ ("x")', "unexpected character"),
     (
-        'INCLUDE ItemID WHERE Items.A IN ("1") AND Items.B IN ("1") AND Items.C IN ("1") '
-        'AND Items.D IN ("1") AND Items.E IN ("1") AND Items.F IN ("1")',
-        "at most 5",
+        " AND ".join(f'Items.F{i} IN ("1")' for i in range(11)).join(("INCLUDE ItemID WHERE ", "")),
+        "at most 10 distinct dataset fields, found 11",
     ),
 ]
 
