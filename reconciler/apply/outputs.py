@@ -14,6 +14,7 @@ only written when their value changed, so an apply with nothing to do makes no S
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -76,14 +77,20 @@ def outputs_path(desired: DesiredState) -> Path:
 
 
 def write_outputs_file(outputs: dict[str, Any], path: Path) -> bool:
-    """Write atomically; returns False (and leaves the file alone) when the content is unchanged."""
+    """Write atomically; returns False (and leaves the file alone) when the content is unchanged. Raises
+    OSError (a directory at `path`, no permission, disk full) and then leaves no temporary file."""
     text = json.dumps(outputs, indent=2, sort_keys=True) + "\n"
-    if path.exists() and path.read_text(encoding="utf-8") == text:
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     return True
 
 

@@ -52,6 +52,8 @@ class ApplyResult:
     """The plan that was applied (the reviewed one)."""
     report: ApplyReport | None = None
     outputs_file: str | None = None
+    outputs_error: str | None = None
+    """The outputs file could not be written (the changes were applied): apply exits 1 and says why."""
     ssm_written: int = 0
     cancelled: bool = False
     broke_lock_of: str | None = None
@@ -67,6 +69,8 @@ class ApplyResult:
         code = self.report.exit_code if self.report is not None else 0
         if code == 0 and self.unplanned:
             return ACCOUNT_CHANGED_EXIT
+        if code == 0 and self.outputs_error:
+            return 1
         return code
 
     def summary(self) -> ApplyReport | None:
@@ -241,8 +245,15 @@ def unplanned_changes(after: Plan) -> list[str]:
 def _write_outputs(result: ApplyResult, desired: DesiredState, target: TargetLike, live: LiveState) -> None:
     outputs = collect_outputs(desired, live)
     path = outputs_path(desired)
-    write_outputs_file(outputs, path)
-    result.outputs_file = str(path)
+    try:
+        write_outputs_file(outputs, path)
+        result.outputs_file = str(path)
+    except OSError as exc:
+        result.outputs_error = (
+            f"cannot write the outputs file {path} ({exc.strerror or exc}); nothing else failed: fix "
+            f"spec.outputs.file of Stack/{desired.stack.name} (or the path's permissions) and run apply "
+            "again to write it"
+        )
     prefix = desired.stack.settings.outputs.ssmPrefix
     if prefix:
         result.ssm_written = publish_ssm(target.ssm, outputs, prefix)

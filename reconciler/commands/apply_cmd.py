@@ -312,6 +312,8 @@ def _apply(
         return 1
     if not any(result is printed for printed in shown):
         print_report(result)
+    if result.outputs_error:
+        print(f"Error: {result.outputs_error}", file=sys.stderr)
     if result.outputs_file:
         print(
             f"Outputs written to {result.outputs_file}"

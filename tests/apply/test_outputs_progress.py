@@ -30,6 +30,24 @@ def test_outputs_go_to_file_and_ssm_and_are_not_rewritten(mini) -> None:
     assert again.ssm_written == 0 and again.report is None
 
 
+def test_an_unwritable_outputs_file_fails_apply_after_the_changes_without_a_traceback(mini) -> None:
+    """A directory where the outputs file goes: the changes are made, apply exits 1 and names the path and
+    the stack field; no temporary file is left; the next apply writes it. Before: IsADirectoryError."""
+    blocker = mini.manifests / "personalize-outputs.mini.json"
+    blocker.mkdir()
+    result = mini.apply()
+    assert result.report is not None and result.report.exit_code == 0  # every change was made
+    assert result.exit_code == 1 and result.outputs_file is None
+    assert result.outputs_error is not None
+    assert f"cannot write the outputs file {blocker} (Is a directory)" in result.outputs_error
+    assert "spec.outputs.file of Stack/mini" in result.outputs_error
+    assert sorted(p.name for p in mini.manifests.iterdir() if "outputs" in p.name) == [blocker.name]
+    blocker.rmdir()
+    again = mini.apply()
+    assert again.exit_code == 0 and again.outputs_error is None and again.report is None
+    assert json.loads(blocker.read_text())["campaigns"]["sims"]["arn"]
+
+
 def test_cancelled_at_the_prompt_changes_nothing(mini) -> None:
     asked = []
     result = mini.apply(confirm=lambda plan: asked.append(plan) or False)
