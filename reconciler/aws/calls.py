@@ -133,6 +133,24 @@ class Recorder:
         return client
 
 
+def check_record_file() -> None:
+    """`--record-calls FILE` must be writable before any call is made (each call appends to it): else one
+    error naming the option, not a failure of the first API call."""
+    path = os.environ.get(ENV)
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        from reconciler.errors import TargetError
+
+        raise TargetError(
+            f"--record-calls {path}: cannot write to it ({exc.strerror or exc}); nothing was called",
+            hint="pass a file in an existing, writable directory",
+        ) from None
+
+
 def recorder_from_env(account: Callable[[], str]) -> Recorder | None:
     path = os.environ.get(ENV)
     return Recorder(Path(path), account) if path else None

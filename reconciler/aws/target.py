@@ -342,6 +342,9 @@ def open_target(
     and ``--endpoint-url``, an unknown profile, no region for real AWS, no credentials for real AWS, a
     malformed endpoint URL, an unreadable ``--local`` state file.
     """
+    from reconciler.aws.calls import check_record_file
+
+    check_record_file()
     if local and endpoint_url:
         raise TargetError(
             "--local and --endpoint-url both given",

@@ -175,6 +175,26 @@ def test_a_damaged_local_state_file_is_a_target_error_naming_it(
     assert os.environ.get("AWS_ACCESS_KEY_ID") is None
 
 
+@pytest.mark.parametrize("where", ["missing-directory/calls.jsonl", "."])
+def test_an_unwritable_record_calls_file_is_one_error_before_any_call(
+    no_aws_environment: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Before, plan failed at its first read with "failed to list schemas: TargetError: cannot identify the
+    local emulator (FileNotFoundError: ...)"."""
+    from typer.testing import CliRunner
+
+    from reconciler.aws.calls import ENV
+    from reconciler.cli import app
+
+    monkeypatch.setenv(ENV, "")  # the CLI sets it; monkeypatch removes it again
+    manifests = Path(__file__).resolve().parents[2] / "manifests"
+    result = CliRunner().invoke(app, ["--record-calls", where, "plan", str(manifests), "--local"])
+    assert result.exit_code == 1, result.output
+    assert f"Error: --record-calls {where}: cannot write to it (" in result.output
+    assert "cannot identify" not in result.output
+    assert not (no_aws_environment / ".personalize-gitops").exists()  # no target was opened
+
+
 # ---------------------------------------------------------------------------------- --endpoint-url
 
 
