@@ -100,9 +100,10 @@ def check_account(desired: DesiredState, target: TargetLike) -> str:
 
 
 def target_identity(label: str) -> str:
-    """The account a target label names: an emulator endpoint's time scale is left out (the same account
-    served faster or slower is the same account)."""
-    return re.sub(r", time x[^)]*\)$", ")", label)
+    """The account and region a target label names: an emulator endpoint's time scale and the AWS profile
+    are left out (the same account served faster or slower, or planned with a read-only profile and applied
+    with the apply role's, is the same account)."""
+    return re.sub(r", (time x|profile )[^)]*\)$", ")", label)
 
 
 def check_saved_plan(saved: Plan, desired: DesiredState, fresh: Plan) -> None:

@@ -90,3 +90,28 @@ def test_a_saved_plan_is_refused_against_another_region_or_endpoint(
         == 0
     )
     assert groups(server, "us-east-1") == ["tiny-shop"]
+
+
+@pytest.mark.parametrize(
+    ("planned", "applied", "same"),
+    [
+        # a read-only profile plans, the apply profile applies: the same account and region
+        ("AWS account 123456789012 (us-east-1, profile plan)", "AWS account 123456789012 (us-east-1)", True),
+        (
+            "AWS account 123456789012 (us-east-1, profile plan)",
+            "AWS account 123456789012 (us-east-1, profile apply)",
+            True,
+        ),
+        ("AWS account 123456789012 (us-east-1)", "AWS account 123456789012 (eu-west-1)", False),
+        ("AWS account 123456789012 (us-east-1)", "AWS account 210987654321 (us-east-1)", False),
+        (
+            "emulator endpoint http://h:1 (us-east-1, time x600)",
+            "emulator endpoint http://h:1 (us-east-1, time x1)",
+            True,
+        ),
+    ],
+)
+def test_the_target_is_the_account_and_region_not_the_profile(planned: str, applied: str, same: bool) -> None:
+    from reconciler.apply.run import target_identity
+
+    assert (target_identity(planned) == target_identity(applied)) is same
