@@ -63,6 +63,24 @@ def source_args(path: Path, stack: Path | None) -> str:
     return text
 
 
+def save_plan_file(text: str, out: Path) -> None:
+    """`plan --out`: the plan file whole or not at all. Written beside `out` and renamed over it, so a failed
+    write (disk full, a file size limit) leaves no partial file and keeps the plan that was there."""
+    import contextlib
+    import os
+
+    from reconciler.errors import PlanError
+
+    partial = out.with_name(f"{out.name}.partial-{os.getpid()}")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise PlanError(f"cannot write the plan file {out}: {exc.strerror or exc}") from exc
+
+
 def target_args(*, local: bool, endpoint_url: str | None, region: str | None) -> str:
     """The target options a hint must repeat so the suggested command reaches the same account."""
     text = ""
@@ -197,7 +215,7 @@ def run_plan(
     sys.stdout.write(text)
     sys.stdout.flush()
     if out is not None:
-        planfile.save(result, str(out))
+        save_plan_file(planfile.dumps(result), out)
         again = source_args(path, stack) + target_args(local=local, endpoint_url=endpoint_url, region=region)
         print(
             f"Saved the plan to {out}; apply it with `personalize-gitops apply {out}{again}`.",

@@ -57,3 +57,36 @@ def test_apply_refuses_a_plan_file_that_is_not_utf8(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["apply", str(planfile), "--local", "--auto-approve"])
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code == 1 and f"Error: {planfile}: not a personalize-gitops plan" in result.output
+
+
+def test_plan_out_that_cannot_be_written_whole_keeps_the_previous_file(tmp_path: Path) -> None:
+    """A write that fails half-way (here a 16 KiB file size limit, as a full disk) leaves the previous plan
+    file as it was and no partial file; before, a truncated plan replaced it."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    repo = GOLDEN.parents[2]
+    previous = GOLDEN.read_text(encoding="utf-8")
+    (tmp_path / "plan.json").write_text(previous, encoding="utf-8")
+
+    def limit_file_size() -> None:  # Python ignores SIGXFSZ: the write fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
+
+    env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, "-m", "reconciler", "plan", str(repo / "manifests"), "--local"]
+    done = subprocess.run(
+        [*command, "--out", "plan.json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_file_size,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Error: cannot write the plan file plan.json: File too large" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "plan.json").read_text(encoding="utf-8") == previous
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("plan.json")) == ["plan.json"]
