@@ -55,6 +55,11 @@ _BY_CLASS = {
         "set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use a profile",
     ),
     "NoRegionError": ("no AWS region is set", "set spec.region in the Stack, AWS_REGION, or pass --region"),
+    "InvalidRegionError": (
+        "the AWS region name is not valid",
+        "use a region name such as us-east-1 in --region, AWS_REGION / AWS_DEFAULT_REGION or the Stack's "
+        "spec.region",
+    ),
     "EndpointConnectionError": (
         "could not connect to the AWS endpoint",
         "check the network, --region, and --endpoint-url (is the emulator running?)",

@@ -422,7 +422,8 @@ class OutputsConfig(_Model):
 
 
 class StackSpec(_Model):
-    region: str | None = None
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")] | None = None
+    """AWS region of the stack (us-east-1); --region, then AWS_REGION, when not set."""
     accountId: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
     """Expected AWS account id: apply refuses any other account."""
     namePrefix: str = ""

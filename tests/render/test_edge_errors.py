@@ -4,6 +4,7 @@ no traceback and no raw regular expression."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ParamValidationError
@@ -37,6 +38,22 @@ def test_access_denied_names_the_call_and_the_policy_command() -> None:
     message, hint = translate(client_error("AccessDeniedException", "not authorized", "ListCampaigns"))
     assert "ListCampaigns failed: AccessDeniedException" in message
     assert "may not call ListCampaigns" in hint and "iam-policy" in hint
+
+
+def test_a_malformed_region_is_named_with_where_to_fix_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`--region 'us east 1'` (or AWS_REGION): before, "AWS SDK error ... run again; if it persists, open an
+    issue"."""
+    from typer.testing import CliRunner
+
+    monkeypatch.chdir(tmp_path)  # --local keeps its account here
+    manifests = str(Path(__file__).resolve().parents[2] / "manifests")
+    result = CliRunner().invoke(cli.app, ["plan", manifests, "--local", "--region", "us east 1"])
+    assert result.exit_code == 1, result.output
+    assert "Error: the AWS region name is not valid (planning " in result.output
+    assert "hint: use a region name such as us-east-1 in --region" in result.output
+    assert "open an issue" not in result.output
 
 
 def test_sdk_errors_without_a_response() -> None:
