@@ -35,13 +35,15 @@ def _read(path: Path, what: str) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ReconcilerError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ReconcilerError(f"cannot read {what} {path}: byte {exc.start} is not UTF-8") from exc
 
 
 def _parsed(path: Path, what: str, parse: object) -> object:
     text = _read(path, what)
     try:
         return parse(text)  # type: ignore[operator]
-    except ValueError as exc:
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:  # not JSON, or JSON of another shape
         raise ReconcilerError(
             f"{path}: not the JSON `gh api graphql` prints ({exc})",
             hint="pass the output of the workflow's `gh api graphql --paginate` step",

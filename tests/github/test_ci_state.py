@@ -186,3 +186,22 @@ def test_ci_plan_comment_and_compare_commands(tmp_path: Path) -> None:
     assert merged.exit_code == 0, merged.output
     assert "Same plan as reviewed** on #42" in merged.stdout
     assert merged.stdout.index("Same plan") < merged.stdout.index("## No changes")
+
+
+def test_ci_inputs_of_another_shape_or_encoding_are_one_error(tmp_path: Path) -> None:
+    """Comments JSON that is not what `gh api graphql` prints (a list, a number where an object is expected)
+    and a markdown file that is not UTF-8: before, an AttributeError / UnicodeDecodeError traceback."""
+    saved, md, gql = tmp_path / "plan.json", tmp_path / "plan.md", tmp_path / "out.json"
+    planfile.save(_plan(), str(saved))
+    md.write_bytes(b"\xff\xfe## plan\n")
+    comment = runner.invoke(
+        app, ["ci", "plan-comment", str(saved), "--markdown", str(md), "--head", "c" * 40, "--run-url", "u"]
+    )
+    assert comment.exit_code == 1
+    assert f"cannot read the plan markdown {md}: byte 0 is not UTF-8" in comment.stderr
+    md.write_text("## plan\n")
+    for text in ("[1, 2]", '{"data": 5}', '"x"'):
+        gql.write_text(text)
+        args = ["compare", str(saved), "--markdown", str(md), "--head", "c" * 40, "--run-url", "u"]
+        compare = runner.invoke(app, ["ci", *args, "--pr", "3", "--comments", str(gql)])
+        assert compare.exit_code == 1 and "not the JSON `gh api graphql` prints" in compare.stderr, text
