@@ -27,6 +27,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
+API_INT_MAX = 2**31 - 1
+"""The largest value of an API `Integer` (32 bits): a larger one validates nowhere else and fails in apply."""
+PositiveApiInt = Annotated[int, Field(ge=1, le=API_INT_MAX)]
+
 LogicalName = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")]
 S3Uri = Annotated[str, Field(pattern=r"^s3://[^/]+/.*$", max_length=256)]
 RoleArn = Annotated[str, Field(pattern=r"^arn:([a-z\d-]+):iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")]
@@ -305,7 +309,7 @@ class VerifySpec(_Model):
 
 class CampaignSpec(_Model):
     solution: LogicalName
-    minProvisionedTPS: Annotated[int, Field(ge=1)] = 1
+    minProvisionedTPS: PositiveApiInt = 1
     campaignConfig: CampaignConfig | None = None
     promotion: PromotionGate | None = None
     solutionVersion: (
@@ -336,7 +340,7 @@ class EventTrackerSpec(_Model):
 
 class RecommenderConfig(_Model):
     itemExplorationConfig: dict[str, str] | None = None
-    minRecommendationRequestsPerSecond: Annotated[int, Field(ge=1)] | None = None
+    minRecommendationRequestsPerSecond: PositiveApiInt | None = None
     trainingDataConfig: TrainingDataConfig | None = None
     enableMetadataWithRecommendations: bool | None = None
 
