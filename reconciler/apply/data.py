@@ -11,6 +11,7 @@ A flow module: imports are what datasets hold and trainings what solutions make,
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,31 @@ def _versions() -> JobOps:
     return jobs
 
 
+def _planned_sha256(planned: ImportPayload) -> bool:
+    """The plan read the local file (its fingerprint is the file's SHA-256, not an S3 ETag)."""
+    return (planned.fingerprint or "").startswith(s3data.SHA256_PREFIX)
+
+
+def _digest(fingerprint: str) -> str:
+    """A file's digest as messages show it: `sha256:` and the first 12 hex digits."""
+    return fingerprint[: len(s3data.SHA256_PREFIX) + 12] + "..."
+
+
+def _local_changed(step: Step, local: str, path: Path, planned: ImportPayload, now: str | None) -> StepFailed:
+    """The local file is not the one the plan read: changed, deleted, or there when the plan found none."""
+    if _planned_sha256(planned):
+        what = "was deleted" if now is None else "changed"
+        read = f"the plan read {_digest(planned.fingerprint or '')}"
+    else:
+        what, read = "was added", "the plan found no file there"
+    shown = os.path.normpath(path)
+    return StepFailed(
+        f"{step.address}: dataImport.localFile {local} ({shown}) {what} since the plan: plan again (nothing "
+        f"was uploaded or imported; {read}, now {_digest(now) if now else 'no file'})",
+        "changed since the plan",
+    )
+
+
 class Data(Crud):
     # -- import ----------------------------------------------------------------------------------------
 
@@ -78,7 +104,7 @@ class Data(Crud):
             )
         self._mark(step, False)
         planned = self._payload(step, ImportPayload)
-        uploaded = self._upload_if_needed(step, res)  # (S3 ETag, sha256:<hex>) of an uploaded localFile
+        uploaded = self._upload_if_needed(step, res, planned)  # (S3 ETag, sha256:<hex>) of the localFile
         etag = uploaded[1] if uploaded else (planned.fingerprint or "")
         base = job_name(
             res.physical_name,
@@ -209,7 +235,7 @@ class Data(Crud):
         self._mark(step, created)
         return job_arn
 
-    def _local_file(self, step: Step, res: DesiredResource, local: str) -> Path:
+    def _local_file(self, step: Step, res: DesiredResource, local: str, planned: ImportPayload) -> Path:
         path = Path(local)
         if not path.is_absolute():
             path = (
@@ -218,22 +244,27 @@ class Data(Crud):
         if not path.exists():
             path = Path(self.desired.base_dir) / local
         if not path.exists():
+            if _planned_sha256(planned):
+                raise _local_changed(step, local, path, planned, None)
             raise StepFailed(
                 f"{step.address}: dataImport.localFile {local} not found ({res.source}); add the file or fix "
                 "the path (relative to the manifest file), then rerun"
             )
         return path
 
-    def _upload_if_needed(self, step: Step, res: DesiredResource) -> tuple[str, str] | None:
+    def _upload_if_needed(
+        self, step: Step, res: DesiredResource, planned: ImportPayload
+    ) -> tuple[str, str] | None:
         """Upload `dataImport.localFile` to `dataLocation` unless the object there is this file (the SHA-256
-        recorded at upload); returns (object ETag, `sha256:<hex>`) - see reconciler/s3data.py."""
+        recorded at upload); returns (object ETag, `sha256:<hex>`) - see reconciler/s3data.py. The file must
+        still be the one the plan read (`planned.fingerprint`), or nothing is uploaded."""
         spec = res.spec
         assert isinstance(spec, DatasetSpec) and spec.dataImport is not None
         local = spec.dataImport.localFile
         if not local or self.s3 is None:
             return None
-        path = self._local_file(step, res, local)
-        sha256, _ = s3data.file_digests(path)  # streamed: the file is never held in memory
+        path = self._local_file(step, res, local, planned)
+        sha256 = self._local_sha256(step, local, path, planned)
         bucket, key = s3data.split_location(spec.dataImport.dataLocation)
         try:
             if s3data.uploaded_sha256(self.s3, bucket, key) == sha256:
@@ -245,6 +276,23 @@ class Data(Crud):
                 f"{step.address}: cannot upload {local} to {spec.dataImport.dataLocation} "
                 f"({res.source}): {exc}; create the bucket or fix dataImport.dataLocation, then rerun"
             ) from exc
+
+    def _local_sha256(self, step: Step, local: str, path: Path, planned: ImportPayload) -> str:
+        """`sha256:<hex>` of the local file (streamed: one chunk in memory), when it is the file the plan read
+        (the plan's fingerprint of a localFile is its SHA-256); else the step stops before the upload: the
+        reviewed plan imported another file."""
+        try:
+            sha256, _ = s3data.file_digests(path)
+        except FileNotFoundError:
+            raise _local_changed(step, local, path, planned, None) from None
+        except OSError as exc:
+            raise StepFailed(
+                f"{step.address}: cannot read dataImport.localFile {path} ({exc.strerror or exc}); nothing "
+                "was uploaded or imported. Make the file readable, then rerun"
+            ) from exc
+        if sha256 != planned.fingerprint:
+            raise _local_changed(step, local, path, planned, sha256)
+        return sha256
 
     # -- training --------------------------------------------------------------------------------------
 

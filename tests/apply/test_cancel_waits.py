@@ -14,8 +14,8 @@ MUTATING_PREFIXES = ("Create", "Update", "Delete", "Start", "Stop", "Tag", "Unta
 
 
 def _live(world) -> LiveState:
-    account = world.emulator.account
-    return LiveState(resources={}, account_id=account, region="us-east-1", now=world.clock.now())
+    """The empty account as plan reads it (the data files' SHA-256 included: apply imports only those)."""
+    return world.live()
 
 
 def test_no_call_is_sent_after_the_interrupt_with_a_training_slot_limit_of_one(world) -> None:

@@ -10,7 +10,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from apply_support import write_mini
+from typer.testing import CliRunner
+
 from reconciler import s3data
+from reconciler.cli import app
+from reconciler.demo import seed_local_account
+from reconciler.manifest import load
+from reconciler.plan import planfile
 from reconciler.plan.types import Action
 
 COSTLY = {Action.IMPORT, Action.RETRAIN, Action.PROMOTE}
@@ -92,3 +99,113 @@ def test_data_replaced_between_plan_and_apply_is_not_imported_under_the_planned_
     # plan again: the object as it is now is imported once, and then nothing more is planned
     assert mini.apply().exit_code == 0
     assert _costly(mini.plan()) == []
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def _saved(plan):
+    """The plan as `plan --out` saves it and `apply PLANFILE` reads it back."""
+    return planfile.loads(planfile.dumps(plan))
+
+
+def _counts(world) -> tuple[int, int]:
+    pz = world.personalize
+    return (
+        len(pz.list_dataset_import_jobs()["datasetImportJobs"]),
+        len(pz.list_solution_versions()["solutionVersions"]),
+    )
+
+
+def test_local_file_edited_between_plan_and_apply_is_neither_uploaded_nor_imported(mini) -> None:
+    """`plan --out` read the localFile (its SHA-256 is the import's fingerprint) and the reviewer approved
+    that file. Edited again before `apply PLANFILE`, the new file must not be uploaded and imported in its
+    place: the step stops, "changed since the plan", as for a replaced S3 object; nothing is trained."""
+    assert mini.apply().exit_code == 0
+    local = mini.root / "data" / "interactions.csv"
+    original = local.read_bytes()
+    lines = original.splitlines(keepends=True)
+    local.write_bytes(original + lines[-1])
+    reviewed = _saved(mini.plan())
+    assert [c.action for c in reviewed.changes if c.action is Action.IMPORT] == [Action.IMPORT]
+    planned = next(c.payload.fingerprint for c in reviewed.changes if c.action is Action.IMPORT)
+    local.write_bytes(original + lines[1])  # edited after the review
+    now = s3data.file_digests(local)[0]
+    before = _counts(mini)
+    s3 = mini.target.s3
+    result = mini.apply(saved_plan=reviewed)
+    assert result.exit_code == 1
+    details = "\n".join(result.summary().details())
+    assert "changed since the plan: plan again" in details
+    assert "interactions.csv" in details and planned[:19] in details and now[:19] in details
+    assert _counts(mini) == before  # nothing imported, nothing trained
+    uploaded = s3.get_object(Bucket="mini-data", Key="interactions.csv")["Body"].read()
+    assert uploaded == original  # the edited file was not uploaded
+    # plan again: the file as it is now is uploaded and imported once, then nothing more is planned
+    assert mini.apply().exit_code == 0
+    assert s3.get_object(Bucket="mini-data", Key="interactions.csv")["Body"].read() == original + lines[1]
+    assert _costly(mini.plan()) == []
+
+
+def test_local_file_deleted_between_plan_and_apply_stops_the_import_with_a_clear_error(mini) -> None:
+    assert mini.apply().exit_code == 0
+    local = mini.root / "data" / "interactions.csv"
+    original = local.read_bytes()
+    local.write_bytes(original + original.splitlines(keepends=True)[-1])
+    reviewed = _saved(mini.plan())
+    local.unlink()
+    before = _counts(mini)
+    result = mini.apply(saved_plan=reviewed)
+    assert result.exit_code == 1
+    details = "\n".join(result.summary().details())
+    assert "interactions.csv" in details and "was deleted since the plan: plan again" in details
+    assert "now no file" in details
+    assert _counts(mini) == before
+    assert mini.target.s3.get_object(Bucket="mini-data", Key="interactions.csv")["Body"].read() == original
+
+
+def test_apply_planfile_through_the_cli_refuses_a_local_file_deleted_since_the_plan(
+    tmp_path, monkeypatch
+) -> None:
+    """`plan --out` then `apply PLANFILE` on the embedded emulator: the deleted file is one error line and
+    exit code 1 (as for a replaced S3 object), no traceback."""
+    write_mini(tmp_path)
+    seed_local_account(tmp_path, tmp_path / "data", load(tmp_path / "mini"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    fast = ["--local", "--time-scale", "1000000"]
+    assert _cli("apply", "mini", "--auto-approve", *fast)[0] == 0
+    local = tmp_path / "data" / "interactions.csv"
+    local.write_bytes(local.read_bytes() + local.read_bytes().splitlines(keepends=True)[-1])
+    assert _cli("plan", "mini", "--out", "plan.json", "--local")[0] == 0
+    local.unlink()
+    code, output = _cli("apply", "plan.json", "--manifests", "mini", "--auto-approve", *fast)
+    assert code == 1, output
+    assert "data/interactions.csv" in output and "was deleted since the plan: plan again" in output
+    assert "Traceback" not in output
+
+
+def test_local_file_added_after_a_plan_that_found_none_is_not_uploaded(mini) -> None:
+    """The plan found no localFile (a warning; it imports the object in S3 by its ETag). A file put there
+    before apply is not the data the plan read: the step stops before the upload, as for an edited file."""
+    assert mini.apply().exit_code == 0
+    local = mini.root / "data" / "interactions.csv"
+    original = local.read_bytes()
+    local.unlink()
+    resources = mini.manifests / "resources.yaml"
+    text = resources.read_text(encoding="utf-8")
+    resources.write_text(
+        text.replace("    localFile:", "    trigger: again\n    localFile:"), encoding="utf-8"
+    )
+    mini.reload()
+    reviewed = _saved(mini.plan())
+    assert [c.action for c in reviewed.changes if c.action is Action.IMPORT] == [Action.IMPORT]
+    local.write_bytes(original + original.splitlines(keepends=True)[-1])
+    before = _counts(mini)
+    result = mini.apply(saved_plan=reviewed)
+    assert result.exit_code == 1
+    details = "\n".join(result.summary().details())
+    assert "was added since the plan: plan again" in details and "the plan found no file there" in details
+    assert _counts(mini) == before

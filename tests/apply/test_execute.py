@@ -17,8 +17,8 @@ SOLUTIONS = (
 
 
 def empty_live(world) -> LiveState:
-    account = world.emulator.account
-    return LiveState(resources={}, account_id=account, region="us-east-1", now=world.clock.now())
+    """The empty account as plan reads it (the data files' SHA-256 included: apply imports only those)."""
+    return world.live()
 
 
 def test_seed_stack_on_empty_account_runs_trainings_in_parallel(world) -> None:
