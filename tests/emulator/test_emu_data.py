@@ -211,10 +211,11 @@ def test_put_events_count_toward_the_training_minimum(env: Env) -> None:
     store.append_events(
         dg, [{"USER_ID": "u3", "ITEM_ID": "i8", "TIMESTAMP": "1900000000", "EVENT_TYPE": "Click"}]
     )
-    assert store.user_items_after(dg, "u3", model.trained_rows) == ["i8", "i9"]  # waiting rows, by time
-    assert store.user_items_after(dg, "u3", 1000) == ["i23", "i8", "i9"]  # event k=273 is row 1023
+    assert model.trained_puts == 300
+    assert store.user_puts_after(dg, "u3", model.trained_puts) == ["i8", "i9"]  # waiting rows, by time
+    assert store.user_puts_after(dg, "u3", 250) == ["i23", "i8", "i9"]  # event k=273 is PUT row 273
     assert realtime_history(store.interactions(dg), model, "u3") == ["i8", "i9"]  # rebuilt table: the same
-    assert store.user_items_after(dg, "u3", model.trained_rows) == ["i8", "i9"]
+    assert store.user_puts_after(dg, "u3", model.trained_puts) == ["i8", "i9"]
 
 
 def test_an_import_beyond_the_memory_bound_fails_with_a_reason(env: Env) -> None:
@@ -252,7 +253,7 @@ def test_appended_events_are_saved_as_a_small_delta_beside_the_unchanged_table(t
     table = again.interactions("dg")
     assert table is not None and len(table) == 103
     assert table.user_history("new") == [("i0", "", 200), ("i1", "", 201), ("i2", "", 202)]
-    assert again.user_items_after("dg", "u3", 0)[:2] == ["i3", "i10"]
+    assert again.user_puts_after("dg", "new", 0) == ["i0", "i1", "i2"]  # the delta's rows are PUT rows
     # another restart, more events, then a change that is not an append: one full file again
     again.append_events("dg", [{"USER_ID": "new", "ITEM_ID": "i9", "TIMESTAMP": "300"}])
     again.flush()

@@ -575,36 +575,6 @@ class DataStore:
         """Same as ``table``: tables are immutable, so the result is a consistent snapshot for training."""
         return self.table(dataset_group_arn, dataset_type)
 
-    def user_items_after(self, dataset_group_arn: str, user_id: str, start_row: int) -> list[str]:
-        """Items of ``user_id``'s interactions stored at row ``start_row`` or later (a model's
-        ``trained_rows``: the events since its training), oldest first. Cheap: rows appended by the events
-        API are read where they wait, without rebuilding the table."""
-        key = self.dataset_key(dataset_group_arn, "INTERACTIONS")
-        with self._lock:
-            table = self._tables.get(key)
-            if table is None and key in self._on_disk:
-                table = self._get(key)
-            found: list[tuple[int, int, str]] = []
-            offset = 0
-            if table is not None:
-                offset = len(table)
-                code = table.users.get(user_id)
-                if code >= 0 and len(table) > start_row:
-                    rows = np.flatnonzero(table.user[start_row:] == code) + start_row
-                    for row, item, ts in zip(
-                        rows.tolist(), table.item[rows].tolist(), table.timestamp[rows].tolist(), strict=True
-                    ):
-                        if item >= 0:
-                            found.append((ts, row, table.items.strings[item]))
-            pending = self._pending.get(key)
-            if pending is not None:
-                code = pending.users.get(user_id)
-                if code >= 0:
-                    for k, (user, item) in enumerate(zip(pending._user, pending._item, strict=True)):
-                        if user == code and item >= 0 and offset + k >= start_row:
-                            found.append((pending._ts[k], offset + k, pending.items.strings[item]))
-            return [item for _, _, item in sorted(found)]
-
     def user_puts_after(self, dataset_group_arn: str, user_id: str, start_put: int) -> list[str]:
         """Items of ``user_id``'s events-API interactions beyond the first ``start_put`` PUT rows (a model's
         ``trained_puts``: the events since its training), oldest first. PUT rows keep their order when an
