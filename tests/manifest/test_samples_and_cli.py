@@ -132,15 +132,18 @@ def test_variables_and_builtins(tmp_path: Path) -> None:
         "spec: {region: eu-west-1, accountId: '111122223333', variables: {team: recs}}\n",
         encoding="utf-8",
     )
+    group = "apiVersion: personalize-gitops/v1alpha1\nkind: DatasetGroup\nmetadata: {name: g, tags: {%s}}\n"
     (tmp_path / "g.yaml").write_text(
-        "apiVersion: personalize-gitops/v1alpha1\nkind: DatasetGroup\n"
-        "metadata: {name: g, tags: {owner: '${team}', where: '${region}/${account_id}/${stack}',"
-        " raw: '$${x}'}}\n",
-        encoding="utf-8",
+        group % "owner: '${team}', where: '${region}/${account_id}/${stack}'", encoding="utf-8"
     )
     state = load(tmp_path)
     tags = state.resources[Address(Kind.DATASET_GROUP, "g")].tags
-    assert tags == {"owner": "recs", "where": "eu-west-1/111122223333/s1", "raw": "${x}"}
+    assert tags == {"owner": "recs", "where": "eu-west-1/111122223333/s1"}
+    # `$${` is a literal `${` (which no tag may hold: the tag rule shows the expanded value)
+    (tmp_path / "g.yaml").write_text(group % "raw: '$${x}'", encoding="utf-8")
+    assert [e.splitlines()[0].split(": ", 1)[1] for e in validate(tmp_path).errors] == [
+        "DatasetGroup/g: metadata.tags.raw: tag value '${x}' contains '$', which Personalize refuses"
+    ]
 
 
 def test_stack_resources_missing_path(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pydantic import BaseModel
 
@@ -48,6 +49,18 @@ def check(ctx: Context) -> None:
             hint="start with a letter or digit and use only letters, digits, '-' and '_'",
             prefer_key=False,
         )
+    if ctx.stack_doc is not None:
+        for key, value in ctx.stack.defaultTags.items():
+            for message, hint in tag_problems(key, value):
+                ctx.reporter.at(
+                    Severity.ERROR,
+                    ctx.stack_doc,
+                    ("spec", "defaultTags", key),
+                    message,
+                    subject=f"Stack/{ctx.stack_name}",
+                    hint=hint,
+                    prefer_key=False,
+                )
     for res in ctx.resources:
         physical = prefix + res.address.name
         res.physical_name = physical
@@ -89,22 +102,45 @@ def _check_tags(ctx: Context, res: ParsedResource) -> None:
             f"training records); remove {len(res.tags) - limit}",
         )
     for key, value in res.metadata.tags.items():
-        path = ("metadata", "tags", key)
-        if key.lower().startswith("aws:"):
-            ctx.error(
-                res, path, f"tag key '{key}' uses the reserved 'aws:' prefix", "rename the key without 'aws:'"
-            )
-        elif key.startswith("personalize-gitops:"):
-            ctx.error(
-                res,
-                path,
+        for message, hint in tag_problems(key, value):
+            ctx.error(res, ("metadata", "tags", key), message, hint)
+
+
+TAG_PUNCTUATION = frozenset("_.:/=+-@")
+TAG_CHARACTERS_HINT = "tag keys and values may hold letters, digits, spaces and _ . : / = + - @"
+
+
+def _bad_tag_character(text: str) -> str | None:
+    """The first character the API's tag pattern `^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$` refuses."""
+    for character in text:
+        if unicodedata.category(character)[0] not in "LZN" and character not in TAG_PUNCTUATION:
+            return character
+    return None
+
+
+def tag_problems(key: str, value: str) -> list[tuple[str, str | None]]:
+    """(message, hint) for each rule of Personalize's tags that `key: value` breaks."""
+    problems: list[tuple[str, str | None]] = []
+    if key.lower().startswith("aws:"):
+        problems.append((f"tag key '{key}' uses the reserved 'aws:' prefix", "rename the key without 'aws:'"))
+    elif key.startswith("personalize-gitops:"):
+        problems.append(
+            (
                 f"tag key '{key}' is reserved for the tool's ownership tags",
                 "remove it: the tool sets its personalize-gitops: tags itself",
             )
-        if not 1 <= len(key) <= 128:
-            ctx.error(res, path, f"tag keys must be 1-128 characters long (got {len(key)})")
-        if len(value) > 256:
-            ctx.error(res, path, f"tag values must be at most 256 characters long (got {len(value)})")
+        )
+    if not 1 <= len(key) <= 128:
+        problems.append((f"tag keys must be 1-128 characters long (got {len(key)})", None))
+    if len(value) > 256:
+        problems.append((f"tag values must be at most 256 characters long (got {len(value)})", None))
+    for what, text in (("key", key), ("value", value)):
+        bad = _bad_tag_character(text)
+        if bad is not None:
+            problems.append(
+                (f"tag {what} {text!r} contains {bad!r}, which Personalize refuses", TAG_CHARACTERS_HINT)
+            )
+    return problems
 
 
 def _spec_fields(model: type[BaseModel]) -> list[str]:
