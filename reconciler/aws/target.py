@@ -471,6 +471,7 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
         or os.environ.get("AWS_DEFAULT_REGION")
         or LOCAL_REGION_FALLBACK
     )
+    _check_local_region(resolved)
     load_error = (
         f"cannot load the local emulator state {path}",
         f"delete {path} (and {path.stem}.blobs/, {path.stem}.data/) to start with an empty local account",
@@ -577,6 +578,22 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
         on_save=save_state,
         config=config,
     )
+
+
+def _check_local_region(region: str) -> None:
+    """`--local` serves only the regions of botocore's partitions: another name (a typo such as eu-wst-1)
+    would be planned against an empty account, then saved in the state file, where its SSM parameters could
+    never be read back (every later save failed with "cannot save the local emulator state: 'eu-wst-1'")."""
+    from reconciler.aws.models import data_loader
+
+    partitions = data_loader().load_data("partitions").get("partitions", [])
+    known = {name for partition in partitions for name in partition.get("regions", {})}
+    if known and region not in known:
+        raise TargetError(
+            f"region {region!r} is not an AWS region",
+            hint="check --region, the Stack's spec.region and AWS_REGION / AWS_DEFAULT_REGION (for example "
+            "us-east-1)",
+        )
 
 
 def _no_clients(service: str, region: str) -> Any:

@@ -195,6 +195,18 @@ def test_an_unwritable_record_calls_file_is_one_error_before_any_call(
     assert not (no_aws_environment / ".personalize-gitops").exists()  # no target was opened
 
 
+def test_local_refuses_a_region_name_aws_does_not_have(no_aws_environment: Path) -> None:
+    """A typo (eu-wst-1) planned against an empty account and was kept in the state file, whose every later
+    save then failed ("cannot save the local emulator state ...: 'eu-wst-1'", hint: check it is writable)."""
+    with pytest.raises(TargetError, match="region 'eu-wst-1' is not an AWS region") as caught:
+        open_target(local=True, endpoint_url=None, region="eu-wst-1")
+    assert caught.value.hint is not None and "--region" in caught.value.hint
+    assert not (no_aws_environment / DEFAULT_LOCAL_STATE).exists()
+    assert os.environ.get("AWS_ACCESS_KEY_ID") is None
+    with open_local() as target:  # eu-west-1 and the fallback still open
+        assert target.region == "eu-west-1"
+
+
 # ---------------------------------------------------------------------------------- --endpoint-url
 
 
