@@ -94,7 +94,27 @@ def resolve_settings(
         name = groups[0] if len(groups) == 1 and not groups[0].startswith("arn:") else "imported"
         if prefix and name.startswith(prefix) and name != prefix:
             name = name[len(prefix) :]
+    _check_names(name, given=stack_name is not None, prefix=prefix if settings is None else None)
     return name, prefix or "", settings.region if settings is not None else None
+
+
+def _check_names(stack: str, *, given: bool, prefix: str | None) -> None:
+    """Refuse, before anything is read or written, a stack name or prefix the written manifests could not
+    hold (`validate` would reject the files just written)."""
+    from reconciler.manifest.rules.names import PREFIX_PATTERN, STACK_NAME
+
+    if not STACK_NAME.fullmatch(stack):
+        where = f"--stack-name {stack!r}" if given else f"the stack name {stack!r} (the dataset group's)"
+        raise ReconcilerError(
+            f"{where} is not a valid stack name; nothing was written",
+            hint="pass --stack-name NAME: letters, digits and inner hyphens, at most 39 characters (it names "
+            "the CI environment, roles and issues of the stack)",
+        )
+    if prefix and not PREFIX_PATTERN.match(prefix):
+        raise ReconcilerError(
+            f"--name-prefix {prefix!r} is not a valid name prefix; nothing was written",
+            hint="letters, digits, '-' and '_', starting with a letter or digit (dev-, prod_)",
+        )
 
 
 def run_import_cli(

@@ -98,3 +98,16 @@ def test_all_and_option_errors(local_workshop: Path) -> None:
     # the stack of an existing directory decides the prefix: a different one is refused
     code, output = run("import", "--local", "-g", GROUP, "--out", "all", "--name-prefix", "dev-", "--force")
     assert code == 1 and "differs from namePrefix ''" in output
+
+
+def test_a_stack_name_the_manifests_cannot_hold_is_refused_before_anything_is_written(
+    local_workshop: Path,
+) -> None:
+    code, output = run("import", "--local", "--all", "--out", "named", "--stack-name", "bad name!")
+    assert code == 1, output
+    assert "--stack-name 'bad name!'" in output and "nothing was written" in output
+    assert "Traceback" not in output
+    assert not (local_workshop / "named").exists()
+    code, output = run("import", "--local", "-g", GROUP, "--out", "prefixed", "--name-prefix", "-dev")
+    assert code == 1 and "--name-prefix '-dev' is not a valid name prefix" in output, output
+    assert not (local_workshop / "prefixed").exists()
