@@ -47,13 +47,21 @@ def test_a_malformed_region_is_named_with_where_to_fix_it(
     issue"."""
     from typer.testing import CliRunner
 
-    monkeypatch.chdir(tmp_path)  # --local keeps its account here
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     manifests = str(Path(__file__).resolve().parents[2] / "manifests")
-    result = CliRunner().invoke(cli.app, ["plan", manifests, "--local", "--region", "us east 1"])
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_PERSONALIZE"):
+        monkeypatch.delenv(name, raising=False)
+    # real AWS: botocore refuses the region name when the client is made, before any request
+    result = CliRunner().invoke(cli.app, ["plan", manifests, "--region", "us east 1"])
     assert result.exit_code == 1, result.output
     assert "Error: the AWS region name is not valid (planning " in result.output
     assert "hint: use a region name such as us-east-1 in --region" in result.output
     assert "open an issue" not in result.output
+    # --local checks its region against botocore's partitions first (tests/aws/test_target.py)
+    local = CliRunner().invoke(cli.app, ["plan", manifests, "--local", "--region", "us east 1"])
+    assert local.exit_code == 1 and "region 'us east 1' is not an AWS region" in local.output
 
 
 def test_sdk_errors_without_a_response() -> None:
