@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.errors import ApiError, LockHeldError
 
@@ -375,8 +375,10 @@ class StackLock:
                 try:
                     if not self.renew_if_due():
                         return
-                except ApiError:
-                    continue  # a failed renewal is retried at the next tick (the lease has slack)
+                except (ApiError, BotoCoreError):
+                    # a failed renewal (an error answer, or botocore giving up on the connection) is retried
+                    # at the next tick: the lease has slack, and a stopped heartbeat would let it run out
+                    continue
 
         self._thread = threading.Thread(target=beat, name=f"lock-heartbeat-{self.stack}", daemon=True)
         self._thread.start()

@@ -193,3 +193,27 @@ def test_owner_mentions_ci_run(monkeypatch) -> None:
     monkeypatch.setenv("GITHUB_REPOSITORY", "acme/recs")
     owner = default_owner()
     assert "pid" in owner and "run 12345 of acme/recs" in owner
+
+
+def test_heartbeat_survives_a_network_error_and_renews_at_the_next_tick(ssm, clock) -> None:
+    """botocore gives up on a connection with EndpointConnectionError (not a ClientError): the heartbeat must
+    try again at its next tick, not stop renewing while the apply goes on (another apply could take the
+    lock once the lease ran out, with this one unaware)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    failures = {"left": 1}
+
+    def flaky(**_: object) -> None:
+        if threading.current_thread().name.startswith("lock-heartbeat") and failures["left"]:
+            failures["left"] -= 1
+            raise EndpointConnectionError(endpoint_url="https://ssm.us-east-1.amazonaws.com")
+
+    ssm.meta.events.register("before-call.ssm.GetParametersByPath", flaky)
+    lock = StackLock(ssm, "retail", clock=clock, owner="beating", heartbeat_poll=0.01)
+    with lock:
+        clock.advance(DEFAULT_LEASE / 2)
+        deadline = time.monotonic() + 10
+        while lock.renewed_at == START and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert failures["left"] == 0, "the heartbeat never read the lock"
+        assert lock.renewed_at == START + DEFAULT_LEASE / 2, "the heartbeat stopped after the network error"
