@@ -233,7 +233,6 @@ def run_stack(name: str, manifests: Path, *, quotas: dict[str, int] | None = Non
     from reconciler.emulator import PersonalizeEmulator, VirtualClock
     from reconciler.live.reader import read_live
     from reconciler.manifest import load
-    from reconciler.model.state import LiveState
     from reconciler.plan.planner import PlanOptions, plan
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
@@ -248,7 +247,9 @@ def run_stack(name: str, manifests: Path, *, quotas: dict[str, int] | None = Non
             Bucket=desired.stack.settings.variables["bucket"]
         )
         grant_for_manifests(target.s3, target.iam, desired)  # bucket policy and import role
-        live = LiveState(resources={}, account_id=emulator.account, region="us-east-1", now=clock.now())
+        # the empty account as plan reads it: the local files' SHA-256 included (apply imports only the file
+        # the plan read, 9d051b2)
+        live = read_live(target, desired, now=clock.now())
         first = plan(desired, live, PlanOptions(target="bench"))
         executor = Executor(
             first,

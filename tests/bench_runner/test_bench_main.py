@@ -121,3 +121,17 @@ def test_scale_manifests_are_valid_and_the_registry_lists_every_section(tmp_path
     assert report.errors == [] and report.resource_count == 30
     names = [s.name for s in registry.sections()]
     assert {"emulator", "validate", "apply", "plan", "scale"} <= set(names)
+
+
+def test_the_apply_benchmark_applies_the_seed_stack(tmp_path: Path) -> None:
+    """`make bench`'s apply rows: the seed stack is applied for real on the in-process emulator (9d051b2 made
+    this benchmark's hand-made empty plan fail: its plan had read no local file)."""
+    import shutil
+
+    from benchmarks.bench_apply import REPO, run_stack
+
+    shutil.copytree(REPO / "manifests", tmp_path / "manifests")
+    shutil.copytree(REPO / "data" / "sample", tmp_path / "data" / "sample")
+    result = run_stack("seed", tmp_path / "manifests")
+    assert result.steps > 0 and result.makespan >= result.critical_path * 0.99
+    assert result.second_apply_mutating == 0 and result.second_plan_changes == 0
