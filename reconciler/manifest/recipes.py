@@ -301,13 +301,13 @@ DATASET_TYPES: dict[str, DatasetTypeRules] = {
         required=(_f("ITEM_ID", "string"),),
         reserved=(_f("CREATION_TIMESTAMP", "long"),),
         needs_metadata=True,
-        max_metadata=50,
+        max_metadata=100,  # current quota (the 2023 guide: 50)
         textual_allowed=True,
     ),
     "USERS": DatasetTypeRules(
         required=(_f("USER_ID", "string"),),
         needs_metadata=True,
-        max_metadata=5,
+        max_metadata=25,  # current quota (the 2023 guide: 5)
         id_field="USER_ID",
     ),
     "ACTIONS": DatasetTypeRules(
