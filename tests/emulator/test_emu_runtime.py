@@ -16,31 +16,29 @@ from reconciler.emulator import emulated_client
 RID = re.compile(r"^RID-[0-9a-f-]{36}$")
 
 
+def _import(env: Env, group: str, kind: str, schema: str, body: bytes) -> None:
+    """A `kind` dataset in `group` with its schema, filled by one import of `body`."""
+    schema_arn = env.call("CreateSchema", name=f"s-{kind}", schema=schema)["schemaArn"]
+    dataset = env.call(
+        "CreateDataset", name=f"d-{kind}", datasetGroupArn=group, schemaArn=schema_arn, datasetType=kind
+    )["datasetArn"]
+    env.call(
+        "CreateDatasetImportJob",
+        jobName=f"import-{kind}",
+        datasetArn=dataset,
+        dataSource={"dataLocation": env.put(f"{kind}.csv", body)},
+        roleArn=env.role,
+    )
+
+
 class Shop:
     """A trained dataset group (interactions, items, users) with campaigns and filters."""
 
     def __init__(self, env: Env) -> None:
         self.env = env
         self.group = env.trainable_group(csv=interactions_csv(users=40, items=60, per_user=30))
-        for kind, schema, body in (
-            ("Items", ITEMS_SCHEMA, items_csv()),
-            ("Users", USERS_SCHEMA, users_csv()),
-        ):
-            schema_arn = env.call("CreateSchema", name=f"s-{kind}", schema=schema)["schemaArn"]
-            ds = env.call(
-                "CreateDataset",
-                name=f"d-{kind}",
-                datasetGroupArn=self.group,
-                schemaArn=schema_arn,
-                datasetType=kind,
-            )["datasetArn"]
-            env.call(
-                "CreateDatasetImportJob",
-                jobName=f"import-{kind}",
-                datasetArn=ds,
-                dataSource={"dataLocation": env.put(f"{kind}.csv", body)},
-                roleArn=env.role,
-            )
+        _import(env, self.group, "Items", ITEMS_SCHEMA, items_csv())
+        _import(env, self.group, "Users", USERS_SCHEMA, users_csv())
         self.datasets = {
             d["datasetType"]: d["datasetArn"]
             for d in env.call("ListDatasets", datasetGroupArn=self.group)["datasets"]
@@ -325,26 +323,15 @@ def _action_data(shop: Shop) -> None:
     for action, (taken, other) in counts.items():
         kinds = ["TAKEN"] * taken + ["NOT_TAKEN"] * other
         lines += [f"{action},u{k % 40},{kind},{1_700_000_000 + k}" for k, kind in enumerate(kinds)]
-    for kind, schema, body in (
-        ("Actions", ACTIONS_SCHEMA, "ACTION_ID,VALUE\n" + "".join(f"a{k},{k}\n" for k in range(4))),
-        ("Action_Interactions", ACTION_INTERACTIONS_SCHEMA, "\n".join(lines) + "\n"),
-    ):
-        env = shop.env
-        schema_arn = env.call("CreateSchema", name=f"s-{kind}", schema=schema)["schemaArn"]
-        ds = env.call(
-            "CreateDataset",
-            name=f"d-{kind}",
-            datasetGroupArn=shop.group,
-            schemaArn=schema_arn,
-            datasetType=kind,
-        )["datasetArn"]
-        env.call(
-            "CreateDatasetImportJob",
-            jobName=f"import-{kind}",
-            datasetArn=ds,
-            dataSource={"dataLocation": env.put(f"{kind}.csv", body.encode())},
-            roleArn=env.role,
-        )
+    actions = "ACTION_ID,VALUE\n" + "".join(f"a{k},{k}\n" for k in range(4))
+    _import(shop.env, shop.group, "Actions", ACTIONS_SCHEMA, actions.encode())
+    _import(
+        shop.env,
+        shop.group,
+        "Action_Interactions",
+        ACTION_INTERACTIONS_SCHEMA,
+        ("\n".join(lines) + "\n").encode(),
+    )
 
 
 def test_next_best_action_campaigns_recommend_the_actions_dataset_not_items(shop: Shop) -> None:

@@ -26,41 +26,26 @@ STACK_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?")
 
 
 def check(ctx: Context) -> None:
-    if ctx.stack_doc is not None and not STACK_NAME.fullmatch(ctx.stack_name):
-        ctx.reporter.at(
-            Severity.ERROR,
-            ctx.stack_doc,
+    if not STACK_NAME.fullmatch(ctx.stack_name):
+        _stack_error(
+            ctx,
             ("metadata", "name"),
             f"stack name {ctx.stack_name!r} is not a valid stack name",
-            subject=f"Stack/{ctx.stack_name}",
-            hint="use letters, digits and inner hyphens, at most 39 characters (it names the CI environment, "
+            "use letters, digits and inner hyphens, at most 39 characters (it names the CI environment, "
             "roles and issues of the stack)",
-            prefer_key=False,
         )
     prefix = ctx.stack.namePrefix
     prefix_ok = PREFIX_PATTERN.match(prefix) is not None
-    if not prefix_ok and ctx.stack_doc is not None:
-        ctx.reporter.at(
-            Severity.ERROR,
-            ctx.stack_doc,
+    if not prefix_ok:
+        _stack_error(
+            ctx,
             ("spec", "namePrefix"),
             f"namePrefix {prefix!r} would make every physical name invalid",
-            subject=f"Stack/{ctx.stack_name}",
-            hint="start with a letter or digit and use only letters, digits, '-' and '_'",
-            prefer_key=False,
+            "start with a letter or digit and use only letters, digits, '-' and '_'",
         )
-    if ctx.stack_doc is not None:
-        for key, value in ctx.stack.defaultTags.items():
-            for message, hint in tag_problems(key, value):
-                ctx.reporter.at(
-                    Severity.ERROR,
-                    ctx.stack_doc,
-                    ("spec", "defaultTags", key),
-                    message,
-                    subject=f"Stack/{ctx.stack_name}",
-                    hint=hint,
-                    prefer_key=False,
-                )
+    for key, value in ctx.stack.defaultTags.items():
+        for message, hint in tag_problems(key, value):
+            _stack_error(ctx, ("spec", "defaultTags", key), message, hint)
     for res in ctx.resources:
         physical = prefix + res.address.name
         res.physical_name = physical
@@ -81,6 +66,20 @@ def check(ctx: Context) -> None:
         res.tags = {**ctx.stack.defaultTags, **res.metadata.tags}
         _check_tags(ctx, res)
         _check_ignore_changes(ctx, res)
+
+
+def _stack_error(ctx: Context, path: tuple[str, ...], message: str, hint: str | None) -> None:
+    """An error at `path` of the Stack document (none is reported without a stack file)."""
+    if ctx.stack_doc is not None:
+        ctx.reporter.at(
+            Severity.ERROR,
+            ctx.stack_doc,
+            path,
+            message,
+            subject=f"Stack/{ctx.stack_name}",
+            hint=hint,
+            prefer_key=False,
+        )
 
 
 def _check_tags(ctx: Context, res: ParsedResource) -> None:
