@@ -278,7 +278,10 @@ def load(path: str) -> Plan:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except OSError as exc:
-        raise PlanError(f"cannot read the plan file {path}: {exc.strerror}") from exc
+        raise PlanError(
+            f"cannot read the plan file {path}: {exc.strerror or exc}",
+            hint="pass the path `plan --out` wrote (or make it readable), or run plan --out again",
+        ) from exc
     except UnicodeDecodeError as exc:
         raise PlanError(
             f"{path}: not a personalize-gitops plan (byte {exc.start} is not UTF-8)",

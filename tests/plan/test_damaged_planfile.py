@@ -90,3 +90,13 @@ def test_plan_out_that_cannot_be_written_whole_keeps_the_previous_file(tmp_path:
     assert "Traceback" not in done.stderr
     assert (tmp_path / "plan.json").read_text(encoding="utf-8") == previous
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("plan.json")) == ["plan.json"]
+
+
+def test_a_plan_file_that_cannot_be_read_says_what_to_do(tmp_path: Path) -> None:
+    from reconciler.errors import PlanError
+    from reconciler.plan import planfile
+
+    with pytest.raises(PlanError) as info:
+        planfile.load(str(tmp_path))  # a directory: read() fails with an OSError
+    assert info.value.message.startswith(f"cannot read the plan file {tmp_path}: ")
+    assert info.value.hint is not None and "plan --out" in info.value.hint
