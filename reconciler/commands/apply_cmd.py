@@ -48,6 +48,11 @@ def parse_duration(text: str) -> float:
 
 
 def _is_plan_file(path: Path) -> bool:
+    """A saved plan rather than manifests: a `.json` path that is not a directory (even a missing or empty
+    one, so a typo in `apply plan.json` is reported as a missing plan file, not as missing manifests), or any
+    other file whose text starts with `{`."""
+    if path.suffix.lower() == ".json":
+        return not path.is_dir()
     if not path.is_file() or path.suffix in (".yaml", ".yml"):
         return False
     try:

@@ -81,6 +81,29 @@ def save_plan_file(text: str, out: Path) -> None:
         raise PlanError(f"cannot write the plan file {out}: {exc.strerror or exc}") from exc
 
 
+def check_plan_out(out: Path) -> None:
+    """Refuse a `--out` path that cannot be written before the manifests are loaded and the account is read
+    (minutes on a big account): a missing directory, a directory, a directory we may not write to."""
+    import os
+
+    from reconciler.errors import PlanError
+
+    parent = out.parent
+    problem = None
+    if out.is_dir():
+        problem = "it is a directory"
+    elif not parent.is_dir():
+        problem = f"directory {parent} does not exist"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        problem = f"directory {parent} is not writable"
+    if problem is not None:
+        raise PlanError(
+            f"cannot write the plan file {out}: {problem}; nothing was read",
+            hint="pass --out a file path in an existing, writable directory (e.g. --out plan.json), "
+            "or create the directory first",
+        )
+
+
 def target_args(*, local: bool, endpoint_url: str | None, region: str | None) -> str:
     """The target options a hint must repeat so the suggested command reaches the same account."""
     text = ""
@@ -170,6 +193,8 @@ def run_plan(
         raise ReconcilerError(
             f"--format {output_format}: unknown format", hint="use one of: " + ", ".join(FORMATS)
         )
+    if out is not None:
+        check_plan_out(out)
     # The modules, the desired state and the clients live until exit: no collection walks them while they
     # are built (reading then freezes them, `heap.reading`).
     with heap.building():

@@ -252,6 +252,8 @@ def dumps(plan: Plan) -> str:
 
 def loads(text: str, source: str = "plan file") -> Plan:
     again = "create it again with `plan --out`"
+    if not text.strip():
+        raise PlanError(f"{source}: not a personalize-gitops plan (the file is empty)", hint=again)
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes

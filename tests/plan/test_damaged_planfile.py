@@ -100,3 +100,40 @@ def test_a_plan_file_that_cannot_be_read_says_what_to_do(tmp_path: Path) -> None
         planfile.load(str(tmp_path))  # a directory: read() fails with an OSError
     assert info.value.message.startswith(f"cannot read the plan file {tmp_path}: ")
     assert info.value.hint is not None and "plan --out" in info.value.hint
+
+
+@pytest.mark.parametrize("content", [None, "", "  \n"], ids=["missing", "empty", "blank"])
+def test_apply_of_a_missing_or_empty_json_plan_file_names_the_plan_file(
+    content: str | None, tmp_path: Path
+) -> None:
+    """`apply plan.json` with a typo in the name (or a plan file left empty) is about the plan file; before,
+    the path was read as manifests ("1 problem found in the manifests ... pass the manifests directory")."""
+    planfile = tmp_path / "plan.json"
+    if content is not None:
+        planfile.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(app, ["apply", str(planfile), "--local", "--auto-approve"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 1, result.output
+    assert "manifests" not in result.output.split("hint:")[0], result.output
+    if content is None:
+        assert f"Error: cannot read the plan file {planfile}: No such file or directory" in result.output
+    else:
+        assert f"Error: {planfile}: not a personalize-gitops plan (the file is empty)" in result.output
+    assert "plan --out" in result.output
+
+
+@pytest.mark.parametrize("where", ["missing directory", "a directory"])
+def test_plan_out_to_a_path_that_cannot_be_written_fails_before_reading_the_account(
+    where: str, tmp_path: Path
+) -> None:
+    """`plan --out` into a directory that does not exist (or onto a directory) is refused before the manifests
+    are loaded and the account is read (minutes on a big account), with what to do; before, the whole plan ran
+    and then failed with a bare 'No such file or directory'."""
+    out = tmp_path / "nope" / "plan.json" if where == "missing directory" else tmp_path
+    result = CliRunner().invoke(
+        app, ["plan", str(tmp_path / "no-manifests-here"), "--local", "--out", str(out)]
+    )
+    assert result.exit_code == 1, result.output
+    assert f"Error: cannot write the plan file {out}: " in result.output, result.output
+    assert "no-manifests-here" not in result.output  # refused before the manifests were read
+    assert "hint: " in result.output and "--out" in result.output.split("hint: ")[1]
