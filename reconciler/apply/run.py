@@ -145,9 +145,12 @@ def run_apply(
     break_lock: bool = False,
     lock_owner: str | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    check_plan: Callable[[Plan], Plan] | None = None,
 ) -> ApplyResult:
     """Apply `desired` to `target`. Raises ReconcilerErrors for refusals (account, lock, stale plan, plan
-    errors); failures of individual steps are in the result (`exit_code` 1/3)."""
+    errors); failures of individual steps are in the result (`exit_code` 1/3). `check_plan` adds what the
+    plan command's read-only checks find (preflight) to a fresh plan, before it is shown and confirmed; a
+    saved plan already carries the findings of the plan that wrote it."""
     options = options or ApplyOptions()
     plan_options = plan_options or PlanOptions()
     if saved_plan is not None:  # the reviewed plan's own options (target: the account read now)
@@ -160,7 +163,7 @@ def run_apply(
         broke = previous.describe(target.clock.now()) if previous else None
     lost = threading.Event()
     lock.on_lost = lambda _lease: lost.set()  # a renewal found a newer epoch: stop the executor
-    run = _Run(desired, target, read_live, plan_options, replace(options, cancel=lost), lock)
+    run = _Run(desired, target, read_live, plan_options, replace(options, cancel=lost), lock, check_plan)
     with lock:
         if lock.took_over is not None:
             broke = f"{lock.took_over.describe(target.clock.now())}: its lease expired, taken over"
@@ -186,6 +189,7 @@ class _Run:
     plan_options: PlanOptions
     options: ApplyOptions
     lock: StackLock
+    check_plan: Callable[[Plan], Plan] | None = None
 
     def reviewed_plan(
         self, live: LiveState, saved_plan: Plan | None, on_plan: Callable[[Plan], None] | None
@@ -195,6 +199,8 @@ class _Run:
         if saved_plan is not None:
             check_saved_plan(saved_plan, self.desired, plan)
             plan = replace(saved_plan, live_fingerprints=plan.live_fingerprints)
+        elif self.check_plan is not None:
+            plan = self.check_plan(plan)
         if on_plan is not None:
             on_plan(plan)
         if plan.errors:

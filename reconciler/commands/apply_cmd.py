@@ -279,6 +279,14 @@ def _apply(
 
         reporter = make_reporter(sys.stdout)
 
+        def preflight_checks(fresh: Any) -> Any:
+            """The plan command's read-only checks (bucket, object, role, bucket policy, KMS key) for the
+            datasets the plan acts on: a fresh plan shows the same errors as `plan` and is refused before
+            anything changes."""
+            from reconciler.live.preflight import merge, needs_checks, preflight
+
+            return merge(fresh, preflight(target, desired, needs_checks(fresh)))
+
         def run_once(reviewed: Any, unlock: bool) -> ApplyResult:
             return run_apply(
                 desired,
@@ -291,6 +299,7 @@ def _apply(
                 confirm=confirm,
                 break_lock=unlock,
                 on_plan=show,
+                check_plan=preflight_checks,
             )
 
         def ask_to_plan_again(changed: ApplyResult) -> bool:

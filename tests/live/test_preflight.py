@@ -273,6 +273,34 @@ def test_plan_command_refuses_an_empty_local_account(tmp_path: Path, monkeypatch
     assert "role arn:aws:iam::123456789012:role/PersonalizeS3 does not exist" in result.output
 
 
+def test_apply_refuses_an_empty_local_account_before_changing_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apply (no saved plan) runs the same preflight as plan: the missing bucket and role are plan errors
+    shown before anything changes. Before, apply skipped preflight, created 12 resources and then failed
+    every import on NoSuchBucket."""
+    from typer.testing import CliRunner
+
+    from reconciler.cli import app
+
+    shutil.copytree(REPO / "manifests", tmp_path / "manifests")
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    result = CliRunner().invoke(app, ["apply", "manifests", "--local", "--auto-approve", "--no-wait"])
+    assert result.exit_code == 1, result.output
+    assert "The plan is refused, nothing was applied" in result.output
+    assert (
+        "manifests/retail/datasets.yaml:5:1: Dataset/personalize-immersion-day-dataset-interactions: "
+        "spec.dataImport.dataLocation: bucket '123456789012-us-east-1-personalize-immersionday-retail' "
+        "does not exist (NoSuchBucket)" in result.output
+    )
+    assert "role arn:aws:iam::123456789012:role/PersonalizeS3 does not exist" in result.output
+    assert "start    create" not in result.output and "Apply failed" not in result.output
+    plan = CliRunner().invoke(app, ["plan", "manifests", "--local", "--no-color"])
+    assert "Plan: 15 to create" in plan.output, "apply changed the account"
+
+
 def _three_groups() -> str:
     """MINI with two more groups whose interactions share the bucket, the role and (one) the location."""
     text = MINI
