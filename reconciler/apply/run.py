@@ -14,7 +14,6 @@ reported as "the account changed: plan again" and exit code 5 (`ACCOUNT_CHANGED_
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ from reconciler.apply.report import ApplyReport
 from reconciler.apply.waiter import Clock
 from reconciler.errors import PlanError, StalePlanError, TargetError
 from reconciler.model.state import DesiredState, LiveState
+from reconciler.model.target import TargetIdentity
 from reconciler.plan.planner import PlanOptions
 from reconciler.plan.planner import plan as plan_changes
 from reconciler.plan.types import Action, Plan
@@ -44,6 +44,8 @@ class TargetLike(Protocol):
     region: str
 
     def account_id(self) -> str: ...
+
+    def identity(self) -> TargetIdentity: ...
 
 
 @dataclass
@@ -99,21 +101,36 @@ def check_account(desired: DesiredState, target: TargetLike) -> str:
     return account
 
 
-def target_identity(label: str) -> str:
-    """The account and region a target label names: an emulator endpoint's time scale and the AWS profile
-    are left out (the same account served faster or slower, or planned with a read-only profile and applied
-    with the apply role's, is the same account)."""
-    return re.sub(r", (time x|profile )[^)]*\)$", ")", label)
+def target_problems(saved: Plan, fresh: Plan) -> list[str]:
+    """Why `saved` may not run against the target `fresh` was made for, compared on the structured
+    `target_identity` (account, region, partition, endpoint, `--local` state file), never on the display
+    label. Nothing to compare when the fresh plan has no identity (`run_apply` always gives it one); a saved
+    plan without one (format 3.0) is refused: it does not say what it was made for."""
+    now = fresh.target_identity
+    if now is None:
+        return []
+    made = saved.target_identity
+    if made is None:
+        return [
+            "it does not record which account, region and endpoint it was made for (no target_identity: plan "
+            "files of format_version 3.0 predate it), so it cannot be checked against "
+            f"{fresh.target or 'this target'}"
+        ]
+    differences = made.differences(now)
+    if not differences:
+        return []
+    made_for = ", and for ".join(differences)
+    return [f"it was made for {made_for} (planned against {saved.target}; now {fresh.target})"]
 
 
 def check_saved_plan(saved: Plan, desired: DesiredState, fresh: Plan) -> None:
-    """Raise StalePlanError when `saved` was made for another stack or target (region, endpoint, account),
-    or the manifests or any live resource changed since it was made."""
+    """Raise StalePlanError when `saved` was made for another stack or target (account, region, partition,
+    endpoint, `--local` state file: `target_problems`), or the manifests or any live resource changed since
+    it was made."""
     problems: list[str] = []
     if saved.stack != desired.stack.name:
         problems.append(f"it was made for stack {saved.stack!r}, not {desired.stack.name!r}")
-    if saved.target and fresh.target and target_identity(saved.target) != target_identity(fresh.target):
-        problems.append(f"it was made against {saved.target}, not {fresh.target}")
+    problems += target_problems(saved, fresh)
     if saved.manifests_digest != desired.digest:
         problems.append("the manifests changed since it was made")
     old, new = dict(saved.live_fingerprints), dict(fresh.live_fingerprints)
@@ -153,9 +170,13 @@ def run_apply(
     saved plan already carries the findings of the plan that wrote it."""
     options = options or ApplyOptions()
     plan_options = plan_options or PlanOptions()
-    if saved_plan is not None:  # the reviewed plan's own options (target: the account read now)
-        plan_options = replace(saved_plan.options, target=plan_options.target)
     check_account(desired, target)
+    # the target this apply changes, as a saved plan is compared on (never the label)
+    plan_options = replace(plan_options, target_identity=target.identity())
+    if saved_plan is not None:  # the reviewed plan's own options (target: the account read now)
+        plan_options = replace(
+            saved_plan.options, target=plan_options.target, target_identity=plan_options.target_identity
+        )
     lock = StackLock(target.ssm, desired.stack.name, clock=target.clock, owner=lock_owner)
     broke: str | None = None
     if break_lock:

@@ -27,9 +27,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.errors import TargetError
+
+if TYPE_CHECKING:
+    from reconciler.model.target import TargetIdentity
 
 #: Where ``--local`` keeps the emulated account, relative to the working directory.
 DEFAULT_LOCAL_STATE = Path(".personalize-gitops") / "emulator-state.json"
@@ -243,6 +246,27 @@ class Target:
         with self._lock:
             self._account = account
         return account
+
+    def identity(self, account: str | None = None) -> TargetIdentity:
+        """The target a plan records and `apply PLANFILE` compares (`model.target.TargetIdentity`): the
+        account (`account`: the one the read found in the ARNs, else STS), region, partition, the endpoint
+        every call goes to (None: AWS's own) and `--local`'s state file. Never the profile or an emulator's
+        time scale; never parsed from the label."""
+        from reconciler.model.target import TargetIdentity
+
+        endpoint = self.endpoint_url
+        if endpoint is None and self.mode == "aws":
+            endpoint = _configured_endpoint(getattr(self.personalize.meta, "endpoint_url", None))
+        local_state = None
+        if self.mode == "local" and self.state_path is not None:
+            local_state = str(Path(self.state_path).resolve())
+        return TargetIdentity(
+            account=account or self.account_id(),
+            region=self.region,
+            partition=partition_of(self.region),
+            endpoint=endpoint,
+            local_state=local_state,
+        )
 
     @property
     def mode_description(self) -> str:
@@ -584,16 +608,55 @@ def _check_local_region(region: str) -> None:
     """`--local` serves only the regions of botocore's partitions: another name (a typo such as eu-wst-1)
     would be planned against an empty account, then saved in the state file, where its SSM parameters could
     never be read back (every later save failed with "cannot save the local emulator state: 'eu-wst-1'")."""
-    from reconciler.aws.models import data_loader
-
-    partitions = data_loader().load_data("partitions").get("partitions", [])
-    known = {name for partition in partitions for name in partition.get("regions", {})}
+    known = {name for partition in _partitions() for name in partition.get("regions", {})}
     if known and region not in known:
         raise TargetError(
             f"region {region!r} is not an AWS region",
             hint="check --region, the Stack's spec.region and AWS_REGION / AWS_DEFAULT_REGION (for example "
             "us-east-1)",
         )
+
+
+def _partitions() -> list[dict[str, Any]]:
+    from reconciler.aws.models import data_loader
+
+    partitions: list[dict[str, Any]] = data_loader().load_data("partitions").get("partitions", [])
+    return partitions
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition of `region` (`aws`, `aws-cn`, `aws-us-gov`, ...): botocore's partitions data, by its
+    region list, then by each partition's region pattern; `aws` for a name no partition claims."""
+    import re
+
+    partitions = _partitions()
+    for partition in partitions:
+        if region in partition.get("regions", {}):
+            return str(partition["id"])
+    for partition in partitions:
+        pattern = partition.get("regionRegex")
+        if pattern and re.match(pattern, region):
+            return str(partition["id"])
+    return "aws"
+
+
+def _configured_endpoint(url: str | None) -> str | None:
+    """Real AWS mode: the Personalize client's endpoint when it is not an AWS one (one set through
+    AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_PERSONALIZE or `endpoint_url` in the AWS config), else None."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    host = (urlsplit(url).hostname or "").lower()
+    suffixes = {
+        str(suffix).lower()
+        for partition in _partitions()
+        for key in ("dnsSuffix", "dualStackDnsSuffix")
+        if (suffix := partition.get("outputs", {}).get(key))
+    }
+    if any(host.endswith("." + suffix) for suffix in suffixes):
+        return None
+    return url.rstrip("/")
 
 
 def _no_clients(service: str, region: str) -> Any:

@@ -223,7 +223,10 @@ def run_plan(
             from reconciler.plan.types import PlanOptions
             from reconciler.render import render_json, render_markdown, render_text
 
-            result = plan(desired, live, PlanOptions(target=target.label, **option_values))
+            identity = target.identity(account=live.account_id)  # what `apply PLANFILE` compares
+            result = plan(
+                desired, live, PlanOptions(target=target.label, target_identity=identity, **option_values)
+            )
             # read-only bucket, object, role, bucket policy and KMS checks, in parallel, only for the
             # datasets the plan creates, replaces or imports into (the only findings merge keeps): a no-op
             # plan makes none

@@ -45,6 +45,7 @@ def finish(p: Planner, order: list[Address]) -> Plan:
         warnings=tuple(p.warnings),
         errors=tuple(p.errors),
         options=p.options,
+        target_identity=p.options.target_identity,
     )
 
 

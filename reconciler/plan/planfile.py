@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.errors import PlanError
 from reconciler.model.address import Address
+from reconciler.model.target import TargetIdentity
 from reconciler.plan.types import (
     FORMAT_VERSION,
     PAYLOAD_TYPES,
@@ -98,7 +99,8 @@ def change_to_dict(change: Change) -> dict[str, Any]:
 
 
 def options_to_dict(options: PlanOptions) -> dict[str, Any]:
-    """The plan-changing options (the target label is the plan's own `target`)."""
+    """The plan-changing options (the target's label and identity are the plan's own `target` and
+    `target_identity`)."""
     return {
         "retrain": sorted(options.retrain),
         "prune": options.prune,
@@ -108,13 +110,16 @@ def options_to_dict(options: PlanOptions) -> dict[str, Any]:
     }
 
 
-def options_from_dict(data: Mapping[str, Any], target: str) -> PlanOptions:
+def options_from_dict(
+    data: Mapping[str, Any], target: str, identity: TargetIdentity | None = None
+) -> PlanOptions:
     def flag(key: str) -> bool | None:
         value = data.get(key)
         return None if value is None else bool(value)
 
     return PlanOptions(
         target=target,
+        target_identity=identity,
         retrain=frozenset(str(n) for n in data.get("retrain") or ()),
         prune=flag("prune"),
         allow_empty=flag("allow_empty"),
@@ -133,6 +138,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "stack": plan.stack,
         "target": plan.target,
+        "target_identity": plan.target_identity.to_dict() if plan.target_identity is not None else None,
         "manifests_digest": plan.manifests_digest,
         "options": options_to_dict(plan.options),
         "applyable": plan.applyable,
@@ -209,6 +215,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             hint="create the plan again with this version of personalize-gitops (`plan --out PLANFILE`)",
         )
     try:
+        identity = _target_identity(data.get("target_identity"))
         return Plan(
             changes=tuple(change_from_dict(c) for c in data["resource_changes"]),
             stack=str(data["stack"]),
@@ -217,13 +224,19 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             live_fingerprints=dict(data.get("live_fingerprints", {})),
             warnings=tuple(data.get("warnings", [])),
             errors=tuple(data.get("errors", [])),
-            options=options_from_dict(data.get("options") or {}, str(data.get("target", ""))),
+            options=options_from_dict(data.get("options") or {}, str(data.get("target", "")), identity),
+            target_identity=identity,
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:  # a value of the wrong JSON type
         raise PlanError(
             f"the plan file is damaged ({type(exc).__name__}: {exc})",
             hint="create it again with `plan --out`",
         ) from exc
+
+
+def _target_identity(data: Any) -> TargetIdentity | None:
+    """A plan's `target_identity` (format 3.1); None when absent (a format 3.0 plan, which apply refuses)."""
+    return None if data is None else TargetIdentity.from_dict(data)
 
 
 #: Keys of the saved plan that describe a moment, not the decision (none today; listed so a later timestamp

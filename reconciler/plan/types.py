@@ -11,12 +11,15 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from reconciler.model.address import Address
+from reconciler.model.target import TargetIdentity
 from reconciler.pricing import DEFAULT_PRICES, PriceTable
 
-FORMAT_VERSION = "3.0"
+FORMAT_VERSION = "3.1"
 """Major 2: every change carries a typed `payload` and the `read_fingerprint` of what the plan read (2.1: and
 says why it is destructive, `harms`, `harm_texts`). Major 3: creates and replacements carry the Create*
-request apply sends (`CreatePayload.request`)."""
+request apply sends (`CreatePayload.request`); 3.1: and the structured `target_identity` (account, region,
+partition, endpoint, `--local` state file) that `apply PLANFILE` compares; a 3.0 file is read, but apply
+refuses it: it does not say which target it is for."""
 
 
 class Action(StrEnum):
@@ -310,7 +313,10 @@ class PlanOptions:
     compares with exactly the options the reviewed plan was made with."""
 
     target: str = ""
-    """Label of the account/endpoint that was read (shown in every rendering)."""
+    """Label of the account/endpoint that was read (shown in every rendering; never compared)."""
+    target_identity: TargetIdentity | None = None
+    """Which account, region, partition, endpoint (and `--local` state file) was read: what a saved plan is
+    compared on. Made by the command from its target (`Target.identity`); the planner only passes it on."""
     retrain: frozenset[str] = frozenset()
     """Logical solution names whose retraining was requested (`--retrain NAME`); a one-shot request."""
     prune: bool | None = None
@@ -336,6 +342,9 @@ class Plan:
     applyable."""
     options: PlanOptions = field(default_factory=PlanOptions)
     """The options it was made with (recorded in saved plans)."""
+    target_identity: TargetIdentity | None = None
+    """The structured target (`options.target_identity`); None in a plan made without one (tests, a format
+    3.0 file), which `apply PLANFILE` refuses."""
 
     @property
     def applyable(self) -> bool:

@@ -60,7 +60,8 @@ class World:
 
     def plan(self, live: LiveState | None = None, **options: Any) -> Plan:
         current = live if live is not None else self.live()
-        return plan(self.desired, current, PlanOptions(target="test", **options))
+        identity = self.target.identity()
+        return plan(self.desired, current, PlanOptions(target="test", target_identity=identity, **options))
 
     def apply(self, *, plan_options: dict[str, Any] | None = None, **kwargs: Any) -> ApplyResult:
         reporter = kwargs.pop("reporter", None) or RecordingReporter()

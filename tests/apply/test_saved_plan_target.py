@@ -5,6 +5,7 @@ in-process `emulator serve`, through real boto3 clients."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from reconciler.cli import app
 from reconciler.emulator.server import EmulatorServer, MotoBridge
+from reconciler.plan import planfile
 
 STACK = """apiVersion: personalize-gitops/v1alpha1
 kind: Stack
@@ -79,10 +81,13 @@ def test_a_saved_plan_is_refused_against_another_region_or_endpoint(
         "--auto-approve",
     )
     assert elsewhere.exit_code == 1, elsewhere.output
-    assert "Saved plan is stale" in elsewhere.output and "(us-east-1" in elsewhere.output
+    assert "Saved plan is stale" in elsewhere.output
+    # the structured field that differs is named, not two labels to compare by eye
+    assert "it was made for region us-east-1, not eu-west-1" in elsewhere.output, elsewhere.output
     assert groups(server, "eu-west-1") == []  # nothing was created where the plan was not read
     local = cli("apply", "plan.json", "--manifests", "m", "--local", "--auto-approve")
     assert local.exit_code == 1 and "Saved plan is stale" in local.output, local.output
+    assert f"endpoint {server.url}, not AWS's own endpoints" in local.output, local.output
     assert (
         cli(
             "apply", "plan.json", "--manifests", "m", "--endpoint-url", server.url, "--auto-approve"
@@ -92,26 +97,111 @@ def test_a_saved_plan_is_refused_against_another_region_or_endpoint(
     assert groups(server, "us-east-1") == ["tiny-shop"]
 
 
-@pytest.mark.parametrize(
-    ("planned", "applied", "same"),
-    [
-        # a read-only profile plans, the apply profile applies: the same account and region
-        ("AWS account 123456789012 (us-east-1, profile plan)", "AWS account 123456789012 (us-east-1)", True),
-        (
-            "AWS account 123456789012 (us-east-1, profile plan)",
-            "AWS account 123456789012 (us-east-1, profile apply)",
-            True,
-        ),
-        ("AWS account 123456789012 (us-east-1)", "AWS account 123456789012 (eu-west-1)", False),
-        ("AWS account 123456789012 (us-east-1)", "AWS account 210987654321 (us-east-1)", False),
-        (
-            "emulator endpoint http://h:1 (us-east-1, time x600)",
-            "emulator endpoint http://h:1 (us-east-1, time x1)",
-            True,
-        ),
-    ],
-)
-def test_the_target_is_the_account_and_region_not_the_profile(planned: str, applied: str, same: bool) -> None:
-    from reconciler.apply.run import target_identity
+def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_PERSONALIZE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    (tmp_path / "m").mkdir(exist_ok=True)
+    (tmp_path / "m" / "stack.yaml").write_text(STACK, encoding="utf-8")
 
-    assert (target_identity(planned) == target_identity(applied)) is same
+
+def local_groups(region: str) -> list[str]:
+    from reconciler.aws.target import open_target
+
+    with open_target(local=True, endpoint_url=None, region=region) as target:
+        return [g["name"] for g in target.personalize.list_dataset_groups()["datasetGroups"]]
+
+
+def test_local_with_region_is_that_region_for_plan_and_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--local --region R` is the emulated account in region R: the label says so, the saved plan records it,
+    and `apply PLANFILE --local` in the stack's region (us-east-1) is refused. Before, the --local label named
+    only the state file, so that apply created the stack in us-east-1 from a plan reviewed for us-west-2."""
+    environment(tmp_path, monkeypatch)
+    made = cli("plan", "m", "--local", "--region", "us-west-2", "--out", "plan.json")
+    assert made.exit_code == 0, made.output
+    assert "apply plan.json --manifests m --local --region us-west-2" in made.output  # the hint repeats it
+    elsewhere = cli("apply", "plan.json", "--manifests", "m", "--local", "--auto-approve")
+    assert elsewhere.exit_code == 1, elsewhere.output
+    assert "it was made for region us-west-2, not us-east-1" in elsewhere.output, elsewhere.output
+    assert local_groups("us-east-1") == []
+    there = cli(
+        "apply", "plan.json", "--manifests", "m", "--local", "--region", "us-west-2", "--auto-approve"
+    )
+    assert there.exit_code == 0, there.output
+    assert local_groups("us-west-2") == ["tiny-shop"] and local_groups("us-east-1") == []
+
+
+def test_a_local_plan_names_its_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two --local state files are two accounts: a plan made with one is refused with the other."""
+    environment(tmp_path, monkeypatch)
+    assert cli("plan", "m", "--local", "--out", "plan.json").exit_code == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.chdir(other)
+    refused = cli("apply", "../plan.json", "--manifests", "../m", "--local", "--auto-approve")
+    assert refused.exit_code == 1, refused.output
+    planned = tmp_path / ".personalize-gitops" / "emulator-state.json"
+    now = other / ".personalize-gitops" / "emulator-state.json"
+    assert f"the --local state file {planned.resolve()}, not {now.resolve()}" in refused.output
+
+
+def edit_plan(path: Path, **changes: object) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        if value is DROP:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+DROP = object()
+
+
+def test_the_label_is_not_compared(
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The display label may change wording; apply compares the structured target only. Before, a plan
+    whose label was empty skipped the target check (and ran in another region), and a label worded
+    differently refused the very target the plan was made for."""
+    environment(tmp_path, monkeypatch)
+    assert cli("plan", "m", "--endpoint-url", server.url, "--out", "plan.json").exit_code == 0
+    edit_plan(tmp_path / "plan.json", target="")
+    elsewhere = cli(
+        "apply", "plan.json", "--manifests", "m", "--endpoint-url", server.url, "--region", "eu-west-1",
+        "--auto-approve",
+    )  # fmt: skip
+    assert elsewhere.exit_code == 1, elsewhere.output
+    assert "it was made for region us-east-1, not eu-west-1" in elsewhere.output
+    assert groups(server, "eu-west-1") == []
+    edit_plan(tmp_path / "plan.json", target="Personalize at the emulator, us-east-1 (reworded)")
+    same = cli("apply", "plan.json", "--manifests", "m", "--endpoint-url", server.url, "--auto-approve")
+    assert same.exit_code == 0, same.output
+    assert groups(server, "us-east-1") == ["tiny-shop"]
+
+
+def test_a_plan_file_without_target_identity_is_read_but_not_applied(
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A format 3.0 plan file (no `target_identity`) is still a plan file of this major version (rendering,
+    digests, `ci compare` read it), but apply cannot tell which target it was made for and refuses it."""
+    environment(tmp_path, monkeypatch)
+    assert cli("plan", "m", "--endpoint-url", server.url, "--out", "plan.json").exit_code == 0
+    edit_plan(tmp_path / "plan.json", format_version="3.0", target_identity=DROP)
+    refused = cli("apply", "plan.json", "--manifests", "m", "--endpoint-url", server.url, "--auto-approve")
+    assert refused.exit_code == 1, refused.output
+    assert "it does not record which account, region and endpoint it was made for" in refused.output
+    assert "plan --out PLANFILE" in refused.output  # what to do
+    assert groups(server, "us-east-1") == []
+    old = planfile.load(str(tmp_path / "plan.json"))
+    assert old.target_identity is None and old.target.startswith("emulator endpoint")

@@ -61,8 +61,16 @@ def test_plan_json_and_saved_plan(workdir):
     result = run("manifests", "--local", "--format", "json", "--out", "plan.json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["format_version"] == FORMAT_VERSION == "3.0" and data["applyable"] is True
+    assert data["format_version"] == FORMAT_VERSION == "3.1" and data["applyable"] is True
     assert data["summary"]["create"] == 15 and "local emulator" in data["target"]
+    # the structured target next to the label (what `apply PLANFILE` compares); no profile, no time scale
+    assert data["target_identity"] == {
+        "partition": "aws",
+        "account": "123456789012",
+        "region": "us-east-1",
+        "endpoint": None,
+        "local_state": str((workdir / ".personalize-gitops" / "emulator-state.json").resolve()),
+    }
     assert all(isinstance(c["change"]["actions"], list) for c in data["resource_changes"])
     saved = planfile.load("plan.json")
     assert saved.count(saved.changes[0].action) >= 1

@@ -6,6 +6,7 @@ import dataclasses
 
 from reconciler.model.address import Address, Kind
 from reconciler.model.state import TAG_NAME, TAG_STACK, LiveState
+from reconciler.model.target import TargetIdentity
 from reconciler.plan.planner import PlanOptions, plan
 from reconciler.plan.types import Plan
 from tests.plan.builders import (
@@ -21,15 +22,26 @@ from tests.plan.builders import (
 from tests.plan.test_planner import CAMP, DG, FILT, REC, S_ITEMS, SOL, mutate
 
 TARGET = "AWS account 123456789012 (us-east-1)"
+IDENTITY = TargetIdentity(account="123456789012", region="us-east-1", partition="aws")
+LOCAL = TargetIdentity(
+    account="123456789012",
+    region="us-east-1",
+    partition="aws",
+    local_state="/home/dev/shop/.personalize-gitops/emulator-state.json",
+)
 
 
 def create_everything() -> Plan:
-    return plan(desired_state(BASE_SPECS), LiveState(resources={}), PlanOptions(target="local emulator"))
+    return plan(
+        desired_state(BASE_SPECS),
+        LiveState(resources={}),
+        PlanOptions(target="local emulator", target_identity=LOCAL),
+    )
 
 
 def no_changes() -> Plan:
     desired = desired_state(BASE_SPECS)
-    return plan(desired, applied_live(desired), PlanOptions(target=TARGET))
+    return plan(desired, applied_live(desired), PlanOptions(target=TARGET, target_identity=IDENTITY))
 
 
 def mixed() -> Plan:
@@ -52,13 +64,15 @@ def mixed() -> Plan:
         tags={TAG_STACK: "shop", TAG_NAME: "old-filter"},
     )
     live = dataclasses.replace(live, resources={**live.resources, orphan_address: orphan})
-    return plan(desired_state(specs), live, PlanOptions(target=TARGET, prune=True))
+    return plan(desired_state(specs), live, PlanOptions(target=TARGET, target_identity=IDENTITY, prune=True))
 
 
 def refused() -> Plan:
     base = desired_state(BASE_SPECS)
     specs = mutate(BASE_SPECS, DG, "domain", "VIDEO_ON_DEMAND")
-    return plan(desired_state(specs), applied_live(base), PlanOptions(target=TARGET))
+    return plan(
+        desired_state(specs), applied_live(base), PlanOptions(target=TARGET, target_identity=IDENTITY)
+    )
 
 
 def held_back() -> Plan:
@@ -70,7 +84,7 @@ def held_back() -> Plan:
     live = with_fields(
         live, Address(Kind.RECOMMENDER, "for-you"), latestRecommenderUpdate={"status": "CREATE PENDING"}
     )
-    return plan(desired, live, PlanOptions(target=TARGET))
+    return plan(desired, live, PlanOptions(target=TARGET, target_identity=IDENTITY))
 
 
 def schema_field_added() -> Plan:
@@ -79,7 +93,7 @@ def schema_field_added() -> Plan:
     live = applied_live(desired)
     fields = [*ITEMS_AVRO["fields"], {"name": "COLOR", "type": ["null", "string"], "categorical": True}]
     specs = mutate(BASE_SPECS, S_ITEMS, "avro", {**ITEMS_AVRO, "fields": fields})
-    return plan(desired_state(specs), live, PlanOptions(target=TARGET))
+    return plan(desired_state(specs), live, PlanOptions(target=TARGET, target_identity=IDENTITY))
 
 
 def kept_orphan() -> Plan:
@@ -96,7 +110,7 @@ def kept_orphan() -> Plan:
         tags={TAG_STACK: "shop", TAG_NAME: "old-filter"},
     )
     live = dataclasses.replace(live, resources={**live.resources, orphan_address: orphan})
-    return plan(desired, live, PlanOptions(target=TARGET))
+    return plan(desired, live, PlanOptions(target=TARGET, target_identity=IDENTITY))
 
 
 CASES = {

@@ -51,4 +51,4 @@ def test_plan_file_round_trip(case, tmp_path):
     path = tmp_path / "plan.json"
     planfile.save(original, str(path))
     assert planfile.load(str(path)) == original
-    assert json.loads(path.read_text())["format_version"] == "3.0"
+    assert json.loads(path.read_text())["format_version"] == "3.1"
