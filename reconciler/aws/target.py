@@ -74,12 +74,19 @@ class SystemClock:
             time.sleep(seconds)
 
 
-def client_config(*, addressing_path: bool = False, total_attempts: int | None = None) -> Any:
+def client_config(
+    *, addressing_path: bool = False, total_attempts: int | None = None, own_endpoints: bool = False
+) -> Any:
     """The botocore ``Config`` every target client uses. ``CLIENT_CONFIG``'s ``max_attempts: 8`` is botocore's
-    retry count (9 attempts in all); ``total_attempts`` overrides it with a total (1: never retry)."""
+    retry count (9 attempts in all); ``total_attempts`` overrides it with a total (1: never retry).
+    ``own_endpoints`` (``--local``): ignore endpoints configured outside the command line
+    (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``, ``endpoint_url`` in the AWS config), which would
+    send the emulated account's calls elsewhere."""
     from botocore.config import Config
 
     options = dict(CLIENT_CONFIG)
+    if own_endpoints:
+        options["ignore_configured_endpoint_urls"] = True
     if total_attempts is not None:
         options["retries"] = {"mode": "standard", "total_max_attempts": total_attempts}
     if addressing_path:
@@ -519,7 +526,7 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
             region_name=resolved,
             botocore_session=botocore_session(),
         )
-        config = client_config()
+        config = client_config(own_endpoints=True)
 
         clients: dict[tuple[str, str], Any] = {}
         clients_lock = threading.Lock()
@@ -595,7 +602,7 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
         session=session,
         personalize=personalize,
         clock=clock,
-        label=f"local emulator (state: {_display_path(path)})",
+        label=f"local emulator ({resolved}, state: {_display_path(path)})",
         emulator=emulator,
         state_path=path,
         on_close=on_close,

@@ -139,6 +139,8 @@ def test_local_with_region_is_that_region_for_plan_and_apply(
     )
     assert there.exit_code == 0, there.output
     assert local_groups("us-west-2") == ["tiny-shop"] and local_groups("us-east-1") == []
+    # and what was read says so
+    assert "local emulator (us-west-2, state: .personalize-gitops/emulator-state.json)" in made.output
 
 
 def test_a_local_plan_names_its_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -205,3 +207,19 @@ def test_a_plan_file_without_target_identity_is_read_but_not_applied(
     assert groups(server, "us-east-1") == []
     old = planfile.load(str(tmp_path / "plan.json"))
     assert old.target_identity is None and old.target.startswith("emulator endpoint")
+
+
+def test_local_ignores_endpoints_configured_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--local` is the emulated account whatever AWS_ENDPOINT_URL says: before, its STS, S3 and SSM calls
+    went to that endpoint and plan failed with "cannot identify the local emulator (EndpointConnectionError
+    ...)"; the plan records no endpoint, and apply with the same setting applies it."""
+    environment(tmp_path, monkeypatch)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    made = cli("plan", "m", "--local", "--out", "plan.json")
+    assert made.exit_code == 0, made.output
+    assert json.loads((tmp_path / "plan.json").read_text())["target_identity"]["endpoint"] is None
+    applied = cli("apply", "plan.json", "--manifests", "m", "--local", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert local_groups("us-east-1") == ["tiny-shop"]

@@ -69,7 +69,7 @@ def test_local_target_keeps_the_whole_account_between_runs(no_aws_environment: P
     first = open_local()
     try:
         assert first.mode == "local"
-        assert first.label == "local emulator (state: .personalize-gitops/emulator-state.json)"
+        assert first.label == "local emulator (eu-west-1, state: .personalize-gitops/emulator-state.json)"
         assert isinstance(first.emulator, PersonalizeEmulator) and isinstance(first.clock, ScaledClock)
         assert first.account_id() == "123456789012"
         group = first.personalize.create_dataset_group(name="retail")["datasetGroupArn"]
@@ -124,7 +124,7 @@ def test_local_state_path_and_time_scale_can_be_chosen(tmp_path: Path) -> None:
     path = tmp_path / "elsewhere" / "account.json"
     with open_local(state_path=path, time_scale=60.0) as target:
         assert target.state_path == path
-        assert target.label == f"local emulator (state: {path})"
+        assert target.label == f"local emulator (eu-west-1, state: {path})"
         assert target.clock.scale == 60.0  # type: ignore[attr-defined]
     assert path.is_file()
 
