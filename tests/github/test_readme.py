@@ -68,3 +68,14 @@ def test_documented_commands_and_flags_exist(doc: str, mention: str) -> None:
     known = _options(command)
     for flag in (w.split("=")[0] for w in words if w.startswith("--")):
         assert flag in known, f"{doc}: `personalize-gitops {mention}`: {' '.join(used)} has no {flag}"
+
+
+def test_the_commands_table_is_one_table_naming_every_command() -> None:
+    """The README's Commands section is one table (a paragraph had split it: the rows after it rendered as
+    text) with a row for every top-level command."""
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Commands", 1)[1].split("\n## ", 1)[0]
+    lines = section.strip("\n").splitlines()
+    rows = [i for i, line in enumerate(lines) if line.startswith("|")]
+    assert rows == list(range(rows[0], rows[-1] + 1)), "a paragraph splits the Commands table"
+    listed = {m.split()[0] for m in re.findall(r"^\| `([a-z][a-z-]*)[ `]", section, flags=re.MULTILINE)}
+    assert _known() - listed == set(), "commands missing from the README's Commands table"
