@@ -6,6 +6,11 @@ Every user-facing error says where (file:line, resource) and what to do. The CLI
 
 from __future__ import annotations
 
+#: `apply` ran its whole plan, then a new plan wants changes the applied plan did not contain (not made).
+ACCOUNT_CHANGED_EXIT = 5
+#: Ctrl-C (SIGINT): `plan` stops at once; `apply` releases the stack lock (started work keeps running).
+INTERRUPTED_EXIT = 130
+
 
 class ReconcilerError(Exception):
     """Base class for errors shown to users without a traceback."""

@@ -25,15 +25,13 @@ from reconciler.apply.outputs import collect_outputs, outputs_path, publish_ssm,
 from reconciler.apply.progress import Reporter
 from reconciler.apply.report import ApplyReport
 from reconciler.apply.waiter import Clock
+from reconciler.errors import ACCOUNT_CHANGED_EXIT as ACCOUNT_CHANGED_EXIT
 from reconciler.errors import PlanError, StalePlanError, TargetError
 from reconciler.model.state import DesiredState, LiveState
 from reconciler.model.target import TargetIdentity
 from reconciler.plan.planner import PlanOptions
 from reconciler.plan.planner import plan as plan_changes
 from reconciler.plan.types import Action, Plan
-
-#: Exit code of an apply that ran its whole plan, after which the account needs changes the plan did not have.
-ACCOUNT_CHANGED_EXIT = 5
 
 
 class TargetLike(Protocol):

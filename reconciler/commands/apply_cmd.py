@@ -29,7 +29,7 @@ from reconciler.commands.common import (
     retrain_option,
     stack_option,
 )
-from reconciler.errors import ReconcilerError
+from reconciler.errors import INTERRUPTED_EXIT, ReconcilerError
 
 if TYPE_CHECKING:
     from reconciler.apply.run import ApplyResult
@@ -199,7 +199,7 @@ def apply_command(
             "updates) keeps running in the account. Run apply again to continue.",
             file=sys.stderr,
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED_EXIT) from None
     raise typer.Exit(code)
 
 

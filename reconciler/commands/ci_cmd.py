@@ -5,7 +5,9 @@
 * `ci plan-comment` writes the pull request comment of a saved plan: commit, run link, the rendered plan and
   the digests the merge run compares with;
 * `ci compare` writes the merge plan's comment and job summary: how it compares with the plan reviewed on the
-  pull request for the same head commit (the difference first when they differ).
+  pull request for the same head commit (the difference first when they differ);
+* `ci apply-status` prints what an exit code of `apply` means, for the apply workflow's summary, pull request
+  comment and issue (reconciler/ci/outcome.py: one line per documented exit code).
 """
 
 from __future__ import annotations
@@ -148,6 +150,17 @@ def query_command(
         if what not in queries:
             raise ReconcilerError(f"ci query takes issues or comments (got {what!r})")
         print(queries[what])
+
+
+@app.command("apply-status")
+def apply_status_command(
+    code: str = typer.Argument(..., help="Exit code of `personalize-gitops apply` (empty: it did not run)."),
+    timeout: str = typer.Option("the timeout", "--timeout", help="The apply's --timeout, named for code 3."),
+) -> None:
+    """Print the one-line status of an apply that exited CODE: what happened and what to do."""
+    from reconciler.ci.outcome import apply_status
+
+    print(apply_status(code, timeout))
 
 
 @app.command("lock")

@@ -23,7 +23,7 @@ from reconciler.commands.common import (
     retrain_option,
     stack_option,
 )
-from reconciler.errors import ReconcilerError
+from reconciler.errors import INTERRUPTED_EXIT, ReconcilerError
 
 FORMATS = ("text", "markdown", "json")
 AFTER_READ = (
@@ -159,7 +159,7 @@ def plan_command(
         raise typer.Exit(1) from None
     except KeyboardInterrupt:  # the reads still in flight are not waited for (`cli.fast_exit`)
         print("Interrupted: no plan was made; plan only reads, nothing was changed.", file=sys.stderr)
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED_EXIT) from None
     except Exception as exc:  # an AWS SDK error no layer translated: say where, never a traceback
         from reconciler.edge import is_aws_error, translate
 
