@@ -9,7 +9,11 @@ can open an issue or comment could write the same hidden markers, so a record co
 * issues also carry the workflow's label,
 * and its body was last edited by nobody or by the bot itself (an edit by anyone else voids it).
 
-Input is what `gh api graphql --paginate` prints (one JSON document per page, concatenated). Pure: no I/O.
+Input is what `gh api graphql --paginate` prints (one JSON document per page, concatenated). GitHub answers a
+query it cannot fully serve (a token without the permission, the rate limit, a bad query) with HTTP 200 and an
+`errors` array, and `data` partly or wholly null: every reader here refuses such a page (`GitHubQueryError`,
+exit code 1, GitHub's message and what to do) instead of reading it as "no issues" or "no comments", since a
+null `editor` would also read as "edited by nobody". Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.errors import ReconcilerError
 from reconciler.manifest.rules.names import STACK_NAME as STACK_NAME
 
 DEFAULT_BOT = "github-actions[bot]"
@@ -66,12 +71,62 @@ def _documents(text: str) -> Iterator[Any]:
         yield value
 
 
+class GitHubQueryError(ReconcilerError):
+    """GitHub's GraphQL API answered with `errors`: nothing of that answer is used."""
+
+
+#: What the job's token needs for each query (the workflows' `permissions:`).
+NEEDS = {"issues": "`issues: read`", "pull request comments": "`pull-requests: read`"}
+
+
+def _hint(what: str, kinds: set[str], messages: list[str]) -> str:
+    said = " ".join(messages).lower()
+    if "RATE_LIMITED" in kinds or "rate limit" in said:
+        return "GitHub's API rate limit for this token is used up: re-run the job after the limit resets"
+    permission = kinds & {"FORBIDDEN", "INSUFFICIENT_SCOPES"} or "not accessible" in said or "scope" in said
+    needs = NEEDS.get(what, "read access")
+    if permission:
+        return (
+            f"the job's token may not read the {what}: give the job {needs} in its `permissions:` "
+            "(GITHUB_TOKEN), or use a token with that scope"
+        )
+    return (
+        f"the job's token needs {needs} (its `permissions:`); the query must be the one `personalize-gitops "
+        "ci query` of the same version prints; re-run the job if GitHub had a passing problem"
+    )
+
+
+def _answers(text: str, what: str, source: str) -> list[Any]:
+    """The pages of `gh api graphql --paginate` output; GitHubQueryError when any page carries `errors`."""
+    pages = list(_documents(text))
+    for number, page in enumerate(pages, 1):
+        errors = page.get("errors") if isinstance(page, dict) else None
+        if not errors:
+            continue
+        listed = errors if isinstance(errors, list) else [errors]
+        messages = [
+            str(e.get("message") or e).strip().rstrip(".") if isinstance(e, dict) else str(e)
+            for e in listed
+            if e is not None
+        ]
+        kinds = {str(e.get("type")) for e in listed if isinstance(e, dict) and e.get("type")}
+        where = f"{source} (page {number} of {len(pages)})" if len(pages) > 1 else source
+        shown = "; ".join(messages[:5]) + ("; ..." if len(messages) > 5 else "")
+        typed = f" [{', '.join(sorted(kinds))}]" if kinds else ""
+        raise GitHubQueryError(
+            f"{where}: GitHub's GraphQL API answered the query for the {what} with errors{typed}: {shown}; "
+            "nothing of that answer was used",
+            hint=_hint(what, kinds, messages),
+        )
+    return pages
+
+
 def _login(node: Any) -> str | None:
     return str(node.get("login")) if isinstance(node, dict) and node.get("login") else None
 
 
-def _nodes(text: str, *path: str) -> Iterator[dict[str, Any]]:
-    for document in _documents(text):
+def _nodes(pages: list[Any], *path: str) -> Iterator[dict[str, Any]]:
+    for document in pages:
         value: Any = document
         for key in ("data", "repository", *path):
             value = value.get(key) if isinstance(value, dict) else None
@@ -96,7 +151,8 @@ class Record:
         return same_login(self.author, bot) and (self.editor is None or same_login(self.editor, bot))
 
 
-def parse_issues(text: str) -> list[Record]:
+def parse_issues(text: str, source: str = "the `gh api graphql` output") -> list[Record]:
+    pages = _answers(text, "issues", source)
     return [
         Record(
             body=str(n.get("body") or ""),
@@ -106,14 +162,15 @@ def parse_issues(text: str) -> list[Record]:
             state=str(n.get("state") or "OPEN").upper(),
             labels=tuple(str(label.get("name")) for label in (n.get("labels") or {}).get("nodes") or []),
         )
-        for n in _nodes(text, "issues")
+        for n in _nodes(pages, "issues")
     ]
 
 
-def parse_comments(text: str) -> tuple[str | None, list[Record]]:
+def parse_comments(text: str, source: str = "the `gh api graphql` output") -> tuple[str | None, list[Record]]:
     """(head commit of the pull request, its comments in order)."""
     head: str | None = None
-    for document in _documents(text):
+    pages = _answers(text, "pull request comments", source)
+    for document in pages:
         pull = ((document.get("data") or {}).get("repository") or {}).get("pullRequest") or {}
         head = head or pull.get("headRefOid")
     comments = [
@@ -123,7 +180,7 @@ def parse_comments(text: str) -> tuple[str | None, list[Record]]:
             editor=_login(n.get("editor")),
             minimized=bool(n.get("isMinimized")),
         )
-        for n in _nodes(text, "pullRequest", "comments")
+        for n in _nodes(pages, "pullRequest", "comments")
     ]
     return head, comments
 

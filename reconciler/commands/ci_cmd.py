@@ -42,9 +42,10 @@ def _read(path: Path, what: str) -> str:
 
 
 def _parsed(path: Path, what: str, parse: object) -> object:
+    """`parse(text, source)` of the file; GitHub's `errors` answer raises github.GitHubQueryError (exit 1)."""
     text = _read(path, what)
     try:
-        return parse(text)  # type: ignore[operator]
+        return parse(text, str(path))  # type: ignore[operator]
     except (ValueError, TypeError, AttributeError, KeyError) as exc:  # not JSON, or JSON of another shape
         raise ReconcilerError(
             f"{path}: not the JSON `gh api graphql` prints ({exc})",

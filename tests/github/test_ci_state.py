@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from reconciler.ci import github
@@ -205,3 +206,58 @@ def test_ci_inputs_of_another_shape_or_encoding_are_one_error(tmp_path: Path) ->
         args = ["compare", str(saved), "--markdown", str(md), "--head", "c" * 40, "--run-url", "u"]
         compare = runner.invoke(app, ["ci", *args, "--pr", "3", "--comments", str(gql)])
         assert compare.exit_code == 1 and "not the JSON `gh api graphql` prints" in compare.stderr, text
+
+
+def _error_page(kind: str, message: str, **data: object) -> str:
+    """A page GitHub answers with HTTP 200: `errors`, and `data` null or partial."""
+    return json.dumps({"data": data or None, "errors": [{"type": kind, "message": message}]})
+
+
+def test_graphql_errors_stop_ci_issues_with_githubs_message(tmp_path: Path) -> None:
+    """GitHub answers a query it cannot serve with HTTP 200 and `errors`: before, `ci issues` printed nothing
+    and exited 0, the same as "no issue" (a new duplicate issue, an unfinished apply never retried)."""
+    path = tmp_path / "issues.json"
+    denied = "Resource not accessible by integration"
+    partial = {
+        "repository": {"issues": {"nodes": [_issue(4, github.marker("apply-pending", "retail-prod"))]}}
+    }
+    cases = {
+        "permission": (_error_page("FORBIDDEN", denied), denied, "`issues: read`"),
+        # the first pages were served, the last hit the rate limit: the others are not used alone
+        "rate limit": (
+            _pages(_issue(4, github.marker("apply-pending", "retail-prod")))
+            + "\n"
+            + _error_page("RATE_LIMITED", "API rate limit exceeded for installation ID 7."),
+            "API rate limit exceeded for installation ID 7",
+            "re-run the job after the limit resets",
+        ),
+        # data with an error beside it (a field the token may not read comes back null)
+        "partial": (_error_page("FORBIDDEN", denied, **partial), denied, "`issues: read`"),
+        "bad query": (
+            json.dumps({"errors": [{"message": "Field 'issuez' doesn't exist on type 'Repository'"}]}),
+            "Field 'issuez' doesn't exist",
+            "personalize-gitops ci query",
+        ),
+    }
+    for case, (text, said, hint) in cases.items():
+        path.write_text(text)
+        for extra in ([], ["--stack", "retail-prod"]):
+            result = runner.invoke(app, ["ci", "issues", str(path), "--kind", "apply-pending", *extra])
+            assert result.exit_code == 1, (case, result.output)
+            assert result.stdout == "", case
+            assert f"{path}" in result.stderr and "GitHub's GraphQL API answered" in result.stderr, case
+            assert said in result.stderr and hint in result.stderr, (case, result.stderr)
+            assert "Traceback" not in result.output
+    with pytest.raises(github.GitHubQueryError, match="page 3 of 3"):
+        github.parse_issues(cases["rate limit"][0])
+
+
+def test_graphql_errors_stop_ci_compare(tmp_path: Path) -> None:
+    saved, md, gql = tmp_path / "plan.json", tmp_path / "plan.md", tmp_path / "comments.json"
+    planfile.save(_plan(), str(saved))
+    md.write_text("## plan\n")
+    gql.write_text(_error_page("FORBIDDEN", "Resource not accessible by integration"))
+    args = ["compare", str(saved), "--markdown", str(md), "--head", "c" * 40, "--run-url", "u"]
+    result = runner.invoke(app, ["ci", *args, "--pr", "3", "--comments", str(gql)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "pull request comments" in result.stderr and "`pull-requests: read`" in result.stderr
