@@ -70,6 +70,10 @@ save(state)
 if args[:2] == ["api", "graphql"]:
     query = next(v.split("=", 1)[1] for v in options(args, "-f") if v.startswith("query="))
     fields = dict(v.split("=", 1) for v in options(args, "-F"))
+    if state.get("graphql_errors"):
+        # GitHub answers HTTP 200 with `errors` (and data null); gh prints the body, then the messages, exit 1
+        print(json.dumps({"data": None, "errors": state["graphql_errors"]}))
+        sys.exit("gh: " + "\n".join(e["message"] for e in state["graphql_errors"]))
     if "issues(" in query:
         need("issues", "read")
         # two pages, as --paginate prints them: one JSON document each

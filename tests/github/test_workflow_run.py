@@ -501,6 +501,23 @@ def test_outsider_issues_and_outsider_edits_start_no_apply(bench: Bench) -> None
     assert run.jobs["drift/stacks"].outputs["unfinished"] == "retail-dev retail-prod"
 
 
+def test_a_graphql_error_stops_the_step_with_githubs_message_and_what_to_do(bench: Bench) -> None:
+    """GitHub answers HTTP 200 with `errors` (here: the token may not read issues). Before, the step stopped
+    at `gh` with GitHub's message alone; `ci issues` now reads the answer and says what to do."""
+    state = gh_state(bench.env)
+    state["graphql_errors"] = [{"type": "FORBIDDEN", "message": "Resource not accessible by integration"}]
+    set_gh_state(bench.env, state)
+
+    run = _drift_only(bench, only_jobs={"drift/stacks"})
+
+    step = run.step("drift/stacks", "Every stack, and the stacks with an unfinished apply")
+    assert step.outcome == "failure"
+    assert "Resource not accessible by integration" in step.stderr
+    assert "give the job `issues: read`" in step.stderr, step.stderr
+    assert "unfinished" not in step.outputs
+    assert run.jobs["continue"].result == "skipped"
+
+
 @pytest.mark.slow
 def test_drift_issue_is_one_per_stack_forever_closed_and_reopened(tmp_path: Path) -> None:
     bench = _bench(tmp_path, without=("campaigns.yaml",))
