@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RELEASE_VENV := .venv-release
+RELEASE_STAMP := $(RELEASE_VENV)/.installed
 
 .PHONY: install lint types test test-fast demo bench soak golden dist wheel-check clean
 
@@ -39,15 +41,23 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -m soak
 
-# release artifacts exactly as the release workflow builds them (sdist + wheel in dist/, twine-checked)
-dist: $(STAMP)
-	rm -rf dist
-	$(BIN)/python -m build --no-isolation --outdir dist .
-	$(BIN)/python -m twine check --strict dist/*
+# the release tools (build, setuptools, twine) exactly as the release workflow installs them: pinned with hashes
+$(RELEASE_STAMP): .ci/release-requirements.txt
+	rm -rf $(RELEASE_VENV)
+	$(PY) -m venv $(RELEASE_VENV)
+	$(RELEASE_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps --only-binary :all: -r .ci/release-requirements.txt
+	touch $(RELEASE_STAMP)
 
-# build, then install the wheel into a new venv and run the user-facing commands from outside the checkout
-wheel-check: $(STAMP)
-	$(BIN)/python tests/packaging/wheel_check.py --dist dist
+# release artifacts exactly as the release workflow builds them (sdist + wheel in dist/, twine-checked)
+dist: $(RELEASE_STAMP)
+	rm -rf dist
+	$(RELEASE_VENV)/bin/python -m build --no-isolation --outdir dist .
+	$(RELEASE_VENV)/bin/python -m twine check --strict dist/*
+
+# build, then install the wheel and the sdist into new venvs and run the user-facing commands from outside the
+# checkout (the same script as the release workflow's check job)
+wheel-check: $(RELEASE_STAMP)
+	$(RELEASE_VENV)/bin/python tests/packaging/wheel_check.py --dist dist
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) $(RELEASE_VENV) .mypy_cache .ruff_cache build dist *.egg-info

@@ -7,11 +7,13 @@ wheel is built once and its contents are checked, including that a wheel missing
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -235,3 +237,96 @@ def test_release_refuses_a_tag_whose_commit_has_unreleased_changes(tmp_path: Pat
     assert clean.returncode == 0, clean.stdout + clean.stderr
     other = _run_tag_check(tmp_path / "c", "v9.9.9", "Nothing yet.")
     assert other.returncode != 0 and "does not match" in other.stdout + other.stderr
+
+
+RELEASE_REQUIREMENTS = REPO / ".ci" / "release-requirements.txt"
+_PIN = re.compile(
+    r"^([A-Za-z0-9_.-]+)==(\S+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n?)+)", re.MULTILINE
+)
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """name -> version of a hashed requirements file; each requirement must be `name==version` + hashes."""
+    text = path.read_text(encoding="utf-8")
+    pins = {name.lower().replace("_", "-"): version for name, version, _ in _PIN.findall(text)}
+    requirements = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith(("#", "--hash"))
+    ]
+    assert len(requirements) == len(pins), f"{path.name}: a requirement without exact version and hash"
+    return pins
+
+
+def _release_steps(job: str) -> str:
+    workflow = yaml.safe_load(RELEASE.read_text(encoding="utf-8"))
+    return "\n".join(str(step.get("run", "")) for step in workflow["jobs"][job]["steps"])
+
+
+def test_release_tools_are_pinned_with_hashes_in_the_workflow_and_the_makefile() -> None:
+    """`build` and `twine` were installed as "build>=1.2,<2" "twine>=6.1,<7" and the isolated build took
+    whatever setuptools was newest: now one hashed file, the same for the workflow and `make dist`."""
+    pins = _pins(RELEASE_REQUIREMENTS)
+    assert {"build", "twine", "setuptools"} <= set(pins)
+    # what they share with the workflows' runtime pins is the same version
+    runtime = _pins(REPO / ".ci" / "requirements.txt")
+    assert {n: v for n, v in pins.items() if n in runtime and runtime[n] != v} == {}
+    install = (
+        "pip install --quiet --require-hashes --no-deps --only-binary :all: -r .ci/release-requirements.txt"
+    )
+    build = _release_steps("build")
+    assert install in build
+    assert "-m build --no-isolation --outdir dist ." in build, "the backend must be the pinned setuptools"
+    workflow = RELEASE.read_text(encoding="utf-8")
+    for line in workflow.splitlines():
+        if "pip install" in line:
+            assert "--require-hashes" in line and "-r .ci/" in line, f"unpinned install: {line.strip()}"
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert install in makefile
+    recipes = {
+        target: makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0] for target in ("dist", "wheel-check")
+    }
+    for target, recipe in recipes.items():
+        first, *commands = recipe.splitlines()
+        assert "$(RELEASE_STAMP)" in first, f"make {target} must install the pinned tools first"
+        for command in commands:
+            if "python" in command:
+                assert command.strip().startswith("$(RELEASE_VENV)/bin/python"), (target, command)
+
+
+def test_release_checks_the_sdist_installed_on_its_own_and_one_version() -> None:
+    """The sdist was built, twine-checked and published, but never installed."""
+    check = _release_steps("wheel-check")
+    assert "wheel_check.py --wheel dist/*.whl --sdist dist/*.tar.gz" in check
+    source = (REPO / "tests" / "packaging" / "wheel_check.py").read_text(encoding="utf-8")
+    assert "smoke(sdist" in source
+
+
+@pytest.mark.slow
+def test_an_sdist_of_another_version_fails_the_check(wheel: Path, tmp_path: Path) -> None:
+    version = reconciler.__version__
+    good = tmp_path / f"personalize_gitops-{version}.tar.gz"
+    other = tmp_path / "other" / f"personalize_gitops-{version}.tar.gz"
+    other.parent.mkdir()
+    for path, said in ((good, version), (other, "9.9.9")):
+        info = f"Metadata-Version: 2.4\nName: personalize-gitops\nVersion: {said}\n".encode()
+        with tarfile.open(path, "w:gz") as archive:
+            member = tarfile.TarInfo(f"personalize_gitops-{version}/PKG-INFO")
+            member.size = len(info)
+            archive.addfile(member, io.BytesIO(info))
+    assert wheel_check.same_version(wheel, good) == version
+    with pytest.raises(wheel_check.CheckFailed, match=r"PKG-INFO: 9\.9\.9"):
+        wheel_check.same_version(wheel, other)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tests/packaging/wheel_check.py"),
+            "--wheel",
+            str(wheel),
+            "--sdist",
+            str(other),
+            "--skip-install",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1 and "must both be version" in result.stderr, result.stderr

@@ -1,18 +1,24 @@
-"""Build the release artifacts and prove the wheel works on its own (`make wheel-check`, CI's wheel job).
+"""Build the release artifacts and prove the wheel and the sdist work on their own (`make wheel-check`, the
+release workflow's check job).
 
-What a user's CI installs is the wheel, not this checkout. This script:
+What users install is the wheel or the sdist (`pip --no-binary`, packagers), never this checkout. This script:
 
-1. builds the sdist and the wheel (`python -m build`) into DIST and runs `twine check` on both;
+1. builds the sdist and the wheel (`python -m build --no-isolation`: the backend is the pinned setuptools of
+   .ci/release-requirements.txt, like the release workflow) into DIST and runs `twine check` on both;
 2. checks that every file of the `reconciler` package in the source tree is in the wheel (a data file the
-   package reads but does not ship fails here, before anyone installs it);
+   package reads but does not ship fails here, before anyone installs it), and that the wheel and the sdist
+   are one version: their file names, their metadata (`Version:`) and `reconciler.__version__` agree;
 3. installs the wheel into a new virtual environment and, from a directory outside the checkout (so the
-   repository is not on `sys.path`), runs: `personalize-gitops --version`, `validate` and `plan --local`
-   on the sample manifests (plan refused by its preflight: the empty local account has no bucket), `emulator
-   serve` answering one boto3 call, and the demo flow.
+   repository is not on `sys.path`), runs: `personalize-gitops --version` (it must name that version),
+   `validate` and `plan --local` on the sample manifests (plan refused by its preflight: the empty local
+   account has no bucket), `emulator serve` answering one boto3 call, and the demo flow;
+4. installs the sdist into another new virtual environment (pip builds it the way a user's pip does) and runs
+   the same commands.
 
-    python tests/packaging/wheel_check.py [--dist DIR] [--skip-install] [--wheel FILE]
+    python tests/packaging/wheel_check.py [--dist DIR] [--skip-install] [--wheel FILE --sdist FILE]
 
-`--wheel FILE` checks a given wheel instead of building one (the tests use it with a wheel that lacks a file).
+`--wheel FILE` / `--sdist FILE` check given files instead of building them (the release workflow checks the
+ones it built; the tests use a wheel that lacks a file, or an sdist of another version).
 Exit 0 when everything passed, 1 with a message naming the failed step otherwise.
 """
 
@@ -20,10 +26,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import zipfile
@@ -49,8 +57,8 @@ def run(cmd: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, tim
     return proc.stdout
 
 
-def build(dist: Path) -> Path:
-    """sdist + wheel into `dist` with the project's own build backend; returns the wheel."""
+def build(dist: Path) -> tuple[Path, Path]:
+    """sdist + wheel into `dist` with the build backend installed beside `build`; returns (wheel, sdist)."""
     if dist.exists():
         shutil.rmtree(dist)
     run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(REPO)], cwd=REPO)
@@ -59,7 +67,60 @@ def build(dist: Path) -> Path:
     if len(wheels) != 1 or len(sdists) != 1:
         raise CheckFailed(f"expected one wheel and one sdist in {dist}, found {wheels + sdists}")
     run([sys.executable, "-m", "twine", "check", "--strict", str(wheels[0]), str(sdists[0])], cwd=REPO)
-    return wheels[0]
+    return wheels[0], sdists[0]
+
+
+def source_version(root: Path = REPO) -> str:
+    """`__version__` of reconciler/__init__.py, read without importing it."""
+    text = (root / PACKAGE / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'^__version__ = "([^"]+)"', text, re.MULTILINE)
+    if not match:
+        raise CheckFailed(f"no __version__ in {root / PACKAGE / '__init__.py'}")
+    return match.group(1)
+
+
+def _metadata_version(text: str, where: str) -> str:
+    match = re.search(r"^Version: (\S+)$", text, re.MULTILINE)
+    if not match:
+        raise CheckFailed(f"{where} has no Version: line")
+    return match.group(1)
+
+
+def wheel_version(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        if len(names) != 1:
+            raise CheckFailed(f"{wheel.name}: expected one .dist-info/METADATA, found {names}")
+        return _metadata_version(archive.read(names[0]).decode("utf-8"), f"{wheel.name}:{names[0]}")
+
+
+def sdist_version(sdist: Path) -> str:
+    with tarfile.open(sdist, "r:gz") as archive:
+        names = [n for n in archive.getnames() if n.count("/") == 1 and n.endswith("/PKG-INFO")]
+        if len(names) != 1:
+            raise CheckFailed(f"{sdist.name}: expected one top-level PKG-INFO, found {names}")
+        member = archive.extractfile(names[0])
+        assert member is not None
+        return _metadata_version(member.read().decode("utf-8"), f"{sdist.name}:{names[0]}")
+
+
+def same_version(wheel: Path, sdist: Path, root: Path = REPO) -> str:
+    """The one version of both distributions: file names, metadata and the source agree, else CheckFailed."""
+    expected = source_version(root)
+    found = {
+        f"wheel file name {wheel.name}": wheel.name.split("-")[1] if wheel.name.count("-") >= 4 else "?",
+        f"sdist file name {sdist.name}": sdist.name.removesuffix(".tar.gz").rpartition("-")[2],
+        f"{wheel.name} METADATA": wheel_version(wheel),
+        f"{sdist.name} PKG-INFO": sdist_version(sdist),
+    }
+    wrong = [f"{where}: {version}" for where, version in found.items() if version != expected]
+    if wrong:
+        raise CheckFailed(
+            f"the wheel and the sdist must both be version {expected} (reconciler/__init__.py), but "
+            + "; ".join(wrong)
+            + " (build both from this checkout: make dist)"
+        )
+    return expected
 
 
 def package_files(root: Path = REPO) -> set[str]:
@@ -95,14 +156,15 @@ print(f"emulator serve answered ListRecipes with {len(answer['recipes'])} recipe
 """
 
 
-def smoke(wheel: Path, work: Path) -> None:
-    """Install `wheel` into a new venv and run the user-facing commands from outside the checkout."""
+def smoke(distribution: Path, work: Path, version: str | None = None) -> None:
+    """Install `distribution` (a wheel or an sdist) into a new venv and run the user-facing commands from
+    outside the checkout; `--version` must name `version` when given."""
     venv = work / "venv"
     run([sys.executable, "-m", "venv", str(venv)], cwd=work)
     bindir = venv / ("Scripts" if os.name == "nt" else "bin")
     python, tool = bindir / "python", bindir / "personalize-gitops"
     run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], cwd=work)
-    run([python, "-m", "pip", "install", "--quiet", str(wheel)], cwd=work)
+    run([python, "-m", "pip", "install", "--quiet", str(distribution)], cwd=work)
     outside = work / "user"
     outside.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
@@ -110,9 +172,11 @@ def smoke(wheel: Path, work: Path) -> None:
     where = run([python, "-c", "import reconciler; print(reconciler.__file__)"], cwd=outside, env=env).strip()
     if Path(where).resolve().is_relative_to(REPO):
         raise CheckFailed(f"the installed package was imported from the checkout ({where})")
-    version = run([tool, "--version"], cwd=outside, env=env)
-    if "personalize-gitops" not in version or "format_version" not in version:
-        raise CheckFailed(f"--version printed {version!r}")
+    printed = run([tool, "--version"], cwd=outside, env=env)
+    if "personalize-gitops" not in printed or "format_version" not in printed:
+        raise CheckFailed(f"--version printed {printed!r}")
+    if version is not None and printed.splitlines()[0] != f"personalize-gitops {version}":
+        raise CheckFailed(f"{distribution.name} installed, but --version printed {printed!r}, not {version}")
     manifests = outside / "manifests"
     shutil.copytree(REPO / "manifests", manifests)
     run([tool, "validate", "manifests"], cwd=outside, env=env)
@@ -158,26 +222,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--dist", type=Path, default=REPO / "dist")
     parser.add_argument("--wheel", type=Path, help="check this wheel instead of building one")
+    parser.add_argument("--sdist", type=Path, help="check this sdist too (with --wheel)")
     parser.add_argument("--skip-install", action="store_true", help="only build and check the contents")
     args = parser.parse_args(argv)
+    if args.sdist and not args.wheel:
+        parser.error("--sdist needs --wheel (both come from one build)")
     try:
         print("1. build and twine check", flush=True)
-        wheel = args.wheel.resolve() if args.wheel else build(args.dist.resolve())
-        print(f"2. contents of {wheel.name}", flush=True)
+        if args.wheel:
+            wheel, sdist = args.wheel.resolve(), args.sdist.resolve() if args.sdist else None
+        else:
+            wheel, sdist = build(args.dist.resolve())
+        print(
+            f"2. contents of {wheel.name}" + (f", one version with {sdist.name}" if sdist else ""), flush=True
+        )
         missing = missing_from_wheel(wheel)
         if missing:
             raise CheckFailed(
                 f"{len(missing)} file(s) of the package are not in the wheel: {', '.join(missing[:10])} "
                 "(add them to [tool.setuptools.package-data] in pyproject.toml)"
             )
+        version = same_version(wheel, sdist) if sdist else None
         if not args.skip_install:
-            print("3. install into a new venv and run from outside the checkout", flush=True)
+            print("3. install the wheel into a new venv and run from outside the checkout", flush=True)
             with tempfile.TemporaryDirectory(prefix="wheel-check-") as tmp:
-                smoke(wheel, Path(tmp))
+                smoke(wheel, Path(tmp), version)
+            if sdist:
+                print("4. install the sdist into a new venv and run from outside the checkout", flush=True)
+                with tempfile.TemporaryDirectory(prefix="sdist-check-") as tmp:
+                    smoke(sdist, Path(tmp), version)
     except (CheckFailed, subprocess.TimeoutExpired) as exc:
         print(f"wheel check FAILED: {exc}", file=sys.stderr)
         return 1
-    print("wheel check passed", flush=True)
+    print("wheel and sdist check passed" if sdist else "wheel check passed", flush=True)
     return 0
 
 
