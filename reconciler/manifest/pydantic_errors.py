@@ -88,6 +88,24 @@ def _walk_present(data: Any, loc: tuple[Any, ...]) -> tuple[Path, int]:
     return tuple(path), union_at
 
 
+def _number_hint(field: str, value: Any, integer: bool) -> str | None:
+    """What to write instead of a boolean, a quoted number or (for an integer) a decimal: spec numbers are
+    strict (`model.spec.Int` / `Number`), as the JSON schema says."""
+    example = "1" if integer else "0.5"
+    if isinstance(value, bool):
+        return f"true/false is not a number: write one, e.g. `{field}: {example}`"
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            int(text) if integer else float(text)
+        except ValueError:
+            return f"write a number, e.g. `{field}: {example}`"
+        return f"write the number without quotes: `{field}: {text}`"
+    if integer and isinstance(value, float) and value.is_integer():
+        return f"write a whole number: `{field}: {int(value)}`"
+    return None
+
+
 def describe(error: Any, owner: type[BaseModel] | None) -> tuple[str, str | None]:
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -135,10 +153,14 @@ def describe(error: Any, owner: type[BaseModel] | None) -> tuple[str, str | None
         "model_type": "must be a mapping of fields",
         "model_attributes_type": "must be a mapping of fields",
     }
+    if kind == "int_type" and isinstance(value, float):
+        kind = "int_from_float"  # a strict integer field says int_type for 2.5 too
     if kind in types_:
         message = types_[kind] + got
         if kind == "string_type" and isinstance(value, int | float | bool):
             hint = 'quote the value to make it a string, e.g. "0.7"'
+        elif kind in ("int_type", "int_from_float", "float_type"):
+            hint = _number_hint(str(error["loc"][-1]), value, kind != "float_type")
         return message, hint
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")

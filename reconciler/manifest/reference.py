@@ -158,6 +158,9 @@ def render_reference() -> str:
         "`${account_id}`; write `$${` for a literal `${`. `personalize-gitops schema` prints a",
         "JSON Schema for",
         "editors (a copy is committed at manifests/.schema/personalize-gitops.schema.json).",
+        "Number fields (integer, number) take YAML numbers only, as that schema says: `true`/`false`, a",
+        'quoted `"5"` and, for an integer, `5.0` are errors (so a `${variable}`, always a string, cannot',
+        "fill one).",
         "",
         "## Document envelope",
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
 API_VERSION = "personalize-gitops/v1alpha1"
 
@@ -27,9 +27,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
+# Every number field of every spec model is one of these two types. Strict: pydantic's lax mode would take
+# YAML `true` as 1 and `"5"` (a quoted, i.e. string, value) as 5; a manifest says a number by writing one, as
+# the JSON schema editors check against says too. Ints are also numbers (`weight: 1`).
+Int = Annotated[int, Strict()]
+"""An integer written as a YAML number: not true/false, not a quoted string, not 5.0."""
+Number = Annotated[float, Strict()]
+"""A number (integer or decimal) written as a YAML number: not true/false, not a quoted string."""
+
 API_INT_MAX = 2**31 - 1
 """The largest value of an API `Integer` (32 bits): a larger one validates nowhere else and fails in apply."""
-PositiveApiInt = Annotated[int, Field(ge=1, le=API_INT_MAX)]
+PositiveApiInt = Annotated[Int, Field(ge=1, le=API_INT_MAX)]
 
 LogicalName = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")]
 S3Uri = Annotated[str, Field(pattern=r"^s3://[^/]+/.*$", max_length=256)]
@@ -158,14 +166,14 @@ class HpoResourceConfig(_Model):
 
 class IntegerRange(_Model):
     name: str
-    minValue: int
-    maxValue: int
+    minValue: Int
+    maxValue: Int
 
 
 class ContinuousRange(_Model):
     name: str
-    minValue: float
-    maxValue: float
+    minValue: Number
+    maxValue: Number
 
 
 class CategoricalRange(_Model):
@@ -187,8 +195,8 @@ class HpoConfig(_Model):
 
 class EventParameters(_Model):
     eventType: str | None = None
-    eventValueThreshold: float | None = None
-    weight: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    eventValueThreshold: Number | None = None
+    weight: Annotated[Number, Field(ge=0.0, le=1.0)] | None = None
 
 
 class EventsConfig(_Model):
@@ -268,7 +276,7 @@ class CampaignConfig(_Model):
     itemExplorationConfig: dict[str, str] | None = None
     enableMetadataWithRecommendations: bool | None = None
     syncWithLatestSolutionVersion: bool | None = None
-    rankingInfluence: dict[str, float] | None = None
+    rankingInfluence: dict[str, Number] | None = None
 
     @field_validator("itemExplorationConfig", mode="before")
     @classmethod
@@ -281,9 +289,9 @@ class CampaignConfig(_Model):
 class PromotionGate(_Model):
     """A campaign moves to a new solution version only if the version's offline metrics pass this gate."""
 
-    minimums: dict[str, float] = Field(default_factory=dict)
+    minimums: dict[str, Number] = Field(default_factory=dict)
     """Absolute minimums, e.g. {precision_at_25: 0.05}."""
-    maxRegression: dict[str, float] = Field(default_factory=dict)
+    maxRegression: dict[str, Number] = Field(default_factory=dict)
     """Largest allowed drop against the serving version, as a fraction (0.05 = may be at most 5% worse)."""
 
 
@@ -301,9 +309,9 @@ class VerifySpec(_Model):
     """A Filter of the stack to apply to the request."""
     filterValues: dict[str, str] | None = None
     """Values of the filter's $PARAMETERS, as the API takes them: `{CATEGORY: '"shoes"'}`."""
-    numResults: Annotated[int, Field(ge=1, le=500)] = 10
+    numResults: Annotated[Int, Field(ge=1, le=500)] = 10
     """How many items to ask for."""
-    minResults: Annotated[int, Field(ge=0, le=500)] | None = None
+    minResults: Annotated[Int, Field(ge=0, le=500)] | None = None
     """The check fails when fewer items come back (default: numResults; with inputList: its length)."""
 
 
