@@ -23,7 +23,7 @@ __all__ = ["ValidationReport", "dump_documents", "dump_resource", "load", "load_
 def validate(path: Path | str, stack_file: Path | str | None = None) -> ValidationReport:
     """Validate manifests offline and return every problem (never raises for manifest problems)."""
     context, reporter = parse(Path(path), stack_file=Path(stack_file) if stack_file else None)
-    if context is not None:
+    if context is not None and not context.unchecked:
         run_rules(context)
     state = build_state(context) if context is not None and not reporter.has_errors else None
     return ValidationReport(

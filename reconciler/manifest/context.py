@@ -57,6 +57,9 @@ class Context:
     """The Stack document (None for the default stack)."""
     by_address: dict[Address, ParsedResource] = field(default_factory=dict)
     partial: list[PartialResource] = field(default_factory=list)
+    unchecked: int = 0
+    """Documents not checked because they use variables the Stack leaves undefined (its error is reported):
+    the cross-document rules, which would miss them, are not run."""
     _datasets: tuple[int, dict[str, list[ParsedResource]]] = (-1, {})
     """datasets_of_group's index (resource count it was built at, group -> datasets)."""
     _kinds: tuple[int, dict[Kind, list[ParsedResource]]] = (-1, {})

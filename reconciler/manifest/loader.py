@@ -172,9 +172,29 @@ class _StackInfo:
     spec: StackSpec = field(default_factory=StackSpec)
     source: SourceLocation = field(default_factory=lambda: SourceLocation("<none>"))
     doc: MarkedDocument | None = None
+    broken: bool = False
+    """The Stack document has errors (reported): `spec` holds the part of it that validated, so the other
+    documents are still checked with its variables and settings (the run has failed already)."""
+    lost: frozenset[str] | None = frozenset()
+    """Variables the Stack defines whose definition its errors took away; None: its `variables` could not
+    be read at all. Their uses elsewhere follow from the Stack's error and are not reported one by one."""
+
+
+def _lost_variables(raw_spec: Any, spec: StackSpec | None) -> frozenset[str] | None:
+    if not isinstance(raw_spec, dict):
+        return None
+    raw_variables = raw_spec.get("variables")
+    if raw_variables is None:
+        return frozenset()
+    if not isinstance(raw_variables, dict):
+        return None
+    kept = spec.variables if spec is not None else {}
+    return frozenset(str(name) for name in raw_variables if str(name) not in kept)
 
 
 def _parse_stack(raw: RawDocument, reporter: Reporter) -> _StackInfo | None:
+    """The Stack's settings; when it has errors, the settings that validated (`broken`), so one bad field
+    is reported once instead of as an undefined variable at every use of the Stack's variables."""
     problems: list[Any] = []
     doc = raw.build(None, problems)
     for problem in problems:
@@ -185,6 +205,7 @@ def _parse_stack(raw: RawDocument, reporter: Reporter) -> _StackInfo | None:
     name = _metadata_name(data)
     subject = f"{STACK_KIND}/{name}" if name else STACK_KIND
     ok = _check_envelope(doc, subject, reporter, allowed=("apiVersion", "kind", "metadata", "spec"))
+    ok = ok and not problems
     metadata = data.get("metadata")
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
         reporter.at(Severity.ERROR, doc, ("metadata", "name"), "required field is missing", subject=subject)
@@ -195,14 +216,22 @@ def _parse_stack(raw: RawDocument, reporter: Reporter) -> _StackInfo | None:
             reporter.at(Severity.ERROR, doc, ("metadata", key), "unknown field", subject=subject)
             ok = False
     raw_spec = data.get("spec") or {}
+    spec: StackSpec | None
     try:
         spec = StackSpec.model_validate(raw_spec)
     except ValidationError as exc:
         report_validation_error(exc, StackSpec, doc, ("spec",), raw_spec, subject, reporter)
-        return None
-    if not ok or not name:
-        return None
-    return _StackInfo(name, spec, SourceLocation(raw.file, raw.start.line, raw.start.column), doc)
+        spec = repair_spec(StackSpec, raw_spec, exc) if isinstance(raw_spec, dict) else None
+        ok = False
+    lost = _lost_variables(raw_spec, spec)
+    return _StackInfo(
+        name or DEFAULT_STACK_NAME,
+        spec if spec is not None else StackSpec(),
+        SourceLocation(raw.file, raw.start.line, raw.start.column),
+        doc,
+        broken=not ok or not name,
+        lost=lost,
+    )
 
 
 def _metadata_name(data: dict[Any, Any]) -> str | None:
@@ -493,7 +522,9 @@ def _substitution(stack: _StackInfo, reporter: Reporter) -> Substitution:
             )
         else:  # pragma: no cover - built-in values (stack name, region, account) hold no ${...}
             reporter.add(Severity.ERROR, stack.source.file, None, f"variable '{name}': {message}", hint=hint)
-    return Substitution(expanded, broken=set(problems))
+    return Substitution(
+        expanded, broken=set(problems) | (stack.lost or set()), undefined_broken=stack.lost is None
+    )
 
 
 def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None, Reporter]:
@@ -536,11 +567,13 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
                 subject=f"Stack/{stack.name}",
                 hint="it is used when the file is passed with --stack",
             )
-        if stack is None:
-            stack = _StackInfo(source=SourceLocation(stack_raw[0].file, stack_raw[0].start.line))
+        if stack is None:  # not a mapping (reported): none of its settings or variables can be read
+            source = SourceLocation(stack_raw[0].file, stack_raw[0].start.line)
+            stack = _StackInfo(source=source, broken=True, lost=None)
     if stack is None:
         stack = _StackInfo()
     subst = _substitution(stack, reporter)
+    unchecked = 0
     declared: dict[Address, MarkedDocument] = {}
     partial: list[PartialResource] = []
     parsed: list[ParsedResource] = []
@@ -561,6 +594,7 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
             kind, name = data.get("kind"), _metadata_name(data)
             if kind in Kind and name:
                 declared.setdefault(Address(Kind(kind), name), doc)
+            unchecked += subst.broken_uses > broken_before
             continue
         if yaml_problems:
             # the model errors that follow would only repeat the unresolved value; still register the name
@@ -598,10 +632,46 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
             hint="check the path: a wrong directory would otherwise plan 'No changes' (or delete everything "
             "with prune on); pass the directory that holds the manifests",
         )
+    if unchecked:
+        _report_unchecked(stack, subst, unchecked, reporter)
     context = Context(parsed, declared, stack.name, stack.spec, sources.base_dir, reporter, stack.source)
     context.partial = partial
+    context.unchecked = unchecked
     context.stack_doc = stack.doc
     return context, reporter
+
+
+def _report_unchecked(stack: _StackInfo, subst: Substitution, documents: int, reporter: Reporter) -> None:
+    """One error after the Stack's own instead of an error at every use of a variable the Stack leaves
+    undefined (its error, or its variable's, is the one to fix); the documents using them are not checked."""
+    uses = subst.broken_uses
+    used = [f"${{{name}}}" for name in sorted(subst.broken_used)]
+    names = ", ".join(used[:-1]) + " and " + used[-1] if len(used) > 1 else "".join(used)
+    stack_errors = [
+        p
+        for p in reporter.problems
+        if p.severity is Severity.ERROR
+        and p.file == stack.source.file
+        and (p.subject or "").startswith(STACK_KIND)
+    ]
+    last = max(stack_errors, key=lambda p: p.sort_key, default=None)
+    file, mark = (
+        (last.file, Mark(last.line, last.column))
+        if last is not None
+        else (stack.source.file, Mark(stack.source.line, stack.source.column))
+    )
+    errors = f"{uses} more error{'s follow' if uses != 1 else ' follows'}"
+    docs = f"{documents} document{'s use' if documents != 1 else ' uses'}"
+    reporter.add(
+        Severity.ERROR,
+        file,
+        mark,
+        f"{errors} from the Stack error above: {docs} {names}, which it leaves undefined, and "
+        f"{'were' if documents != 1 else 'was'} not checked",
+        subject=f"{STACK_KIND}/{stack.name}",
+        hint="fix the Stack and validate again; the cross-document checks also wait for it",
+        rank=1,
+    )
 
 
 def address_order(res: DesiredResource) -> tuple[str, str]:

@@ -45,6 +45,8 @@ class Problem:
     """Dotted field path inside the document (`spec.minProvisionedTPS`)."""
     message: str
     hint: str | None = None
+    rank: int = 0
+    """Orders problems at the same position (a note about the errors there comes after them)."""
 
     def format(self) -> str:
         where = self.file
@@ -63,8 +65,8 @@ class Problem:
         return text
 
     @property
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.file, self.line, self.column, self.message)
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        return (self.file, self.line, self.column, self.rank, self.message)
 
 
 @dataclass
@@ -83,10 +85,13 @@ class Reporter:
         subject: str | None = None,
         path: Path | str | None = None,
         hint: str | None = None,
+        rank: int = 0,
     ) -> None:
         text_path = format_path(path) if isinstance(path, tuple) else path
         line, column = (mark.line, mark.column) if mark is not None else (0, 0)
-        self.problems.append(Problem(severity, file, line, column, subject, text_path or None, message, hint))
+        self.problems.append(
+            Problem(severity, file, line, column, subject, text_path or None, message, hint, rank)
+        )
 
     def at(
         self,

@@ -155,12 +155,23 @@ def expand_variables(raw: dict[str, str]) -> tuple[dict[str, str], dict[str, tup
 class Substitution:
     """`${name}` substitution inside string scalars; `$${` writes a literal `${`."""
 
-    def __init__(self, variables: dict[str, str], broken: set[str] | frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        variables: dict[str, str],
+        broken: set[str] | frozenset[str] = frozenset(),
+        *,
+        undefined_broken: bool = False,
+    ) -> None:
         self.variables = dict(variables)
         self.broken = set(broken)
-        """Variables whose own value is wrong (reported at the variable): their uses are not reported."""
+        """Variables whose own value is wrong, or whose definition a Stack error took away (reported there):
+        their uses are not reported."""
+        self.undefined_broken = undefined_broken
+        """Every undefined variable counts as broken (the Stack's `variables` could not be read)."""
         self.broken_uses = 0
         """How many uses of a broken variable were met (a document with one is not checked further)."""
+        self.broken_used: set[str] = set()
+        """The broken variables those uses named."""
         self.used: set[str] = set()
 
     def apply(
@@ -180,8 +191,9 @@ class Substitution:
                     YamlProblem(where, f"invalid variable reference '${{{match.group(1)}}}'", path=path)
                 )
                 return match.group(0)
-            if name in self.broken:
+            if name in self.broken or (self.undefined_broken and name not in self.variables):
                 self.broken_uses += 1
+                self.broken_used.add(name)
                 return match.group(0)
             if name not in self.variables:
                 known = ", ".join(sorted(self.variables)) or "none"

@@ -148,7 +148,10 @@ def test_use_of_a_broken_variable_is_not_reported_again(
     report = validate(Path("."))
     assert firsts(report.errors) == [
         "stack.yaml:6:11: Stack/st: spec.variables.name: "
-        "undefined variable '${missing}' (defined: name, stack)"
+        "undefined variable '${missing}' (defined: name, stack)",
+        # the use is one mark after the variable's error, not an error of its own
+        "stack.yaml:6:11: Stack/st: 1 more error follows from the Stack error above: 1 document uses "
+        "${name}, which it leaves undefined, and was not checked",
     ]
 
 
