@@ -15,7 +15,8 @@ Events
     PutEvents (tracker's trackingId; events become PUT rows of the Interactions dataset: the user's next
     recommendations of the user-personalization family use them at once, other recipes at the next
     training), PutItems, PutUsers, PutActions (records replace earlier ones with the same id),
-    PutActionInteractions. ``properties`` are JSON strings with camelCase keys of schema fields.
+    PutActionInteractions. ``properties`` are JSON strings with camelCase keys of schema fields, each value
+    checked against its field's type (numbers, booleans, null only in a union with "null"), as imports are.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .data import canonical_field
 from .errors import EmulatorError, in_use, invalid, not_found
 from .filtering import FilterValueError, ItemFilter
 from .recipes import RECIPES, Recipe
+from .s3data import property_problem
 from .shapes import check_shape
 
 if TYPE_CHECKING:
@@ -452,8 +454,9 @@ def get_action_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str
 # ========================================================================================== events
 
 
-def _properties(raw: str | None, where: str) -> dict[str, str | None]:
-    """A ``properties`` JSON string -> upper-case schema field names -> string values."""
+def _properties(raw: str | None, where: str, fields: Fields) -> dict[str, str | None]:
+    """A ``properties`` JSON string -> upper-case schema field names -> string values; a value the type of
+    its schema field cannot hold is refused (``property_problem``), naming the field."""
     if not raw:
         return {}
     try:
@@ -464,6 +467,13 @@ def _properties(raw: str | None, where: str) -> dict[str, str | None]:
         raise invalid(f"{where}: properties must be a JSON object in a string.")
     out: dict[str, str | None] = {}
     for key, value in doc.items():
+        field = fields.get(canonical_field(str(key)))
+        problem = property_problem(value, field) if field is not None else None
+        if field is not None and problem is not None:
+            raise invalid(
+                f"{where}: properties.{key} {json.dumps(value)} {problem} (schema field {field['name']}, "
+                f"type {json.dumps(field.get('type'))})."
+            )
         if value is None:
             out[canonical_field(str(key))] = None
         elif isinstance(value, bool):
@@ -485,9 +495,13 @@ FORBIDDEN_EVENT_PROPERTIES = {
 }
 
 
-def _schema_fields(ctx: Context, dataset: Record) -> set[str]:
+Fields = dict[str, dict[str, Any]]
+"""Upper-case field name -> the schema's field (``name``, ``type``, ``nullable``)."""
+
+
+def _schema_fields(ctx: Context, dataset: Record) -> Fields:
     schema = ctx.find("schema", dataset["schemaArn"])
-    return {f["name"].upper() for f in (schema or {}).get("_fields", [])}
+    return {f["name"].upper(): f for f in (schema or {}).get("_fields", [])}
 
 
 def _tracker(ctx: Context, tracking_id: str, *, status_error: Any = invalid) -> Record:
@@ -517,7 +531,7 @@ def put_events(ctx: Context, params: dict[str, Any]) -> None:
     rows: list[dict[str, str | None]] = []
     for i, event in enumerate(params["eventList"]):
         where = f"eventList[{i}]"
-        props = _properties(event.get("properties"), where)
+        props = _properties(event.get("properties"), where, fields)
         bad = sorted(set(props) & FORBIDDEN_EVENT_PROPERTIES)
         if bad:
             raise invalid(f"{where}: properties may not contain {', '.join(bad)}.")
@@ -561,7 +575,7 @@ def _put_records(ctx: Context, params: dict[str, Any], dataset_type: str, list_k
     rows: list[dict[str, str | None]] = []
     for i, record in enumerate(params[list_key]):
         where = f"{list_key}[{i}]"
-        props = _properties(record.get("properties"), where)
+        props = _properties(record.get("properties"), where, fields)
         unknown = sorted(k for k in props if k not in fields)
         if unknown:
             raise invalid(f"{where}: properties {', '.join(unknown)} are not fields of the dataset's schema.")
@@ -607,7 +621,7 @@ def put_action_interactions(ctx: Context, params: dict[str, Any]) -> None:
             raise invalid(
                 f"{where}: eventType must be Viewed, Taken or Not Taken, not {event['eventType']!r}."
             )
-        props = _properties(event.get("properties"), where)
+        props = _properties(event.get("properties"), where, fields)
         unknown = sorted(k for k in props if k not in fields)
         if unknown:
             raise invalid(f"{where}: properties {', '.join(unknown)} are not fields of the dataset's schema.")

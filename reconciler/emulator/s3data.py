@@ -139,6 +139,30 @@ def _value_problem(value: str, field: dict[str, Any]) -> str | None:
     return None
 
 
+def property_problem(value: Any, field: dict[str, Any]) -> str | None:
+    """What is wrong with a Put* ``properties`` value (JSON) for ``field`` of the dataset's schema, or None.
+
+    The rules of an imported CSV value (``_value_problem``) apply to strings, so a number may come as
+    ``"12"``; JSON ``true``/``false`` and numbers must fit the type, lists (``|``-joined categorical values)
+    only a string field, and null only a union with "null". Personalize's guide says only that properties
+    carry the schema's fields; that it refuses a value its type cannot hold with InvalidInputException is an
+    inference (personalize-data-plane.md 2.2; the same rule as its imports)."""
+    base = _avro_base(field.get("type"))
+    if value is None:
+        return None if field.get("nullable") else 'is null, but its type is not a union with "null"'
+    if isinstance(value, str):
+        return _value_problem(value, field)
+    if isinstance(value, bool):
+        return None if base in ("boolean", "string") else f"is a boolean, not a valid {base}"
+    if isinstance(value, int | float):
+        if base in ("int", "long") and not float(value).is_integer():
+            return f"is not a valid {base}"
+        return None if base in _NUMERIC or base == "string" else f"is a number, not a valid {base}"
+    if isinstance(value, list):
+        return None if base == "string" else f"is a list, not a valid {base}"
+    return f"is a JSON object, not a valid {base}"
+
+
 def parse_csv(
     name: str, body: bytes, fields: list[dict[str, Any]], builder: TableBuilder | None = None
 ) -> DataStats:

@@ -1,0 +1,132 @@
+"""personalize-events Put* check each property against its field's type in the dataset's schema (through a
+real boto3 client): a number field refuses "abc" or true, a boolean field refuses "maybe", null needs a union
+with "null". Before, PutItems/PutUsers stored any value as a string."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from conftest import REGION, Env
+from emu_support import avro
+
+from reconciler.emulator import emulated_client
+
+ITEMS = avro(
+    "Items",
+    [
+        ("ITEM_ID", "string"),
+        ("PRICE", "double"),
+        ("STOCK", ["null", "int"]),
+        ("PREMIUM", "boolean"),
+        {"name": "CATEGORY", "type": "string", "categorical": True},
+        {"name": "BRAND", "type": ["null", "string"], "categorical": True},
+    ],
+)
+USERS = avro("Users", [("USER_ID", "string"), ("AGE", "int"), ("SCORE", "float"), ("SINCE", "long")])
+
+
+class Datasets:
+    def __init__(self, env: Env) -> None:
+        group = env.group("typed")
+        self.arns: dict[str, str] = {}
+        for kind, schema in (("Items", ITEMS), ("Users", USERS)):
+            schema_arn = env.call("CreateSchema", name=f"typed-{kind}", schema=schema)["schemaArn"]
+            self.arns[kind] = env.call(
+                "CreateDataset",
+                name=f"typed-{kind}",
+                datasetGroupArn=group,
+                schemaArn=schema_arn,
+                datasetType=kind,
+            )["datasetArn"]
+        self.group = group
+        self.env = env
+        self.events = emulated_client(env.emulator, REGION, service="personalize-events")
+
+    def put_item(self, **properties: Any) -> None:
+        self.events.put_items(
+            datasetArn=self.arns["Items"], items=[{"itemId": "i1", "properties": json.dumps(properties)}]
+        )
+
+    def put_user(self, **properties: Any) -> None:
+        self.events.put_users(
+            datasetArn=self.arns["Users"], users=[{"userId": "u1", "properties": json.dumps(properties)}]
+        )
+
+
+@pytest.fixture
+def typed(env: Env) -> Datasets:
+    return Datasets(env)
+
+
+def _refused(info: pytest.ExceptionInfo[ClientError]) -> str:
+    error = info.value.response["Error"]
+    assert (error["Code"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "InvalidInputException",
+        400,
+    )
+    return str(error["Message"])
+
+
+@pytest.mark.parametrize(
+    ("properties", "field"),
+    [
+        ({"price": "abc"}, "price"),
+        ({"price": True}, "price"),
+        ({"price": ["1", "2"]}, "price"),
+        ({"stock": "lots"}, "stock"),
+        ({"stock": 2.5}, "stock"),
+        ({"premium": "maybe"}, "premium"),
+        ({"premium": 1}, "premium"),
+        ({"price": None}, "price"),
+        ({"premium": None}, "premium"),
+        ({"category": None}, "category"),
+    ],
+)
+def test_put_items_refuses_a_value_its_schema_type_does_not_hold(
+    typed: Datasets, properties: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ClientError) as info:
+        typed.put_item(**properties)
+    message = _refused(info)
+    assert f"items[0]: properties.{field}" in message
+    assert field.upper() in message  # the schema field and its type are named
+    items = typed.env.emulator.data.items(typed.group)
+    assert items is None or items.row_of("i1") < 0  # nothing was stored
+
+
+def test_put_items_takes_values_of_the_schema_types(typed: Datasets) -> None:
+    typed.put_item(price=9.5, stock=None, premium=True, category="shoes|boots", brand=None)
+    typed.put_item(price="10", stock="3", premium="false", category="shoes")  # numbers may come as strings
+    typed.put_item(price=10, stock=4)
+    items = typed.env.emulator.data.items(typed.group)
+    assert items is not None
+    assert (items.value("i1", "PRICE"), items.value("i1", "STOCK")) == ("10", "4")
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"age": "abc"},
+        {"age": "33.5"},
+        {"age": False},
+        {"score": "high"},
+        {"since": "yesterday"},
+        {"age": None},
+    ],
+)
+def test_put_users_refuses_non_numbers_in_number_fields(typed: Datasets, properties: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as info:
+        typed.put_user(**properties)
+    (key,) = properties
+    message = _refused(info)
+    assert f"users[0]: properties.{key}" in message and key.upper() in message
+
+
+def test_put_users_takes_numbers(typed: Datasets) -> None:
+    typed.put_user(age=33, score=0.5, since=1_700_000_000)
+    typed.put_user(age="34", score="1e-3", since="1700000001")
+    users = typed.env.emulator.data.users(typed.group)
+    assert users is not None and users.value("u1", "AGE") == "34"
