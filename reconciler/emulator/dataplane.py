@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .data import canonical_field
 from .errors import EmulatorError, in_use, invalid, not_found
-from .filtering import FilterValueError, ItemFilter
+from .filtering import FilterValueError, ItemFilter, uses_current_item
 from .recipes import RECIPES, Recipe
 from .s3data import property_problem
 from .shapes import check_shape
@@ -250,6 +250,17 @@ def _item_filter(
         raise invalid(f"Filter {filter_arn} is {record.get('status')}; it must be ACTIVE.")
     if record.get("datasetGroupArn") != serving.group:
         raise invalid(f"Filter {filter_arn} belongs to another dataset group than {serving.record['name']}.")
+    # CurrentItem.FIELD reads the request's item: "only for related-item recipes and use cases"
+    # (personalize-data-plane.md 3 "Targets" [DOC: dg/native-recipe-sims; dg/item-recommendation-filter-
+    # examples]; personalize-api.md 9.2 rule 10). That the service answers InvalidInputException (rather than
+    # ignoring the condition) is an inference, as for the other invalid requests of 1.1 "Errors" [INF].
+    if serving.recipe.recipe_type != "RELATED_ITEMS" and uses_current_item(record["filterExpression"]):
+        raise invalid(
+            f"Filter {record.get('name', filter_arn)} uses CurrentItem, which only related-items recipes and "
+            f"use cases fill (from itemId); {serving.kind} {serving.record['name']} serves "
+            f"{serving.recipe.name} ({serving.recipe.recipe_type}). Use a filter without CurrentItem, or a "
+            "related-items campaign or recommender."
+        )
     try:
         return ItemFilter(
             record["filterExpression"],

@@ -4,7 +4,8 @@ Semantics (developer guide, "Filter expression elements" and "Filtering real-tim
 
 * ``Items.FIELD`` conditions test the candidate item's metadata (the newest record of the id; categorical
   values split on ``|`` match if any part matches); ``IN``/``NOT IN`` compare exact strings, ``= < <= > >=``
-  numbers. ``CurrentItem.FIELD`` takes the operand from the request's ``itemId``.
+  numbers. ``CurrentItem.FIELD`` takes the operand from the request's ``itemId`` (related-items recipes
+  only: the data plane refuses such a filter for the others, ``uses_current_item``).
 * ``Interactions.FIELD`` conditions test the *requesting user's* interactions: an item matches when the user
   has an interaction with it satisfying the conditions; ``EVENT_TYPE`` compares case-insensitively and
   ``("*")`` means any event type.
@@ -48,6 +49,11 @@ def parse_values(raw: str) -> list[str]:
             )
         return [v.replace('\\"', '"') for v in found]
     return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def uses_current_item(expression: str) -> bool:
+    """Whether a filter tests the request's item (``CurrentItem.FIELD``)."""
+    return any(cond.current is not None for expr in compile_filter(expression) for cond in expr.conditions)
 
 
 def _parts(value: str | None) -> list[str]:

@@ -479,3 +479,35 @@ def test_personalized_ranking_v2_leaves_items_without_interactions_unscored(shop
         rows = ranking["personalizedRanking"]
         assert rows[-1] == unknown, recipe
         assert all(0 < row["score"] <= 1 for row in rows[:-1])
+
+
+def test_current_item_filters_need_a_related_items_recipe(shop: Shop) -> None:
+    """CurrentItem takes its values from the request's item: only related-items recipes and use cases have
+    one (personalize-data-plane.md 3, personalize-api.md 9.2 rule 10). A user-personalization campaign
+    answered [] with such a filter; it is refused, naming the filter and the recipe."""
+    same_category = shop.filter(
+        "same-category", "EXCLUDE ItemID WHERE Items.CATEGORY IN CurrentItem.CATEGORY"
+    )
+    personal = shop.campaign("aws-user-personalization", "personal")
+    with pytest.raises(ClientError) as info:
+        shop.runtime.get_recommendations(campaignArn=personal, userId="u1", filterArn=same_category)
+    assert _code(info) == ("InvalidInputException", 400)
+    message = info.value.response["Error"]["Message"]
+    assert "CurrentItem" in message and "aws-user-personalization" in message and "same-category" in message
+    with pytest.raises(ClientError) as ranking:
+        shop.runtime.get_personalized_ranking(
+            campaignArn=shop.campaign("aws-personalized-ranking", "ranking"),
+            userId="u1",
+            inputList=["i1", "i2"],
+            filterArn=same_category,
+        )
+    assert _code(ranking) == ("InvalidInputException", 400)
+    # a related-items campaign fills it from itemId: nothing of the query item's category comes back
+    related = shop.campaign("aws-sims", "related")
+    answer = shop.runtime.get_recommendations(
+        campaignArn=related, itemId="i3", numResults=10, filterArn=same_category
+    )
+    items = shop.env.emulator.data.items(shop.group)
+    assert items is not None
+    category = items.value("i3", "CATEGORY")
+    assert answer["itemList"] and all(items.value(i, "CATEGORY") != category for i in _ids(answer))
