@@ -38,6 +38,7 @@ from reconciler.manifest.yamlmarks import (
 from reconciler.model.address import Address, Kind, SourceLocation
 from reconciler.model.spec import API_VERSION, Lifecycle, Metadata, StackSpec
 from reconciler.model.state import DesiredResource, DesiredState, Stack
+from reconciler.model.variables import VariableText, integer_from_variable, number_from_variable
 
 DEFAULT_STACK_NAME = "default"
 ENVELOPE_KEYS = ("apiVersion", "kind", "metadata", "spec", "lifecycle")
@@ -218,7 +219,7 @@ def _parse_stack(raw: RawDocument, reporter: Reporter) -> _StackInfo | None:
     raw_spec = data.get("spec") or {}
     spec: StackSpec | None
     try:
-        spec = StackSpec.model_validate(raw_spec)
+        spec = validate_model(StackSpec, raw_spec)
     except ValidationError as exc:
         report_validation_error(exc, StackSpec, doc, ("spec",), raw_spec, subject, reporter)
         spec = repair_spec(StackSpec, raw_spec, exc) if isinstance(raw_spec, dict) else None
@@ -374,7 +375,7 @@ def _parse_resource(
             raw_spec = {}
         model = SPEC_MODELS[kind]
         try:
-            spec = model.model_validate(raw_spec)
+            spec = validate_model(model, raw_spec)
         except ValidationError as exc:
             report_validation_error(exc, model, doc, ("spec",), raw_spec, subject, reporter)
             if kind is Kind.SCHEMA and isinstance(raw_spec, dict):
@@ -386,7 +387,7 @@ def _parse_resource(
     lifecycle = Lifecycle()
     if data.get("lifecycle") is not None:
         try:
-            lifecycle = Lifecycle.model_validate(data["lifecycle"])
+            lifecycle = validate_model(Lifecycle, data["lifecycle"])
         except ValidationError as exc:
             report_validation_error(exc, Lifecycle, doc, ("lifecycle",), data["lifecycle"], subject, reporter)
             ok = False
@@ -420,6 +421,48 @@ def _drop(data: Any, loc: tuple[Any, ...], missing: bool) -> bool:
     return True
 
 
+_NUMBER_ERRORS = {"int_type": integer_from_variable, "float_type": number_from_variable}
+
+
+def _set_number(data: Any, loc: tuple[Any, ...], wanted: str, number: Any) -> bool:
+    """Put `number` where `loc` finds the variable's text `wanted` (loc parts that are not keys of the data,
+    such as a union member's tag, are skipped); False when that place holds something else."""
+    node: Any = data
+    parent: Any = None
+    key: Any = None
+    for part in loc:
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            parent, key, node = node, part, node[part]
+    if parent is None or not isinstance(node, VariableText) or node != wanted:
+        return False
+    parent[key] = number
+    return True
+
+
+def validate_model(model: Any, raw: Any) -> Any:
+    """`model.model_validate(raw)`, where a number field may also hold exactly one `${variable}` that spells
+    a number (per-environment values, model/variables.py): the places the strict model refused such a string
+    are given its number and validated once more. A literal "5" is a plain str and stays refused."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        data = copy.deepcopy(raw)
+        converted = False
+        for error in exc.errors():
+            convert = _NUMBER_ERRORS.get(error["type"])
+            wanted = error.get("input")
+            if convert is None or not isinstance(wanted, VariableText):
+                continue
+            number = convert(wanted)
+            if number is not wanted:
+                converted |= _set_number(data, tuple(error["loc"]), wanted, number)
+        if not converted:
+            raise
+    return model.model_validate(data)
+
+
 def repair_spec(model: Any, raw: dict[str, Any], error: ValidationError, rounds: int = 20) -> Any:
     """`raw` minus the parts the model rejected (an unknown key, a mistyped value, a list item without a
     required key), validated; None when the rest does not validate. Used only to report the remaining
@@ -430,7 +473,7 @@ def repair_spec(model: Any, raw: dict[str, Any], error: ValidationError, rounds:
         if not errors or not _drop(data, tuple(errors[0]["loc"]), errors[0]["type"] == "missing"):
             return None
         try:
-            return model.model_validate(data)
+            return validate_model(model, data)
         except ValidationError as exc:
             errors = exc.errors()
     return None

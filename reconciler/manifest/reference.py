@@ -158,9 +158,10 @@ def render_reference() -> str:
         "`${account_id}`; write `$${` for a literal `${`. `personalize-gitops schema` prints a",
         "JSON Schema for",
         "editors (a copy is committed at manifests/.schema/personalize-gitops.schema.json).",
-        "Number fields (integer, number) take YAML numbers only, as that schema says: `true`/`false`, a",
-        'quoted `"5"` and, for an integer, `5.0` are errors (so a `${variable}`, always a string, cannot',
-        "fill one).",
+        "Number fields (integer, number) take YAML numbers, as that schema says: `true`/`false`, a",
+        'quoted `"5"` and, for an integer, `5.0` are errors. The one exception is a value that is exactly',
+        "one variable, for numbers that differ per environment: `minProvisionedTPS: ${tps}` with",
+        '`variables: {tps: "10"}` in the Stack is 10 (the variable must spell an integer there).',
         "",
         "## Document envelope",
     ]

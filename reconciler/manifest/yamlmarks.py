@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from reconciler.model.variables import VariableText
+
 try:  # the C parser is ~10x faster; fall back to the pure Python one when libyaml is missing
     from yaml import CSafeLoader as _BaseLoader
 
@@ -210,7 +212,12 @@ class Substitution:
             self.used.add(name)
             return self.variables[name]
 
-        return _VARIABLE.sub(replace, text)
+        result = _VARIABLE.sub(replace, text)
+        whole = _VARIABLE.fullmatch(text)
+        if whole is not None and whole.group(1) is not None and result != text:
+            # exactly one variable: a number field may take the number it spells (model/variables.py)
+            return VariableText(result)
+        return result
 
 
 class _Builder:

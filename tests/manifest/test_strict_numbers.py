@@ -68,3 +68,94 @@ def test_minprovisionedtps_takes_only_an_integer(value: object) -> None:
     with pytest.raises(ValidationError):
         CampaignSpec.model_validate({"solution": "s", "minProvisionedTPS": value})
     assert CampaignSpec.model_validate({"solution": "s", "minProvisionedTPS": 5}).minProvisionedTPS == 5
+
+
+def _stack_with_tps(tmp_path: Any, tps_value: str, campaign_tps: str) -> Any:
+    from reconciler.manifest import load
+
+    (tmp_path / "stack.yaml").write_text(
+        "apiVersion: personalize-gitops/v1alpha1\nkind: Stack\nmetadata: {name: s}\n"
+        f"spec:\n  region: us-east-1\n  variables: {{tps: {tps_value}}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "r.yaml").write_text(
+        """apiVersion: personalize-gitops/v1alpha1
+kind: DatasetGroup
+metadata: {name: g}
+---
+apiVersion: personalize-gitops/v1alpha1
+kind: Schema
+metadata: {name: i}
+spec:
+  avro:
+    name: Interactions
+    fields:
+      - {name: USER_ID, type: string}
+      - {name: ITEM_ID, type: string}
+      - {name: TIMESTAMP, type: long}
+---
+apiVersion: personalize-gitops/v1alpha1
+kind: Dataset
+metadata: {name: i}
+spec: {datasetGroup: g, datasetType: INTERACTIONS, schema: i}
+---
+apiVersion: personalize-gitops/v1alpha1
+kind: Solution
+metadata: {name: sol}
+spec: {datasetGroup: g, recipeArn: "arn:aws:personalize:::recipe/aws-user-personalization"}
+---
+apiVersion: personalize-gitops/v1alpha1
+kind: Campaign
+metadata: {name: c}
+spec:
+  solution: sol
+"""
+        + f"  minProvisionedTPS: {campaign_tps}\n",
+        encoding="utf-8",
+    )
+    return load(tmp_path)
+
+
+@pytest.mark.parametrize("written", ["'10'", '"10"', "' 10 '"])
+def test_a_number_field_may_be_one_stack_variable(tmp_path: Any, written: str) -> None:
+    """Per-environment numbers (dev 1 TPS, prod 10) come from the Stack's variables, which are strings: a
+    number field whose whole value is one `${variable}` takes the number the variable spells (it did before
+    numbers were strict, through pydantic's lax coercion); a literal quoted "10" is still refused."""
+    from reconciler.model.address import Address, Kind
+
+    desired = _stack_with_tps(tmp_path, written, "${tps}")
+    spec = desired.resources[Address(Kind.CAMPAIGN, "c")].spec
+    assert isinstance(spec, CampaignSpec) and spec.minProvisionedTPS == 10
+    assert type(spec.minProvisionedTPS) is int
+
+
+@pytest.mark.parametrize(("value", "shown"), [("ten", "'ten'"), ("'1.5'", "'1.5'"), ("'true'", "'true'")])
+def test_a_variable_that_does_not_spell_an_integer_is_refused_at_its_use(
+    tmp_path: Any, value: str, shown: str
+) -> None:
+    from reconciler.errors import ManifestError
+
+    with pytest.raises(ManifestError) as info:
+        _stack_with_tps(tmp_path, value, "${tps}")
+    text = info.value.render()
+    assert "r.yaml:31:" in text and shown in text, text
+    assert "spec.minProvisionedTPS: must be an integer" in text, text
+
+
+def test_a_quoted_number_or_a_number_inside_text_is_still_refused(tmp_path: Any) -> None:
+    from reconciler.errors import ManifestError
+
+    for written in ('"10"', '"${tps}0"'):
+        with pytest.raises(ManifestError):
+            _stack_with_tps(tmp_path, "'1'", written)
+
+
+def test_a_variable_fills_a_number_inside_a_map(tmp_path: Any) -> None:
+    from reconciler.model.address import Address, Kind
+
+    desired = _stack_with_tps(
+        tmp_path, "'1'", "${tps}\n  promotion:\n    maxRegression: {precision_at_25: '${tps}'}"
+    )
+    spec = desired.resources[Address(Kind.CAMPAIGN, "c")].spec
+    assert isinstance(spec, CampaignSpec) and spec.minProvisionedTPS == 1
+    assert spec.promotion is not None and spec.promotion.maxRegression == {"precision_at_25": 1.0}

@@ -1,0 +1,40 @@
+"""Text that came from one Stack variable (no dependencies: the loader makes it, spec models read it).
+
+A Stack's `variables` are strings. A scalar that is exactly one `${name}` becomes a `VariableText`, so a
+number field (`model.spec.Int` / `Number`) can take the number it spells (`manifest.loader` converts it where
+the model refused a string for a number) - per-environment values such as
+`minProvisionedTPS: ${tps}` - while a number written in quotes in a manifest (`"5"`) stays a string and is
+refused.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+class VariableText(str):
+    """A string scalar whose whole text was one `${variable}` (after substitution: the variable's value)."""
+
+    __slots__ = ()
+
+
+def integer_from_variable(value: Any) -> Any:
+    """The int a `VariableText` spells (surrounding blanks ignored); any other value unchanged."""
+    if isinstance(value, VariableText) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
+    return value
+
+
+def number_from_variable(value: Any) -> Any:
+    """The int or float a `VariableText` spells (no nan/inf); any other value unchanged."""
+    if isinstance(value, VariableText):
+        text = value.strip()
+        if _INTEGER.fullmatch(text):
+            return int(text)
+        if _NUMBER.fullmatch(text):
+            return float(text)
+    return value
