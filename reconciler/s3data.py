@@ -12,7 +12,9 @@ of a local file. It compares like with like:
   job (tag `personalize-gitops:source-sha256`). Apply uploads it only when the object's recorded SHA-256
   (object metadata written at upload, read with HeadObject) differs, with boto3's transfer manager
   (multipart above `MULTIPART_THRESHOLD`, streamed from disk, each part checked by S3 with a SHA-256
-  checksum).
+  checksum). What it uploads is a private copy made while hashing (`snapshot`): the file is read once, and
+  the bytes uploaded and labelled with a SHA-256 are exactly the bytes that SHA-256 was computed from, even
+  when something writes to the file meanwhile.
 
 Imports made by earlier versions recorded the MD5 of the local file as source-etag; `LEGACY_MD5_PREFIX` keys
 carry the local file's MD5 (computed in the same single read) so such an import is still recognised.
@@ -21,6 +23,8 @@ carry the local file's MD5 (computed in the same single read) so such an import 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +54,45 @@ def file_digests(path: Path) -> tuple[str, str]:
             sha.update(chunk)
             md5.update(chunk)
     return SHA256_PREFIX + sha.hexdigest(), md5.hexdigest()
+
+
+class CopyFailed(Exception):
+    """`snapshot` could not write its private copy (e.g. no room in the temporary directory)."""
+
+    def __init__(self, directory: str, error: OSError) -> None:
+        super().__init__(f"{error.strerror or error} in {directory}")
+        self.directory = directory
+        self.error = error
+
+
+def snapshot(path: Path) -> tuple[Path, str]:
+    """A private copy of `path` (in the temporary directory, readable by its owner only) and `sha256:<hex>`
+    of exactly the bytes copied, from one read of `path` (memory: one chunk). Uploading the copy uploads the
+    bytes hashed, whatever writes to `path` meanwhile. The caller deletes the copy; it is deleted here when
+    reading or writing fails. Errors reading `path` are raised as they are; writing the copy: `CopyFailed`."""
+    directory = tempfile.gettempdir()
+    try:
+        descriptor, name = tempfile.mkstemp(prefix="personalize-gitops-upload-", suffix=path.suffix)
+    except OSError as exc:
+        raise CopyFailed(directory, exc) from exc
+    copy = Path(name)
+    try:
+        sha = hashlib.sha256()
+        with os.fdopen(descriptor, "wb") as target, path.open("rb") as source:
+            while chunk := source.read(READ_CHUNK):
+                sha.update(chunk)
+                try:
+                    target.write(chunk)
+                except OSError as exc:
+                    raise CopyFailed(directory, exc) from exc
+            try:
+                target.flush()
+            except OSError as exc:
+                raise CopyFailed(directory, exc) from exc
+    except BaseException:
+        copy.unlink(missing_ok=True)
+        raise
+    return copy, SHA256_PREFIX + sha.hexdigest()
 
 
 def normalize_etag(etag: object) -> str:
@@ -122,15 +165,16 @@ def object_etags(
     return settled, [key for key in wanted if key not in settled]
 
 
-def uploaded_sha256(s3: Any, bucket: str, key: str) -> str | None:
-    """The SHA-256 this tool recorded when it uploaded the object (HeadObject), or None (missing, or uploaded
-    by something else)."""
+def uploaded_object(s3: Any, bucket: str, key: str) -> tuple[str | None, str | None]:
+    """(the SHA-256 this tool recorded when it uploaded the object, its ETag), from one HeadObject, so both
+    describe the same object; the SHA-256 is None when the object was uploaded by something else, both when
+    it is missing or cannot be read (the caller uploads)."""
     try:
-        metadata = s3.head_object(Bucket=bucket, Key=key).get("Metadata") or {}
+        head = s3.head_object(Bucket=bucket, Key=key)
     except Exception:  # missing object or no access: the caller uploads
-        return None
-    value = metadata.get(SHA256_METADATA)
-    return str(value) if value else None
+        return None, None
+    value = (head.get("Metadata") or {}).get(SHA256_METADATA)
+    return (str(value) if value else None), normalize_etag(head.get("ETag"))
 
 
 def upload_file(s3: Any, path: Path, bucket: str, key: str, sha256: str) -> str:

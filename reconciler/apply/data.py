@@ -12,8 +12,9 @@ A flow module: imports are what datasets hold and trainings what solutions make,
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
@@ -44,6 +45,8 @@ from reconciler.model.state import (
 from reconciler.plan.types import ImportPayload, TrainPayload
 from reconciler.resources.base import JobOps, tag_list
 from reconciler.resources.registry import handler as handler_for
+
+T = TypeVar("T")
 
 #: Bookkeeping tag on solution versions: identifies one requested training, so a rerun never starts it twice.
 TAG_TRAINING_KEY = "personalize-gitops:training-key"
@@ -255,44 +258,69 @@ class Data(Crud):
     def _upload_if_needed(
         self, step: Step, res: DesiredResource, planned: ImportPayload
     ) -> tuple[str, str] | None:
-        """Upload `dataImport.localFile` to `dataLocation` unless the object there is this file (the SHA-256
-        recorded at upload); returns (object ETag, `sha256:<hex>`) - see reconciler/s3data.py. The file must
-        still be the one the plan read (`planned.fingerprint`), or nothing is uploaded."""
+        """Upload `dataImport.localFile` to `dataLocation` unless the object there is the file the plan read
+        (the SHA-256 recorded at upload is the plan's); returns (object ETag, `sha256:<hex>`) - see
+        reconciler/s3data.py. The file must still be the one the plan read (`planned.fingerprint`), or
+        nothing is uploaded; what is uploaded is a private copy made while hashing (`s3data.snapshot`), so
+        the object holds exactly the bytes that were hashed and checked, read once."""
         spec = res.spec
         assert isinstance(spec, DatasetSpec) and spec.dataImport is not None
         local = spec.dataImport.localFile
         if not local or self.s3 is None:
             return None
         path = self._local_file(step, res, local, planned)
-        sha256 = self._local_sha256(step, local, path, planned)
         bucket, key = s3data.split_location(spec.dataImport.dataLocation)
+        recorded, etag = s3data.uploaded_object(self.s3, bucket, key)
+        if recorded is not None and etag and recorded == planned.fingerprint:
+            return etag, self._local_sha256(step, local, path, planned)  # already uploaded: check the file
+        copy, sha256 = self._local_copy(step, local, path, planned)
         try:
-            if s3data.uploaded_sha256(self.s3, bucket, key) == sha256:
-                return s3data.normalize_etag(self.s3.head_object(Bucket=bucket, Key=key).get("ETag")), sha256
             self._mark(step, True)
-            return s3data.upload_file(self.s3, path, bucket, key, sha256), sha256
+            return s3data.upload_file(self.s3, copy, bucket, key, sha256), sha256
         except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
             raise StepFailed(
                 f"{step.address}: cannot upload {local} to {spec.dataImport.dataLocation} "
                 f"({res.source}): {exc}; create the bucket or fix dataImport.dataLocation, then rerun"
             ) from exc
+        finally:
+            copy.unlink(missing_ok=True)
 
     def _local_sha256(self, step: Step, local: str, path: Path, planned: ImportPayload) -> str:
         """`sha256:<hex>` of the local file (streamed: one chunk in memory), when it is the file the plan read
-        (the plan's fingerprint of a localFile is its SHA-256); else the step stops before the upload: the
+        (the plan's fingerprint of a localFile is its SHA-256); else the step stops before the import: the
         reviewed plan imported another file."""
+        sha256 = self._read_local(step, local, path, planned, lambda: s3data.file_digests(path)[0])
+        if sha256 != planned.fingerprint:
+            raise _local_changed(step, local, path, planned, sha256)
+        return sha256
+
+    def _local_copy(self, step: Step, local: str, path: Path, planned: ImportPayload) -> tuple[Path, str]:
+        """A private copy of the local file and the SHA-256 of its bytes (`s3data.snapshot`: one read), when
+        those bytes are the file the plan read; else the copy is deleted and the step stops before the
+        upload (a file written to before or while it is read)."""
+        copy, sha256 = self._read_local(step, local, path, planned, lambda: s3data.snapshot(path))
+        if sha256 != planned.fingerprint:
+            copy.unlink(missing_ok=True)
+            raise _local_changed(step, local, path, planned, sha256)
+        return copy, sha256
+
+    @staticmethod
+    def _read_local(step: Step, local: str, path: Path, planned: ImportPayload, read: Callable[[], T]) -> T:
         try:
-            sha256, _ = s3data.file_digests(path)
+            return read()
         except FileNotFoundError:
             raise _local_changed(step, local, path, planned, None) from None
+        except s3data.CopyFailed as exc:
+            raise StepFailed(
+                f"{step.address}: cannot copy dataImport.localFile {os.path.normpath(path)} to a private "
+                f"temporary file for the upload ({exc}); nothing was uploaded or imported. Make room there "
+                "(the copy is as big as the file) or set TMPDIR to a writable directory with room, then rerun"
+            ) from exc
         except OSError as exc:
             raise StepFailed(
                 f"{step.address}: cannot read dataImport.localFile {path} ({exc.strerror or exc}); nothing "
                 "was uploaded or imported. Make the file readable, then rerun"
             ) from exc
-        if sha256 != planned.fingerprint:
-            raise _local_changed(step, local, path, planned, sha256)
-        return sha256
 
     # -- training --------------------------------------------------------------------------------------
 
