@@ -112,6 +112,19 @@ def object_etag(s3: Any, location: str) -> str | None:
     return None
 
 
+def head_etag(s3: Any, location: str) -> str | None:
+    """The ETag of the object at `location` via HeadObject (s3:GetObject, what an upload needs anyway); None
+    when it is missing; other errors are raised."""
+    bucket, key = split_location(location)
+    try:
+        return normalize_etag(s3.head_object(Bucket=bucket, Key=key).get("ETag"))
+    except Exception as exc:
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        if code in {"404", "NoSuchKey", "NotFound"}:
+            return None
+        raise
+
+
 LISTED_PAGES_PER_BUCKET = 8
 """Pages of ListObjectsV2 one bucket's shared listing may take (`object_etags`) before the keys it has not
 reached are read one by one: a bucket whose keys share a prefix with few other objects costs one call for a
@@ -177,9 +190,19 @@ def uploaded_object(s3: Any, bucket: str, key: str) -> tuple[str | None, str | N
     return (str(value) if value else None), normalize_etag(head.get("ETag"))
 
 
+class ReplacedAfterUpload(Exception):
+    """The object read back after an upload is not the upload (another writer replaced it meanwhile)."""
+
+    def __init__(self, found: str | None) -> None:
+        super().__init__(f"its recorded SHA-256 is {found or 'none'}")
+        self.found = found
+
+
 def upload_file(s3: Any, path: Path, bucket: str, key: str, sha256: str) -> str:
     """Upload `path` streamed (multipart above MULTIPART_THRESHOLD, SHA-256 checksums), recording its
-    SHA-256 as object metadata; returns the new object's ETag."""
+    SHA-256 as object metadata; returns the new object's ETag, read back with HeadObject: when the object
+    there no longer records `sha256` (replaced by another writer since), `ReplacedAfterUpload`, so that
+    object's ETag is never taken for the upload's."""
     from boto3.s3.transfer import TransferConfig
 
     config = TransferConfig(
@@ -195,4 +218,8 @@ def upload_file(s3: Any, path: Path, bucket: str, key: str, sha256: str) -> str:
         ExtraArgs={"ChecksumAlgorithm": "SHA256", "Metadata": {SHA256_METADATA: sha256}},
         Config=config,
     )
-    return normalize_etag(s3.head_object(Bucket=bucket, Key=key).get("ETag"))
+    head = s3.head_object(Bucket=bucket, Key=key)
+    recorded = (head.get("Metadata") or {}).get(SHA256_METADATA)
+    if recorded != sha256:
+        raise ReplacedAfterUpload(str(recorded) if recorded else None)
+    return normalize_etag(head.get("ETag"))

@@ -127,6 +127,8 @@ class Data(Crud):
             name = next(j.name for j in jobs if j.arn == job_arn)
         self._wait_job(step, _imports(), job_arn, _imports().typical_for(None))
         self._record_import(step, dataset_arn, job_arn, name)
+        started_on = uploaded[0] if uploaded else planned.fingerprint
+        self._check_source_kept(step, planned, started_on, name, uploaded=uploaded is not None)
         return job_arn
 
     def _record_import(self, step: Step, dataset_arn: str, job_arn: str, name: str) -> None:
@@ -173,6 +175,36 @@ class Data(Crud):
             raise StepFailed(
                 f"{step.address}: {planned.data_location} {what} since the plan: plan again (nothing was "
                 f"imported; the plan read ETag {planned.fingerprint}, now {now or 'no object'})",
+                "changed since the plan",
+            )
+
+    def _check_source_kept(
+        self, step: Step, planned: ImportPayload, started_on: str | None, name: str, *, uploaded: bool
+    ) -> None:
+        """The object at the data location is still the one import job `name` was started on (`started_on`,
+        the ETag it is tagged with), now that the job is done. Personalize reads the object while the job
+        runs, not when apply checked it: a replaced object may be what the job imported, under the reviewed
+        fingerprint. Then the step fails after the import, so nothing is trained on it (the next plan, seeing
+        another ETag than the recorded one, imports the object as it is then). An uploaded localFile's object
+        is read with HeadObject (which its upload needs anyway), any other with ListObjectsV2 (as before the
+        job started)."""
+        if self.s3 is None or not started_on:
+            return
+        try:
+            read = s3data.head_etag if uploaded else s3data.object_etag
+            now = read(self.s3, planned.data_location)
+        except (ClientError, BotoCoreError) as exc:
+            raise StepFailed(
+                f"{step.address}: cannot read {planned.data_location} to check that import job {name} read "
+                f"the object the plan read ({exc}); nothing is trained on it. Let the apply role read the "
+                "data location (`personalize-gitops iam-policy --role apply`), then plan again"
+            ) from exc
+        if now != started_on:
+            raise StepFailed(
+                f"{step.address}: {planned.data_location} was replaced since import job {name} started (ETag "
+                f"{started_on} then, now {now or 'no object'}): the job may have imported the "
+                "new object instead of the one the plan read, so nothing is trained on it. Make sure nothing "
+                "else writes there during an apply, then plan again (it imports the object as it is now)",
                 "changed since the plan",
             )
 
@@ -277,6 +309,14 @@ class Data(Crud):
         try:
             self._mark(step, True)
             return s3data.upload_file(self.s3, copy, bucket, key, sha256), sha256
+        except s3data.ReplacedAfterUpload as exc:
+            raise StepFailed(
+                f"{step.address}: {spec.dataImport.dataLocation} was replaced right after the upload of "
+                f"dataImport.localFile {local} ({exc}, the file's is {_digest(sha256)}): something else "
+                "writes there; nothing was imported. Stop the other writer or give this dataset its own "
+                "dataLocation, then plan again",
+                "changed since the plan",
+            ) from exc
         except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
             raise StepFailed(
                 f"{step.address}: cannot upload {local} to {spec.dataImport.dataLocation} "

@@ -209,3 +209,69 @@ def test_local_file_added_after_a_plan_that_found_none_is_not_uploaded(mini) -> 
     details = "\n".join(result.summary().details())
     assert "was added since the plan: plan again" in details and "the plan found no file there" in details
     assert _counts(mini) == before
+
+
+def test_data_replaced_while_the_import_job_runs_stops_before_training_on_it(mini) -> None:
+    """Personalize reads the data location while the import job runs, not when apply checks its ETag: an
+    object replaced after the check (here right after CreateDatasetImportJob) may be what the job imported,
+    recorded under the planned ETag. Apply re-reads the ETag once the job is done and, when it changed,
+    fails the step: nothing is trained on data nobody reviewed, and the next plan imports the object again."""
+    assert mini.apply().exit_code == 0
+    resources = mini.manifests / "resources.yaml"
+    text = resources.read_text(encoding="utf-8")
+    resources.write_text(text.replace("    localFile: ../data/interactions.csv\n", ""), encoding="utf-8")
+    mini.reload()
+    s3 = mini.target.s3
+    body = s3.get_object(Bucket="mini-data", Key="interactions.csv")["Body"].read()
+    lines = body.splitlines(keepends=True)
+    s3.put_object(Bucket="mini-data", Key="interactions.csv", Body=body + lines[-1])
+    reviewed = _saved(mini.plan())
+    planned = next(c.payload.fingerprint for c in reviewed.changes if c.action is Action.IMPORT)
+    replaced: list[str] = []
+
+    def replace_object(**_: object) -> None:
+        if not replaced:
+            put = s3.put_object(Bucket="mini-data", Key="interactions.csv", Body=body + lines[1])
+            replaced.append(put["ETag"].strip('"'))
+
+    mini.personalize.meta.events.register("after-call.personalize.CreateDatasetImportJob", replace_object)
+    imports, versions = _counts(mini)
+    result = mini.apply(saved_plan=reviewed)
+    assert replaced and result.exit_code == 1
+    details = "\n".join(result.summary().details())
+    assert "s3://mini-data/interactions.csv was replaced since import job" in details
+    assert f"ETag {planned} then, now {replaced[0]}" in details
+    assert "nothing is trained on it" in details and "plan again" in details
+    assert _counts(mini) == (imports + 1, versions)  # imported (maybe the new object), not trained
+    # plan again: the object as it is now is imported and trained on, then nothing more is planned
+    assert [c.action for c in mini.plan().changes if c.action is Action.IMPORT] == [Action.IMPORT]
+    assert mini.apply().exit_code == 0
+    assert _costly(mini.plan()) == []
+
+
+def test_uploaded_object_replaced_by_another_writer_before_the_import_is_not_imported(mini) -> None:
+    """Something else writes the data location right after apply uploaded the localFile: the object there
+    is not the upload (its recorded SHA-256 is not the file's), so it is not imported under the file's
+    SHA-256 and that object's ETag; the step stops before CreateDatasetImportJob."""
+    assert mini.apply().exit_code == 0
+    local = mini.root / "data" / "interactions.csv"
+    original = local.read_bytes()
+    local.write_bytes(original + original.splitlines(keepends=True)[-1])
+    reviewed = _saved(mini.plan())
+    s3 = mini.target.s3
+    other: list[bytes] = []
+
+    def overwrite(**_: object) -> None:
+        if not other:
+            other.append(original + original.splitlines(keepends=True)[1])
+            s3.put_object(Bucket="mini-data", Key="interactions.csv", Body=other[0])
+
+    for operation in ("PutObject", "CompleteMultipartUpload"):
+        s3.meta.events.register(f"after-call.s3.{operation}", overwrite)
+    before = _counts(mini)
+    result = mini.apply(saved_plan=reviewed)
+    assert other and result.exit_code == 1
+    details = "\n".join(result.summary().details())
+    assert "s3://mini-data/interactions.csv was replaced right after the upload" in details
+    assert "nothing was imported" in details and "plan again" in details
+    assert _counts(mini) == before
