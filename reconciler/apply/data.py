@@ -6,7 +6,8 @@ A flow module: imports are what datasets hold and trainings what solutions make,
   reused when it exists; once it is ACTIVE, the dataset is tagged with a record of it (`import_record`: the
   job's name and fingerprint tags) so plans need not read the job's tags.
 * retrain: CreateSolutionVersion, unless a version is already training or this same training (same key tag)
-  exists.
+  exists. The key is the plan's `continues` (an interrupted apply's `--retrain` training) or derived from
+  the plan (`training_key`).
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ from reconciler.model.state import (
     DesiredResource,
     LiveImportJob,
     LiveSolutionVersion,
+    LiveState,
     import_record,
 )
-from reconciler.plan.types import ImportPayload, TrainPayload
+from reconciler.plan.types import Action, ImportPayload, Plan, TrainPayload
 from reconciler.resources.base import JobOps, tag_list
 from reconciler.resources.registry import handler as handler_for
 
@@ -50,6 +52,28 @@ T = TypeVar("T")
 
 #: Bookkeeping tag on solution versions: identifies one requested training, so a rerun never starts it twice.
 TAG_TRAINING_KEY = "personalize-gitops:training-key"
+
+
+def training_key(stack: str, address: Address, planned: TrainPayload, live: LiveState) -> str:
+    """The key tag of a planned training (`TAG_TRAINING_KEY`): the plan's `continues` (an interrupted
+    apply's `--retrain` training), else derived from the request and the newest version the plan read, so a
+    rerun of the same plan finds the training it started."""
+    if planned.continues:
+        return planned.continues
+    baseline = live.resources.get(address)
+    previous = baseline.versions[0].arn if baseline is not None and baseline.versions else "none"
+    return short_hash(stack, address, planned.reason, planned.trigger or "", previous, "", length=16)
+
+
+def requested_trainings(stack: str, plan: Plan, live: LiveState) -> dict[str, str]:
+    """Solution -> training key of each training the plan makes because `--retrain` asked for it."""
+    return {
+        change.address.name: training_key(stack, change.address, change.payload, live)
+        for change in plan.changes
+        if change.action is Action.RETRAIN
+        and change.address.name in plan.options.retrain
+        and isinstance(change.payload, TrainPayload)
+    }
 
 
 def _imports() -> JobOps:
@@ -387,11 +411,7 @@ class Data(Crud):
         mode = planned.training_mode
         if not any(normalize_status(v.status) == "ACTIVE" for v in versions):
             mode = "FULL"  # the first version of a solution is always FULL
-        baseline = self.live.resources.get(step.address)
-        previous = baseline.versions[0].arn if baseline is not None and baseline.versions else "none"
-        key = short_hash(
-            self.stack, step.address, planned.reason, planned.trigger or "", previous, "", length=16
-        )
+        key = training_key(self.stack, step.address, planned, self.live)
         version_arn = self._existing_training(versions, key)
         if version_arn is None:
             request = self._training_request(step, res, planned, versions, key, solution_arn, mode)

@@ -21,6 +21,11 @@ taken, when the lease was last renewed and when it expires.
 * break-lock: creates epoch n+1 in state "broken" (create-only as well): the old holder is fenced off (its
   next renewal finds a higher epoch) and the lock is free for the apply that broke it.
 * clean-up: an acquisition deletes epochs older than the one it replaced (at most a few parameters exist).
+* run record: each epoch also says which trainings its apply's plan asked for with `--retrain` (solution ->
+  training key) and whether that apply ran its whole plan (`completed`). An apply takes over the requests of
+  the epoch it replaces while that one did not complete (killed, Ctrl-C, failed, timed out, cancelled), so a
+  rerun of `apply --retrain NAME` continues the interrupted training instead of paying for a second one;
+  once an apply completes, the next `--retrain` trains again. A break-lock epoch keeps the broken record.
 
 Times are read from the injected clock (the account's time: wall time on AWS, virtual time in the emulator),
 so tests drive expiry with a virtual clock. Why SSM and not S3 conditional writes or DynamoDB: see
@@ -36,8 +41,8 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol
@@ -45,6 +50,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.errors import ApiError, LockHeldError
+from reconciler.model.state import InterruptedRun
 
 LOCK_PREFIX = "/personalize-gitops/locks/"
 #: Seconds a lease lasts without renewal (account clock). A killed apply blocks the stack this long at most.
@@ -110,6 +116,11 @@ class Lease:
     renewed: float
     expires: float
     nonce: str = ""
+    retrain: Mapping[str, str] = field(default_factory=dict)
+    """Run record: solution (logical name) -> training key of each training `--retrain` asked for in the
+    applies since the last one that completed (this one's included)."""
+    completed: bool = True
+    """The apply of this epoch ran its whole plan (True for a record of an earlier version, without it)."""
 
     def is_held(self, now: float) -> bool:
         return self.state == "held" and now < self.expires
@@ -134,6 +145,8 @@ class Lease:
                 "renewed": self.renewed,
                 "expires": self.expires,
                 "nonce": self.nonce,
+                "retrain": dict(self.retrain),
+                "completed": self.completed,
             },
             sort_keys=True,
         )
@@ -154,7 +167,21 @@ class Lease:
             renewed=float(data.get("renewed", 0.0)),
             expires=float(data.get("expires", 0.0)),
             nonce=str(data.get("nonce", "")),
+            retrain=_names(data.get("retrain")),
+            completed=data.get("completed") is not False,
         )
+
+    def interrupted(self, now: float) -> InterruptedRun | None:
+        """The `--retrain` trainings this epoch's apply (or one before it) asked for and did not complete."""
+        if self.completed or not self.retrain:
+            return None
+        return InterruptedRun(by=self.describe(now), trainings=dict(self.retrain))
+
+
+def _names(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
 
 
 class StackLock:
@@ -190,6 +217,11 @@ class StackLock:
         self.lost: Lease | None = None
         """Set when a renewal found that another apply holds a newer epoch (our lease had expired)."""
         self.on_lost: Callable[[Lease], None] | None = None
+        self.replaced: Lease | None = None
+        """The epoch acquire() replaced (whatever its state): its run record is carried on when incomplete."""
+        self.retrain: dict[str, str] = {}
+        """This epoch's run record: `--retrain` trainings (solution -> training key) not yet completed."""
+        self.completed = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._mutex = threading.Lock()
@@ -262,7 +294,17 @@ class StackLock:
     def _mine(self, state: str, now: float) -> Lease:
         assert self.epoch is not None
         expires = now + self.lease_seconds if state == "held" else now
-        return Lease(self.epoch, self.owner, state, self.acquired_at, now, expires, self.nonce)
+        return Lease(
+            self.epoch,
+            self.owner,
+            state,
+            self.acquired_at,
+            now,
+            expires,
+            self.nonce,
+            dict(self.retrain),
+            self.completed,
+        )
 
     def _refuse(self, holder: Lease, now: float) -> LockHeldError:
         return LockHeldError(
@@ -286,7 +328,10 @@ class StackLock:
             if newest is not None and newest.is_held(now):
                 raise self._refuse(newest, now)
             epoch = newest.epoch + 1 if newest is not None else 1
-            mine = Lease(epoch, self.owner, "held", now, now, now + self.lease_seconds, self.nonce)
+            carried = dict(newest.retrain) if newest is not None and not newest.completed else {}
+            mine = Lease(
+                epoch, self.owner, "held", now, now, now + self.lease_seconds, self.nonce, carried, False
+            )
             if not self._create(mine):
                 continue  # another taker created this epoch first: read again (it holds it now)
             after = self.leases()
@@ -294,6 +339,7 @@ class StackLock:
                 self._delete([epoch])
                 continue
             self.epoch, self.acquired_at, self.renewed_at, self.lost = epoch, now, now, None
+            self.replaced, self.retrain, self.completed = newest, carried, False
             if newest is not None and newest.state == "held":
                 self.took_over = newest
             self._delete([lease.epoch for lease in leases if lease.epoch < epoch - 1])
@@ -327,6 +373,33 @@ class StackLock:
             return self.renew()
         return self.held
 
+    def interrupted(self) -> InterruptedRun | None:
+        """The `--retrain` trainings of the applies before this one since the last that completed (from the
+        epoch acquire() replaced), or None."""
+        if self.replaced is None:
+            return None
+        return replace(self.replaced, retrain=self.retrain).interrupted(self.clock.now())
+
+    def record_run(self, retrain: Mapping[str, str]) -> None:
+        """Add the trainings this apply's plan asks for with `--retrain` to our epoch's run record, before
+        the plan runs (an interrupted run leaves them for the next apply to continue)."""
+        if retrain.items() <= self.retrain.items():
+            return  # nothing new to record (most applies: no `--retrain`): no call
+        self.retrain = {**self.retrain, **retrain}
+        self._write_record()
+
+    def complete(self) -> None:
+        """Record that this apply ran its whole plan: the next `--retrain` trains again. Written at once
+        only when there are trainings to forget (release writes it anyway)."""
+        self.completed = True
+        if self.retrain:
+            self._write_record()
+
+    def _write_record(self) -> None:
+        with self._mutex:
+            if self.held:
+                self._overwrite_own(self._mine("held", self.clock.now()))
+
     def release(self) -> bool:
         """Mark our epoch released; False when we do not hold the newest epoch (nothing is written then)."""
         self._stop_heartbeat()
@@ -350,7 +423,18 @@ class StackLock:
             if newest is None or newest.state != "held":
                 return None
             now = self.clock.now()
-            broken = Lease(newest.epoch + 1, f"broken by {self.owner}", "broken", now, now, now, self.nonce)
+            # the broken apply's run record is kept: the next apply continues its `--retrain` trainings
+            broken = Lease(
+                newest.epoch + 1,
+                f"broken by {self.owner}",
+                "broken",
+                now,
+                now,
+                now,
+                self.nonce,
+                newest.retrain,
+                newest.completed,
+            )
             if self._create(broken):
                 return newest
         raise ApiError(f"Could not break the stack lock {self.path}: it keeps changing; try again")

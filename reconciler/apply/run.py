@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from reconciler.apply.data import requested_trainings
 from reconciler.apply.executor import ApplyOptions, apply_plan
 from reconciler.apply.lock import StackLock, lost_lock_note
 from reconciler.apply.outputs import collect_outputs, outputs_path, publish_ssm, write_outputs_file
@@ -186,15 +187,18 @@ def run_apply(
     with lock:
         if lock.took_over is not None:
             broke = f"{lock.took_over.describe(target.clock.now())}: its lease expired, taken over"
-        live = read_live()
+        # what `--retrain` asked of an apply that did not complete: the plan continues those trainings
+        live = replace(read_live(), interrupted=lock.interrupted())
         plan = run.reviewed_plan(live, saved_plan, on_plan)
         result = ApplyResult(plan=plan, broke_lock_of=broke)
         if not plan.has_changes and not _has_running_work(plan):
             _write_outputs(result, desired, target, live)
+            lock.complete()
             return result
         if confirm is not None and not confirm(plan):
             result.cancelled = True
             return result
+        lock.record_run(requested_trainings(desired.stack.name, plan, live))
         return run.execute(result, live, reporter)
 
 
@@ -247,6 +251,8 @@ class _Run:
             result.report.notes.append(lost_lock_note(self.lock.lost, target.clock.now()))
             result.lock_lost = True
             return result
+        if result.report.exit_code == 0:
+            self.lock.complete()  # the whole plan ran: the next --retrain trains again
         final_live = self.read_live()
         if result.report.exit_code == 0:
             # one-shot requests (--retrain) were part of the applied plan: the check plan does not repeat them

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -171,6 +172,28 @@ def plan_command(
     raise typer.Exit(code)
 
 
+def with_interrupted_run(target: Any, desired: Any, live: Any) -> Any:
+    """`--retrain` only: `live` with the `--retrain` trainings of an apply that did not complete (the stack
+    lock's run record, one GetParametersByPath), so the plan continues them as apply would."""
+    from dataclasses import replace
+
+    from reconciler.apply.lock import StackLock
+    from reconciler.errors import ApiError
+
+    lock = StackLock(target.ssm, desired.stack.name, clock=target.clock)
+    try:
+        newest = lock.current()
+    except ApiError as exc:
+        print(
+            f"Warning: {exc}; the plan cannot see whether an apply that did not complete already trained "
+            "what --retrain asks (apply reads it under the lock and continues that training). Let the plan "
+            "role read the lock (`personalize-gitops iam-policy --role plan`)",
+            file=sys.stderr,
+        )
+        return live
+    return replace(live, interrupted=newest.interrupted(target.clock.now()) if newest else None)
+
+
 def run_plan(
     *,
     path: Path,
@@ -216,6 +239,8 @@ def run_plan(
             # what runs after the read is imported while the read waits on the network
             import_in_background(*AFTER_READ)
             live = read_live(target, desired, concurrency=concurrency, now=target.clock.now())
+            if retrain:
+                live = with_interrupted_run(target, desired, live)
             from reconciler.live.preflight import merge as merge_preflight
             from reconciler.live.preflight import needs_checks, preflight
             from reconciler.plan import planfile

@@ -152,6 +152,17 @@ class LiveResource:
 
 
 @dataclass(frozen=True, slots=True)
+class InterruptedRun:
+    """What an apply of this stack that did not complete (killed, interrupted, failed, timed out) asked to
+    train with `--retrain`, from the stack lock's run record (reconciler/apply/lock.py)."""
+
+    by: str
+    """Which apply: its holder and lock epoch, as the lock describes it."""
+    trainings: Mapping[str, str]
+    """Solution (logical name) -> the training key apply tagged that training with."""
+
+
+@dataclass(frozen=True, slots=True)
 class LiveState:
     resources: Mapping[Address, LiveResource]
     """Live resources that correspond to a desired address (managed or name-matched) or that carry this
@@ -164,3 +175,5 @@ class LiveState:
     """When the state was read (epoch seconds, from the injected clock); the planner uses it for maxAge."""
     unmanaged_children: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Parent ARN -> what it holds that this stack does not manage (`EventTracker x`): blocks a delete."""
+    interrupted: InterruptedRun | None = None
+    """`--retrain` trainings of an apply that did not complete: a new `--retrain` of them continues those."""

@@ -249,12 +249,20 @@ def add_training(
     spec = res.spec
     assert isinstance(spec, SolutionSpec)
     prices = p.options.prices
-    notes = [
-        f"starts a {mode} training, billed per training hour: ~{money(prices.training_estimate())} "
-        f"at {prices.typical_training_hours:g} h (estimate)"
-    ]
-    if res.address.name in p.options.retrain and Reason.REQUESTED not in reasons:
+    cost = f"~{money(prices.training_estimate())} at {prices.typical_training_hours:g} h (estimate)"
+    notes = [f"starts a {mode} training, billed per training hour: {cost}"]
+    requested = res.address.name in p.options.retrain
+    if requested and Reason.REQUESTED not in reasons:
         notes.append("retraining was requested and is part of this training")
+    interrupted = p.live.interrupted
+    continues = interrupted.trainings.get(res.address.name) if requested and interrupted else None
+    if continues and interrupted:
+        notes = [
+            f"continues the training --retrain {res.address.name} asked of an apply that did not complete, "
+            f"{interrupted.by} (training key {continues}): apply uses its version if it is training or "
+            f"trained, so nothing is billed twice; a {mode} training starts only if that one failed or "
+            f"never started ({cost})"
+        ]
     existing = lv is not None and decision.action not in (Action.CREATE, Action.REPLACE)
     p.add(
         Change(
@@ -267,7 +275,12 @@ def add_training(
             arn=lv.arn if lv and decision.action is not Action.REPLACE else None,
             depends_on=p.depends([res.address, *planned_imports]),
             notes=tuple(notes),
-            payload=TrainPayload(training_mode=mode, trigger=spec.training.trigger, reason=reasons[0].name),
+            payload=TrainPayload(
+                training_mode=mode,
+                trigger=spec.training.trigger,
+                reason=reasons[0].name,
+                continues=continues,
+            ),
             read_fingerprint=contract_fingerprint(lv) if lv is not None and existing else None,
         )
     )

@@ -195,6 +195,15 @@ class TrainPayload(_Payload):
     training_mode: str = "FULL"
     trigger: str | None = None
     reason: str = "REQUESTED"
+    continues: str | None = None
+    """The training key of the `--retrain` training an apply that did not complete asked for: apply uses its
+    version (running or ACTIVE) instead of starting another; None: a new training with a key of its own."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = _Payload.to_dict(self)
+        if self.continues is None:  # the usual case: JSON and saved plans as before
+            del out["continues"]
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from reconciler.plan.planfile import summary_counts
-from reconciler.plan.types import Action, Change, Plan, Reason, ReplaceOrder
+from reconciler.plan.types import Action, Change, Plan, Reason, ReplaceOrder, TrainPayload
 
 NO_CHANGES = "No changes. Your Personalize resources match the manifests."
 
@@ -58,6 +58,9 @@ def header(change: Change) -> str:
             text = "must be replaced (destroyed, then created again)"
     else:
         text = what[change.action]
+    payload = change.payload
+    if change.action is Action.RETRAIN and isinstance(payload, TrainPayload) and payload.continues:
+        text = "continues the training of an apply that did not complete (no new version unless it failed)"
     if kept_orphan(change):
         text = "is not in the manifests and is kept"
     if not change.allowed:

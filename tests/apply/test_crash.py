@@ -175,3 +175,30 @@ def test_ctrl_c_releases_the_lock_and_the_next_apply_continues(tmp_path: Path) -
     assert code == 0, out
     counts, changes = account(tmp_path, desired)
     assert counts == EXPECTED and not changes
+
+
+def versions(cwd: Path) -> int:
+    counts, _ = account(cwd, load(cwd / "mini"))
+    return counts["versions"]
+
+
+def test_rerun_of_a_killed_retrain_continues_its_training_instead_of_training_again(tmp_path: Path) -> None:
+    """`apply --retrain sims` killed after its training finished (while it starts the promotion), then the
+    very same command again: the rerun continues that training (no second, billed one); a deliberate
+    `--retrain sims` after that completed apply trains again."""
+    write_mini(tmp_path)
+    seed_local_account(tmp_path, tmp_path / "data", load(tmp_path / "mini"))
+    code, output = run_apply(tmp_path)
+    assert code == 0, output
+    assert versions(tmp_path) == 1
+    run_apply(tmp_path, "--retrain", "sims", kill_at="Campaign/sims")  # the training is ACTIVE by then
+    assert versions(tmp_path) == 2
+    code, output = run_apply(tmp_path, "--retrain", "sims")  # takes over the dead apply's expired lease
+    assert code == 0, output
+    assert versions(tmp_path) == 2, output  # before: 3 (a second training, billed)
+    assert "continues the training of an apply that did not complete" in output, output
+    assert "continues the training --retrain sims asked of an apply that did not complete" in output, output
+    code, output = run_apply(tmp_path, "--retrain", "sims")
+    assert code == 0, output
+    assert "did not complete" not in output, output
+    assert versions(tmp_path) == 3, output
