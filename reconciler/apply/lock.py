@@ -222,6 +222,12 @@ class StackLock:
         self.retrain: dict[str, str] = {}
         """This epoch's run record: `--retrain` trainings (solution -> training key) not yet completed."""
         self.completed = False
+        self.trying: int | None = None
+        """The epoch acquire() is creating (an interrupt there may or may not have taken the lock)."""
+        self.released: bool | None = None
+        """release() marked our epoch released (True), found it taken over (False), or was not reached."""
+        self.release_error: str | None = None
+        """Why releasing failed (the lock stays held until its lease expires)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._mutex = threading.Lock()
@@ -332,18 +338,22 @@ class StackLock:
             mine = Lease(
                 epoch, self.owner, "held", now, now, now + self.lease_seconds, self.nonce, carried, False
             )
+            self.trying = epoch
             if not self._create(mine):
+                self.trying = None
                 continue  # another taker created this epoch first: read again (it holds it now)
             after = self.leases()
             if after and after[-1].epoch > epoch:  # our read was out of date: a newer epoch exists
                 self._delete([epoch])
+                self.trying = None
                 continue
             self.epoch, self.acquired_at, self.renewed_at, self.lost = epoch, now, now, None
-            self.replaced, self.retrain, self.completed = newest, carried, False
+            self.trying, self.replaced, self.retrain, self.completed = None, newest, carried, False
             if newest is not None and newest.state == "held":
                 self.took_over = newest
             self._delete([lease.epoch for lease in leases if lease.epoch < epoch - 1])
             return
+        self.trying = None
         holder = self.current()
         now = self.clock.now()
         if holder is not None and holder.is_held(now):
@@ -406,14 +416,17 @@ class StackLock:
         with self._mutex:
             if not self.held:
                 self.epoch = None
+                self.released = False
                 return False
             newest = self.current()
             assert self.epoch is not None
             if newest is not None and newest.epoch > self.epoch:
                 self.lost, self.epoch = newest, None
+                self.released = False
                 return False
             self._overwrite_own(self._mine("released", self.clock.now()))
             self.epoch = None
+            self.released = True
             return True
 
     def break_lock(self) -> Lease | None:
@@ -484,7 +497,15 @@ class StackLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.release()
+        if not isinstance(exc, KeyboardInterrupt):
+            self.release()
+            return
+        try:  # Ctrl-C: release if we can, and let the interrupt (not a lock error) end the apply
+            self.release()
+        except (ApiError, BotoCoreError) as error:
+            self.release_error = str(error)
+        except KeyboardInterrupt:
+            self.release_error = "interrupted again while releasing it"
 
 
 def lost_lock_note(newer: Lease, now: float) -> str:
@@ -493,4 +514,31 @@ def lost_lock_note(newer: Lease, now: float) -> str:
         f"The stack lock was taken over during this apply by {newer.describe(now)}: this apply could not "
         "renew its lease in time and stopped (nothing new was started). Let the other apply finish, then "
         "plan again."
+    )
+
+
+def interrupted_note(lock: StackLock | None) -> str:
+    """What apply says after Ctrl-C about the stack lock: never taken, released, taken over, or still held."""
+    if lock is None or (lock.epoch is None and lock.trying is None and lock.released is None):
+        return "Interrupted before the stack lock was taken: nothing was changed. Run apply again."
+    keeps = "work already started (trainings, imports, campaign updates) keeps running in the account"
+    if lock.released:
+        return f"Interrupted. The stack lock was released; {keeps}. Run apply again to continue."
+    if lock.released is False and lock.lost is not None:
+        holder = lock.lost.describe(lock.clock.now())
+        return (
+            f"Interrupted. Another apply had taken the stack lock over ({holder}); this one had nothing to "
+            f"release. {keeps}. Let that apply finish, then plan again."
+        )
+    epoch = lock.epoch if lock.epoch is not None else lock.trying
+    where = f"SSM parameter {epoch_parameter(lock.stack, epoch)}" if epoch is not None else lock.path
+    why = (
+        f"the stack lock could not be released ({lock.release_error})"
+        if lock.release_error
+        else ("the stack lock may have been taken (interrupted while taking it) and was not released")
+    )
+    return (
+        f"Interrupted: {why}; {where} stays held until its lease expires "
+        f"({_age(lock.lease_seconds)} after its last renewal). {keeps}. Run apply again after that, or now "
+        "with --break-lock once you are sure no other apply of this stack is running."
     )

@@ -162,11 +162,13 @@ def run_apply(
     lock_owner: str | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     check_plan: Callable[[Plan], Plan] | None = None,
+    on_lock: Callable[[StackLock], None] | None = None,
 ) -> ApplyResult:
     """Apply `desired` to `target`. Raises ReconcilerErrors for refusals (account, lock, stale plan, plan
     errors); failures of individual steps are in the result (`exit_code` 1/3). `check_plan` adds what the
     plan command's read-only checks find (preflight) to a fresh plan, before it is shown and confirmed; a
-    saved plan already carries the findings of the plan that wrote it."""
+    saved plan already carries the findings of the plan that wrote it. `on_lock` gets the stack lock before
+    it is taken (after Ctrl-C the CLI reports what became of it: `lock.interrupted_note`)."""
     options = options or ApplyOptions()
     plan_options = plan_options or PlanOptions()
     check_account(desired, target)
@@ -177,6 +179,8 @@ def run_apply(
             saved_plan.options, target=plan_options.target, target_identity=plan_options.target_identity
         )
     lock = StackLock(target.ssm, desired.stack.name, clock=target.clock, owner=lock_owner)
+    if on_lock is not None:  # the CLI says after Ctrl-C whether the lock was taken and released
+        on_lock(lock)
     broke: str | None = None
     if break_lock:
         previous = lock.break_lock()

@@ -172,8 +172,10 @@ def apply_command(
     Exit codes: 0 done, 1 failed/refused, 3 still running after --timeout/--no-wait (rerun to continue),
     4 stack locked by another apply, 5 the account changed during apply (plan again; nothing unreviewed ran).
     """
+    locks: list[Any] = []  # the stack lock of each run_apply, so Ctrl-C can say what became of it
     try:
         code = _apply(
+            locks=locks,
             path=path,
             stack=stack,
             manifests=manifests,
@@ -194,17 +196,16 @@ def apply_command(
         print(f"Error: {exc.render()}", file=sys.stderr)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        print(
-            "Interrupted. The stack lock was released; work already started (trainings, imports, campaign "
-            "updates) keeps running in the account. Run apply again to continue.",
-            file=sys.stderr,
-        )
+        from reconciler.apply.lock import interrupted_note
+
+        print(interrupted_note(locks[-1] if locks else None), file=sys.stderr)
         raise typer.Exit(INTERRUPTED_EXIT) from None
     raise typer.Exit(code)
 
 
 def _apply(
     *,
+    locks: list[Any] | None = None,
     path: Path,
     stack: Path | None,
     manifests: Path | None,
@@ -300,6 +301,7 @@ def _apply(
                 break_lock=unlock,
                 on_plan=show,
                 check_plan=preflight_checks,
+                on_lock=None if locks is None else locks.append,
             )
 
         def ask_to_plan_again(changed: ApplyResult) -> bool:
