@@ -39,8 +39,10 @@ APPLY_STATUS: dict[int, str] = {
         "personalize-apply by hand"
     ),
     INTERRUPTED_EXIT: (
-        "❌ Apply interrupted (the run was cancelled): the stack lock was released; work already started "
-        f"(trainings, imports, campaign updates) keeps running in the account; {RETRY}"
+        "❌ Apply interrupted (the run was cancelled): the log below says whether the stack lock was "
+        "released (if not, it frees itself when its lease expires, or run personalize-apply by hand with "
+        "break-lock); work already started (trainings, imports, campaign updates) keeps running in the "
+        f"account; {RETRY}"
     ),
 }
 """Exit code -> the status line; `{timeout}` is the apply's --timeout."""

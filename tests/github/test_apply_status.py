@@ -30,7 +30,10 @@ EXPECTED: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("account changed", "apply ran the reviewed plan", "NOT made", "Review them"),
         ("Apply failed", "Apply complete"),
     ),
-    130: (("interrupted", "lock was released", "keeps running in the account"), ("complete",)),
+    130: (
+        ("interrupted", "whether the stack lock was released", "break-lock", "keeps running in the account"),
+        ("complete", "the stack lock was released;"),
+    ),
 }
 
 pytestmark = pytest.mark.skipif(not CLI.exists(), reason="personalize-gitops is not installed in this venv")
