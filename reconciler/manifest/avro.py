@@ -130,6 +130,8 @@ def check_for_type(schema: AvroSchema, dataset_type: str, domain: str | None = N
         if rule.name not in by_name:
             continue
         index, field = by_name[rule.name]
+        if any(t not in AVRO_TYPES for t in ([field.type] if isinstance(field.type, str) else field.type)):
+            continue  # an unsupported type: check_generic reports it, once
         types, nullable = field_types(field)
         if not types <= rule.types or (nullable and not rule.nullable):
             kind = "required" if rule in required else "reserved"

@@ -369,6 +369,7 @@ def _parse_resource(
             return None
         declared[address] = doc
     spec: Any = None
+    dropped: list[tuple[tuple[Any, ...], int]] = []
     if kind is not None:
         raw_spec = data.get("spec")
         if raw_spec is None:
@@ -381,7 +382,7 @@ def _parse_resource(
             if kind is Kind.SCHEMA and isinstance(raw_spec, dict):
                 # check the rest of the schema too (all problems in one run); the run already failed,
                 # so the repaired spec never reaches a state
-                spec = repair_spec(model, raw_spec, exc)
+                spec = repair_spec(model, raw_spec, exc, dropped=dropped)
             if spec is None and name is not None and isinstance(raw_spec, dict):
                 partial.append((Address(kind, name), doc, raw_spec))
     lifecycle = Lifecycle()
@@ -393,12 +394,16 @@ def _parse_resource(
             ok = False
     if not ok or kind is None or metadata is None or spec is None:
         return None
-    return ParsedResource(Address(kind, metadata.name), spec, metadata, lifecycle, doc)
+    removed = tuple((("spec", *where), index) for where, index in dropped)
+    return ParsedResource(Address(kind, metadata.name), spec, metadata, lifecycle, doc, dropped=removed)
 
 
-def _drop(data: Any, loc: tuple[Any, ...], missing: bool) -> bool:
+def _drop(
+    data: Any, loc: tuple[Any, ...], missing: bool, dropped: list[tuple[tuple[Any, ...], int]] | None = None
+) -> bool:
     """Remove what a validation error at `loc` points at: the deepest existing key, or for a missing
-    required key the list item holding it. False when nothing sensible can be removed."""
+    required key the list item holding it (appended to `dropped` as (the list's path, index)). False when
+    nothing sensible can be removed."""
     node: Any = data
     trail: list[tuple[Any, Any]] = []
     for part in loc:
@@ -410,11 +415,13 @@ def _drop(data: Any, loc: tuple[Any, ...], missing: bool) -> bool:
         else:
             break
     if missing or not trail:
-        items = [(n, p) for n, p in trail if isinstance(n, list)]
+        items = [(depth, n, p) for depth, (n, p) in enumerate(trail) if isinstance(n, list)]
         if not items:
             return False
-        container, index = items[-1]
+        depth, container, index = items[-1]
         del container[index]
+        if dropped is not None:
+            dropped.append((tuple(p for _, p in trail[:depth]), index))
         return True
     container, key = trail[-1]
     del container[key]
@@ -463,14 +470,21 @@ def validate_model(model: Any, raw: Any) -> Any:
     return model.model_validate(data)
 
 
-def repair_spec(model: Any, raw: dict[str, Any], error: ValidationError, rounds: int = 20) -> Any:
+def repair_spec(
+    model: Any,
+    raw: dict[str, Any],
+    error: ValidationError,
+    rounds: int = 20,
+    dropped: list[tuple[tuple[Any, ...], int]] | None = None,
+) -> Any:
     """`raw` minus the parts the model rejected (an unknown key, a mistyped value, a list item without a
     required key), validated; None when the rest does not validate. Used only to report the remaining
-    problems of a document in the same run."""
+    problems of a document in the same run. The list items removed are appended to `dropped` (the list's
+    path, its index then), in order."""
     data = copy.deepcopy(raw)
     errors = error.errors()
     for _ in range(rounds):
-        if not errors or not _drop(data, tuple(errors[0]["loc"]), errors[0]["type"] == "missing"):
+        if not errors or not _drop(data, tuple(errors[0]["loc"]), errors[0]["type"] == "missing", dropped):
             return None
         try:
             return validate_model(model, data)
@@ -620,6 +634,7 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
     declared: dict[Address, MarkedDocument] = {}
     partial: list[PartialResource] = []
     parsed: list[ParsedResource] = []
+    failed: list[MarkedDocument] = []  # documents with errors of their own: rules do not miss them
     found_documents = bool(raw_docs)
     # Each composed tree is dropped once built: holding every file's tree at once was most of load's memory
     # peak at thousands of resources.
@@ -638,6 +653,7 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
             if kind in Kind and name:
                 declared.setdefault(Address(Kind(kind), name), doc)
             unchecked += subst.broken_uses > broken_before
+            failed.append(doc)
             continue
         if yaml_problems:
             # the model errors that follow would only repeat the unresolved value; still register the name
@@ -656,10 +672,13 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
                 )
             if kind in Kind and name:
                 declared.setdefault(Address(Kind(kind), name), doc)
+            failed.append(doc)
             continue
         resource = _parse_resource(doc, reporter, declared, partial)
         if resource is not None:
             parsed.append(resource)
+        else:
+            failed.append(doc)
     if not found_documents and not reporter.has_errors:
         where = display_path(Path(path))
         found = (
@@ -679,6 +698,7 @@ def parse(path: Path, *, stack_file: Path | None = None) -> tuple[Context | None
         _report_unchecked(stack, subst, unchecked, reporter)
     context = Context(parsed, declared, stack.name, stack.spec, sources.base_dir, reporter, stack.source)
     context.partial = partial
+    context.failed = failed
     context.unchecked = unchecked
     context.stack_doc = stack.doc
     return context, reporter

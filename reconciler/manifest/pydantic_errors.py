@@ -180,8 +180,13 @@ def report_validation_error(
 ) -> None:
     """Report every error of `exc` (validation of `model` on `data`, found at `prefix` of `doc`)."""
     unions: set[Path] = set()
-    for error in exc.errors():
+    errors = exc.errors()
+    renamed = _misspelled_required(errors, model)
+    for error in errors:
         loc = tuple(error["loc"])
+        if error["type"] == "missing" and loc in renamed.values():
+            continue  # the unknown field that spells it nearly is the one mistake: reported there
+
         present, union_at = _walk_present(data, loc)
         path = (*prefix, *present)
         if union_at >= 0:
@@ -191,5 +196,25 @@ def report_validation_error(
             unions.add(union_path)
         owner = model_at(model, loc[:-1]) if error["type"] == "extra_forbidden" else None
         message, hint = describe(error, owner)
+        if loc in renamed:
+            hint = f"did you mean '{renamed[loc][-1]}'? (a required field, missing)"
         prefer_key = error["type"] in ("extra_forbidden", "missing")
         reporter.at(Severity.ERROR, doc, path, message, subject=subject, hint=hint, prefer_key=prefer_key)
+
+
+def _misspelled_required(errors: list[Any], model: type[BaseModel]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """Unknown field -> the missing required field of the same mapping it nearly spells (`datasetTyp` for
+    `datasetType`): one mistake, reported once at the unknown field instead of also as a missing field."""
+    missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+    renamed: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] != "extra_forbidden" or not loc:
+            continue
+        owner = model_at(model, loc[:-1])
+        wanted = [(*loc[:-1], name) for name in (field_names(owner) if owner is not None else [])]
+        candidates = [str(w[-1]) for w in wanted if w in missing and w not in renamed.values()]
+        close = difflib.get_close_matches(str(loc[-1]), candidates, n=1, cutoff=0.6)
+        if close:
+            renamed[loc] = (*loc[:-1], close[0])
+    return renamed

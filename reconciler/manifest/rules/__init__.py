@@ -22,3 +22,4 @@ RULES: tuple[Callable[[Context], None], ...] = (
 def run_rules(ctx: Context) -> None:
     for rule in RULES:
         rule(ctx)
+    ctx.report_withheld()

@@ -45,9 +45,10 @@ def check(ctx: Context) -> None:
 
 def _check_schema_fit(ctx: Context, res: ParsedResource, spec: DatasetSpec) -> None:
     schema = ctx.get(Kind.SCHEMA, spec.schema_)
-    if schema is None or not isinstance(schema.spec, SchemaSpec):
+    schema_spec = ctx.schema_spec(spec.schema_)
+    if schema is None or schema_spec is None:
         return
-    findings = check_for_type(schema.spec.avro, spec.datasetType, schema.spec.domain)
+    findings = check_for_type(schema_spec.avro, spec.datasetType, schema_spec.domain)
     for path, message, hint in findings:
         ctx.error(schema, path, f"{message} (used by {res.address})", hint)
     if findings:
@@ -63,12 +64,12 @@ def _check_schema_fit(ctx: Context, res: ParsedResource, spec: DatasetSpec) -> N
 
 def _check_domain(ctx: Context, res: ParsedResource, spec: DatasetSpec) -> None:
     group = ctx.group_spec(spec.datasetGroup)
-    schema = ctx.get(Kind.SCHEMA, spec.schema_)
-    if group is None or schema is None or not isinstance(schema.spec, SchemaSpec):
+    schema = ctx.schema_spec(spec.schema_)
+    if group is None or schema is None:
         return
-    if group.domain != schema.spec.domain:
+    if group.domain != schema.domain:
         group_domain = group.domain or "none (custom)"
-        schema_domain = schema.spec.domain or "none"
+        schema_domain = schema.domain or "none"
         ctx.error(
             res,
             ("spec", "schema"),

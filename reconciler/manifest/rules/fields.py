@@ -239,7 +239,7 @@ def _recommender(ctx: Context, res: ParsedResource, spec: RecommenderSpec) -> No
     _context_columns(ctx, res, recipe, spec.recommenderConfig, ("spec", "recommenderConfig"))
     present = ctx.datasets_of_group(spec.datasetGroup)
     missing = sorted(recipe.requires - set(present) - {"INTERACTIONS"})  # interactions: reported elsewhere
-    if missing:
+    if missing and ctx.missing(res, spec.datasetGroup, missing):
         ctx.error(
             res,
             ("spec", "recipeArn"),

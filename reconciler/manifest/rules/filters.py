@@ -94,6 +94,10 @@ def _check_expression(
     datasets = ctx.datasets_of_group(spec.datasetGroup)
     group_known = ctx.get(Kind.DATASET_GROUP, spec.datasetGroup) is not None
 
+    def missing(dataset_type: str) -> bool:
+        """Report the group's lack of a `dataset_type` dataset (see `Context.missing`)."""
+        return group_known and ctx.missing(res, spec.datasetGroup, [dataset_type])
+
     def error(message: str, position: int | None = None, hint: str | None = None) -> None:
         if position is None:
             ctx.error(res, EXPR, message, hint)
@@ -121,11 +125,11 @@ def _check_expression(
     for condition in expression.if_conditions:
         if condition.field.dataset != "CurrentUser":
             error("IF conditions must use CurrentUser.FIELD", condition.field.position)
-    if expression.target == "ActionID" and "ACTIONS" not in datasets and group_known:
+    if expression.target == "ActionID" and "ACTIONS" not in datasets and missing("ACTIONS"):
         error(f"ActionID filters need an ACTIONS dataset in dataset group '{spec.datasetGroup}'")
     checked = [c for c in where if c.field.dataset not in ("CurrentUser", "CurrentItem")]
     for condition in (*checked, *expression.if_conditions):
-        _check_condition(ctx, error, datasets, condition, fields, group_known, spec.datasetGroup)
+        _check_condition(ctx, error, datasets, condition, fields, missing, spec.datasetGroup)
 
 
 def _schema_for(
@@ -140,13 +144,13 @@ def _check_field(
     datasets: dict[str, tuple[ParsedResource, SchemaSpec | None]],
     ref: FieldRef,
     fields: set[str],
-    group_known: bool,
+    missing: Callable[[str], bool],
     group: str,
 ) -> tuple[frozenset[str], bool] | None:
     """(types, is_textual) of a referenced field, or None when unknown (already reported)."""
     dataset_type = DATASET_TYPE.get(ref.dataset, "USERS" if ref.dataset == "CurrentUser" else "ITEMS")
     if dataset_type not in datasets:
-        if group_known:
+        if missing(dataset_type):
             error(
                 f"dataset group '{group}' has no {dataset_type} dataset (used by {ref.dataset}.{ref.field})",
                 ref.position,
@@ -185,13 +189,13 @@ def _check_condition(
     datasets: dict[str, tuple[ParsedResource, SchemaSpec | None]],
     condition: Condition,
     fields: set[str],
-    group_known: bool,
+    missing: Callable[[str], bool],
     group: str,
 ) -> None:
     ref = condition.field
     if ref.dataset == "CurrentItem":
         return
-    info = _check_field(error, datasets, ref, fields, group_known, group)
+    info = _check_field(error, datasets, ref, fields, missing, group)
     for value in condition.values:
         is_event_type = ref.dataset == "Interactions" and ref.field.upper() == "EVENT_TYPE"
         if value.kind == "string" and value.text == "*" and not is_event_type:
@@ -200,7 +204,7 @@ def _check_condition(
             if value.ref.dataset != "CurrentItem":
                 error("only CurrentItem.FIELD can be compared with a dataset field", value.position)
             else:
-                _check_field(error, datasets, value.ref, fields, group_known, group)
+                _check_field(error, datasets, value.ref, fields, missing, group)
     if info is None:
         return
     types, _textual = info

@@ -32,6 +32,7 @@ def check(ctx: Context) -> None:
             group
             and ctx.get(Kind.DATASET_GROUP, group)
             and "INTERACTIONS" not in ctx.datasets_of_group(group)
+            and ctx.missing(res, group, ["INTERACTIONS"])
         ):
             ctx.warning(
                 res,
@@ -100,7 +101,9 @@ def _check_recommender(ctx: Context, res: ParsedResource, spec: RecommenderSpec)
             f"'{name}' is a {recipe.domain} use case but dataset group '{spec.datasetGroup}' is "
             f"{group.domain}",
         )
-    if "INTERACTIONS" not in ctx.datasets_of_group(spec.datasetGroup):
+    if "INTERACTIONS" not in ctx.datasets_of_group(spec.datasetGroup) and ctx.missing(
+        res, spec.datasetGroup, ["INTERACTIONS"]
+    ):
         ctx.error(
             res,
             ("spec", "datasetGroup"),
@@ -141,7 +144,9 @@ def _check_metric_attribution(ctx: Context, res: ParsedResource, spec: MetricAtt
             dataset_type = match.group(1).upper()
             entry = datasets.get(dataset_type)
             if entry is None:
-                if ctx.get(Kind.DATASET_GROUP, spec.datasetGroup) is not None:
+                if ctx.get(Kind.DATASET_GROUP, spec.datasetGroup) is not None and ctx.missing(
+                    res, spec.datasetGroup, [dataset_type]
+                ):
                     ctx.error(
                         res,
                         (*base, "expression"),

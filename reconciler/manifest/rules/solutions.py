@@ -125,7 +125,7 @@ def _check_recipe_datasets(ctx: Context, res: ParsedResource, spec: SolutionSpec
         return
     present = ctx.datasets_of_group(spec.datasetGroup)
     missing = sorted(recipe.requires - set(present))
-    if missing:
+    if missing and ctx.missing(res, spec.datasetGroup, missing):
         ctx.error(
             res,
             ("spec", "recipeArn"),
@@ -311,7 +311,9 @@ def _check_item_attribute(ctx: Context, res: ParsedResource, spec: SolutionSpec,
     entry = ctx.datasets_of_group(spec.datasetGroup).get("ITEMS")
     path = (*CONFIG, "optimizationObjective", "itemAttribute")
     if entry is None:
-        if ctx.get(Kind.DATASET_GROUP, spec.datasetGroup) is not None:
+        if ctx.get(Kind.DATASET_GROUP, spec.datasetGroup) is not None and ctx.missing(
+            res, spec.datasetGroup, ["ITEMS"]
+        ):
             ctx.error(res, path, "an optimization objective needs an ITEMS dataset with that attribute")
         return
     schema = entry[1]
@@ -341,7 +343,8 @@ def _check_columns(
             dataset_type = DATASET_KEYS.get(key, key.upper())
             path = (*base, section, key)
             if dataset_type not in datasets:
-                ctx.error(res, path, f"dataset group '{group}' has no {dataset_type} dataset")
+                if ctx.missing(res, group, [dataset_type]):
+                    ctx.error(res, path, f"dataset group '{group}' has no {dataset_type} dataset")
                 continue
             schema = datasets[dataset_type][1]
             if schema is None or not isinstance(columns, list):
