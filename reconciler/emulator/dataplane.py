@@ -8,7 +8,10 @@ Both services are REST-JSON (botocore's models are the API truth): requests are 
 Runtime
     GetRecommendations (campaign or recommender; userId/itemId by recipe type; numResults default 25, max 500,
     or 50 with metadataColumns; filters applied to the data, dynamic placeholders included; metadataColumns;
-    one promotion), GetPersonalizedRanking, GetActionRecommendations. Every answer has a ``recommendationId``
+    one promotion; ``context`` keys must be
+    metadata fields of the Interactions schema and reweigh user-personalization and ranking answers by the
+    items' lift under those values, ``models.context_weights``), GetPersonalizedRanking (the same context),
+    GetActionRecommendations. Every answer has a ``recommendationId``
     (``RID-`` + UUID, 40 characters). Unknown users get the model's cold-start list, unknown items popular
     items, as documented. A campaign or recommender that is not ACTIVE answers ResourceNotFoundException.
 Events
@@ -310,6 +313,47 @@ def _history(serving: Serving, user_id: str | None) -> list[str]:
     return list(serving.store.user_puts_after(serving.group, user_id, serving.model.trained_puts))
 
 
+#: Interactions fields a request's ``context`` cannot name: the events API fills them, they are not metadata.
+CONTEXT_RESERVED = frozenset(
+    {"USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE", "IMPRESSION", "RECOMMENDATION_ID"}
+)
+
+
+def _context_weights(serving: Serving, params: dict[str, Any]) -> Any:
+    """The request's ``context`` checked against the Interactions schema, and its effect on the model.
+
+    Keys are metadata fields of the Interactions schema (the workshop's ``DISCOUNT``) and "only
+    USER_PERSONALIZATION and PERSONALIZED_RANKING recipes use it", without retraining (personalize-data-
+    plane.md 1.1 "context" [DOC: dg/contextual-metadata (2023)]). That a key which is no such field is
+    refused with InvalidInputException, and that keys match the schema case-insensitively (as CSV headers
+    and ``properties`` do), are inferences [INF]; other recipes accept and ignore a valid context [INF].
+
+    Its effect is ``models.context_weights`` (a documented stand-in)."""
+    given = params.get("context") or {}
+    if not given:
+        return None
+    datasets = serving.ctx.where("dataset", datasetGroupArn=serving.group, datasetType="INTERACTIONS")
+    fields = _schema_fields(serving.ctx, datasets[0]) if datasets else {}
+    metadata = sorted(name for name in fields if name not in CONTEXT_RESERVED)
+    for key in given:
+        if str(key).upper() not in metadata:
+            offer = (
+                f"its metadata fields are {', '.join(metadata)}" if metadata else "it has no metadata field"
+            )
+            raise invalid(
+                f"context key {key} is not a metadata field of the Interactions schema of dataset group "
+                f"{serving.group}: {offer}. Give context only for those fields (for example "
+                '{"DEVICE": "Phone"}).'
+            )
+    from .models import context_weights
+
+    if serving.model is None or serving.interactions is None:
+        return None
+    return context_weights(
+        serving.recipe.name, serving.model, serving.interactions, {str(k): str(v) for k, v in given.items()}
+    )
+
+
 def _recommendation_id() -> str:
     return f"RID-{uuid.uuid4()}"
 
@@ -345,6 +389,8 @@ def get_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     columns = _metadata_columns(serving, params)
     n = _num_results(params, columns)
     keep = _item_filter(serving, params.get("filterArn"), params.get("filterValues"), user_id, item_id)
+    weights = _context_weights(serving, params)
+    scoring = {"context_weights": weights} if weights is not None else {}
     promotions = params.get("promotions") or []
     if len(promotions) > 1:
         raise invalid("At most one promotion can be given.")
@@ -367,7 +413,14 @@ def get_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         )
         if model is not None:
             promoted = model.recommend(
-                query_user, query_item, count, exclude, promo_keep, history=history, exploration=exploration
+                query_user,
+                query_item,
+                count,
+                exclude,
+                promo_keep,
+                history=history,
+                exploration=exploration,
+                **scoring,
             )
         exclude = exclude + [i for i, _ in promoted]
     ranked: list[tuple[str, float]] = []
@@ -380,6 +433,7 @@ def get_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             keep if keep is not None and keep.active else None,
             history=history,
             exploration=exploration,
+            **scoring,
         )
     rid = _recommendation_id()
     rows: list[dict[str, Any]] = [_predicted(serving, i, s, columns) for i, s in ranked]
@@ -417,9 +471,11 @@ def get_personalized_ranking(ctx: Context, params: dict[str, Any]) -> dict[str, 
         raise invalid(f"inputList may hold at most {top} items, got {len(inputs)}.")
     user_id = params["userId"]
     keep = _item_filter(serving, params.get("filterArn"), params.get("filterValues"), user_id, None)
+    weights = _context_weights(serving, params)
+    scoring = {"context_weights": weights} if weights is not None else {}
     ranked: list[tuple[str, float]] = []
     if serving.model is not None:
-        ranked = serving.model.rank(user_id, inputs, history=_history(serving, user_id))
+        ranked = serving.model.rank(user_id, inputs, history=_history(serving, user_id), **scoring)
     else:
         ranked = [(i, 0.0) for i in inputs]
     if keep is not None and keep.active:

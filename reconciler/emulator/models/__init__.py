@@ -54,7 +54,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,10 +63,10 @@ import numpy as np
 
 from ..data import Table, TableBuilder, atomic_savez, pack_strings, unpack_strings
 from .actions import ActionModel
-from .base import CandidateFilter, Scored, TrainingConfig
+from .base import CandidateFilter, FloatArray, Scored, TrainingConfig
 from .cooccurrence import CooccurrenceModel
 from .evaluation import evaluate, evaluate_segments
-from .mf import FactorModel
+from .mf import FactorModel, context_lift
 from .popularity import PopularityModel
 from .trending import TrendingModel
 
@@ -77,6 +77,7 @@ __all__ = [
     "ModelStore",
     "Scored",
     "TrainingConfig",
+    "context_weights",
     "family_of",
     "hpo_candidates",
     "offline_metrics",
@@ -159,6 +160,22 @@ def training_datasets(recipe_name: str) -> tuple[str, str]:
 def family_of(recipe_name: str) -> str | None:
     entry = FAMILIES.get(recipe_name)
     return entry[0] if entry else None
+
+
+#: Families whose answers a request's ``context`` changes: "only USER_PERSONALIZATION and
+#: PERSONALIZED_RANKING recipes use it" (personalize-data-plane.md 1.1 "context" [DOC: dg/contextual-metadata
+#: (2023)]), here the ALS stand-in of UP, UP-v2, PR and PR-v2.
+CONTEXT_FAMILIES = frozenset({"mf"})
+
+
+def context_weights(
+    recipe_name: str, model: Model, table: Table, context: Mapping[str, str]
+) -> FloatArray | None:
+    """Per-item weights for ``model.recommend`` / ``rank`` (``context_weights=``) from a request's
+    ``context`` (``mf.context_lift``), or None when the recipe does not use context."""
+    if family_of(recipe_name) not in CONTEXT_FAMILIES or not isinstance(model, FactorModel):
+        return None
+    return context_lift(model, table, context)
 
 
 def realtime_history(table: Table | None, model: Model, user_id: str) -> list[str]:

@@ -25,7 +25,7 @@ real on the dataset:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,6 +52,16 @@ ITERATIONS = 10
 CG_STEPS = 3
 COLD_MAX_EVENTS = 2
 DAY = 86_400.0
+
+
+def _weighted(probabilities: FloatArray, weights: FloatArray | None) -> FloatArray:
+    """``probabilities`` times per-item ``weights`` (the request's context, aligned with them), summing to 1
+    again; unchanged without weights."""
+    if weights is None or not len(probabilities):
+        return probabilities
+    out = probabilities * weights
+    total = float(out.sum())
+    return out / total if total > 0 else probabilities
 
 
 def factors_for(config: TrainingConfig) -> int:
@@ -228,9 +238,10 @@ class FactorModel:
         *,
         history: Sequence[str] = (),
         exploration: dict[str, str] | None = None,
+        context_weights: FloatArray | None = None,
         **_: Any,
     ) -> Scored:
-        probabilities = softmax(self.scores(user_id, history))
+        probabilities = _weighted(softmax(self.scores(user_id, history)), context_weights)
         best = top_n(probabilities, self.item_ids, n, exclude, candidate_filter)
         weight = _float((exploration or {}).get("explorationWeight"), 0.0)
         if weight <= 0 or not self.cold_items:
@@ -254,11 +265,21 @@ class FactorModel:
         return out[:n]
 
     def rank(
-        self, user_id: str | None, item_ids: Sequence[str], *, history: Sequence[str] = (), **_: Any
+        self,
+        user_id: str | None,
+        item_ids: Sequence[str],
+        *,
+        history: Sequence[str] = (),
+        context_weights: FloatArray | None = None,
+        **_: Any,
     ) -> Scored:
         raw = self.scores(user_id, history)
         known = [i for i in item_ids if i in self.item_index]
-        probabilities = softmax(np.asarray([raw[self.item_index[i]] for i in known], np.float64))
+        index = [self.item_index[i] for i in known]
+        probabilities = _weighted(
+            softmax(np.asarray([raw[i] for i in index], np.float64)),
+            None if context_weights is None else context_weights[index],
+        )
         ranked = sorted(zip(known, probabilities.tolist(), strict=True), key=lambda pair: -pair[1])
         return ranked + [(i, 0.0) for i in item_ids if i not in self.item_index]
 
@@ -344,3 +365,33 @@ def _cold_items(
                 ages[item] = 0.0 if code < 0 else ages.get(item, 0.0)
     names = sorted(ages)
     return names, [ages[n] for n in names]
+
+
+#: Pseudo-count of the context lift: an item with few interactions keeps a weight near 1 (little evidence).
+CONTEXT_PRIOR = 10.0
+
+
+def context_lift(model: FactorModel, table: Table, context: Mapping[str, str]) -> FloatArray:
+    """Per-item weights (aligned with ``model.item_ids``) for a request's ``context``: each item's lift under
+    the given values, ``P(value | item) / P(value)`` over ``table``'s interactions (the product over the
+    context's fields), smoothed towards 1 by ``CONTEXT_PRIOR`` pseudo-interactions. A field the table lacks,
+    or a value no interaction has, weighs 1. A stand-in for the service's contextual model [INF]."""
+    rows = table.item >= 0
+    size = len(table.items)
+    total = np.bincount(table.item[rows], minlength=size).astype(np.float64)
+    lift = np.ones(size, np.float64)
+    for key, value in context.items():
+        column = table.columns.get(key.upper())
+        code = column[1].get(value) if column is not None else -1
+        if column is None or code < 0:
+            continue
+        match = rows & (column[0] == code)
+        share = float(match.sum()) / float(rows.sum())
+        hits = np.bincount(table.item[match], minlength=size).astype(np.float64)
+        lift *= (hits + CONTEXT_PRIOR * share) / (total + CONTEXT_PRIOR) / share
+    weights = np.ones(len(model.item_ids), np.float64)
+    for code, item in enumerate(table.items.strings):
+        at = model.item_index.get(item)
+        if at is not None:
+            weights[at] = lift[code]
+    return weights
