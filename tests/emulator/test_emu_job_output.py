@@ -243,3 +243,51 @@ def test_batch_inference_reads_every_file_under_a_folder_path(env: Env) -> None:
     empty = env.client.describe_batch_inference_job(batchInferenceJobArn=jobs["empty"])["batchInferenceJob"]
     assert empty["status"] == "CREATE FAILED"
     assert empty["failureReason"] == f"No files found in the S3 location s3://{env.bucket}/in/nothing-here/."
+
+
+def test_batch_inference_refuses_a_current_item_filter_without_a_related_items_recipe(env: Env) -> None:
+    """CurrentItem reads the line's item: only related-items recipes have one (personalize-data-plane.md 3).
+    GetRecommendations refuses such a filter since 437f824; a batch job on a user-personalization version
+    took it and wrote an empty list for every line. Now CreateBatchInferenceJob refuses it, naming the
+    filter and the recipe; a SIMS version still applies it per line."""
+    dg = env.trainable_group()
+    schema = env.call("CreateSchema", name="items", schema=ITEMS_SCHEMA)["schemaArn"]
+    ds = env.call("CreateDataset", name="items", datasetGroupArn=dg, schemaArn=schema, datasetType="Items")[
+        "datasetArn"
+    ]
+    env.call(
+        "CreateDatasetImportJob",
+        jobName="items",
+        datasetArn=ds,
+        dataSource={"dataLocation": env.put("items.csv", items_csv(60))},
+        roleArn=env.role,
+    )
+    _settle(env)
+    same_category = env.call(
+        "CreateFilter",
+        name="same-category",
+        datasetGroupArn=dg,
+        filterExpression="EXCLUDE ItemID WHERE Items.CATEGORY IN CurrentItem.CATEGORY",
+    )["filterArn"]
+    up = _ready_version(env, dg, "aws-user-personalization", "up")
+    url = env.put("in/users.json", b'{"userId": "u1"}\n')
+    try:
+        env.client.create_batch_inference_job(
+            jobName="up-current",
+            solutionVersionArn=up,
+            roleArn=env.role,
+            filterArn=same_category,
+            jobInput={"s3DataSource": {"path": url}},
+            jobOutput={"s3DataDestination": {"path": f"s3://{env.bucket}/out/up-current/"}},
+        )
+    except env.client.exceptions.InvalidInputException as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("CreateBatchInferenceJob took a CurrentItem filter for aws-user-personalization")
+    assert "CurrentItem" in message and "same-category" in message and "aws-user-personalization" in message
+    sims = _ready_version(env, dg, "aws-sims", "sims")
+    job = _batch(env, sims, "sims", ['{"itemId": "i3"}'], numResults=10, filterArn=same_category)
+    assert "failureReason" not in job
+    (line,) = _read_lines(env, "out/sims/sims.json.out")
+    assert line["output"]["recommendedItems"]
+    assert all(int(i[1:]) % 5 != 3 for i in line["output"]["recommendedItems"])  # items_csv: cat = i % 5

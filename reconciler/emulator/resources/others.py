@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ..errors import already_exists, invalid
+from ..filtering import uses_current_item
 from ..filters import FilterSyntaxError, parse_filter
 from ..pagination import paginate
 from ..recipes import RECIPES
@@ -181,7 +182,23 @@ def _batch_job(ctx: Context, params: dict[str, Any], kind: str) -> dict[str, Any
         if mode == "THEME_GENERATION" and not params.get("themeGenerationConfig"):
             raise invalid("themeGenerationConfig is required for THEME_GENERATION jobs.")
     if params.get("filterArn"):
-        ctx.get("filter", params["filterArn"], "filter")
+        found = ctx.get("filter", params["filterArn"], "filter")
+        # As GetRecommendations refuses it (dataplane._item_filter): CurrentItem.FIELD reads the line's item,
+        # "only for related-item recipes and use cases" (personalize-data-plane.md 3 "Targets" [DOC:
+        # dg/native-recipe-sims; dg/item-recommendation-filter-examples]; personalize-api.md 9.2 rule 10).
+        # Refusing the job at create with InvalidInputException, rather than failing it later, is an
+        # inference [INF], as for the other recipe checks above.
+        if (
+            not segment
+            and recipe.recipe_type != "RELATED_ITEMS"
+            and uses_current_item(found["filterExpression"])
+        ):
+            raise invalid(
+                f"Filter {found['name']} uses CurrentItem, which only related-items recipes fill (from each "
+                f"line's itemId); solution version {version['solutionVersionArn']} is {recipe.name} "
+                f"({recipe.recipe_type}). Use a filter without CurrentItem, or a related-items solution "
+                "version."
+            )
     running = ctx.in_flight(kind)
     ctx.quota(
         f"pending_{kind}s_per_region", len(running), f"pending or in-progress {kind.replace('_', ' ')}s"
