@@ -7,8 +7,8 @@ Both services are REST-JSON (botocore's models are the API truth): requests are 
 
 Runtime
     GetRecommendations (campaign or recommender; userId/itemId by recipe type; numResults default 25, max 500,
-    or 50 with metadataColumns; filters applied to the data, dynamic placeholders included; metadataColumns;
-    one promotion; ``context`` keys must be
+    or 50 with metadataColumns; filters applied to the data, dynamic placeholders included; metadataColumns,
+    at most 10; one promotion with its name, percentPromotedItems and filterArn; ``context`` keys must be
     metadata fields of the Interactions schema and reweigh user-personalization and ranking answers by the
     items' lift under those values, ``models.context_weights``), GetPersonalizedRanking (the same context),
     GetActionRecommendations. Every answer has a ``recommendationId``
@@ -47,6 +47,7 @@ EVENTS = "personalize-events"
 SERVICES = (RUNTIME, EVENTS)
 MAX_RESULTS = 500
 MAX_RESULTS_WITH_METADATA = 50
+MAX_METADATA_COLUMNS = 10
 DEFAULT_RESULTS = 25
 DEFAULT_ACTION_RESULTS = 5
 MAX_ACTION_RESULTS = 100
@@ -293,6 +294,13 @@ def _metadata_columns(serving: Serving, params: dict[str, Any]) -> list[str]:
     if unknown:
         raise invalid(f"metadataColumns supports the ITEMS dataset only, not {', '.join(unknown)}.")
     columns = [str(c) for c in wanted.get("ITEMS", [])]
+    # "up to 10 Items-dataset columns" although the shape allows 99 (personalize-data-plane.md 1.1
+    # "metadataColumns" [M; DOC: dg/limits]); the InvalidInputException is an inference [INF].
+    if len(columns) > MAX_METADATA_COLUMNS:
+        raise invalid(
+            f"metadataColumns: at most {MAX_METADATA_COLUMNS} Items columns per request, got {len(columns)} "
+            f"({', '.join(columns)})."
+        )
     known = set(serving.items.columns) if serving.items is not None else set()
     missing = [c for c in columns if c.upper() not in known]
     if missing:
@@ -394,6 +402,17 @@ def get_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     promotions = params.get("promotions") or []
     if len(promotions) > 1:
         raise invalid("At most one promotion can be given.")
+    for promo in promotions:
+        # A promotion is its name, its share of numResults and the filter that selects the promoted items
+        # (personalize-data-plane.md 1.1 "Promotions" [M; DOC: dg/promoting-items (2023)]). The model
+        # requires none of them; that the service refuses a promotion without one is an inference [INF]
+        # (without a filter nothing defines what to promote; without a share the emulator promoted 1 item).
+        missing = [k for k in ("name", "percentPromotedItems", "filterArn") if promo.get(k) in (None, "")]
+        if missing:
+            raise invalid(
+                f"promotions[0] needs {', '.join(missing)}: give the promotion's name, percentPromotedItems "
+                "(1-100, its share of numResults) and the filterArn that selects the promoted items."
+            )
     if promotions and recipe_type not in ("USER_PERSONALIZATION", "POPULAR_ITEMS", "RELATED_ITEMS"):
         raise invalid(f"Promotions are not supported by recipe {serving.recipe.name}.")
     exclude = [item_id] if item_id and recipe_type == "RELATED_ITEMS" else []

@@ -511,3 +511,49 @@ def test_current_item_filters_need_a_related_items_recipe(shop: Shop) -> None:
     assert items is not None
     category = items.value("i3", "CATEGORY")
     assert answer["itemList"] and all(items.value(i, "CATEGORY") != category for i in _ids(answer))
+
+
+# ---- limits beyond botocore's model: metadataColumns <= 10 (dg/limits), a promotion's name/share/filter
+
+
+def _refused_input(info: pytest.ExceptionInfo[ClientError]) -> str:
+    response = info.value.response
+    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "InvalidInputException",
+        400,
+    )
+    return str(response["Error"]["Message"])
+
+
+def test_metadata_columns_hold_at_most_ten_items_columns(shop: Shop) -> None:
+    campaign = shop.campaign("aws-user-personalization", "md", enableMetadataWithRecommendations=True)
+    with pytest.raises(ClientError) as info:
+        shop.runtime.get_recommendations(
+            campaignArn=campaign,
+            userId="u1",
+            metadataColumns={"ITEMS": ["CATEGORY", "STYLE"] * 5 + ["STYLE"]},
+        )
+    assert "at most 10" in _refused_input(info) and "got 11" in _refused_input(info)
+    answer = shop.runtime.get_recommendations(
+        campaignArn=campaign, userId="u1", numResults=3, metadataColumns={"ITEMS": ["CATEGORY", "STYLE"] * 5}
+    )
+    assert all(set(e["metadata"]) == {"CATEGORY", "STYLE"} for e in answer["itemList"])
+
+
+@pytest.mark.parametrize("drop", ["name", "percentPromotedItems", "filterArn"])
+def test_a_promotion_needs_its_name_share_and_filter(shop: Shop, drop: str) -> None:
+    """Before: without percentPromotedItems one item was promoted, without filterArn the top items were
+    marked promoted, without name they carried no promotionName."""
+    campaign = shop.campaign("aws-user-personalization", "up")
+    cheap = shop.filter("cat1", 'INCLUDE ItemID WHERE Items.CATEGORY IN ("cat1")')
+    promotion: dict[str, Any] = {"name": "cat1-first", "percentPromotedItems": 40, "filterArn": cheap}
+    answer = shop.runtime.get_recommendations(
+        campaignArn=campaign, userId="u1", numResults=5, promotions=[promotion]
+    )
+    assert [e["itemId"] for e in answer["itemList"] if e.get("promotionName") == "cat1-first"]
+    del promotion[drop]
+    with pytest.raises(ClientError) as info:
+        shop.runtime.get_recommendations(
+            campaignArn=campaign, userId="u1", numResults=5, promotions=[promotion]
+        )
+    assert f"promotions[0] needs {drop}" in _refused_input(info)
