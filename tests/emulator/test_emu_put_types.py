@@ -130,3 +130,153 @@ def test_put_users_takes_numbers(typed: Datasets) -> None:
     typed.put_user(age="34", score="1e-3", since="1700000001")
     users = typed.env.emulator.data.users(typed.group)
     assert users is not None and users.value("u1", "AGE") == "34"
+
+
+# ---- PutEvents, PutActions, PutActionInteractions: the same check (s3data.property_problem), own tests ----
+
+INTERACTIONS = avro(
+    "Interactions",
+    [
+        ("ITEM_ID", "string"),
+        ("USER_ID", "string"),
+        ("EVENT_TYPE", "string"),
+        ("TIMESTAMP", "long"),
+        ("DWELL", "int"),
+        {"name": "DEVICE", "type": ["null", "string"], "categorical": True},
+    ],
+)
+ACTIONS = avro("Actions", [("ACTION_ID", "string"), ("VALUE", "int"), ("REPEAT_FREQUENCY", ["null", "int"])])
+ACTION_INTERACTIONS = avro(
+    "ActionInteractions",
+    [
+        ("ACTION_ID", "string"),
+        ("USER_ID", "string"),
+        ("EVENT_TYPE", "string"),
+        ("TIMESTAMP", "long"),
+        {"name": "CHANNEL", "type": "string", "categorical": True},
+    ],
+)
+
+
+class Streams:
+    """A dataset group with typed Interactions, Actions and Action interactions datasets and a tracker."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self.group = env.group("streams")
+        self.arns: dict[str, str] = {}
+        for kind, schema in (
+            ("Interactions", INTERACTIONS),
+            ("Actions", ACTIONS),
+            ("Action_Interactions", ACTION_INTERACTIONS),
+        ):
+            schema_arn = env.call("CreateSchema", name=f"streams-{kind}", schema=schema)["schemaArn"]
+            self.arns[kind] = env.call(
+                "CreateDataset",
+                name=f"streams-{kind}",
+                datasetGroupArn=self.group,
+                schemaArn=schema_arn,
+                datasetType=kind,
+            )["datasetArn"]
+        self.tracking_id = env.call("CreateEventTracker", name="streams", datasetGroupArn=self.group)[
+            "trackingId"
+        ]
+        self.action_tracking_id = env.call("DescribeDataset", datasetArn=self.arns["Action_Interactions"])[
+            "dataset"
+        ]["trackingId"]
+        self.events = emulated_client(env.emulator, REGION, service="personalize-events")
+
+    def put_event(self, **properties: Any) -> None:
+        self.events.put_events(
+            trackingId=self.tracking_id,
+            userId="u1",
+            sessionId="s1",
+            eventList=[
+                {
+                    "eventType": "click",
+                    "itemId": "i1",
+                    "sentAt": 1_700_000_000,
+                    "properties": json.dumps(properties),
+                }
+            ],
+        )
+
+    def put_action(self, **properties: Any) -> None:
+        self.events.put_actions(
+            datasetArn=self.arns["Actions"],
+            actions=[{"actionId": "a1", "properties": json.dumps(properties)}],
+        )
+
+    def put_action_interaction(self, **properties: Any) -> None:
+        self.events.put_action_interactions(
+            trackingId=self.action_tracking_id,
+            actionInteractions=[
+                {
+                    "actionId": "a1",
+                    "userId": "u1",
+                    "sessionId": "s1",
+                    "timestamp": 1_700_000_000,
+                    "eventType": "Taken",
+                    "properties": json.dumps(properties),
+                }
+            ],
+        )
+
+
+@pytest.fixture
+def streams(env: Env) -> Streams:
+    return Streams(env)
+
+
+@pytest.mark.parametrize(
+    ("call", "where", "properties"),
+    [
+        ("put_event", "eventList[0]", {"dwell": "long"}),
+        ("put_event", "eventList[0]", {"dwell": 2.5}),
+        ("put_event", "eventList[0]", {"dwell": True}),
+        ("put_event", "eventList[0]", {"dwell": None}),
+        ("put_event", "eventList[0]", {"device": {"os": "ios"}}),
+        ("put_action", "actions[0]", {"value": "high"}),
+        ("put_action", "actions[0]", {"value": False}),
+        ("put_action", "actions[0]", {"value": None}),
+        ("put_action", "actions[0]", {"repeatFrequency": "weekly"}),
+        ("put_action_interaction", "actionInteractions[0]", {"channel": None}),
+        ("put_action_interaction", "actionInteractions[0]", {"channel": {"a": 1}}),
+    ],
+)
+def test_events_actions_and_action_interactions_refuse_values_their_type_does_not_hold(
+    streams: Streams, call: str, where: str, properties: dict[str, Any]
+) -> None:
+    with pytest.raises(ClientError) as info:
+        getattr(streams, call)(**properties)
+    (key,) = properties
+    message = _refused(info)
+    assert f"{where}: properties.{key}" in message
+    from reconciler.emulator.data import canonical_field
+
+    assert canonical_field(key) in message  # the schema field and its type are named
+    data = streams.env.emulator.data
+    for kind in ("INTERACTIONS", "ACTIONS", "ACTION_INTERACTIONS"):
+        table = data.table(streams.group, kind)
+        assert table is None or len(table) == 0  # nothing was stored
+
+
+def test_events_actions_and_action_interactions_take_values_of_their_types(streams: Streams) -> None:
+    streams.put_event(dwell=12, device="phone")
+    streams.put_event(dwell="13", device=None)  # a number may come as a string; DEVICE is a union with null
+    streams.put_action(value=3, repeatFrequency=None)
+    streams.put_action(value="4", repeatFrequency=7)
+    streams.put_action_interaction(channel="email")
+    data = streams.env.emulator.data
+    interactions = data.table(streams.group, "INTERACTIONS")
+    assert interactions is not None and interactions.column_values("DWELL") == ["12", "13"]
+    actions = data.table(streams.group, "ACTIONS")
+    assert actions is not None and (
+        actions.value("a1", "VALUE"),
+        actions.value("a1", "REPEAT_FREQUENCY"),
+    ) == (
+        "4",
+        "7",
+    )
+    action_interactions = data.table(streams.group, "ACTION_INTERACTIONS")
+    assert action_interactions is not None and action_interactions.column_values("CHANNEL") == ["email"]
