@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from .data import canonical_field
 from .errors import EmulatorError, in_use, invalid, not_found
-from .filtering import FilterValueError, ItemFilter, uses_current_item
+from .filtering import FilterValueError, ItemFilter, uses_current_item, wrong_target
 from .recipes import RECIPES, Recipe
 from .s3data import property_problem
 from .shapes import check_shape
@@ -254,6 +254,14 @@ def _item_filter(
         raise invalid(f"Filter {filter_arn} is {record.get('status')}; it must be ACTIVE.")
     if record.get("datasetGroupArn") != serving.group:
         raise invalid(f"Filter {filter_arn} belongs to another dataset group than {serving.record['name']}.")
+    # The filter's target must be what the operation selects (personalize-api.md 9.2 rule 10 [DOC]); that
+    # the service answers InvalidInputException, rather than applying nothing, is an inference [INF].
+    use = {"ITEMID": "GetRecommendations/GetPersonalizedRanking", "ACTIONID": "GetActionRecommendations"}
+    mismatch = wrong_target(
+        str(record.get("name", filter_arn)), record["filterExpression"], target, use[target]
+    )
+    if mismatch:
+        raise invalid(mismatch)
     # CurrentItem.FIELD reads the request's item: "only for related-item recipes and use cases"
     # (personalize-data-plane.md 3 "Targets" [DOC: dg/native-recipe-sims; dg/item-recommendation-filter-
     # examples]; personalize-api.md 9.2 rule 10). That the service answers InvalidInputException (rather than

@@ -51,6 +51,32 @@ def parse_values(raw: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
+#: A filter's target as the expression writes it.
+TARGET_NAMES = {"ITEMID": "ItemID", "USERID": "UserID", "ACTIONID": "ActionID"}
+
+
+def filter_targets(expression: str) -> frozenset[str]:
+    """What a filter's expressions select (``ITEMID``, ``USERID``, ``ACTIONID``)."""
+    return frozenset(expr.target for expr in compile_filter(expression))
+
+
+def wrong_target(name: str, expression: str, target: str, use: str) -> str | None:
+    """Why filter ``name`` cannot serve ``use`` (which selects ``target``), or None. ``ItemID`` filters are
+    for item recommendations and rankings, ``UserID`` for user segments, ``ActionID`` for action
+    recommendations (personalize-api.md 9.2 rule 10 [DOC]); an expression of another target would be
+    skipped, so a filter without one of ``target`` would change nothing."""
+    found = filter_targets(expression)
+    if target in found:
+        return None
+    has = " and ".join(sorted(TARGET_NAMES[t] for t in found))
+    return (
+        f"Filter {name} selects {has}, but {use} needs a filter on {TARGET_NAMES[target]} (ItemID filters "
+        "are for item recommendations and rankings, UserID for batch segment jobs, ActionID for action "
+        "recommendations). Use a filter whose expression starts INCLUDE or EXCLUDE "
+        f"{TARGET_NAMES[target]}."
+    )
+
+
 def uses_current_item(expression: str) -> bool:
     """Whether a filter tests the request's item (``CurrentItem.FIELD``)."""
     return any(cond.current is not None for expr in compile_filter(expression) for cond in expr.conditions)

@@ -291,3 +291,55 @@ def test_batch_inference_refuses_a_current_item_filter_without_a_related_items_r
     (line,) = _read_lines(env, "out/sims/sims.json.out")
     assert line["output"]["recommendedItems"]
     assert all(int(i[1:]) % 5 != 3 for i in line["output"]["recommendedItems"])  # items_csv: cat = i % 5
+
+
+def test_batch_jobs_refuse_a_filter_on_another_target(env: Env) -> None:
+    """A batch inference job selects items (ItemID filters), a batch segment job users (UserID filters):
+    personalize-api.md 9.2 rule 10. CreateBatchInferenceJob took a UserID filter and wrote unfiltered
+    lists; CreateBatchSegmentJob took an ItemID filter."""
+    dg = env.trainable_group()
+    _settle(env)
+    by_user = env.call(
+        "CreateFilter",
+        name="by-user",
+        datasetGroupArn=dg,
+        filterExpression='EXCLUDE UserID WHERE Interactions.EVENT_TYPE IN ("OrderCompleted")',
+    )["filterArn"]
+    up = _ready_version(env, dg, "aws-user-personalization", "up")
+    url = env.put("in/users.json", b'{"userId": "u1"}\n')
+    try:
+        env.client.create_batch_inference_job(
+            jobName="up-by-user",
+            solutionVersionArn=up,
+            roleArn=env.role,
+            filterArn=by_user,
+            jobInput={"s3DataSource": {"path": url}},
+            jobOutput={"s3DataDestination": {"path": f"s3://{env.bucket}/out/up-by-user/"}},
+        )
+    except env.client.exceptions.InvalidInputException as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("CreateBatchInferenceJob took a UserID filter")
+    assert "Filter by-user selects UserID" in message and "needs a filter on ItemID" in message
+    cat = env.call(
+        "CreateFilter",
+        name="bought",
+        datasetGroupArn=dg,
+        filterExpression='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("OrderCompleted")',
+    )["filterArn"]
+    affinity = _ready_version(env, dg, "aws-item-affinity", "affinity")
+    items = env.put("in/items.json", b'{"itemId": "i1"}\n')
+    try:
+        env.client.create_batch_segment_job(
+            jobName="affinity-by-item",
+            solutionVersionArn=affinity,
+            roleArn=env.role,
+            filterArn=cat,
+            jobInput={"s3DataSource": {"path": items}},
+            jobOutput={"s3DataDestination": {"path": f"s3://{env.bucket}/out/affinity/"}},
+        )
+    except env.client.exceptions.InvalidInputException as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("CreateBatchSegmentJob took an ItemID filter")
+    assert "Filter bought selects ItemID" in message and "needs a filter on UserID" in message

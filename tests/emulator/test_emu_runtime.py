@@ -557,3 +557,42 @@ def test_a_promotion_needs_its_name_share_and_filter(shop: Shop, drop: str) -> N
             campaignArn=campaign, userId="u1", numResults=5, promotions=[promotion]
         )
     assert f"promotions[0] needs {drop}" in _refused_input(info)
+
+
+def test_a_filter_must_select_what_the_operation_returns(shop: Shop) -> None:
+    """ItemID filters are for item recommendations and rankings, UserID for user segments, ActionID for action
+    recommendations (personalize-api.md 9.2 rule 10). A UserID filter on GetRecommendations, or an ItemID
+    filter on GetActionRecommendations, was skipped expression by expression and answered unfiltered."""
+    men = shop.filter("men", 'INCLUDE UserID WHERE Users.GENDER IN ("M")')
+    personal = shop.campaign("aws-user-personalization", "personal")
+    with pytest.raises(ClientError) as info:
+        shop.runtime.get_recommendations(campaignArn=personal, userId="u1", filterArn=men)
+    message = _refused_input(info)
+    assert "Filter men selects UserID" in message and "needs a filter on ItemID" in message
+    with pytest.raises(ClientError) as ranking:
+        shop.runtime.get_personalized_ranking(
+            campaignArn=shop.campaign("aws-personalized-ranking", "ranking"),
+            userId="u1",
+            inputList=["i1", "i2"],
+            filterArn=men,
+        )
+    assert "needs a filter on ItemID" in _refused_input(ranking)
+    cat1 = shop.filter("cat1", 'INCLUDE ItemID WHERE Items.CATEGORY IN ("cat1")')
+    with pytest.raises(ClientError) as promoted:
+        shop.runtime.get_recommendations(
+            campaignArn=personal,
+            userId="u1",
+            promotions=[{"name": "p", "percentPromotedItems": 20, "filterArn": men}],
+        )
+    assert "Filter men selects UserID" in _refused_input(promoted)
+    _action_data(shop)
+    next_best = shop.campaign("aws-next-best-action", "next-best")
+    with pytest.raises(ClientError) as actions:
+        shop.runtime.get_action_recommendations(campaignArn=next_best, userId="u1", filterArn=cat1)
+    assert "Filter cat1 selects ItemID" in _refused_input(actions)
+    assert "needs a filter on ActionID" in _refused_input(actions)
+    # the right target still filters
+    answer = shop.runtime.get_recommendations(campaignArn=personal, userId="u1", numResults=5, filterArn=cat1)
+    items = shop.env.emulator.data.items(shop.group)
+    assert items is not None and answer["itemList"]
+    assert all(items.value(e["itemId"], "CATEGORY") == "cat1" for e in answer["itemList"])

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from ..errors import already_exists, invalid
-from ..filtering import uses_current_item
+from ..filtering import uses_current_item, wrong_target
 from ..filters import FilterSyntaxError, parse_filter
 from ..pagination import paginate
 from ..recipes import RECIPES
@@ -183,6 +183,16 @@ def _batch_job(ctx: Context, params: dict[str, Any], kind: str) -> dict[str, Any
             raise invalid("themeGenerationConfig is required for THEME_GENERATION jobs.")
     if params.get("filterArn"):
         found = ctx.get("filter", params["filterArn"], "filter")
+        # ItemID filters for batch recommendations, UserID for segments (personalize-api.md 9.2 rule 10
+        # [DOC]); the InvalidInputException at create is an inference [INF].
+        mismatch = wrong_target(
+            found["name"],
+            found["filterExpression"],
+            "USERID" if segment else "ITEMID",
+            "a batch segment job" if segment else "a batch inference job",
+        )
+        if mismatch:
+            raise invalid(mismatch)
         # As GetRecommendations refuses it (dataplane._item_filter): CurrentItem.FIELD reads the line's item,
         # "only for related-item recipes and use cases" (personalize-data-plane.md 3 "Targets" [DOC:
         # dg/native-recipe-sims; dg/item-recommendation-filter-examples]; personalize-api.md 9.2 rule 10).
