@@ -7,6 +7,7 @@ manifests do not validate).
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -134,6 +135,13 @@ def run_import_cli(
     stack, prefix, stack_region = resolve_settings(
         out=out, groups=groups, all_groups=all_groups, stack_name=stack_name, name_prefix=name_prefix
     )
+    from reconciler.commands.plan_cmd import target_args
+
+    # the target options the printed "Next:" command must repeat to plan the same account (the region is in
+    # the stack file)
+    again = target_args(
+        local=bool(open_kwargs.get("local")), endpoint_url=open_kwargs.get("endpoint_url"), region=None
+    )
     owned = target is None
     if target is None:
         target = open_cli_target(**open_kwargs, default_region=stack_region)
@@ -146,6 +154,7 @@ def run_import_cli(
             prefix=prefix,
             force=force,
             stdout=stdout or sys.stdout,
+            again=again,
         )
     finally:
         if owned:
@@ -153,7 +162,15 @@ def run_import_cli(
 
 
 def _run(
-    target: Any, *, groups: list[str] | None, out: Path, stack: str, prefix: str, force: bool, stdout: TextIO
+    target: Any,
+    *,
+    groups: list[str] | None,
+    out: Path,
+    stack: str,
+    prefix: str,
+    force: bool,
+    stdout: TextIO,
+    again: str = "",
 ) -> int:
     from reconciler.importer import import_groups, write_manifests
     from reconciler.manifest import validate
@@ -204,8 +221,7 @@ def _run(
             say(f"  {message}")
         return 1
     say()
-    say(
-        f"Next: `personalize-gitops plan {out}` should show only `adopt` actions (ownership tags); apply them"
-    )
+    command = f"personalize-gitops plan {shlex.quote(str(out))}{again}"
+    say(f"Next: `{command}` should show only `adopt` actions (ownership tags); apply them")
     say("to put these resources under GitOps. Read the comments in the files: they say what was inferred.")
     return 0

@@ -111,3 +111,15 @@ def test_a_stack_name_the_manifests_cannot_hold_is_refused_before_anything_is_wr
     code, output = run("import", "--local", "-g", GROUP, "--out", "prefixed", "--name-prefix", "-dev")
     assert code == 1 and "--name-prefix '-dev' is not a valid name prefix" in output, output
     assert not (local_workshop / "prefixed").exists()
+
+
+def test_the_next_step_it_prints_reaches_the_same_account(local_workshop: Path) -> None:
+    """The "Next:" line is a command to copy: after `import --local` it must plan the same `--local` account
+    (without --local it asked for AWS credentials), and after `--endpoint-url URL` the same endpoint."""
+    code, output = run("import", "--local", "-g", GROUP, "--out", "gitops")
+    assert code == 0, output
+    assert "Next: `personalize-gitops plan gitops --local` should show only `adopt`" in output
+    next_command = output.split("Next: `personalize-gitops ", 1)[1].split("`", 1)[0].split()
+    code, plan_output = run(*next_command, "--detailed-exitcode")
+    assert code == 2, plan_output
+    assert "will be adopted" in plan_output
