@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,20 @@ def test_a_saved_plan_without_harms_keeps_its_destructive_flag() -> None:
     flagged = [c for c in loaded.changes if c.destructive]
     assert [c.harms for c in flagged] == [(Harm.UNRECORDED,), (Harm.UNRECORDED,)]
     assert "Destructive changes (2)" in render_text(loaded)
+
+
+@pytest.mark.parametrize("stack_file", [None, "prod.stack.yaml"])
+def test_the_sample_stacks_write_their_outputs_next_to_manifests_not_inside(
+    stack_file: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`apply manifests/` from the repository root with the sample stacks: the outputs file (ARNs and the
+    event tracker's trackingId) lands in the working directory, not as an untracked file inside manifests/
+    (the samples had set `outputs.file` to the default name, which is relative to the manifests)."""
+    from reconciler.apply.outputs import outputs_path
+    from reconciler.manifest import load
+
+    repo = tmp_path / "repo"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "manifests", repo / "manifests")
+    monkeypatch.chdir(repo)
+    desired = load(Path("manifests"), stack_file=Path("manifests", stack_file) if stack_file else None)
+    assert outputs_path(desired).parent.resolve() == repo.resolve()
