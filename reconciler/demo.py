@@ -288,6 +288,7 @@ Against the emulator over HTTP (for notebooks, the AWS CLI or several processes)
 
   personalize-gitops emulator serve --port 4566 &
   personalize-gitops plan manifests/ --endpoint-url http://127.0.0.1:4566
+  export AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1  # any values
   aws --endpoint-url http://127.0.0.1:4566 personalize list-campaigns
 
 In GitHub: `personalize-gitops ci-setup --repo OWNER/REPO --ref SHA` writes three short caller workflows

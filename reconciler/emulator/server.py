@@ -18,11 +18,11 @@ Using it::
 
     import boto3
     session = boto3.Session(aws_access_key_id="emulator", aws_secret_access_key="emulator",
-                            region_name="eu-west-1")
+                            region_name="us-east-1")
     personalize = session.client("personalize", endpoint_url="http://127.0.0.1:4566")
     s3 = session.client("s3", endpoint_url="http://127.0.0.1:4566")
 
-    AWS_ACCESS_KEY_ID=emulator AWS_SECRET_ACCESS_KEY=emulator AWS_DEFAULT_REGION=eu-west-1 \\
+    AWS_ACCESS_KEY_ID=emulator AWS_SECRET_ACCESS_KEY=emulator AWS_DEFAULT_REGION=us-east-1 \\
         aws personalize list-dataset-groups --endpoint-url http://127.0.0.1:4566
 
 The emulator reads import data through ``s3_client_factory(region)``; here that factory returns boto3 S3
@@ -721,7 +721,7 @@ def _read_request_body(environ: dict[str, Any], rfile: Any) -> bytes:
     return bytes(data)
 
 
-def usage_text(url: str, region: str = "eu-west-1") -> str:
+def usage_text(url: str, region: str = "us-east-1") -> str:
     return f"""\
 Amazon Personalize emulator (with moto for S3, IAM, STS, SSM) listening on {url}
 

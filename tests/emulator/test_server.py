@@ -840,3 +840,12 @@ def test_an_idle_kept_alive_connection_is_closed_quietly(
     finally:
         srv.stop()
     assert capsys.readouterr().err == ""
+
+
+def test_usage_text_names_the_region_of_the_sample_stack() -> None:
+    """The banner's AWS CLI lines list what `plan/apply manifests/ --endpoint-url` made: the sample stack and
+    the README's examples are in us-east-1 (with eu-west-1 `aws personalize list-campaigns` answered [])."""
+    text = usage_text("http://127.0.0.1:4566")
+    assert "AWS_DEFAULT_REGION=us-east-1" in text and 'region_name="us-east-1"' in text
+    sample = Path(__file__).resolve().parents[2] / "manifests" / "stack.yaml"
+    assert "region: us-east-1" in sample.read_text(encoding="utf-8")

@@ -79,3 +79,32 @@ def test_the_commands_table_is_one_table_naming_every_command() -> None:
     assert rows == list(range(rows[0], rows[-1] + 1)), "a paragraph splits the Commands table"
     listed = {m.split()[0] for m in re.findall(r"^\| `([a-z][a-z-]*)[ `]", section, flags=re.MULTILINE)}
     assert _known() - listed == set(), "commands missing from the README's Commands table"
+
+
+def test_the_ci_row_of_the_commands_table_names_every_ci_subcommand() -> None:
+    """`ci apply-status` (the workflows' result line, documented in github-setup.md) was missing from it."""
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Commands", 1)[1].split("\n## ", 1)[0]
+    row = re.search(r"^\| `ci ([a-z|\\-]+)` \|", section, flags=re.MULTILINE)
+    assert row, "no `ci ...` row in the README's Commands table"
+    listed = set(row.group(1).replace("\\", "").split("|"))
+    ci, used = _command(["ci"])
+    assert used == ["ci"]
+    assert set(ci.list_commands(None)) - listed == set(), "ci subcommands missing from the Commands table"
+
+
+def _sh_blocks(text: str) -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_aws_cli_lines_against_the_emulator_run_as_shown(doc: Path) -> None:
+    """The AWS CLI refuses to call even the emulator without credentials and a region ("You must specify a
+    region", then "Unable to locate credentials"): a block that points `aws` at the emulator sets them first
+    (any values; the region of the sample stack, where `plan --endpoint-url` creates its resources)."""
+    for block in _sh_blocks(doc.read_text(encoding="utf-8")):
+        for line in block.splitlines():
+            if re.match(r"\s*aws --endpoint-url http://127\.0\.0\.1", line):
+                before = block.split(line, 1)[0]
+                needed = ("AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_DEFAULT_REGION=us-east-1")
+                for variable in needed:
+                    assert variable in before, f"{doc.name}: `{line.strip()}` runs without {variable}"
