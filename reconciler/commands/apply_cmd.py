@@ -203,6 +203,32 @@ def apply_command(
     raise typer.Exit(code)
 
 
+def _no_terminal_hint(
+    path: Path,
+    stack: Path | None,
+    *,
+    retrain: list[str],
+    prune: bool | None,
+    allow_data_loss: bool,
+    local: bool,
+    endpoint_url: str | None,
+    region: str | None,
+) -> str:
+    """What to run instead of a confirmation: the plan command of the same manifests, options and target."""
+    import shlex
+
+    from reconciler.commands.plan_cmd import target_args
+
+    if _is_plan_file(path):
+        return "rerun with --auto-approve: a saved plan is applied exactly as it was shown by `plan --out`"
+    command = f"personalize-gitops plan {shlex.quote(str(path))}"
+    command += f" --stack {shlex.quote(str(stack))}" if stack is not None else ""
+    options = given_plan_options(retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
+    command += "".join(f" {option}" for option in options if option.startswith("--"))
+    command += target_args(local=local, endpoint_url=endpoint_url, region=region)
+    return f"review the plan (`{command}`) and rerun with --auto-approve"
+
+
 def _apply(
     *,
     locks: list[Any] | None = None,
@@ -235,7 +261,16 @@ def _apply(
         raise ReconcilerError(
             "apply needs a confirmation, and there is no terminal to ask on (stdin is not a TTY); "
             "nothing was changed",
-            hint="review the plan (`personalize-gitops plan`) and rerun with --auto-approve",
+            hint=_no_terminal_hint(
+                path,
+                stack,
+                retrain=retrain,
+                prune=prune,
+                allow_data_loss=allow_data_loss,
+                local=local,
+                endpoint_url=endpoint_url,
+                region=region,
+            ),
         )
     saved = None
     source = path

@@ -139,3 +139,23 @@ def test_delete_in_use_is_the_one_step_level_retry(mini, no_retry_sleep, refusal
         assert "plan again" in result.summary().details()[0]
     else:
         assert mini.personalize.list_filters()["Filters"] == []
+
+
+def test_without_terminal_the_hint_names_the_plan_to_review_on_the_same_target(tmp_path) -> None:
+    """The hint is a command to run: `personalize-gitops plan` alone planned manifests/ against AWS (no
+    credentials) after `apply DIR --local`; it now repeats the directory, the plan options and the target."""
+    result = CliRunner().invoke(
+        app,
+        ["apply", str(tmp_path), "--local", "--prune", "--retrain", "s", "--region", "eu-west-1"],
+        input="",
+    )
+    assert result.exit_code == 1
+    command = f"personalize-gitops plan {tmp_path} --retrain s --prune --local --region eu-west-1"
+    assert f"review the plan (`{command}`) and rerun with --auto-approve" in " ".join(result.output.split())
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text("{}")
+    result = CliRunner().invoke(app, ["apply", str(plan_file), "--local"], input="")
+    assert result.exit_code == 1
+    assert "rerun with --auto-approve: a saved plan is applied exactly as it was shown" in " ".join(
+        result.output.split()
+    )
