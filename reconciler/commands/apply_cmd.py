@@ -29,7 +29,7 @@ from reconciler.commands.common import (
     retrain_option,
     stack_option,
 )
-from reconciler.errors import INTERRUPTED_EXIT, ReconcilerError
+from reconciler.errors import INTERRUPTED_EXIT, ReconcilerError, StalePlanError
 
 if TYPE_CHECKING:
     from reconciler.apply.run import ApplyResult
@@ -229,6 +229,31 @@ def _no_terminal_hint(
     return f"review the plan (`{command}`) and rerun with --auto-approve"
 
 
+def _plan_again_command(
+    planfile_path: Path,
+    source: Path,
+    stack: Path | None,
+    options: Any,
+    local: bool,
+    endpoint_url: str | None,
+    region: str | None,
+) -> str:
+    """The `plan --out` command that makes a fresh version of a stale saved plan: the same manifests, stack
+    file and plan options (recorded in the plan), this apply's target, the same file."""
+    import shlex
+
+    from reconciler.commands.plan_cmd import target_args
+
+    command = f"personalize-gitops plan {shlex.quote(str(source))}"
+    command += f" --stack {shlex.quote(str(stack))}" if stack is not None else ""
+    flags = given_plan_options(
+        retrain=sorted(options.retrain), prune=options.prune, allow_data_loss=bool(options.allow_data_loss)
+    )
+    command += "".join(f" {flag}" for flag in flags if flag.startswith("--"))
+    command += target_args(local=local, endpoint_url=endpoint_url, region=region)
+    return f"{command} --out {shlex.quote(str(planfile_path))}"
+
+
 def _apply(
     *,
     locks: list[Any] | None = None,
@@ -344,7 +369,13 @@ def _apply(
             shown.append(changed)
             return bool(typer.confirm("Plan again now and review the new plan?", default=False))
 
-        result = run_once(saved, break_lock)
+        try:
+            result = run_once(saved, break_lock)
+        except StalePlanError as exc:
+            if saved is None:
+                raise
+            again = _plan_again_command(path, source, stack, saved.options, local, endpoint_url, region)
+            raise StalePlanError(exc.message, hint=f"run `{again}` again and apply the new plan") from None
         if not auto_approve and saved is None:
             result = reask_while_changed(result, lambda: run_once(None, False), ask_to_plan_again)
         checked = None

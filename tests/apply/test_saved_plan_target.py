@@ -203,7 +203,9 @@ def test_a_plan_file_without_target_identity_is_read_but_not_applied(
     refused = cli("apply", "plan.json", "--manifests", "m", "--endpoint-url", server.url, "--auto-approve")
     assert refused.exit_code == 1, refused.output
     assert "it does not record which account, region and endpoint it was made for" in refused.output
-    assert "plan --out PLANFILE" in refused.output  # what to do
+    assert (
+        f"run `personalize-gitops plan m --endpoint-url {server.url} --out plan.json` again" in refused.output
+    )
     assert groups(server, "us-east-1") == []
     old = planfile.load(str(tmp_path / "plan.json"))
     assert old.target_identity is None and old.target.startswith("emulator endpoint")
@@ -223,3 +225,23 @@ def test_local_ignores_endpoints_configured_in_the_environment(
     applied = cli("apply", "plan.json", "--manifests", "m", "--local", "--auto-approve")
     assert applied.exit_code == 0, applied.output
     assert local_groups("us-east-1") == ["tiny-shop"]
+
+
+def test_a_stale_plan_says_which_plan_command_to_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hint is a command to copy: the same manifests, --stack, the saved plan's options and this apply's
+    target, writing the same file (it said `personalize-gitops plan --out PLANFILE`, which after --local
+    planned manifests/ against AWS)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "stack.yaml").write_text(STACK, encoding="utf-8")
+    made = cli("plan", "m", "--local", "--no-prune", "--out", "p.json")
+    assert made.exit_code == 0, made.output
+    apply = ("apply", "p.json", "--manifests", "m", "--local", "--auto-approve")
+    assert cli(*apply).exit_code == 0
+    again = cli(*apply)
+    assert again.exit_code == 1 and "Saved plan is stale" in again.output, again.output
+    hint = "run `personalize-gitops plan m --no-prune --local --out p.json` again and apply the new plan"
+    assert hint in " ".join(again.output.split()), again.output
