@@ -39,9 +39,13 @@ def load(path: Path | str, *, stack_file: Path | str | None = None) -> DesiredSt
     """The validated desired state of `path` (a directory or one file); raises `ManifestError`."""
     report = validate(path, stack_file)
     if report.errors or report.state is None:
+        # nothing to fix "above" when there are no manifests to read: the error's own hint says what to pass
+        missing = stack_file is None and not Path(path).exists()
         raise ManifestError(
             report.errors or ["no state could be built"],
-            hint="fix the problems above; `personalize-gitops validate` lists them with warnings",
+            hint=None
+            if missing
+            else "fix the problems above; `personalize-gitops validate` lists them with warnings",
         )
     return report.state
 

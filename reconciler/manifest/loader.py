@@ -512,7 +512,7 @@ def _resolve_sources(path: Path, stack_file: Path | None, reporter: Reporter) ->
                 display_path(path),
                 None,
                 "no such file or directory",
-                hint="pass the manifests directory, e.g. `validate manifests/`",
+                hint="pass the manifests directory (the default is manifests/ in the working directory)",
             )
             return None
         base = path if path.is_dir() else path.parent

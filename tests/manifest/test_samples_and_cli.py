@@ -235,3 +235,20 @@ def test_json_schema_accepts_unquoted_hyperparameters_and_variables() -> None:
         },
     }
     jsonschema.validate(document, manifest_json_schema())
+
+
+@pytest.mark.parametrize("command", ["plan", "verify", "iam-policy", "apply"])
+def test_a_missing_manifests_directory_gets_one_hint_for_the_command_that_was_run(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run where there is no manifests/ (a new user's first try): the hint named `validate manifests/` for any
+    the command, and a second hint sent them to `validate` to list "the problems above"."""
+    monkeypatch.chdir(tmp_path)
+    args = {"iam-policy": ["iam-policy", "--role", "plan"], "apply": ["apply", "--local", "--auto-approve"]}
+    result = runner.invoke(app, args.get(command, [command, "--local"]))
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert "manifests: no such file or directory" in output
+    assert "`validate manifests/`" not in output and "lists them with warnings" not in output, output
+    assert output.count("hint:") == 1, output
+    assert "pass the manifests directory (the default is manifests/ in the working directory)" in output
