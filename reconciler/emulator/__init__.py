@@ -45,8 +45,7 @@ What it does NOT emulate:
 * IAM beyond what an import or data deletion job checks (the role exists and trusts
   personalize.amazonaws.com; the bucket policy lets that principal get and list the data): role permission
   policies, KMS key policies and the write permissions of export and batch output are not evaluated;
-* batch segment jobs ignore their filterArn; UP-v2's per-item ``reason`` lists are not written in batch
-  output;
+* UP-v2's per-item ``reason`` lists are not written in batch output;
 * data limits (no 1000-record minimum per import job, no size limits beyond ``max_rows`` per dataset, no
   textual or categorical limits), and the Avro schema beyond record/fields/names/types;
 * AutoML search (it picks the first listed recipe); User-Personalization's 2-hourly in-place model

@@ -1,4 +1,4 @@
-"""Filter expressions applied to the data (GetRecommendations, GetPersonalizedRanking, promotions).
+"""Filter expressions applied to the data (runtime Get* calls, promotions, batch inference and segments).
 
 Semantics (developer guide, "Filter expression elements" and "Filtering real-time recommendations"):
 
@@ -11,6 +11,11 @@ Semantics (developer guide, "Filter expression elements" and "Filtering real-tim
   ``("*")`` means any event type.
 * ``ActionID`` filters (GetActionRecommendations) read ``Actions.FIELD`` like ``Items.FIELD`` and
   ``Action_Interactions.FIELD`` like ``Interactions.FIELD``, on the Actions and Action interactions datasets.
+* ``UserID`` filters (batch segment jobs) select users: ``Users.FIELD`` tests the candidate user's record,
+  ``Interactions.FIELD`` the candidate user's own interactions (a user matches when one of them satisfies
+  the conditions); there is no requesting user, so ``IF CurrentUser`` never holds. The guide documents the
+  UserID target and these two datasets for segments (personalize-api.md 9.1 examples,
+  personalize-data-plane.md 3 "Targets"); reading Interactions per candidate user is an inference.
 * ``IF CurrentUser.FIELD ...`` applies the expression only when the requesting user's record satisfies it.
 * ``$NAME`` placeholders take ``filterValues["NAME"]``: double-quoted strings separated by commas
   (``"\\"comedy\\",\\"drama\\""``). An INCLUDE expression needs every parameter (``InvalidInputException``
@@ -168,9 +173,13 @@ class ItemFilter:
         self.interactions = interactions
         # the datasets describing the candidates: ``items``/``interactions`` hold Actions/Action interactions
         # when the target is ActionID
-        self._record_datasets = (
-            ("ACTIONS", "ACTION_INTERACTIONS") if target == "ACTIONID" else ("ITEMS", "INTERACTIONS")
-        )
+        self._record_datasets = {
+            "ACTIONID": ("ACTIONS", "ACTION_INTERACTIONS"),
+            "USERID": ("USERS", "INTERACTIONS"),
+        }.get(target, ("ITEMS", "INTERACTIONS"))
+        # the table describing each candidate: its record (Items/Actions; Users for UserID filters)
+        self.records = users if target == "USERID" else items
+        self.target = target
         values = {k: parse_values(v) for k, v in (filter_values or {}).items()}
         self._include: list[Callable[[str], bool]] = []
         self._exclude: list[Callable[[str], bool]] = []
@@ -247,12 +256,14 @@ class ItemFilter:
         if expr.dataset == records:
             return self._items_matcher(bound, joins)
         if expr.dataset == interactions:
+            if self.target == "USERID":
+                return self._interaction_users(bound, joins).__contains__
             matched = self._interaction_items(bound, joins, user_id)
             return matched.__contains__
         return lambda _candidate: False  # other datasets never describe the candidates
 
     def _items_matcher(self, bound: list[_Bound], joins: list[str]) -> Callable[[str], bool]:
-        items = self.items
+        items = self.records
 
         def match(candidate: str) -> bool:
             if items is None:
@@ -263,6 +274,42 @@ class ItemFilter:
             return _combine([b.test(items.cell(row, b.field)) for b in bound], joins)
 
         return match
+
+    def _interaction_users(self, bound: list[_Bound], joins: list[str]) -> set[str]:
+        """UserID filters: the users having at least one interaction that satisfies the conditions. Each
+        condition is evaluated once per distinct value of its column, then looked up for every row."""
+        table = self.interactions
+        if table is None or not len(table):
+            return set()
+        masks: list[np.ndarray[Any, Any]] = []
+        for b in bound:
+            if b.event_type:
+                codes, strings = table.event_type.astype(np.int32), table.event_types.strings
+            elif b.field == "EVENT_VALUE":
+                values = table.event_value
+                unique, codes = np.unique(values, return_inverse=True)
+                strings = [repr(float(v)) for v in unique.tolist()]
+                codes = np.where(np.isnan(values), -1, codes)
+            elif b.field in table.columns:
+                codes, vocab = table.columns[b.field]
+                strings = vocab.strings
+            else:
+                codes, strings = np.full(len(table), -1, np.int32), []
+            # index -1 (null) reads the trailing entry
+            lookup = np.array([b.test(s) for s in strings] + [b.test(None)], dtype=bool)
+            masks.append(lookup[codes])
+        groups: list[np.ndarray[Any, Any]] = []
+        current = masks[0]
+        for join, mask in zip(joins, masks[1:], strict=True):  # AND binds tighter than OR
+            if join == "AND":
+                current = current & mask
+            else:
+                groups.append(current)
+                current = mask
+        groups.append(current)
+        hit = np.logical_or.reduce(groups)
+        codes = np.unique(table.user[hit & (table.user >= 0)])
+        return {table.users.strings[c] for c in codes.tolist()}
 
     def _interaction_items(self, bound: list[_Bound], joins: list[str], user_id: str | None) -> set[str]:
         table = self.interactions

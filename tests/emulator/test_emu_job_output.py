@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from conftest import Env
-from emu_support import ITEMS_SCHEMA, interactions_csv, items_csv
+from emu_support import ITEMS_SCHEMA, USERS_SCHEMA, interactions_csv, items_csv, users_csv
 
 
 def _settle(env: Env) -> None:
@@ -343,3 +343,122 @@ def test_batch_jobs_refuse_a_filter_on_another_target(env: Env) -> None:
     else:
         raise AssertionError("CreateBatchSegmentJob took an ItemID filter")
     assert "Filter bought selects ItemID" in message and "needs a filter on UserID" in message
+
+
+def _segment_group(env: Env) -> tuple[str, bytes]:
+    """A trainable group with Items (items_csv) and Users (users_csv: AGE 20 + u % 50, GENDER by u % 2)."""
+    csv_body = interactions_csv()
+    dg = env.trainable_group(csv=csv_body)
+    for kind, schema_text, body in (
+        ("Items", ITEMS_SCHEMA, items_csv(60)),
+        ("Users", USERS_SCHEMA, users_csv()),
+    ):
+        schema = env.client.create_schema(name=kind.lower(), schema=schema_text)["schemaArn"]
+        ds = env.client.create_dataset(
+            name=kind.lower(), datasetGroupArn=dg, schemaArn=schema, datasetType=kind
+        )["datasetArn"]
+        env.client.create_dataset_import_job(
+            jobName=kind.lower(),
+            datasetArn=ds,
+            dataSource={"dataLocation": env.put(f"{kind}.csv", body)},
+            roleArn=env.role,
+        )
+        _settle(env)
+    return dg, csv_body
+
+
+def _segment(env: Env, version: str, name: str, lines: list[str], **extra: Any) -> list[dict[str, Any]]:
+    path = env.put(f"seg/{name}.json", ("\n".join(lines) + "\n").encode())
+    arn = env.client.create_batch_segment_job(
+        jobName=name,
+        solutionVersionArn=version,
+        roleArn=env.role,
+        jobInput={"s3DataSource": {"path": path}},
+        jobOutput={"s3DataDestination": {"path": f"s3://{env.bucket}/segments/{name}/"}},
+        **extra,
+    )["batchSegmentJobArn"]
+    _settle(env)
+    job = env.client.describe_batch_segment_job(batchSegmentJobArn=arn)["batchSegmentJob"]
+    assert job["status"] == "ACTIVE", job.get("failureReason")
+    return _read_lines(env, f"segments/{name}/{name}.json.out")
+
+
+def test_batch_segment_jobs_apply_their_user_filter(env: Env) -> None:
+    """A segment job's filterArn (a UserID filter: personalize-data-plane.md 3 "Targets", 6.2 "Filters use
+    UserID") selects the users it returns: Users.FIELD tests each candidate user's record, Interactions.FIELD
+    the candidate's own interactions, $NAME takes the line's filterValues, and filtering precedes
+    truncation. Before, the filter was ignored and the segment unfiltered."""
+    dg, csv_body = _segment_group(env)
+    affinity = env.version(
+        env.client.create_solution(
+            name="affinity",
+            datasetGroupArn=dg,
+            recipeArn="arn:aws:personalize:::recipe/aws-item-affinity",
+        )["solutionArn"]
+    )
+    _settle(env)
+
+    def user_filter(name: str, expression: str) -> str:
+        arn = env.client.create_filter(name=name, datasetGroupArn=dg, filterExpression=expression)[
+            "filterArn"
+        ]
+        _settle(env)
+        return str(arn)
+
+    unfiltered = _segment(env, affinity, "all", ['{"itemId": "i5"}'], numResults=40)
+    everyone = unfiltered[0]["output"]["recommendedUsers"]
+    assert any(int(u[1:]) % 2 == 0 for u in everyone[:10])
+
+    women = user_filter("women", 'INCLUDE UserID WHERE Users.GENDER IN ("F")')
+    (line,) = _segment(env, affinity, "women", ['{"itemId": "i5"}'], numResults=10, filterArn=women)
+    users = line["output"]["recommendedUsers"]
+    assert len(users) == 10 and all(int(u[1:]) % 2 == 1 for u in users)  # users_csv: 'MF'[u % 2]
+    assert users == [u for u in everyone if int(u[1:]) % 2 == 1][:10]  # filtered first, then truncated
+
+    buyers = {row.split(",")[1] for row in csv_body.decode().splitlines()[1:] if ",OrderCompleted," in row}
+    not_buyers = user_filter(
+        "not-buyers", 'EXCLUDE UserID WHERE Interactions.EVENT_TYPE IN ("OrderCompleted")'
+    )
+    (line,) = _segment(env, affinity, "not-buyers", ['{"itemId": "i5"}'], numResults=40, filterArn=not_buyers)
+    assert line["output"]["recommendedUsers"] == [u for u in everyone if u not in buyers]
+
+    older = user_filter("older", "INCLUDE UserID WHERE Users.AGE >= $AGE")
+    lines = ['{"itemId": "i5", "filterValues": {"AGE": "50"}}', '{"itemId": "i5"}']
+    first, second = _segment(env, affinity, "older", lines, numResults=40, filterArn=older)
+    assert first["output"]["recommendedUsers"] == [u for u in everyone if 20 + int(u[1:]) % 50 >= 50]
+    assert second["output"] is None and "$AGE" in second["error"]
+
+
+def test_item_attribute_affinity_refuses_an_interactions_filter(env: Env) -> None:
+    """ "No Interactions filters with Item-Attribute-Affinity" (personalize-data-plane.md 3 "Targets" [DOC:
+    dg/filter-expressions (2023)]); a Users filter is taken and applied."""
+    dg, _ = _segment_group(env)
+    attribute = env.version(
+        env.client.create_solution(
+            name="attribute",
+            datasetGroupArn=dg,
+            recipeArn="arn:aws:personalize:::recipe/aws-item-attribute-affinity",
+        )["solutionArn"]
+    )
+    by_events = env.client.create_filter(
+        name="by-events",
+        datasetGroupArn=dg,
+        filterExpression='EXCLUDE UserID WHERE Interactions.EVENT_TYPE IN ("OrderCompleted")',
+    )["filterArn"]
+    men = env.client.create_filter(
+        name="men", datasetGroupArn=dg, filterExpression='INCLUDE UserID WHERE Users.GENDER IN ("M")'
+    )["filterArn"]
+    _settle(env)
+    query = ['{"itemAttributes": "ITEMS.CATEGORY = \\"cat2\\""}']
+    try:
+        _segment(env, attribute, "by-events", query, filterArn=by_events)
+    except env.client.exceptions.InvalidInputException as exc:
+        message = str(exc)
+    else:
+        raise AssertionError(
+            "CreateBatchSegmentJob took an Interactions filter on aws-item-attribute-affinity"
+        )
+    assert "by-events" in message and "aws-item-attribute-affinity" in message
+    (line,) = _segment(env, attribute, "men", query, numResults=8, filterArn=men)
+    users = line["output"]["recommendedUsers"]
+    assert len(users) == 8 and all(int(u[1:]) % 2 == 0 for u in users)

@@ -16,7 +16,8 @@ The interface the runtime API, batch jobs and metrics code against
   ``itemExplorationConfig`` (``explorationWeight``, ``explorationItemAgeCutOff``), used by that family.
 * ``rank(user_id, item_ids, *, history=())``: GetPersonalizedRanking; every input item, best first; items the
   model never saw get score 0.0 and go last.
-* ``segment(item_ids, n)``: batch segment jobs; users most likely to interact with any of the items.
+* ``segment(item_ids, n, candidate_filter)``: batch segment jobs; users most likely to interact with any of
+  the items (users the job's UserID filter rejects are skipped before truncation).
 * attributes: ``family`` (see ``FAMILIES``), ``scored`` (whether the API shows scores for this recipe),
   ``trained_rows`` (interaction rows of the snapshot it was trained on) and ``trained_puts`` (how many of them
   came from the events API: PUT rows keep their order across imports, so the ones beyond it are "new").
@@ -109,7 +110,9 @@ class Model(Protocol):
         self, user_id: str | None, item_ids: Sequence[str], *, history: Sequence[str] = ()
     ) -> Scored: ...
 
-    def segment(self, item_ids: Sequence[str], n: int) -> Scored: ...
+    def segment(
+        self, item_ids: Sequence[str], n: int, candidate_filter: CandidateFilter | None = None
+    ) -> Scored: ...
 
 
 #: recipe name -> (family, documented default event types for domain use cases)

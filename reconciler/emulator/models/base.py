@@ -199,7 +199,9 @@ class ItemScoresModel:
     def rank(self, user_id: str | None, item_ids: Sequence[str], **_: Any) -> Scored:
         return rank_by(self.scores, self.item_ids, item_ids)
 
-    def segment(self, item_ids: Sequence[str], n: int) -> Scored:
+    def segment(
+        self, item_ids: Sequence[str], n: int, candidate_filter: CandidateFilter | None = None
+    ) -> Scored:
         return []
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]], dict[str, list[str]]]:

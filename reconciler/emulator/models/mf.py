@@ -283,14 +283,17 @@ class FactorModel:
         ranked = sorted(zip(known, probabilities.tolist(), strict=True), key=lambda pair: -pair[1])
         return ranked + [(i, 0.0) for i in item_ids if i not in self.item_index]
 
-    def segment(self, item_ids: Sequence[str], n: int) -> Scored:
-        """Users most likely to interact with any of ``item_ids``: mean softmax-free affinity u . i."""
+    def segment(
+        self, item_ids: Sequence[str], n: int, candidate_filter: CandidateFilter | None = None
+    ) -> Scored:
+        """Users most likely to interact with any of ``item_ids``: mean softmax-free affinity u . i. Users
+        ``candidate_filter`` rejects (a job's UserID filter) are skipped before the top ``n`` are taken."""
         index = [self.item_index[i] for i in item_ids if i in self.item_index]
         if not index:
             return []
         affinity = self.user_factors @ self.item_factors[index].mean(axis=0)
         known = np.diff(self.matrix.indptr) > 0
-        return top_n(affinity, self.user_ids, n, eligible=known)
+        return top_n(affinity, self.user_ids, n, candidate_filter=candidate_filter, eligible=known)
 
     # ---- persistence ----------------------------------------------------------------------------------
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]], dict[str, list[str]]]:

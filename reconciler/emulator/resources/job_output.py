@@ -9,12 +9,15 @@
   lacks the id the recipe needs, gets ``"output": null`` and the reason in ``"error"``. The answers come from
   the solution version's trained model; events after its training are not used (as the service's batch
   jobs do). The job's ``filterArn`` applies to every line, with the line's own ``filterValues`` (a missing
-  INCLUDE value is that line's error). Batch segment jobs ignore filters. THEME_GENERATION jobs add a labelled
-  stand-in theme (see ``_add_theme``).
+  INCLUDE value is that line's error). THEME_GENERATION jobs add a labelled stand-in theme (see
+  ``_add_theme``).
 * Batch segment: item-affinity lines ``{"itemId": "105"}`` -> ``{"input": {...}, "output":
   {"recommendedUsers": [...]}}``; item-attribute-affinity lines ``{"itemAttributes": "ITEMS.GENRES =
   \\"Comedy\\" AND ..."}`` -> ``{"itemAttributes": "...", "output": {"recommendedUsers": [...]}}`` (the items
-  having every attribute value — multi-value fields split on ``|`` — are queried together).
+  having every attribute value — multi-value fields split on ``|`` — are queried together). The job's
+  ``filterArn`` (a UserID filter) selects the users: ``Users.FIELD`` tests each candidate's record,
+  ``Interactions.FIELD`` the candidate's interactions, ``$NAME`` the line's ``filterValues``; filtering comes
+  before truncation to ``numResults`` (personalize-data-plane.md 3, 6.2).
 * Dataset export: the dataset as CSV with the schema's columns as header, at
   ``<output path><job name>/part-00000.csv``; ``ingestionMode`` BULK / PUT selects rows by how they arrived,
   ALL keeps both (for items and users the newest row per id); identical rows are written once.
@@ -100,8 +103,11 @@ def _inference_line(
     return output
 
 
-def _line_filter(ctx: Context, record: Record, group: str, line: dict[str, Any]) -> Any:
-    """The job's filter bound to one input line (its filterValues, userId, itemId), or None."""
+def _line_filter(
+    ctx: Context, record: Record, group: str, line: dict[str, Any], target: str = "ITEMID"
+) -> Any:
+    """The job's filter bound to one input line (its filterValues, userId, itemId), or None. ``target``:
+    ITEMID for batch inference (candidates are items), USERID for batch segments (candidates are users)."""
     found = ctx.find("filter", record["filterArn"]) if record.get("filterArn") else None
     if found is None:
         return None
@@ -116,6 +122,7 @@ def _line_filter(ctx: Context, record: Record, group: str, line: dict[str, Any])
             interactions=data.interactions(group),
             items=data.items(group),
             users=data.users(group),
+            target=target,
         )
     except FilterValueError as exc:
         raise ValueError(str(exc)) from exc
@@ -173,6 +180,11 @@ def _batch_inference_done(ctx: Context, record: Record, status: str) -> None:
 
 
 # ---- batch segment ----------------------------------------------------------------------------------
+def _without_ids(line: dict[str, Any]) -> dict[str, Any]:
+    """A segment line's filterValues alone: a segment has no requesting user, and its itemId is the query."""
+    return {"filterValues": line["filterValues"]} if "filterValues" in line else {}
+
+
 def items_with_attributes(items: Table | None, expression: str) -> list[str]:
     """Item ids whose metadata has every ``ITEMS.FIELD = "value"`` of an AND-joined expression."""
     if items is None:
@@ -201,7 +213,8 @@ def _batch_segment_done(ctx: Context, record: Record, status: str) -> None:
         _fail(ctx, "batch_segment_job", record, "The solution version has no trained model.")
         return
     n = int(record.get("numResults") or 25)
-    items = ctx.emulator.data.items(version["datasetGroupArn"])
+    group = version["datasetGroupArn"]
+    items = ctx.emulator.data.items(group)
     try:
         inputs = read_objects(ctx.emulator.s3_client(ctx.region), record["jobInput"]["s3DataSource"]["path"])
         for key, body in inputs:
@@ -212,12 +225,18 @@ def _batch_segment_done(ctx: Context, record: Record, status: str) -> None:
                     entry = {"itemAttributes": value["itemAttributes"], "output": None, "error": None}
                     try:
                         query = items_with_attributes(items, str(value["itemAttributes"]))
-                        entry["output"] = {"recommendedUsers": [u for u, _ in model.segment(query, n)]}
+                        flt = _line_filter(ctx, record, group, _without_ids(value), "USERID")
+                        entry["output"] = {"recommendedUsers": [u for u, _ in model.segment(query, n, flt)]}
                     except ValueError as exc:
                         entry["error"] = str(exc)
                 elif problem is None and value.get("itemId"):
-                    users = [u for u, _ in model.segment([str(value["itemId"])], n)]
-                    entry = {"input": value, "output": {"recommendedUsers": users}, "error": None}
+                    entry = {"input": value, "output": None, "error": None}
+                    try:
+                        flt = _line_filter(ctx, record, group, _without_ids(value), "USERID")
+                        users = [u for u, _ in model.segment([str(value["itemId"])], n, flt)]
+                        entry["output"] = {"recommendedUsers": users}
+                    except ValueError as exc:
+                        entry["error"] = str(exc)
                 else:
                     entry = {
                         "input": value,

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import already_exists, invalid
 from ..filtering import uses_current_item, wrong_target
-from ..filters import FilterSyntaxError, parse_filter
+from ..filters import FilterSyntaxError, compile_filter, parse_filter
 from ..pagination import paginate
 from ..recipes import RECIPES
 from ..s3data import ImportFailure, has_input
@@ -193,6 +193,16 @@ def _batch_job(ctx: Context, params: dict[str, Any], kind: str) -> dict[str, Any
         )
         if mismatch:
             raise invalid(mismatch)
+        # "No Interactions filters with Item-Attribute-Affinity" (personalize-data-plane.md 3 "Targets" [DOC:
+        # dg/filter-expressions (2023)]); refusing it at create with InvalidInputException is an inference.
+        if recipe.name == "aws-item-attribute-affinity" and any(
+            expr.dataset == "INTERACTIONS" for expr in compile_filter(found["filterExpression"])
+        ):
+            raise invalid(
+                f"Filter {found['name']} reads Interactions, which the aws-item-attribute-affinity recipe "
+                "does not support in filters. Use a filter on Users fields (INCLUDE or EXCLUDE UserID WHERE "
+                "Users.FIELD ...), or an aws-item-affinity solution version."
+            )
         # As GetRecommendations refuses it (dataplane._item_filter): CurrentItem.FIELD reads the line's item,
         # "only for related-item recipes and use cases" (personalize-data-plane.md 3 "Targets" [DOC:
         # dg/native-recipe-sims; dg/item-recommendation-filter-examples]; personalize-api.md 9.2 rule 10).
