@@ -645,8 +645,33 @@ def put_events(ctx: Context, params: dict[str, Any]) -> None:
         if "EVENT_VALUE" in fields and event.get("eventValue") is not None:
             row["EVENT_VALUE"] = repr(float(event["eventValue"]))
         rows.append(row)
-    ctx.emulator.data.append_events(group, rows)
-    _new_data(ctx, group)
+    rows = _first_events(ctx, group, "INTERACTIONS", params["eventList"], rows)
+    if rows:  # a call repeating seen eventIds only brings no new data
+        ctx.emulator.data.append_events(group, rows)
+        _new_data(ctx, group)
+
+
+def _first_events(
+    ctx: Context,
+    group: str,
+    dataset_type: str,
+    events: list[dict[str, Any]],
+    rows: list[dict[str, str | None]],
+) -> list[dict[str, str | None]]:
+    """The rows of ``events`` (all validated) whose ``eventId`` the dataset has not seen before; events
+    without one always count. botocore's personalize-events model (Event.eventId, ActionInteraction.eventId):
+    "Amazon Personalize uses the event ID to distinguish unique events. Any subsequent events after the
+    first with the same event ID are not used in model training." [M]. A repeat is not recorded at all, so
+    it reaches neither training nor the user's recent events (the real-time answers) nor exports: a client
+    retrying a call does not count its events twice [INF: the model speaks of training only]. The ids are
+    kept per dataset as 64-bit hashes (``data/event_ids.py``)."""
+    data = ctx.emulator.data
+    kept = []
+    for event, row in zip(events, rows, strict=True):
+        event_id = event.get("eventId")
+        if event_id is None or data.first_event(group, dataset_type, str(event_id)):
+            kept.append(row)
+    return kept
 
 
 def _new_data(ctx: Context, group: str) -> None:
@@ -728,8 +753,11 @@ def put_action_interactions(ctx: Context, params: dict[str, Any]) -> None:
                 "EVENT_TYPE": kind,
             }
         )
-    ctx.emulator.data.append(dataset["datasetGroupArn"], "ACTION_INTERACTIONS", rows)
-    _new_data(ctx, dataset["datasetGroupArn"])
+    group = dataset["datasetGroupArn"]
+    rows = _first_events(ctx, group, "ACTION_INTERACTIONS", params["actionInteractions"], rows)
+    if rows:
+        ctx.emulator.data.append(group, "ACTION_INTERACTIONS", rows)
+        _new_data(ctx, group)
 
 
 DATA_HANDLERS: dict[tuple[str, str], Any] = {

@@ -12,13 +12,15 @@ it was trained on.
 
 * import jobs (``stage`` at job creation, ``commit`` when the job becomes ACTIVE: FULL replaces the bulk rows
   and keeps the PUT rows, INCREMENTAL appends; items/users with an existing id are replaced);
-* the events API (``append_events``, ``put_records``) — ``emuruntime`` calls these;
+* the events API (``append_events``, ``put_records``; ``first_event`` remembers each dataset's ``eventId``s
+  so a repeated one is not recorded again: ``event_ids.py``, 64-bit hashes, 8 bytes an id);
 * training (``snapshot``), filters (``table(...).value(id, column)``, ``user_history``) and exports.
 
 Memory bound: ``max_rows`` (default 5,000,000 rows per dataset); an import that would exceed it fails with a
 clear ``failureReason`` instead of exhausting memory.
 
-Persistence: ``attach(directory)`` keeps every table as one ``.npz`` file (no pickles) in ``directory``;
+Persistence: ``attach(directory)`` keeps every table (and every dataset's eventId hashes) as ``.npz`` files
+(no pickles) in ``directory``;
 changed tables are written by ``flush()`` (the emulator calls it from ``snapshot()``, so the server's state
 file and the arrays beside it are saved together) and read back lazily on first use after a restart.
 """
@@ -39,6 +41,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from .event_ids import EventIdStore
 
 DATASET_TYPES = ("INTERACTIONS", "ITEMS", "USERS", "ACTIONS", "ACTION_INTERACTIONS")
 ID_COLUMN = {
@@ -544,6 +548,7 @@ class DataStore:
         self._saved_rows: dict[str, int] = {}  # rows of each base file
         self._generation = 0  # file names never repeat, so the index always names complete files
         self.root: Path | None = None
+        self.event_ids = EventIdStore(max_rows)
 
     # ---- keys ---------------------------------------------------------------------------------------
     @staticmethod
@@ -701,6 +706,16 @@ class DataStore:
         record with an existing id replaces it (``Table.value``/``record`` return the newest row)."""
         return self.append(dataset_group_arn, dataset_type, records)
 
+    def first_event(self, dataset_group_arn: str, dataset_type: str, event_id: str) -> bool:
+        """Whether ``event_id`` is the first event with this id in the dataset (PutEvents: INTERACTIONS,
+        PutActionInteractions: ACTION_INTERACTIONS); it is remembered, persisted and dropped with the
+        dataset."""
+        return self.event_ids.first(self.dataset_key(dataset_group_arn, dataset_type), event_id)
+
+    def event_id_bytes(self, dataset_group_arn: str, dataset_type: str) -> int:
+        """Memory the dataset's remembered eventIds take."""
+        return self.event_ids.nbytes(self.dataset_key(dataset_group_arn, dataset_type))
+
     def remove_users(self, dataset_group_arn: str, user_ids: Iterable[str]) -> int:
         """Data deletion job: drop every row of these users from all datasets of the group; returns the
         number of records deleted."""
@@ -734,6 +749,7 @@ class DataStore:
             self._pending.pop(key, None)
             self._dirty.add(key)
             self._rewrite.add(key)
+            self.event_ids.drop(key)
 
     def drop_dataset(self, dataset_group_arn: str, dataset_type: str) -> None:
         self.drop(self.dataset_key(dataset_group_arn, dataset_type))
@@ -744,6 +760,7 @@ class DataStore:
             self._rewrite |= self._dirty
             self._tables.clear()
             self._pending.clear()
+            self.event_ids.clear()
 
     def _check_size(self, table: Table, dataset_type: str) -> None:
         if len(table) > self.max_rows:
@@ -766,12 +783,14 @@ class DataStore:
                 self._deltas = {k: (v[0], int(v[1])) for k, v in (saved.get("deltas") or {}).items()}
                 self._saved_rows = {k: int(v) for k, v in (saved.get("rows") or {}).items()}
                 self._generation = int(saved.get("generation", 0)) if isinstance(saved, dict) else 0
+            self.event_ids.attach(self.root)
 
     def flush(self) -> None:
         """Write changed tables (and the index) to ``root``; remove files of dropped tables."""
         with self._lock:
             if self.root is None:
                 return
+            self.event_ids.flush(lambda key: _file_name(key)[:-4])
             for key in list(self._pending):
                 self._get(key)
             if not self._dirty:
