@@ -462,3 +462,63 @@ def test_item_attribute_affinity_refuses_an_interactions_filter(env: Env) -> Non
     (line,) = _segment(env, attribute, "men", query, numResults=8, filterArn=men)
     users = line["output"]["recommendedUsers"]
     assert len(users) == 8 and all(int(u[1:]) % 2 == 0 for u in users)
+
+
+def test_segment_lines_have_the_documented_shape_and_unknown_queries_are_line_errors(env: Env) -> None:
+    """dg/batch-segment-job-output-examples: {"input": {"itemId": "105"}, "output": {"recommendedUsers":
+    [...]}} and {"itemAttributes": "...", "output": {...}}: no "error" key on an answered line (the emulator
+    wrote "error": null). "queried items or attributes must exist at training" (personalize-data-plane.md
+    6.2): an item the model never saw, or attributes no item has, is that line's error (it wrote an empty
+    segment)."""
+    dg, _ = _segment_group(env)
+    versions = {}
+    for recipe in ("aws-item-affinity", "aws-item-attribute-affinity"):
+        versions[recipe] = env.version(
+            env.client.create_solution(
+                name=recipe, datasetGroupArn=dg, recipeArn=f"arn:aws:personalize:::recipe/{recipe}"
+            )["solutionArn"]
+        )
+    _settle(env)
+    known, unknown = _segment(
+        env, versions["aws-item-affinity"], "items", ['{"itemId": "i5"}', '{"itemId": "nope"}'], numResults=3
+    )
+    assert set(known) == {"input", "output"} and len(known["output"]["recommendedUsers"]) == 3
+    assert unknown["output"] is None and "nope" in unknown["error"] and "training" in unknown["error"]
+    lines = [
+        '{"itemAttributes": "ITEMS.CATEGORY = \\"cat2\\""}',
+        '{"itemAttributes": "ITEMS.CATEGORY = \\"cat99\\""}',
+    ]
+    known, unknown = _segment(env, versions["aws-item-attribute-affinity"], "attributes", lines, numResults=3)
+    assert set(known) == {"itemAttributes", "output"} and len(known["output"]["recommendedUsers"]) == 3
+    assert unknown["output"] is None and "cat99" in unknown["error"]
+
+
+def test_segment_input_files_hold_at_most_the_documented_queries(env: Env) -> None:
+    """Item-Affinity: at most 500 queries per input file; Item-Attribute-Affinity: 10
+    (personalize-data-plane.md 6.2, personalize-api.md recipes table [DG23]). A file with more fails the job,
+    naming the file and the limit (failing rather than answering part of it is an inference). Before, every
+    line was answered."""
+    dg, _ = _segment_group(env)
+    for recipe, line, limit in (
+        ("aws-item-affinity", '{"itemId": "i5"}', 500),
+        ("aws-item-attribute-affinity", '{"itemAttributes": "ITEMS.CATEGORY = \\"cat2\\""}', 10),
+    ):
+        version = env.version(
+            env.client.create_solution(
+                name=recipe, datasetGroupArn=dg, recipeArn=f"arn:aws:personalize:::recipe/{recipe}"
+            )["solutionArn"]
+        )
+        _settle(env)
+        assert len(_segment(env, version, f"{recipe}-ok", [line] * limit, numResults=2)) == limit
+        path = env.put(f"seg/{recipe}-over.json", ("\n".join([line] * (limit + 1)) + "\n").encode())
+        arn = env.client.create_batch_segment_job(
+            jobName=f"{recipe}-over",
+            solutionVersionArn=version,
+            roleArn=env.role,
+            jobInput={"s3DataSource": {"path": path}},
+            jobOutput={"s3DataDestination": {"path": f"s3://{env.bucket}/segments/{recipe}-over/"}},
+        )["batchSegmentJobArn"]
+        _settle(env)
+        job = env.client.describe_batch_segment_job(batchSegmentJobArn=arn)["batchSegmentJob"]
+        assert job["status"] == "CREATE FAILED"
+        assert f"{recipe}-over.json" in job["failureReason"] and str(limit) in job["failureReason"]

@@ -14,7 +14,10 @@
 * Batch segment: item-affinity lines ``{"itemId": "105"}`` -> ``{"input": {...}, "output":
   {"recommendedUsers": [...]}}``; item-attribute-affinity lines ``{"itemAttributes": "ITEMS.GENRES =
   \\"Comedy\\" AND ..."}`` -> ``{"itemAttributes": "...", "output": {"recommendedUsers": [...]}}`` (the items
-  having every attribute value — multi-value fields split on ``|`` — are queried together). The job's
+  having every attribute value — multi-value fields split on ``|`` — are queried together); an answered line
+  has no ``error`` key, as the guide's examples; a query item the model never saw, or attributes no item
+  has, is that line's error; a file with more than 500 (item-affinity) or 10 (item-attribute-affinity)
+  queries fails the job. The job's
   ``filterArn`` (a UserID filter) selects the users: ``Users.FIELD`` tests each candidate's record,
   ``Interactions.FIELD`` the candidate's interactions, ``$NAME`` the line's ``filterValues``; filtering comes
   before truncation to ``numResults`` (personalize-data-plane.md 3, 6.2).
@@ -204,6 +207,44 @@ def items_with_attributes(items: Table | None, expression: str) -> list[str]:
     return out
 
 
+#: Queries per input file (personalize-data-plane.md 6.2; personalize-api.md recipes table [DG23]).
+SEGMENT_QUERIES_PER_FILE = {"aws-item-affinity": 500, "aws-item-attribute-affinity": 10}
+
+
+def _segment_line(
+    ctx: Context, record: Record, group: str, model: Any, items: Table | None, value: Any, n: int
+) -> dict[str, Any]:
+    """One output line, as dg/batch-segment-job-output-examples shows: ``{"input": {"itemId": ...},
+    "output": {"recommendedUsers": [...]}}`` or ``{"itemAttributes": "...", "output": {...}}``, no ``error``
+    key. A line that cannot be answered gets ``"output": null`` and ``"error"`` (the format of failed lines
+    is undocumented; batch inference's is used)."""
+    attributes = "itemAttributes" in value
+    head = {"itemAttributes": value["itemAttributes"]} if attributes else {"input": value}
+    try:
+        if attributes:
+            query = items_with_attributes(items, str(value["itemAttributes"]))
+            if not query:
+                raise ValueError(
+                    f"No item has the attributes {value['itemAttributes']}; queried attributes must exist "
+                    "in the Items dataset."
+                )
+        elif value.get("itemId"):
+            query = [str(value["itemId"])]
+        else:
+            raise ValueError("itemId or itemAttributes is required.")
+        flt = _line_filter(ctx, record, group, _without_ids(value), "USERID")
+        users = [u for u, _ in model.segment(query, n, flt)]
+        if not users and not model.segment(query, 1):
+            # "queried items or attributes must exist at training" (personalize-data-plane.md 6.2)
+            what = f"Item {query[0]} was" if not attributes else f"No item with {value['itemAttributes']} was"
+            raise ValueError(
+                f"{what} in the training data of solution version {record['solutionVersionArn']}."
+            )
+    except ValueError as exc:
+        return {**head, "output": None, "error": str(exc)}
+    return {**head, "output": {"recommendedUsers": users}}
+
+
 def _batch_segment_done(ctx: Context, record: Record, status: str) -> None:
     if status != _words("batch_segment_job")["done"]:
         return
@@ -215,39 +256,35 @@ def _batch_segment_done(ctx: Context, record: Record, status: str) -> None:
     n = int(record.get("numResults") or 25)
     group = version["datasetGroupArn"]
     items = ctx.emulator.data.items(group)
+    recipe = RECIPES[version["recipeArn"]].name
+    limit = SEGMENT_QUERIES_PER_FILE.get(recipe)
     try:
         inputs = read_objects(ctx.emulator.s3_client(ctx.region), record["jobInput"]["s3DataSource"]["path"])
-        for key, body in inputs:
-            lines = []
-            for value, problem in _lines(body):
-                entry: dict[str, Any]
-                if problem is None and "itemAttributes" in value:
-                    entry = {"itemAttributes": value["itemAttributes"], "output": None, "error": None}
-                    try:
-                        query = items_with_attributes(items, str(value["itemAttributes"]))
-                        flt = _line_filter(ctx, record, group, _without_ids(value), "USERID")
-                        entry["output"] = {"recommendedUsers": [u for u, _ in model.segment(query, n, flt)]}
-                    except ValueError as exc:
-                        entry["error"] = str(exc)
-                elif problem is None and value.get("itemId"):
-                    entry = {"input": value, "output": None, "error": None}
-                    try:
-                        flt = _line_filter(ctx, record, group, _without_ids(value), "USERID")
-                        users = [u for u, _ in model.segment([str(value["itemId"])], n, flt)]
-                        entry["output"] = {"recommendedUsers": users}
-                    except ValueError as exc:
-                        entry["error"] = str(exc)
-                else:
-                    entry = {
-                        "input": value,
-                        "output": None,
-                        "error": problem or "itemId or itemAttributes is required.",
-                    }
-                lines.append(json.dumps(entry))
+        parsed = [(key, _lines(body)) for key, body in inputs]
+        for key, lines in parsed:
+            # a file over the limit fails the job before anything is written [INF]
+            if limit is not None and len(lines) > limit:
+                _fail(
+                    ctx,
+                    "batch_segment_job",
+                    record,
+                    f"Input file {key} has {len(lines)} queries; {recipe} takes at most {limit} per file. "
+                    "Split it into several files under one folder path ending in /.",
+                )
+                return
+        for key, lines in parsed:
+            out = [
+                json.dumps(
+                    {"input": value, "output": None, "error": problem}
+                    if problem is not None
+                    else _segment_line(ctx, record, group, model, items, value, n)
+                )
+                for value, problem in lines
+            ]
             target = _output_url(
                 record["jobOutput"]["s3DataDestination"]["path"], key.rsplit("/", 1)[-1] + ".out"
             )
-            _put(ctx, target, ("\n".join(lines) + "\n").encode(), "application/jsonlines")
+            _put(ctx, target, ("\n".join(out) + "\n").encode(), "application/jsonlines")
     except ImportFailure as exc:
         _fail(ctx, "batch_segment_job", record, str(exc))
     except Exception as exc:
