@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reconciler.apply.graph import Outcome
-from reconciler.apply.progress import fmt_duration
+from reconciler.apply.progress import fmt_duration, status_words
 
 
 class Phase:
@@ -121,7 +121,9 @@ class ApplyReport:
             lines.append("still running (rerun apply to continue):")
             for step in running:
                 spent = fmt_duration((step.finished or 0) - (step.started or 0))
-                lines.append(f"  {step.label}: {step.status or 'in progress'} after {spent}")
+                # the progress lines' words: an update's CREATE PENDING is "update pending"
+                status = status_words(step.label, step.status) if step.status else ""
+                lines.append(f"  {step.label}: {status or 'in progress'} after {spent}")
         for step in self.by_outcome(Outcome.PENDING):
             lines.append(
                 f"  not started yet: {step.label} (waits for {labels.get(step.cause or '', step.cause)})"

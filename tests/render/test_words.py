@@ -55,6 +55,32 @@ def test_progress_words_for_updates_promotions_and_schemas() -> None:
     assert line_promote.endswith("promote Campaign/home update pending (5s)")
 
 
+def test_the_apply_summary_names_a_running_update_as_an_update() -> None:
+    """`apply --timeout` / `--no-wait`: the summary's "still running" lines use the progress lines' words (a
+    campaign update reports its latestCampaignUpdate with CREATE statuses), never "CREATE PENDING"."""
+    from reconciler.apply.graph import Outcome
+    from reconciler.apply.report import ApplyReport, StepRecord
+
+    def running(label: str, status: str) -> StepRecord:
+        verb, address = label.split(" ", 1)
+        return StepRecord(
+            label, label, address, verb, Outcome.RUNNING, status=status, started=0.0, finished=90.0
+        )
+
+    report = ApplyReport(
+        "shop",
+        steps=[
+            running("update Campaign/home", "CREATE PENDING"),
+            running("promote Campaign/related", "CREATE IN_PROGRESS"),
+            running("create Campaign/new", "CREATE PENDING"),
+        ],
+    )
+    lines = report.details()
+    assert "  update Campaign/home: update pending after 1m30s" in lines
+    assert "  promote Campaign/related: update in progress after 1m30s" in lines
+    assert "  create Campaign/new: CREATE PENDING after 1m30s" in lines
+
+
 def test_progress_lines_are_printed_in_time_order() -> None:
     out = io.StringIO()
     reporter = PlainReporter(out, start=0.0)
