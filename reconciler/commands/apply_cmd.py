@@ -29,7 +29,7 @@ from reconciler.commands.common import (
     retrain_option,
     stack_option,
 )
-from reconciler.errors import INTERRUPTED_EXIT, ReconcilerError, StalePlanError
+from reconciler.errors import INTERRUPTED_EXIT, ReconcilerError, StalePlanError, TargetError
 
 if TYPE_CHECKING:
     from reconciler.apply.run import ApplyResult
@@ -254,6 +254,65 @@ def _plan_again_command(
     return f"{command} --out {shlex.quote(str(planfile_path))}"
 
 
+def saved_target_refusal(
+    saved: Any,
+    *,
+    plan_path: Path,
+    manifests: Path | None,
+    stack: Path | None,
+    auto_approve: bool,
+    local: bool,
+    endpoint_url: str | None,
+    default_region: str,
+) -> TargetError | None:
+    """Before any target is opened: a saved plan made for the emulator (`--local`, or `--endpoint-url`)
+    applied without that option, or a plan made for AWS's own endpoints applied to an emulator, is refused
+    from its `target_identity`, with the apply command that has the plan's target options. Never opens real
+    AWS for a plan made for the emulator (it failed on missing credentials, or read that account first). The
+    finer comparison (state file, region, account) stays `apply.run.target_problems`, after opening."""
+    import os
+    import shlex
+
+    made = saved.target_identity
+    if made is None:
+        return None  # nothing recorded: target_problems refuses it once a target says what it is
+    if made.local_state is not None:
+        if local:
+            return None
+        problem = f"this plan was made with --local (state {made.local_state}, region {made.region})"
+        option, flags = "--local", " --local"
+    elif made.endpoint is not None:
+        given = endpoint_url or (
+            None
+            if local
+            else os.environ.get("AWS_ENDPOINT_URL_PERSONALIZE") or os.environ.get("AWS_ENDPOINT_URL")
+        )
+        if not local and given == made.endpoint:
+            return None
+        problem = f"this plan was made with --endpoint-url {made.endpoint} (region {made.region})"
+        option = f"--endpoint-url {made.endpoint}"
+        flags = f" --endpoint-url {shlex.quote(made.endpoint)}"
+    else:
+        if not local and endpoint_url is None:
+            return None
+        problem = f"this plan was made for AWS account {made.account} ({made.region})"
+        option, flags = "without " + ("--local" if local else "--endpoint-url"), ""
+    now = (
+        "with --local" if local else f"for --endpoint-url {endpoint_url}" if endpoint_url else "for real AWS"
+    )
+    if made.region != default_region:
+        flags += f" --region {made.region}"
+    command = f"personalize-gitops apply {shlex.quote(str(plan_path))}"
+    command += f" --manifests {shlex.quote(str(manifests))}" if manifests is not None else ""
+    command += f" --stack {shlex.quote(str(stack))}" if stack is not None else ""
+    command += flags + (" --auto-approve" if auto_approve else "")
+    rerun = option if option.startswith("without") else f"with {option}"
+    return TargetError(
+        f"{problem}, not {now}; nothing was read or changed",
+        hint=f"rerun {rerun}: `{command}`",
+    )
+
+
 def _apply(
     *,
     locks: list[Any] | None = None,
@@ -316,6 +375,19 @@ def _apply(
                 hint=f"pass them: apply {path} --manifests DIR (the DIR given to `plan --out`)",
             )
     desired = load(source, stack_file=stack)
+    if saved is not None:  # a plan made for the emulator never opens real AWS (nor the reverse)
+        refusal = saved_target_refusal(
+            saved,
+            plan_path=path,
+            manifests=manifests,
+            stack=stack,
+            auto_approve=auto_approve,
+            local=local,
+            endpoint_url=endpoint_url,
+            default_region=desired.stack.settings.region,
+        )
+        if refusal is not None:
+            raise refusal
     options = plan_options(desired, target="", retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
     target = open_cli_target(
         local=local,

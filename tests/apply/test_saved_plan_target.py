@@ -86,8 +86,10 @@ def test_a_saved_plan_is_refused_against_another_region_or_endpoint(
     assert "it was made for region us-east-1, not eu-west-1" in elsewhere.output, elsewhere.output
     assert groups(server, "eu-west-1") == []  # nothing was created where the plan was not read
     local = cli("apply", "plan.json", "--manifests", "m", "--local", "--auto-approve")
-    assert local.exit_code == 1 and "Saved plan is stale" in local.output, local.output
-    assert f"endpoint {server.url}, not AWS's own endpoints" in local.output, local.output
+    assert local.exit_code == 1, local.output  # refused before the emulated account is opened
+    assert f"this plan was made with --endpoint-url {server.url} (region us-east-1), not with --local" in (
+        " ".join(local.output.split())
+    ), local.output
     assert (
         cli(
             "apply", "plan.json", "--manifests", "m", "--endpoint-url", server.url, "--auto-approve"
@@ -245,3 +247,93 @@ def test_a_stale_plan_says_which_plan_command_to_run_again(
     assert again.exit_code == 1 and "Saved plan is stale" in again.output, again.output
     hint = "run `personalize-gitops plan m --no-prune --local --out p.json` again and apply the new plan"
     assert hint in " ".join(again.output.split()), again.output
+
+
+def no_real_aws(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """Every target apply opens, recorded; opening one that is neither --local nor an endpoint fails the test
+    (it would have asked real AWS for credentials)."""
+    import reconciler.aws.target as target_module
+
+    opened: list[dict[str, object]] = []
+    real_open = target_module.open_target
+
+    def open_target(**kwargs: object):
+        opened.append(kwargs)
+        assert kwargs.get("local") or kwargs.get("endpoint_url"), f"real AWS opened: {kwargs}"
+        return real_open(**kwargs)
+
+    monkeypatch.setattr(target_module, "open_target", open_target)
+    return opened
+
+
+def test_a_plan_made_for_the_emulator_is_never_applied_to_real_aws(
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`apply plan.json` without the target options the plan was made with: before, it opened real AWS and
+    failed on missing credentials (or, with credentials, was refused only after reading that account). Now
+    the saved target_identity is compared before any target is opened; the hint is the command to run."""
+    environment(tmp_path, monkeypatch)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli("plan", "m", "--local", "--region", "us-west-2", "--out", "local.json").exit_code == 0
+    opened = no_real_aws(monkeypatch)
+    state = (tmp_path / ".personalize-gitops" / "emulator-state.json").resolve()
+
+    refused = cli("apply", "local.json", "--manifests", "m", "--auto-approve")
+    text = " ".join(refused.output.split())
+    assert refused.exit_code == 1, refused.output
+    assert f"this plan was made with --local (state {state}, region us-west-2)" in text, text
+    assert (
+        "rerun with --local: `personalize-gitops apply local.json --manifests m --local --region us-west-2"
+        in text
+    )
+    assert "credentials" not in text.lower() and opened == []
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    at_endpoint = cli(
+        "apply", "local.json", "--manifests", "m", "--endpoint-url", server.url, "--auto-approve"
+    )
+    text = " ".join(at_endpoint.output.split())
+    assert at_endpoint.exit_code == 1 and "this plan was made with --local" in text, text
+    assert opened == [] and groups(server, "us-west-2") == []
+
+    assert cli("plan", "m", "--endpoint-url", server.url, "--out", "served.json").exit_code == 0
+    opened.clear()
+    for args in ((), ("--local",), ("--endpoint-url", "http://127.0.0.1:9")):
+        other = cli("apply", "served.json", "--manifests", "m", *args, "--auto-approve")
+        text = " ".join(other.output.split())
+        assert other.exit_code == 1, other.output
+        assert f"this plan was made with --endpoint-url {server.url} (region us-east-1)" in text, text
+        assert (
+            f"rerun with --endpoint-url {server.url}: `personalize-gitops apply served.json --manifests m "
+            f"--endpoint-url {server.url}" in text
+        ), text
+    assert opened == [] and groups(server, "us-east-1") == [] and local_groups("us-east-1") == []
+
+    right = cli("apply", "served.json", "--manifests", "m", "--endpoint-url", server.url, "--auto-approve")
+    assert right.exit_code == 0, right.output
+    assert groups(server, "us-east-1") == ["tiny-shop"]
+
+
+def test_a_plan_made_for_real_aws_is_not_applied_to_the_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reverse: a plan whose target_identity names AWS's own endpoints, applied with --local, is refused
+    before the emulated account is opened, naming the account and region it was made for."""
+    environment(tmp_path, monkeypatch)
+    assert cli("plan", "m", "--local", "--out", "plan.json").exit_code == 0
+    identity = {
+        "partition": "aws", "account": "123456789012", "region": "eu-west-1", "endpoint": None,
+        "local_state": None,
+    }  # fmt: skip
+    edit_plan(tmp_path / "plan.json", target_identity=identity)
+    opened = no_real_aws(monkeypatch)
+    refused = cli("apply", "plan.json", "--manifests", "m", "--local", "--auto-approve")
+    text = " ".join(refused.output.split())
+    assert refused.exit_code == 1, refused.output
+    assert "this plan was made for AWS account 123456789012 (eu-west-1), not with --local" in text, text
+    assert (
+        "rerun without --local: `personalize-gitops apply plan.json --manifests m --region eu-west-1" in text
+    )
+    assert opened == []
