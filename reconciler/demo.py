@@ -23,7 +23,6 @@ writes the plan comment it gets to FILE (the example in the README).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import shutil
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.aws.personalize_access import PERSONALIZE_TRUST as PERSONALIZE_TRUST
-from reconciler.aws.personalize_access import bucket_policy, ensure_role
+from reconciler.aws.personalize_access import bucket_policy, prepare_data_access
 from reconciler.aws.target import DEFAULT_LOCAL_STATE, open_target
 from reconciler.errors import ReconcilerError
 from reconciler.manifest import load
@@ -133,26 +132,14 @@ def seed_local_account(workdir: Path, data_dir: Path, desired: DesiredState) -> 
         local=True, endpoint_url=None, region=region, state_path=workdir / DEFAULT_LOCAL_STATE
     ) as t:
         locations = data_locations(desired)
-        buckets = sorted({b for b, _, _, _ in locations})
-        for bucket in buckets:
-            existing = {b["Name"] for b in t.s3.list_buckets().get("Buckets", [])}
-            if bucket not in existing:
-                if t.region == "us-east-1":
-                    t.s3.create_bucket(Bucket=bucket)
-                else:
-                    t.s3.create_bucket(
-                        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": t.region}
-                    )
-            done.append(f"bucket  s3://{bucket}")
-        # Personalize reads the data through the bucket policy as well as the role (the AWS guide's
-        # "Giving Amazon Personalize access to Amazon S3 resources"); plan's preflight and the emulator
-        # check both
-        for bucket in buckets:
-            t.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(personalize_bucket_policy(bucket)))
-            done.append(f"policy  s3://{bucket} readable by personalize.amazonaws.com (bucket policy)")
-        for role in sorted({r for _, _, _, r in locations if r}):
-            ensure_role(t.iam, role, buckets)
-            done.append(f"role    {role} (trusted by personalize.amazonaws.com, reads the bucket)")
+        for kind, name, _ in prepare_data_access(t.s3, t.iam, t.region, [(b, r) for b, _, _, r in locations]):
+            done.append(
+                {
+                    "bucket": f"bucket  s3://{name}",
+                    "policy": f"policy  s3://{name} readable by personalize.amazonaws.com (bucket policy)",
+                    "role": f"role    {name} (trusted by personalize.amazonaws.com, reads the bucket)",
+                }[kind]
+            )
         for bucket, key, name, _ in locations:
             body = (data_dir / name).read_bytes()
             t.s3.put_object(Bucket=bucket, Key=key, Body=body)

@@ -6,7 +6,8 @@ Two pieces, both required by the service (and checked by the local emulator):
 * a bucket policy letting the service principal ``personalize.amazonaws.com`` get and list the objects
   (``s3:PutObject`` too, for batch job output).
 
-Used by ``make demo`` and the test fixtures; in a real account your infrastructure code owns these.
+Used by ``make demo``, ``emulator prepare`` and the test fixtures; in a real account your infrastructure code
+owns these.
 """
 
 from __future__ import annotations
@@ -110,3 +111,31 @@ def iam_client_like(s3: Any) -> Any:
     if credentials is not None:
         kwargs.update(aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key)
     return boto3.client("iam", region_name=s3.meta.region_name, **kwargs)
+
+
+def prepare_data_access(
+    s3: Any, iam: Any, region: str, imports: list[tuple[str, str | None]]
+) -> list[tuple[str, str, bool]]:
+    """What the data imports `imports` ((bucket, import role ARN or None) each) need, set up in an emulated
+    account (`make demo`, `emulator prepare`): every bucket (created unless there), its bucket policy letting
+    Personalize read it (always put: the workshop's), and every role (created trusted by Personalize, reading
+    all the buckets, unless there: an existing role is kept as it is). Returns (`bucket` | `policy` | `role`,
+    bucket name or role ARN, whether this call made it) for each piece, in that order."""
+    done: list[tuple[str, str, bool]] = []
+    buckets = sorted({bucket for bucket, _ in imports})
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    for bucket in buckets:
+        if bucket not in existing:
+            if region == "us-east-1":
+                s3.create_bucket(Bucket=bucket)
+            else:
+                s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        done.append(("bucket", bucket, bucket not in existing))
+    # Personalize reads the data through the bucket policy as well as the role (the AWS guide's "Giving
+    # Amazon Personalize access to Amazon S3 resources"); plan's preflight and the emulator check both
+    for bucket in buckets:
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(bucket_policy(bucket)))
+        done.append(("policy", bucket, True))
+    for role in sorted({role for _, role in imports if role}):
+        done.append(("role", role, ensure_role(iam, role, buckets)))
+    return done

@@ -263,7 +263,7 @@ def saved_target_refusal(
     auto_approve: bool,
     local: bool,
     endpoint_url: str | None,
-    default_region: str,
+    default_region: str | None,
 ) -> TargetError | None:
     """Before any target is opened: a saved plan made for the emulator (`--local`, or `--endpoint-url`)
     applied without that option, or a plan made for AWS's own endpoints applied to an emulator, is refused
@@ -416,9 +416,13 @@ def _apply(
             """The plan command's read-only checks (bucket, object, role, bucket policy, KMS key) for the
             datasets the plan acts on: a fresh plan shows the same errors as `plan` and is refused before
             anything changes."""
+            from reconciler.commands.emulator_cmd import emulated_setup_command
             from reconciler.live.preflight import merge, needs_checks, preflight
 
-            return merge(fresh, preflight(target, desired, needs_checks(fresh)))
+            setup = emulated_setup_command(
+                source, stack, target, local=local, endpoint_url=endpoint_url, region=region
+            )
+            return merge(fresh, preflight(target, desired, needs_checks(fresh), setup=setup))
 
         def run_once(reviewed: Any, unlock: bool) -> ApplyResult:
             return run_apply(

@@ -255,7 +255,12 @@ def run_plan(
             # read-only bucket, object, role, bucket policy and KMS checks, in parallel, only for the
             # datasets the plan creates, replaces or imports into (the only findings merge keeps): a no-op
             # plan makes none
-            findings = preflight(target, desired, needs_checks(result), concurrency=concurrency)
+            from reconciler.commands.emulator_cmd import emulated_setup_command
+
+            setup = emulated_setup_command(
+                path, stack, target, local=local, endpoint_url=endpoint_url, region=region
+            )
+            findings = preflight(target, desired, needs_checks(result), concurrency=concurrency, setup=setup)
     finally:
         target.close()
     result = merge_preflight(result, findings)

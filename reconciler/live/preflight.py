@@ -121,9 +121,12 @@ def policy_lets_personalize_read(document: Any) -> tuple[bool, bool]:
 
 
 class _Checker:
-    def __init__(self, target: Any, base_dir: Path) -> None:
+    def __init__(self, target: Any, base_dir: Path, setup: str | None = None) -> None:
         self.target = target
         self.base_dir = base_dir
+        self.setup = setup
+        """The command that creates buckets, bucket policies and import roles in an emulated account
+        (`emulator prepare ...`), named by the hints; None for a real account (the user's own tooling)."""
         self.findings: list[Finding] = []
         self._buckets: dict[str, str | None] = {}
         self._policies: dict[str, Any] = {}
@@ -273,7 +276,10 @@ class _Checker:
                 where,
                 loc,
                 f"bucket '{bucket}' does not exist (NoSuchBucket); apply would fail at the import",
-                "create the bucket (and give Personalize read access), or fix dataLocation",
+                f"create it in the emulated account with `{self.setup}` (the bucket with its bucket policy "
+                "and the import role of every dataImport), or fix dataLocation"
+                if self.setup
+                else "create the bucket (and give Personalize read access), or fix dataLocation",
                 error=True,
             )
         elif state in DENIED:
@@ -358,6 +364,8 @@ class _Checker:
             f"add a bucket policy statement allowing Principal {{Service: {PERSONALIZE_PRINCIPAL}}} "
             f"s3:GetObject and s3:ListBucket on arn:aws:s3:::{bucket} and arn:aws:s3:::{bucket}/*"
         )
+        if self.setup:
+            hint += f" (in the emulated account, `{self.setup}` puts such a bucket policy)"
         if policy is None:
             self.add(
                 address,
@@ -423,8 +431,10 @@ class _Checker:
                     where,
                     field,
                     f"role {arn} does not exist; apply would fail at the import",
-                    "create the role (trusting personalize.amazonaws.com, with read access to the bucket), "
-                    "or fix roleArn",
+                    f"create it in the emulated account with `{self.setup}`, or fix roleArn"
+                    if self.setup
+                    else "create the role (trusting personalize.amazonaws.com, with read access to the "
+                    "bucket), or fix roleArn",
                     error=True,
                 )
             elif code in DENIED:
@@ -461,11 +471,18 @@ def display(path: Path) -> str:
 
 
 def preflight(
-    target: Any, desired: Any, only: Collection[Address] | None = None, *, concurrency: int = 16
+    target: Any,
+    desired: Any,
+    only: Collection[Address] | None = None,
+    *,
+    concurrency: int = 16,
+    setup: str | None = None,
 ) -> list[Finding]:
     """Read-only checks of every Dataset's data import (see the module doc), or of the datasets in `only`
-    (`needs_checks(plan)`). The reads run on `concurrency` threads. Never raises for AWS errors."""
-    checker = _Checker(target, Path(getattr(desired, "base_dir", "") or os.curdir))
+    (`needs_checks(plan)`). The reads run on `concurrency` threads. Never raises for AWS errors. `setup`:
+    against an emulated account, the command that creates a missing bucket, bucket policy or role there
+    (`emulator prepare ...`), which the hints then name."""
+    checker = _Checker(target, Path(getattr(desired, "base_dir", "") or os.curdir), setup)
     datasets = [
         res
         for res in desired.of_kind(Kind.DATASET)

@@ -131,10 +131,10 @@ def test_preflight_runs_after_the_plan_for_the_datasets_it_acts_on(workdir, monk
     real = module.preflight
     seen = []
 
-    def spy(target, desired, only=None, *, concurrency=16):
+    def spy(target, desired, only=None, *, concurrency=16, setup=None):
         assert not target.closed
         seen.append((only, concurrency))
-        return real(target, desired, only, concurrency=concurrency)
+        return real(target, desired, only, concurrency=concurrency, setup=setup)
 
     monkeypatch.setattr(module, "preflight", spy)
     result = run("manifests", "--local", "--format", "json", "--concurrency", "5")
