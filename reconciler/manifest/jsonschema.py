@@ -22,13 +22,24 @@ COMMITTED_SCHEMA = "manifests/.schema/personalize-gitops.schema.json"
 VARIABLE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_.\-]*\}"
 
 
+#: A value that is exactly one variable: what a number field takes besides a number (model/variables.py).
+WHOLE_VARIABLE = {"type": "string", "pattern": rf"^{VARIABLE_PATTERN}$"}
+#: Keys that describe a field rather than constrain its value: they stay beside a number field's `anyOf`.
+_ANNOTATIONS = ("title", "description", "default", "examples")
+
+
 def _allow_variables(node: Any) -> Any:
-    """Patterned strings may also hold `${var}` references (substituted before validation)."""
+    """Patterned strings may also hold `${var}` references (substituted before validation); a number field
+    may also be exactly one `${var}` (the loader takes the number it spells: `minProvisionedTPS: ${tps}`)."""
     if isinstance(node, dict):
         node = {key: _allow_variables(value) for key, value in node.items()}
         if node.get("type") == "string" and "pattern" in node:
             pattern = node.pop("pattern")
             node["anyOf"] = [{"pattern": pattern}, {"pattern": VARIABLE_PATTERN}]
+        elif node.get("type") in ("integer", "number"):
+            number = {k: v for k, v in node.items() if k not in _ANNOTATIONS}
+            node = {k: v for k, v in node.items() if k in _ANNOTATIONS}
+            node["anyOf"] = [number, dict(WHOLE_VARIABLE)]
         return node
     if isinstance(node, list):
         return [_allow_variables(item) for item in node]

@@ -252,3 +252,29 @@ def test_a_missing_manifests_directory_gets_one_hint_for_the_command_that_was_ru
     assert "`validate manifests/`" not in output and "lists them with warnings" not in output, output
     assert output.count("hint:") == 1, output
     assert "pass the manifests directory (the default is manifests/ in the working directory)" in output
+
+
+def test_json_schema_takes_a_whole_value_variable_in_a_number_field() -> None:
+    """Editors check manifests against this schema: `minProvisionedTPS: ${tps}` (validate turns it into the
+    number the variable spells) must not be flagged, while a quoted "5" or text around the variable is."""
+    import jsonschema
+
+    schema = manifest_json_schema()
+
+    def campaign(tps: object, influence: object = 0.5) -> dict[str, object]:
+        return {
+            "apiVersion": "personalize-gitops/v1alpha1",
+            "kind": "Campaign",
+            "metadata": {"name": "c"},
+            "spec": {
+                "solution": "s",
+                "minProvisionedTPS": tps,
+                "campaignConfig": {"rankingInfluence": {"FRESHNESS": influence}},
+            },
+        }
+
+    jsonschema.validate(campaign(2), schema)
+    jsonschema.validate(campaign("${tps}", "${freshness}"), schema)
+    for wrong in ("5", "x${tps}", "${tps}${tps2}", True, 2.5):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(campaign(wrong), schema)
