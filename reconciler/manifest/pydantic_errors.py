@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.manifest.problems import Reporter, Severity
 from reconciler.manifest.yamlmarks import MarkedDocument, Path
+from reconciler.model.variables import VariableText
 
 
 def short(value: Any, limit: int = 60) -> str:
@@ -92,6 +93,13 @@ def _number_hint(field: str, value: Any, integer: bool) -> str | None:
     """What to write instead of a boolean, a quoted number or (for an integer) a decimal: spec numbers are
     strict (`model.spec.Int` / `Number`), as the JSON schema says."""
     example = "1" if integer else "0.5"
+    if isinstance(value, VariableText):
+        # the field is `${name}` and the value written in the Stack is what is wrong
+        return (
+            f"the field is the Stack variable `${{{value.name}}}`, whose value {value.strip()!r} is not "
+            f"{'an integer' if integer else 'a number'}: set it in the Stack's `variables`, e.g. "
+            f'`{value.name}: "{example}"`'
+        )
     if isinstance(value, bool):
         return f"true/false is not a number: write one, e.g. `{field}: {example}`"
     if isinstance(value, str):

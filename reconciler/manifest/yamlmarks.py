@@ -216,7 +216,7 @@ class Substitution:
         whole = _VARIABLE.fullmatch(text)
         if whole is not None and whole.group(1) is not None and result != text:
             # exactly one variable: a number field may take the number it spells (model/variables.py)
-            return VariableText(result)
+            return VariableText(result, whole.group(1).strip())
         return result
 
 

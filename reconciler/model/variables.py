@@ -17,9 +17,15 @@ _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 class VariableText(str):
-    """A string scalar whose whole text was one `${variable}` (after substitution: the variable's value)."""
+    """A string scalar whose whole text was one `${variable}` (after substitution: the variable's value);
+    `name` is the variable's, so an error at a number field can say which Stack variable to change."""
 
-    __slots__ = ()
+    name: str
+
+    def __new__(cls, value: str, name: str = "") -> VariableText:
+        text = super().__new__(cls, value)
+        text.name = name
+        return text
 
 
 def integer_from_variable(value: Any) -> Any:

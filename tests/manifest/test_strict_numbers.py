@@ -142,6 +142,22 @@ def test_a_variable_that_does_not_spell_an_integer_is_refused_at_its_use(
     assert "spec.minProvisionedTPS: must be an integer" in text, text
 
 
+@pytest.mark.parametrize(("value", "shown"), [("ten", "'ten'"), ("'1.5'", "'1.5'"), ("'true'", "'true'")])
+def test_a_variable_that_spells_no_integer_gets_a_hint_to_change_the_variable(
+    tmp_path: Any, value: str, shown: str
+) -> None:
+    """The manifest says `${tps}`: the hint names that variable and its value, and says to change it in the
+    Stack, not to "write a number" at a field that holds none to rewrite."""
+    from reconciler.errors import ManifestError
+
+    with pytest.raises(ManifestError) as info:
+        _stack_with_tps(tmp_path, value, "${tps}")
+    text = info.value.render()
+    assert f"the field is the Stack variable `${{tps}}`, whose value {shown} is not an integer" in text, text
+    assert 'set it in the Stack\'s `variables`, e.g. `tps: "1"`' in text, text
+    assert "write a number" not in text, text
+
+
 def test_a_quoted_number_or_a_number_inside_text_is_still_refused(tmp_path: Any) -> None:
     from reconciler.errors import ManifestError
 
