@@ -181,16 +181,28 @@ class _StackInfo:
     be read at all. Their uses elsewhere follow from the Stack's error and are not reported one by one."""
 
 
+#: Built-in variables the Stack's own fields define (`_substitution`): variable -> Stack field.
+BUILT_IN_VARIABLES = {"region": "region", "account_id": "accountId"}
+
+
 def _lost_variables(raw_spec: Any, spec: StackSpec | None) -> frozenset[str] | None:
     if not isinstance(raw_spec, dict):
         return None
+    kept = spec.variables if spec is not None else {}
+    # `accountId: 123456789012` (unquoted: a number) takes `${account_id}` away, as a bad variable would
+    built_in = {
+        name
+        for name, field_name in BUILT_IN_VARIABLES.items()
+        if raw_spec.get(field_name) is not None
+        and (spec is None or getattr(spec, field_name) is None)
+        and name not in kept
+    }
     raw_variables = raw_spec.get("variables")
     if raw_variables is None:
-        return frozenset()
+        return frozenset(built_in)
     if not isinstance(raw_variables, dict):
         return None
-    kept = spec.variables if spec is not None else {}
-    return frozenset(str(name) for name in raw_variables if str(name) not in kept)
+    return frozenset(built_in | {str(name) for name in raw_variables if str(name) not in kept})
 
 
 def _parse_stack(raw: RawDocument, reporter: Reporter) -> _StackInfo | None:

@@ -87,3 +87,24 @@ def test_an_undefined_variable_is_still_reported_at_its_use_when_the_stack_is_fi
     assert code == 1
     assert out.count("undefined variable '${role}'") == 3
     assert "follow from the Stack error" not in out
+
+
+def test_an_unquoted_account_id_is_reported_once_with_one_line_for_the_uses_of_account_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`accountId: 123456789012` unquoted is a number, refused; `${account_id}` (built from it) was then an
+    'undefined variable' at each of its 3 uses, hinted 'define it under spec.variables', before the real
+    error, and the Schemas those Datasets use were reported 'not used by any dataset'."""
+    line = _broken_copy(tmp_path, monkeypatch, '  accountId: "123456789012"', "  accountId: 123456789012")
+    column = len("  accountId: ") + 1
+    code, out, err = _validate()
+    assert code == 1
+    assert out == (
+        f"manifests/stack.yaml:{line}:{column}: Stack/retail-dev: spec.accountId: must be a string "
+        "(got 123456789012)\n"
+        '  hint: quote the value to make it a string, e.g. "0.7"\n'
+        f"manifests/stack.yaml:{line}:{column}: Stack/retail-dev: 3 more errors follow from the Stack error "
+        "above: 3 documents use ${account_id}, which it leaves undefined, and were not checked\n"
+        "  hint: fix the Stack and validate again; the cross-document checks also wait for it\n"
+    )
+    assert err == "2 errors: manifests are not valid\n"
