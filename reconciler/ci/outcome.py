@@ -52,9 +52,13 @@ def apply_status(code: str, timeout: str = "the timeout") -> str:
     """The one-line status of an apply that exited `code` (text, as the workflow's step output holds it)."""
     text = code.strip()
     if not text:
+        # the step records the code after apply returns: a cancelled run or a lost runner leaves none too
         return (
             "❌ Apply did not report an exit code: the apply step failed before `personalize-gitops apply` "
-            "ran (see that step's log); run personalize-apply by hand once the cause is fixed"
+            "ran, or the run was cancelled (or its runner lost) while apply ran, which the log below shows; "
+            "then work it started keeps running in the account and the stack lock frees itself when its "
+            "lease expires (or run personalize-apply by hand with break-lock). Run personalize-apply by hand "
+            "once the cause is fixed"
         )
     if text.isdigit() and int(text) in APPLY_STATUS:
         return APPLY_STATUS[int(text)].replace("{timeout}", timeout)

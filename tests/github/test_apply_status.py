@@ -146,6 +146,18 @@ def test_no_exit_code_and_an_undocumented_one_are_not_guessed(tmp_path: Path) ->
     assert "exited 7, which is not one of its documented exit codes" in odd
 
 
+def test_no_exit_code_does_not_claim_that_apply_never_ran() -> None:
+    """The apply step writes `exitcode` after apply returns: when the run is cancelled (or the runner lost)
+    while apply runs, the report steps (`always()`) see no code either, and apply did run: it may hold the
+    stack lock and have started trainings. The line must not say only 'failed before apply ran'."""
+    from reconciler.ci.outcome import apply_status
+
+    text = apply_status("")
+    assert "did not report an exit code" in text
+    assert "cancelled" in text and "while apply ran" in text, text
+    assert "lease expires" in text and "break-lock" in text, text
+
+
 def test_the_unfinished_apply_issue_says_why(tmp_path: Path) -> None:
     temp = _run_step("Track an unfinished or failed apply in the stack's issue", tmp_path, "5")
     body = (temp / "issue-body.md").read_text(encoding="utf-8")
