@@ -29,12 +29,13 @@ Usage (tests)::
 
 What it does NOT emulate:
 
-* runtime details: ``context`` is accepted but not used; UP-v2 ``reason`` lists, impressions and
-  recommendationId attribution are not modelled; anonymous sessionId events are not joined to a user at the
-  next training; the 100-most-recent-per-event-type window of Interactions filters, the up-to-20-minute
-  delay before filters see PutItems/PutUsers records, the domain use cases' automatic exclusion of purchased
-  items and the runtime request quotas are not applied; Trending-Now sees events recorded after training only
-  at its next training, not at each trend-discovery interval as the service does;
+* runtime details: ``context`` moves user-personalization and ranking answers by a stand-in (each item's lift
+  under the given values, ``models.context_weights``), not the service's contextual model; UP-v2 ``reason``
+  lists, impressions and recommendationId attribution are not modelled; anonymous sessionId events are not
+  joined to a user at the next training; the 100-most-recent-per-event-type window of Interactions filters,
+  the up-to-20-minute delay before filters see PutItems/PutUsers records, the domain use cases' automatic
+  exclusion of purchased items and the runtime request quotas are not applied; Trending-Now sees events
+  recorded after training only at its next training, not at each trend-discovery interval as the service does;
 * the service's own algorithms: models are small stand-ins (see ``reconciler.emulator.models``), so metric
   values differ from AWS's for the same data; aws-similar-items, aws-vod-more-like-x and
   aws-semantic-similarity use item co-occurrence (plus shared metadata for items without events);

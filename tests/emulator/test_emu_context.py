@@ -102,3 +102,17 @@ def test_a_context_key_that_is_no_interactions_metadata_field_is_refused(
         campaignArn=campaign, userId="u3", numResults=10, context={"discount": "Yes"}
     )
     assert set(_items(answer)) <= DISCOUNTED
+
+
+def test_the_docs_no_longer_say_context_is_ignored() -> None:
+    """The cases above show context changing answers (c75bbfb); the emulator's list of what it does not
+    emulate, and README's pointer to it, still named `context` as accepted but not used."""
+    from pathlib import Path
+
+    import reconciler.emulator as emulator
+
+    doc = " ".join((emulator.__doc__ or "").split())
+    assert "``context`` is accepted but not used" not in doc
+    assert "``context`` moves user-personalization and ranking answers by a stand-in" in doc
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "What it does not emulate (runtime details such as `context`" not in readme
