@@ -115,6 +115,16 @@ class DataStats:
 
 
 _NUMERIC = {"int": int, "long": int, "float": float, "double": float}
+#: Avro's integer types: 32- and 64-bit signed.
+_INTEGER_BITS = {"int": 32, "long": 64}
+
+
+def _integer_problem(number: int, base: str) -> str | None:
+    """Whether ``number`` fits Avro ``int`` / ``long``."""
+    bits = _INTEGER_BITS[base]
+    if -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+        return None
+    return f"is out of range for a {base} ({bits}-bit signed integer)"
 
 
 def _avro_base(ftype: Any) -> str | None:
@@ -131,9 +141,11 @@ def _value_problem(value: str, field: dict[str, Any]) -> str | None:
     base = _avro_base(field.get("type"))
     if base in _NUMERIC:
         try:
-            _NUMERIC[base](value)
+            number = _NUMERIC[base](value)
         except ValueError:
             return f"is not a valid {base}"
+        if base in _INTEGER_BITS:
+            return _integer_problem(number, base)
     elif base == "boolean" and value.lower() not in ("true", "false"):
         return "is not a valid boolean"
     return None
@@ -155,8 +167,11 @@ def property_problem(value: Any, field: dict[str, Any]) -> str | None:
     if isinstance(value, bool):
         return None if base in ("boolean", "string") else f"is a boolean, not a valid {base}"
     if isinstance(value, int | float):
-        if base in ("int", "long") and not float(value).is_integer():
-            return f"is not a valid {base}"
+        if base in _INTEGER_BITS:
+            # an int is whole already (float() of a 400-digit one would overflow); a float must be whole
+            if isinstance(value, float) and not value.is_integer():
+                return f"is not a valid {base}"
+            return _integer_problem(int(value), base)
         return None if base in _NUMERIC or base == "string" else f"is a number, not a valid {base}"
     if isinstance(value, list):
         return None if base == "string" else f"is a list, not a valid {base}"

@@ -280,3 +280,18 @@ def test_events_actions_and_action_interactions_take_values_of_their_types(strea
     )
     action_interactions = data.table(streams.group, "ACTION_INTERACTIONS")
     assert action_interactions is not None and action_interactions.column_values("CHANNEL") == ["email"]
+
+
+def test_put_users_answers_a_huge_integer_with_an_error_not_a_crash(typed: Datasets) -> None:
+    """A JSON integer of 400 digits: float() of it overflowed inside the type check (a 500 instead of
+    InvalidInputException); an int field holds 32 bits, a long 64, so it is refused naming the field."""
+    for field in ("AGE", "SINCE"):
+        with pytest.raises(ClientError) as info:
+            typed.put_user(**{field: 10**400})
+        assert info.value.response["Error"]["Code"] == "InvalidInputException", info.value.response
+        assert f"properties.{field}" in str(info.value)
+    typed.put_user(AGE=2**31 - 1, SCORE=1.5, SINCE=2**63 - 1)
+    for field, value in (("AGE", 2**31), ("AGE", -(2**31) - 1), ("SINCE", 2**63)):
+        with pytest.raises(ClientError) as info:
+            typed.put_user(**{field: value})
+        assert info.value.response["Error"]["Code"] == "InvalidInputException", (field, value)
