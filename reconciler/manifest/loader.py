@@ -38,7 +38,7 @@ from reconciler.manifest.yamlmarks import (
 from reconciler.model.address import Address, Kind, SourceLocation
 from reconciler.model.spec import API_VERSION, Lifecycle, Metadata, StackSpec
 from reconciler.model.state import DesiredResource, DesiredState, Stack
-from reconciler.model.variables import VariableText, integer_from_variable, number_from_variable
+from reconciler.model.variables import NumberText, integer_from_variable, number_from_variable
 
 DEFAULT_STACK_NAME = "default"
 ENVELOPE_KEYS = ("apiVersion", "kind", "metadata", "spec", "lifecycle")
@@ -454,7 +454,7 @@ def _set_number(data: Any, loc: tuple[Any, ...], wanted: str, number: Any) -> bo
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         ):
             parent, key, node = node, part, node[part]
-    if parent is None or not isinstance(node, VariableText) or node != wanted:
+    if parent is None or not isinstance(node, NumberText) or node != wanted:
         return False
     parent[key] = number
     return True
@@ -472,7 +472,7 @@ def validate_model(model: Any, raw: Any) -> Any:
         for error in exc.errors():
             convert = _NUMBER_ERRORS.get(error["type"])
             wanted = error.get("input")
-            if convert is None or not isinstance(wanted, VariableText):
+            if convert is None or not isinstance(wanted, NumberText):
                 continue
             number = convert(wanted)
             if number is not wanted:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.manifest.problems import Reporter, Severity
 from reconciler.manifest.yamlmarks import MarkedDocument, Path
-from reconciler.model.variables import VariableText
+from reconciler.model.variables import PlainNumber, VariableText
 
 
 def short(value: Any, limit: int = 60) -> str:
@@ -100,6 +100,10 @@ def _number_hint(field: str, value: Any, integer: bool) -> str | None:
             f"{'an integer' if integer else 'a number'}: set it in the Stack's `variables`, e.g. "
             f'`{value.name}: "{example}"`'
         )
+    if isinstance(value, PlainNumber):  # `1e3` unquoted: a number, but not written as an integer
+        number = float(value)
+        whole = f": `{field}: {int(number)}`" if number.is_integer() else f", e.g. `{field}: {example}`"
+        return f"write a whole number without an exponent{whole}"
     if isinstance(value, bool):
         return f"true/false is not a number: write one, e.g. `{field}: {example}`"
     if isinstance(value, str):

@@ -161,7 +161,8 @@ def render_reference() -> str:
         "Number fields (integer, number) take YAML numbers, as that schema says: `true`/`false`, a",
         'quoted `"5"` and, for an integer, `5.0` are errors. The one exception is a value that is exactly',
         "one variable, for numbers that differ per environment: `minProvisionedTPS: ${tps}` with",
-        '`variables: {tps: "10"}` in the Stack is 10 (the variable must spell an integer there).',
+        '`variables: {tps: "10"}` in the Stack is 10 (the variable must spell an integer there). An',
+        "unquoted `2e-1` is a number, as in YAML 1.2 and JSON (YAML 1.1 would read it as text).",
         "",
         "## Document envelope",
     ]

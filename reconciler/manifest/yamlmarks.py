@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.model.variables import VariableText
+from reconciler.model.variables import PLAIN_EXPONENT, PlainNumber, VariableText
 
 try:  # the C parser is ~10x faster; fall back to the pure Python one when libyaml is missing
     from yaml import CSafeLoader as _BaseLoader
@@ -269,6 +269,8 @@ class _Builder:
             single_line = node.start_mark.line == node.end_mark.line
             if single_line and node.style in (None, "'", '"'):
                 self.doc.scalar_styles[path] = node.style or "plain"
+            if not node.style and PLAIN_EXPONENT.fullmatch(value):  # plain: None, or "" from libyaml
+                return PlainNumber(value)  # `2e-1` unquoted: a number to YAML 1.2 (model/variables.py)
             if self.subst is not None:
                 value = self.subst.apply(value, mark, single_line and node.style is None, self.problems, path)
         return value

@@ -16,7 +16,26 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
-class VariableText(str):
+class NumberText(str):
+    """A string scalar that a number field may read as the number it spells (the subclasses say why); any
+    other string in a number field stays refused."""
+
+    __slots__ = ()
+
+
+class PlainNumber(NumberText):
+    """An unquoted scalar in exponent form without a dot (`2e-1`, `1E5`): YAML 1.1, which PyYAML reads,
+    makes it a string, but YAML 1.2, JSON and the editors checking the manifests' JSON schema read a number,
+    and so does a number field (it took it through pydantic's lax coercion before numbers were strict)."""
+
+    __slots__ = ()
+
+
+#: What YAML 1.2 reads as a number but PyYAML's YAML 1.1 resolver leaves a string: no dot, an exponent.
+PLAIN_EXPONENT = re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+")
+
+
+class VariableText(NumberText):
     """A string scalar whose whole text was one `${variable}` (after substitution: the variable's value);
     `name` is the variable's, so an error at a number field can say which Stack variable to change."""
 
@@ -29,15 +48,15 @@ class VariableText(str):
 
 
 def integer_from_variable(value: Any) -> Any:
-    """The int a `VariableText` spells (surrounding blanks ignored); any other value unchanged."""
-    if isinstance(value, VariableText) and _INTEGER.fullmatch(value.strip()):
+    """The int a `NumberText` spells (surrounding blanks ignored); any other value unchanged."""
+    if isinstance(value, NumberText) and _INTEGER.fullmatch(value.strip()):
         return int(value.strip())
     return value
 
 
 def number_from_variable(value: Any) -> Any:
-    """The int or float a `VariableText` spells (no nan/inf); any other value unchanged."""
-    if isinstance(value, VariableText):
+    """The int or float a `NumberText` spells (no nan/inf); any other value unchanged."""
+    if isinstance(value, NumberText):
         text = value.strip()
         if _INTEGER.fullmatch(text):
             return int(text)

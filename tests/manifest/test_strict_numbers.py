@@ -175,3 +175,24 @@ def test_a_variable_fills_a_number_inside_a_map(tmp_path: Any) -> None:
     spec = desired.resources[Address(Kind.CAMPAIGN, "c")].spec
     assert isinstance(spec, CampaignSpec) and spec.minProvisionedTPS == 1
     assert spec.promotion is not None and spec.promotion.maxRegression == {"precision_at_25": 1.0}
+
+
+def test_an_unquoted_exponent_is_a_number_as_in_yaml_1_2(tmp_path: Any) -> None:
+    """`2e-1` unquoted is a number in YAML 1.2, JSON and the editors checking the JSON schema; PyYAML (YAML
+    1.1) reads it as a string, which the strict number fields refused with the hint "write the number without
+    quotes: `...: 2e-1`", exactly what was written (6dad56d took it, through lax coercion)."""
+    from reconciler.errors import ManifestError
+    from reconciler.model.address import Address, Kind
+
+    desired = _stack_with_tps(tmp_path, "'1'", "1\n  promotion:\n    maxRegression: {precision_at_25: 2e-1}")
+    spec = desired.resources[Address(Kind.CAMPAIGN, "c")].spec
+    assert isinstance(spec, CampaignSpec) and spec.promotion is not None
+    assert spec.promotion.maxRegression == {"precision_at_25": 0.2}
+    # an integer field wants an integer: 1e3 is refused with what to write, a quoted "2e-1" stays refused
+    with pytest.raises(ManifestError) as info:
+        _stack_with_tps(tmp_path, "'1'", "1E3")
+    text = info.value.render()
+    assert "must be an integer (got '1E3')" in text and "`minProvisionedTPS: 1000`" in text, text
+    assert "without quotes" not in text, text
+    with pytest.raises(ManifestError):
+        _stack_with_tps(tmp_path, "'1'", "1\n  promotion:\n    maxRegression: {precision_at_25: '2e-1'}")
