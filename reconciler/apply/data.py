@@ -140,7 +140,7 @@ class Data(Crud):
         jobs = self.api.import_jobs(
             dataset_arn, with_tags=False
         )  # names and statuses; the record reads its own
-        job_arn, attempt = self._existing_import(jobs, base)
+        job_arn, attempt = self._existing_import(jobs, base, self._imported_before(step.address))
         if job_arn is None:
             if uploaded is None:
                 self._check_source_unchanged(step, planned)
@@ -232,14 +232,26 @@ class Data(Crud):
                 "changed since the plan",
             )
 
+    def _imported_before(self, address: Address) -> frozenset[str]:
+        """The import jobs already done when this apply read the account: none of them is this plan's import
+        (the plan imports again although one of them has the same data location, fingerprint, trigger and
+        mode, e.g. because the object it read was replaced while it ran), so none is taken for it."""
+        live = self.live.resources.get(address)
+        if live is None:
+            return frozenset()
+        return frozenset(j.arn for j in live.imports if normalize_status(j.status) == "ACTIVE")
+
     @staticmethod
-    def _existing_import(jobs: list[LiveImportJob], base: str) -> tuple[str | None, int]:
-        """The job of this import already running or done (a rerun), else None and the attempt number."""
+    def _existing_import(
+        jobs: list[LiveImportJob], base: str, done_before: frozenset[str] = frozenset()
+    ) -> tuple[str | None, int]:
+        """The job of this import already running or done (a rerun), else None and the attempt number.
+        Jobs in `done_before` (done before this apply read the account) only count as attempts."""
         attempt = 1
         for job in jobs:
             if job.name == base or job.name.startswith(base + "-r"):
                 status = normalize_status(job.status)
-                if status in _imports().in_progress or status == "ACTIVE":
+                if job.arn not in done_before and (status in _imports().in_progress or status == "ACTIVE"):
                     return job.arn, attempt
                 attempt += 1
         return None, attempt

@@ -135,7 +135,8 @@ def source_reasons(
     location = source.dataLocation
     recorded = last.tags.get(TAG_SOURCE_ETAG)
     recorded_local = last.tags.get(TAG_SOURCE_SHA256)
-    if recorded_local is None and local_md5 is not None and recorded == local_md5:
+    legacy = recorded_local is None and local_md5 is not None and recorded == local_md5
+    if legacy:
         recorded_local = local  # an earlier version recorded the file's MD5 as source-etag
     if local is not None and local != recorded_local:
         note = (
@@ -143,8 +144,11 @@ def source_reasons(
             f"apply uploads it to {location} first"
         )
         return [Reason.SOURCE_CHANGED], [note]
-    if local is not None and recorded_local == local and recorded == local_md5:
-        return [], []  # imported by an earlier version from this very file: the object may be re-encrypted
+    if local is not None and legacy:
+        # imported by an earlier version from this very file: the object may be re-encrypted. An import that
+        # recorded the SHA-256 recorded the object's own ETag (the file's MD5 for a single-part upload):
+        # that one is compared with the object now, which another writer may have replaced
+        return [], []
     if etag is not None and recorded is not None and recorded != etag:
         return [Reason.SOURCE_CHANGED], []
     if etag is None and source.localFile:

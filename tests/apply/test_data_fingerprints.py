@@ -275,3 +275,44 @@ def test_uploaded_object_replaced_by_another_writer_before_the_import_is_not_imp
     assert "s3://mini-data/interactions.csv was replaced right after the upload" in details
     assert "nothing was imported" in details and "plan again" in details
     assert _counts(mini) == before
+
+
+def _replace_during_the_import_job(mini, body: bytes) -> list[str]:
+    """Right after CreateDatasetImportJob (once), another writer puts `body` at the data location."""
+    s3 = mini.target.s3
+    replaced: list[str] = []
+
+    def replace_object(**_: object) -> None:
+        if not replaced:
+            put = s3.put_object(Bucket="mini-data", Key="interactions.csv", Body=body)
+            replaced.append(put["ETag"].strip('"'))
+
+    mini.personalize.meta.events.register("after-call.personalize.CreateDatasetImportJob", replace_object)
+    return replaced
+
+
+def test_uploaded_local_file_replaced_while_the_import_job_runs_is_imported_again_by_the_next_plan(
+    mini,
+) -> None:
+    """The localFile variant of the test above: the upload (a single part, so its ETag is the file's MD5)
+    is replaced while the import job runs. The step fails ("plan again: it imports the object as it is
+    now"), and the next plan must indeed import again (upload the file first): the job is tagged with the
+    file's SHA-256 and MD5-like ETag, but the object there now has another ETag."""
+    assert mini.apply().exit_code == 0
+    local = mini.root / "data" / "interactions.csv"
+    original = local.read_bytes()
+    local.write_bytes(original + original.splitlines(keepends=True)[-1])
+    reviewed = _saved(mini.plan())
+    replaced = _replace_during_the_import_job(mini, original + original.splitlines(keepends=True)[1])
+    imports, versions = _counts(mini)
+    result = mini.apply(saved_plan=reviewed)
+    assert replaced and result.exit_code == 1
+    assert "was replaced since import job" in "\n".join(result.summary().details())
+    assert _counts(mini) == (imports + 1, versions)
+    again = mini.plan()
+    assert [c.action for c in again.changes if c.action is Action.IMPORT] == [Action.IMPORT]
+    # a new import job reads the file uploaded again (the done job, same file and fingerprint, may have
+    # read the other object: it is not "this import, already done"), and the training follows it
+    assert mini.apply().exit_code == 0
+    assert _counts(mini)[0] == imports + 2
+    assert _costly(mini.plan()) == []
