@@ -497,15 +497,17 @@ class StackLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not isinstance(exc, KeyboardInterrupt):
-            self.release()
-            return
-        try:  # Ctrl-C: release if we can, and let the interrupt (not a lock error) end the apply
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        try:  # after Ctrl-C: release if we can, and let the interrupt (not a lock error) end the apply
             self.release()
         except (ApiError, BotoCoreError) as error:
+            if not interrupted:
+                raise
             self.release_error = str(error)
-        except KeyboardInterrupt:
-            self.release_error = "interrupted again while releasing it"
+        except KeyboardInterrupt:  # Ctrl-C while releasing (again, or for the first time at the end)
+            self.release_error = f"interrupted {'again ' if interrupted else ''}while releasing it"
+            if not interrupted:
+                raise
 
 
 def lost_lock_note(newer: Lease, now: float) -> str:
@@ -528,17 +530,19 @@ def interrupted_note(lock: StackLock | None) -> str:
         holder = lock.lost.describe(lock.clock.now())
         return (
             f"Interrupted. Another apply had taken the stack lock over ({holder}); this one had nothing to "
-            f"release. {keeps}. Let that apply finish, then plan again."
+            f"release. {keeps.capitalize()}. Let that apply finish, then plan again."
         )
     epoch = lock.epoch if lock.epoch is not None else lock.trying
     where = f"SSM parameter {epoch_parameter(lock.stack, epoch)}" if epoch is not None else lock.path
-    why = (
-        f"the stack lock could not be released ({lock.release_error})"
-        if lock.release_error
-        else ("the stack lock may have been taken (interrupted while taking it) and was not released")
-    )
+    if lock.release_error:
+        why = f"the stack lock could not be released ({lock.release_error})"
+    elif lock.epoch is not None and lock.trying is None:
+        why = "the stack lock was taken and not released"
+    else:
+        why = "the stack lock may have been taken (interrupted while taking it) and was not released"
     return (
         f"Interrupted: {why}; {where} stays held until its lease expires "
-        f"({_age(lock.lease_seconds)} after its last renewal). {keeps}. Run apply again after that, or now "
+        f"({_age(lock.lease_seconds)} after its last renewal). {keeps.capitalize()}. Run apply again after "
+        "that, or now "
         "with --break-lock once you are sure no other apply of this stack is running."
     )

@@ -75,3 +75,19 @@ def test_ctrl_c_when_the_lock_cannot_be_released_says_to_break_it(
     assert "the stack lock could not be released (Could not write the stack lock" in result.output
     assert epoch_parameter(mini.desired.stack.name, current.epoch) in result.output
     assert "--break-lock" in result.output and "The stack lock was released" not in result.output
+
+
+def test_ctrl_c_while_releasing_after_the_apply_says_the_lock_was_taken_not_interrupted_taking_it(
+    mini: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C lands while the lock is released at the end of the apply (the release call in flight): the lock
+    was taken and is still held. The message must say so, not that apply was interrupted while taking it."""
+    monkeypatch.setattr(StackLock, "release", _interrupt)
+    result = _apply(mini, monkeypatch)
+    assert result.exit_code == 130, result.output
+    current = _lock(mini).current()
+    assert current is not None and current.state == "held"
+    assert "interrupted while taking it" not in result.output
+    assert "the stack lock could not be released (interrupted while releasing it)" in result.output
+    assert epoch_parameter(mini.desired.stack.name, current.epoch) in result.output
+    assert "--break-lock" in result.output
