@@ -203,6 +203,29 @@ def apply_command(
     raise typer.Exit(code)
 
 
+def _plan_command(
+    source: Path,
+    stack: Path | None,
+    *,
+    retrain: list[str],
+    prune: bool | None,
+    allow_data_loss: bool,
+    local: bool,
+    endpoint_url: str | None,
+    region: str | None,
+) -> str:
+    """The `plan` command of these manifests, stack file, plan options and target (what a hint repeats)."""
+    import shlex
+
+    from reconciler.commands.plan_cmd import target_args
+
+    command = f"personalize-gitops plan {shlex.quote(str(source))}"
+    command += f" --stack {shlex.quote(str(stack))}" if stack is not None else ""
+    options = given_plan_options(retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
+    command += "".join(f" {option}" for option in options if option.startswith("--"))
+    return command + target_args(local=local, endpoint_url=endpoint_url, region=region)
+
+
 def _no_terminal_hint(
     path: Path,
     stack: Path | None,
@@ -215,17 +238,18 @@ def _no_terminal_hint(
     region: str | None,
 ) -> str:
     """What to run instead of a confirmation: the plan command of the same manifests, options and target."""
-    import shlex
-
-    from reconciler.commands.plan_cmd import target_args
-
     if _is_plan_file(path):
         return "rerun with --auto-approve: a saved plan is applied exactly as it was shown by `plan --out`"
-    command = f"personalize-gitops plan {shlex.quote(str(path))}"
-    command += f" --stack {shlex.quote(str(stack))}" if stack is not None else ""
-    options = given_plan_options(retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
-    command += "".join(f" {option}" for option in options if option.startswith("--"))
-    command += target_args(local=local, endpoint_url=endpoint_url, region=region)
+    command = _plan_command(
+        path,
+        stack,
+        retrain=retrain,
+        prune=prune,
+        allow_data_loss=allow_data_loss,
+        local=local,
+        endpoint_url=endpoint_url,
+        region=region,
+    )
     return f"review the plan (`{command}`) and rerun with --auto-approve"
 
 
@@ -242,15 +266,16 @@ def _plan_again_command(
     file and plan options (recorded in the plan), this apply's target, the same file."""
     import shlex
 
-    from reconciler.commands.plan_cmd import target_args
-
-    command = f"personalize-gitops plan {shlex.quote(str(source))}"
-    command += f" --stack {shlex.quote(str(stack))}" if stack is not None else ""
-    flags = given_plan_options(
-        retrain=sorted(options.retrain), prune=options.prune, allow_data_loss=bool(options.allow_data_loss)
+    command = _plan_command(
+        source,
+        stack,
+        retrain=sorted(options.retrain),
+        prune=options.prune,
+        allow_data_loss=bool(options.allow_data_loss),
+        local=local,
+        endpoint_url=endpoint_url,
+        region=region,
     )
-    command += "".join(f" {flag}" for flag in flags if flag.startswith("--"))
-    command += target_args(local=local, endpoint_url=endpoint_url, region=region)
     return f"{command} --out {shlex.quote(str(planfile_path))}"
 
 
