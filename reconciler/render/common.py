@@ -60,7 +60,10 @@ def header(change: Change) -> str:
         text = what[change.action]
     payload = change.payload
     if change.action is Action.RETRAIN and isinstance(payload, TrainPayload) and payload.continues:
-        text = "continues the training of an apply that did not complete (no new version unless it failed)"
+        text = (
+            "continues the training of an apply that did not complete (a new version only if that one failed "
+            "or never started)"
+        )
     if kept_orphan(change):
         text = "is not in the manifests and is kept"
     if not change.allowed:

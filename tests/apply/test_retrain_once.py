@@ -115,3 +115,39 @@ def test_the_run_record_survives_a_kill_and_a_break_lock_and_ends_with_a_complet
     fresh.acquire()
     assert fresh.interrupted() is None
     fresh.release()
+
+
+def test_the_continued_training_header_does_not_promise_no_new_version_when_it_never_started(
+    mini: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The killed apply recorded its `--retrain sims` request (before its plan ran) and died before the
+    training started: the rerun trains a new, billed version. The change's header must not say "no new
+    version unless it failed"."""
+    from reconciler.commands import plan_cmd
+
+    assert mini.apply().exit_code == 0
+    killed = StackLock(mini.target.ssm, mini.desired.stack.name, clock=mini.clock)
+    killed.acquire()
+    killed.record_run({"sims": "never-started"})  # then kill -9 before the training step
+    assert StackLock(mini.target.ssm, mini.desired.stack.name, clock=mini.clock).break_lock() is not None
+
+    class Unclosed:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(mini.target, name)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(plan_cmd, "open_cli_target", lambda **_: Unclosed())
+    options: dict[str, Any] = dict(
+        path=mini.manifests, stack=None, output_format="text", out=None, detailed_exitcode=False,
+        endpoint_url=None, local=False, region=None, colour=False,
+    )  # fmt: skip
+    assert plan_cmd.run_plan(**options, retrain=["sims"]) == 0
+    out = capsys.readouterr().out
+    assert "Solution/sims continues the training of an apply that did not complete" in out, out
+    assert "no new version unless it failed" not in out
+    assert "a new version only if that one failed or never started" in out
+    before = len(_versions(mini))
+    assert mini.apply(plan_options=RETRAIN).exit_code == 0
+    assert len(_versions(mini)) == before + 1  # it never started: this apply trains it
