@@ -8,7 +8,8 @@ Semantics (developer guide, "Filter expression elements" and "Filtering real-tim
   only: the data plane refuses such a filter for the others, ``uses_current_item``).
 * ``Interactions.FIELD`` conditions test the *requesting user's* interactions: an item matches when the user
   has an interaction with it satisfying the conditions; ``EVENT_TYPE`` compares case-insensitively and
-  ``("*")`` means any event type.
+  ``("*")`` means any event type. ``EVENT_TYPE`` is the only field CreateFilter takes on interactions data
+  ("you can only filter based on event type", dg/filter-expression-guidelines-requirements).
 * ``ActionID`` filters (GetActionRecommendations) read ``Actions.FIELD`` like ``Items.FIELD`` and
   ``Action_Interactions.FIELD`` like ``Interactions.FIELD``, on the Actions and Action interactions datasets.
 * ``UserID`` filters (batch segment jobs) select users: ``Users.FIELD`` tests the candidate user's record,

@@ -38,6 +38,15 @@ def create_filter(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         schema = ctx.get("schema", datasets[0]["schemaArn"], "schema")
         if ref.field.upper() not in {f["name"].upper() for f in schema["_fields"]}:
             raise invalid(f"Field {ref.field} is not in the schema of the {ref.dataset} dataset.")
+        if ref.dataset in ("INTERACTIONS", "ACTION_INTERACTIONS") and ref.field.upper() != "EVENT_TYPE":
+            # "If you are filtering based on item or action interactions data, you can only filter based
+            # on event type" (dg/filter-expression-guidelines-requirements)
+            name = "Interactions" if ref.dataset == "INTERACTIONS" else "Action_Interactions"
+            raise invalid(
+                f"Invalid filter expression: {name}.{ref.field} cannot be filtered; filters on interactions "
+                "data can use only EVENT_TYPE. Filter items with Items.FIELD (or users with Users.FIELD) "
+                "instead."
+            )
     siblings = ctx.live("filter", datasetGroupArn=group["datasetGroupArn"])
     ctx.quota("filters_per_dataset_group", len(siblings), "filters in this dataset group")
     arn = ctx.arn("filter", name)

@@ -183,6 +183,10 @@ def _check_field(
     return types, bool(field.textual)
 
 
+#: Datasets whose filter conditions may only name EVENT_TYPE.
+INTERACTION_DATASETS = frozenset({"Interactions", "Action_Interactions"})
+
+
 def _check_condition(
     ctx: Context,
     error: ErrorFn,
@@ -196,6 +200,15 @@ def _check_condition(
     if ref.dataset == "CurrentItem":
         return
     info = _check_field(error, datasets, ref, fields, missing, group)
+    if ref.dataset in INTERACTION_DATASETS and ref.field.upper() != "EVENT_TYPE" and info is not None:
+        error(
+            f"{ref.dataset}.{ref.field}: filters on interactions data can only use EVENT_TYPE",
+            ref.position,
+            'the service refuses other Interactions fields (ITEM_ID, contextual metadata): "If you are '
+            'filtering based on item or action interactions data, you can only filter based on event type" '
+            "(dg/filter-expression-guidelines-requirements); filter items with Items.FIELD instead",
+        )
+        return
     for value in condition.values:
         is_event_type = ref.dataset == "Interactions" and ref.field.upper() == "EVENT_TYPE"
         if value.kind == "string" and value.text == "*" and not is_event_type:
