@@ -116,3 +116,47 @@ def test_the_docs_no_longer_say_context_is_ignored() -> None:
     assert "``context`` moves user-personalization and ranking answers by a stand-in" in doc
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert "What it does not emulate (runtime details such as `context`" not in readme
+
+
+def test_a_context_value_whose_interactions_were_all_deleted_weighs_like_one_never_seen(env: Env) -> None:
+    """A value the data once had but no interaction has any more (a data deletion job removed its user)
+    carries no evidence, like a value never seen: the answer is the plain one, and no numpy warning (0/0)
+    reaches the caller's terminal or the ``emulator serve`` log. Before, the lift was NaN (RuntimeWarning:
+    invalid value) and the scoring fell back to the plain answer only because NaN is not > 0."""
+    import warnings
+
+    csv = _csv() + b"".join(f"i{i},gone,click,{1_700_100_000 + i},Maybe\n".encode() for i in range(5))
+    contextual = Contextual.__new__(Contextual)
+    contextual.env = env
+    contextual.group = env.trainable_group("ctx", csv=csv)
+    contextual.runtime = emulated_client(env.emulator, REGION, service="personalize-runtime")
+    campaign = contextual.campaign("aws-user-personalization")
+    ranking = contextual.campaign("aws-personalized-ranking")
+    job = env.client.create_data_deletion_job(
+        jobName="forget",
+        datasetGroupArn=contextual.group,
+        roleArn=env.role,
+        dataSource={"dataLocation": env.put("forget.csv", b"USER_ID\ngone\n")},
+    )
+    described = env.client.describe_data_deletion_job(dataDeletionJobArn=job["dataDeletionJobArn"])
+    assert described["dataDeletionJob"]["status"] == "COMPLETED"
+
+    def top(**extra: object) -> list[str]:
+        return _items(
+            contextual.runtime.get_recommendations(campaignArn=campaign, userId="u3", numResults=10, **extra)
+        )
+
+    def ranked(**extra: object) -> list[str]:
+        answer = contextual.runtime.get_personalized_ranking(
+            campaignArn=ranking, userId="u3", inputList=[f"i{i}" for i in range(20, 40)], **extra
+        )
+        return _items(answer, "personalizedRanking")
+
+    plain, plain_ranking = top(), ranked()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        deleted, never = top(context={"DISCOUNT": "Maybe"}), top(context={"DISCOUNT": "Never"})
+        deleted_ranking = ranked(context={"DISCOUNT": "Maybe"})
+    assert [str(w.message) for w in caught] == []
+    assert deleted == never == plain
+    assert deleted_ranking == plain_ranking

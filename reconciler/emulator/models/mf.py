@@ -378,18 +378,25 @@ def context_lift(model: FactorModel, table: Table, context: Mapping[str, str]) -
     """Per-item weights (aligned with ``model.item_ids``) for a request's ``context``: each item's lift under
     the given values, ``P(value | item) / P(value)`` over ``table``'s interactions (the product over the
     context's fields), smoothed towards 1 by ``CONTEXT_PRIOR`` pseudo-interactions. A field the table lacks,
-    or a value no interaction has, weighs 1. A stand-in for the service's contextual model [INF]."""
+    or a value no interaction has (never seen, or its interactions were all deleted since), carries no
+    evidence and weighs 1, as does any context when the table has no interaction. A stand-in for the
+    service's contextual model [INF]."""
     rows = table.item >= 0
     size = len(table.items)
     total = np.bincount(table.item[rows], minlength=size).astype(np.float64)
     lift = np.ones(size, np.float64)
+    interactions = int(rows.sum())
     for key, value in context.items():
         column = table.columns.get(key.upper())
         code = column[1].get(value) if column is not None else -1
         if column is None or code < 0:
             continue
         match = rows & (column[0] == code)
-        share = float(match.sum()) / float(rows.sum())
+        # the vocabulary keeps values whose rows are gone (a data deletion job): no rows, no evidence
+        matched = int(match.sum())
+        if not matched:
+            continue
+        share = matched / interactions
         hits = np.bincount(table.item[match], minlength=size).astype(np.float64)
         lift *= (hits + CONTEXT_PRIOR * share) / (total + CONTEXT_PRIOR) / share
     weights = np.ones(len(model.item_ids), np.float64)
