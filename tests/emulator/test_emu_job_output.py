@@ -522,3 +522,52 @@ def test_segment_input_files_hold_at_most_the_documented_queries(env: Env) -> No
         job = env.client.describe_batch_segment_job(batchSegmentJobArn=arn)["batchSegmentJob"]
         assert job["status"] == "CREATE FAILED"
         assert f"{recipe}-over.json" in job["failureReason"] and str(limit) in job["failureReason"]
+
+
+def test_a_batch_segment_job_builds_its_user_filter_once(env: Env, monkeypatch: Any) -> None:
+    """A segment line's filter depends only on its filterValues (a segment has no requesting user), so a job
+    binds its UserID filter once per distinct filterValues, not once per line: before, each of up to 500
+    lines rebuilt it and scanned every interaction again. The answers stay those of a filter per line."""
+    from reconciler.emulator.filtering import ItemFilter
+
+    csv_body = interactions_csv(users=300, per_user=4)  # some users never ordered or viewed
+    dg = env.trainable_group(csv=csv_body)
+    affinity = env.version(
+        env.client.create_solution(
+            name="affinity",
+            datasetGroupArn=dg,
+            recipeArn="arn:aws:personalize:::recipe/aws-item-affinity",
+        )["solutionArn"]
+    )
+    not_buyers = env.client.create_filter(
+        name="not-buyers",
+        datasetGroupArn=dg,
+        filterExpression="EXCLUDE UserID WHERE Interactions.EVENT_TYPE IN ($TYPES)",
+    )["filterArn"]
+    _settle(env)
+    scans: list[int] = []
+    original = ItemFilter._interaction_users
+
+    def counted(self: Any, *args: Any) -> set[str]:
+        scans.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(ItemFilter, "_interaction_users", counted)
+    orders = '{"TYPES": "\\"OrderCompleted\\""}'
+    lines = [f'{{"itemId": "i{k}", "filterValues": {orders}}}' for k in range(20)]
+    lines += ['{"itemId": "i1", "filterValues": {"TYPES": "\\"ProductViewed\\""}}', '{"itemId": "i2"}']
+    out = _segment(env, affinity, "not-buyers", lines, numResults=40, filterArn=not_buyers)
+    assert len(scans) == 2, len(scans)  # one per distinct filterValues; the last line drops its clause
+    buyers = {row.split(",")[1] for row in csv_body.decode().splitlines()[1:] if ",OrderCompleted," in row}
+    viewers = {row.split(",")[1] for row in csv_body.decode().splitlines()[1:] if ",ProductViewed," in row}
+    model = env.emulator.models.for_version(affinity)
+    assert model is not None
+    assert all(line["output"]["recommendedUsers"] for line in out)
+    for k, line in enumerate(out[:20]):
+        everyone = [u for u, _ in model.segment([f"i{k}"], 300)]
+        assert line["output"]["recommendedUsers"] == [u for u in everyone if u not in buyers][:40]
+    assert (
+        out[20]["output"]["recommendedUsers"]
+        == [u for u, _ in model.segment(["i1"], 300) if u not in viewers][:40]
+    )
+    assert out[21]["output"]["recommendedUsers"] == [u for u, _ in model.segment(["i2"], 40)]
