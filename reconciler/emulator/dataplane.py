@@ -548,13 +548,19 @@ def get_action_recommendations(ctx: Context, params: dict[str, Any]) -> dict[str
 # ========================================================================================== events
 
 
+def _not_json(token: str) -> Any:
+    """``properties`` are JSON, which has no NaN or Infinity (RFC 8259): Python's json.loads takes them (and
+    ``json.dumps(float("nan"))`` writes them), the service's parser does not."""
+    raise ValueError(f"{token} is not JSON; give a finite number, or null for a nullable field")
+
+
 def _properties(raw: str | None, where: str, fields: Fields) -> dict[str, str | None]:
     """A ``properties`` JSON string -> upper-case schema field names -> string values; a value the type of
     its schema field cannot hold is refused (``property_problem``), naming the field."""
     if not raw:
         return {}
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw, parse_constant=_not_json)
     except ValueError as exc:
         raise invalid(f"{where}: properties must be a JSON object in a string ({exc}).") from exc
     if not isinstance(doc, dict):

@@ -295,3 +295,25 @@ def test_put_users_answers_a_huge_integer_with_an_error_not_a_crash(typed: Datas
         with pytest.raises(ClientError) as info:
             typed.put_user(**{field: value})
         assert info.value.response["Error"]["Code"] == "InvalidInputException", (field, value)
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_properties_with_a_nan_or_infinity_token_are_not_json_and_are_refused(
+    typed: Datasets, token: str
+) -> None:
+    """``properties`` is a JSON string, and JSON (RFC 8259) has no NaN or Infinity: Python's json.loads takes
+    them (and json.dumps writes them for float("nan")), so the emulator stored "nan" / "inf" in a double
+    field where the service's JSON parser refuses the string. Now InvalidInputException names the token."""
+    for call, arn, key, record in (
+        (typed.events.put_items, typed.arns["Items"], "items", {"itemId": "i1"}),
+        (typed.events.put_users, typed.arns["Users"], "users", {"userId": "u1"}),
+    ):
+        field = "price" if key == "items" else "score"
+        with pytest.raises(ClientError) as info:
+            call(datasetArn=arn, **{key: [{**record, "properties": f'{{"{field}": {token}}}'}]})
+        message = _refused(info)
+        assert f"{key}[0]: properties" in message and token in message and "not JSON" in message
+    data = typed.env.emulator.data
+    assert all(t is None or not len(t) for t in (data.items(typed.group), data.users(typed.group)))
+    typed.put_item(price=1e308)  # the largest doubles are numbers
+    typed.put_user(score="1e-3")
