@@ -101,7 +101,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "Generate manifests from existing dataset groups (plan on them then shows only `adopt`).",
     ),
     "ci": LazyCommand("ci_cmd", "app", "Steps of the GitHub workflows.", group=True),
-    "emulator": LazyCommand("emulator_cmd", "app", "Run the local Amazon Personalize emulator.", group=True),
+    "emulator": LazyCommand(
+        "emulator_cmd",
+        "app",
+        "Run the local Amazon Personalize emulator (serve), or prepare its account for imports (prepare).",
+        group=True,
+    ),
 }
 
 
