@@ -31,6 +31,12 @@ def _interrupt(*_: Any, **__: Any) -> Any:
     raise KeyboardInterrupt
 
 
+def _interrupt_release(self: StackLock) -> bool:
+    # stop the heartbeat as release does: left running, it renews epoch 1 of 'mini' in later tests' moto SSM
+    self._stop_heartbeat()
+    raise KeyboardInterrupt
+
+
 def _apply(mini: World, monkeypatch: pytest.MonkeyPatch) -> Any:
     from reconciler.commands import apply_cmd
 
@@ -64,6 +70,7 @@ def test_ctrl_c_when_the_lock_cannot_be_released_says_to_break_it(
     mini: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(self: StackLock) -> bool:
+        self._stop_heartbeat()  # as release does (see _interrupt_release)
         raise ApiError(f"Could not write the stack lock {self.path}: AccessDenied", code="AccessDenied")
 
     monkeypatch.setattr("reconciler.live.reader.read_live", _interrupt)
@@ -82,7 +89,7 @@ def test_ctrl_c_while_releasing_after_the_apply_says_the_lock_was_taken_not_inte
 ) -> None:
     """Ctrl-C lands while the lock is released at the end of the apply (the release call in flight): the lock
     was taken and is still held. The message must say so, not that apply was interrupted while taking it."""
-    monkeypatch.setattr(StackLock, "release", _interrupt)
+    monkeypatch.setattr(StackLock, "release", _interrupt_release)
     result = _apply(mini, monkeypatch)
     assert result.exit_code == 130, result.output
     current = _lock(mini).current()
