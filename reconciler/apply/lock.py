@@ -22,10 +22,16 @@ taken, when the lease was last renewed and when it expires.
   next renewal finds a higher epoch) and the lock is free for the apply that broke it.
 * clean-up: an acquisition deletes epochs older than the one it replaced (at most a few parameters exist).
 * run record: each epoch also says which trainings its apply's plan asked for with `--retrain` (solution ->
-  training key) and whether that apply ran its whole plan (`completed`). An apply takes over the requests of
-  the epoch it replaces while that one did not complete (killed, Ctrl-C, failed, timed out, cancelled), so a
-  rerun of `apply --retrain NAME` continues the interrupted training instead of paying for a second one;
-  once an apply completes, the next `--retrain` trains again. A break-lock epoch keeps the broken record.
+  training key, the solution as a 12-digit hash: `solution_id`) and whether that apply ran its whole plan
+  (`completed`). An apply takes over the requests of the epoch it replaces while that one did not complete
+  (killed, Ctrl-C, failed, timed out, cancelled), so a rerun of `apply --retrain NAME` continues the
+  interrupted training instead of paying for a second one; once an apply completes, the next `--retrain`
+  trains again. A break-lock epoch keeps the broken record. `plan --retrain` treats a live lease as a
+  running apply, not an interrupted one (it warns instead of planning to continue its training).
+* size: an epoch's value must fit a Standard SSM parameter (4 KB, `MAX_VALUE_BYTES`). The owner is cut to
+  `OWNER_MAX` bytes and each recorded training takes 34 bytes, so 108 trainings fit (at the default
+  quotas a stack holds 5 dataset groups x 10 solutions = 50). A `--retrain` of more is refused
+  before the plan runs (`RunRecordTooLarge`), never written in part.
 
 Times are read from the injected clock (the account's time: wall time on AWS, virtual time in the emulator),
 so tests drive expiry with a virtual clock. Why SSM and not S3 conditional writes or DynamoDB: see
@@ -49,8 +55,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler.errors import ApiError, LockHeldError
-from reconciler.model.state import InterruptedRun
+from reconciler.errors import ApiError, LockHeldError, ReconcilerError
+from reconciler.model.state import InterruptedRun, solution_id
 
 LOCK_PREFIX = "/personalize-gitops/locks/"
 #: Seconds a lease lasts without renewal (account clock). A killed apply blocks the stack this long at most.
@@ -58,6 +64,25 @@ DEFAULT_LEASE = 120.0
 #: Real seconds between two checks of the heartbeat thread (it renews when a third of the lease went by).
 HEARTBEAT_POLL = 1.0
 EPOCH_DIGITS = 10
+#: The most a Standard tier SSM parameter value holds (botocore's ssm model, PutParameter Value: "Standard
+#: parameters have a value limit of 4 KB"); moto does not check it, so the lock does.
+MAX_VALUE_BYTES = 4096
+#: The most an epoch's owner takes in its value (JSON-quoted); a longer one is cut (it is only shown).
+OWNER_MAX = 200
+
+
+class RunRecordTooLarge(ReconcilerError):
+    """The `--retrain` trainings of this apply do not fit in the stack lock's run record."""
+
+
+def _shown_owner(owner: str) -> str:
+    """`owner` cut so that it takes at most OWNER_MAX bytes of the lock's JSON value."""
+    if len(json.dumps(owner).encode()) <= OWNER_MAX:
+        return owner
+    cut = owner
+    while cut and len(json.dumps(cut + "...").encode()) > OWNER_MAX:
+        cut = cut[:-1]
+    return cut + "..."
 
 
 class Clock(Protocol):
@@ -117,7 +142,7 @@ class Lease:
     expires: float
     nonce: str = ""
     retrain: Mapping[str, str] = field(default_factory=dict)
-    """Run record: solution (logical name) -> training key of each training `--retrain` asked for in the
+    """Run record: `solution_id(solution)` -> training key of each training `--retrain` asked for in the
     applies since the last one that completed (this one's included)."""
     completed: bool = True
     """The apply of this epoch ran its whole plan (True for a record of an earlier version, without it)."""
@@ -136,19 +161,21 @@ class Lease:
         return f"{self.owner} (lock epoch {self.epoch}, taken {_iso(self.acquired)}, {detail})"
 
     def value(self) -> str:
+        """The parameter's JSON value (compact: it must fit in MAX_VALUE_BYTES)."""
         return json.dumps(
             {
-                "owner": self.owner,
+                "owner": _shown_owner(self.owner),
                 "state": self.state,
                 "epoch": self.epoch,
                 "acquired": self.acquired,
                 "renewed": self.renewed,
                 "expires": self.expires,
                 "nonce": self.nonce,
-                "retrain": dict(self.retrain),
+                "trainings": dict(self.retrain),
                 "completed": self.completed,
             },
             sort_keys=True,
+            separators=(",", ":"),
         )
 
     @classmethod
@@ -167,7 +194,7 @@ class Lease:
             renewed=float(data.get("renewed", 0.0)),
             expires=float(data.get("expires", 0.0)),
             nonce=str(data.get("nonce", "")),
-            retrain=_names(data.get("retrain")),
+            retrain=_trainings(data),
             completed=data.get("completed") is not False,
         )
 
@@ -178,10 +205,16 @@ class Lease:
         return InterruptedRun(by=self.describe(now), trainings=dict(self.retrain))
 
 
-def _names(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        return {}
-    return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
+def _trainings(data: Mapping[str, Any]) -> dict[str, str]:
+    """The run record of a stored value: `trainings` (solution ids), or a first version's `retrain`
+    (solution names, hashed here)."""
+    found: dict[str, str] = {}
+    old, new = data.get("retrain"), data.get("trainings")
+    if isinstance(old, dict):
+        found.update({solution_id(str(k)): v for k, v in old.items() if isinstance(v, str)})
+    if isinstance(new, dict):
+        found.update({str(k): v for k, v in new.items() if isinstance(v, str)})
+    return found
 
 
 class StackLock:
@@ -220,10 +253,14 @@ class StackLock:
         self.replaced: Lease | None = None
         """The epoch acquire() replaced (whatever its state): its run record is carried on when incomplete."""
         self.retrain: dict[str, str] = {}
-        """This epoch's run record: `--retrain` trainings (solution -> training key) not yet completed."""
+        """This epoch's run record: `--retrain` trainings (solution id -> training key) not yet completed."""
         self.completed = False
         self.trying: int | None = None
         """The epoch acquire() is creating (an interrupt there may or may not have taken the lock)."""
+        self.breaking: int | None = None
+        """The epoch break_lock() is creating (an interrupt there may or may not have broken the lock)."""
+        self.broke: Lease | None = None
+        """The lease break_lock() broke (its epoch is fenced off by a `broken` one)."""
         self.released: bool | None = None
         """release() marked our epoch released (True), found it taken over (False), or was not reached."""
         self.release_error: str | None = None
@@ -391,12 +428,40 @@ class StackLock:
         return replace(self.replaced, retrain=self.retrain).interrupted(self.clock.now())
 
     def record_run(self, retrain: Mapping[str, str]) -> None:
-        """Add the trainings this apply's plan asks for with `--retrain` to our epoch's run record, before
-        the plan runs (an interrupted run leaves them for the next apply to continue)."""
-        if retrain.items() <= self.retrain.items():
+        """Add the trainings this apply's plan asks for with `--retrain` (solution -> training key) to our
+        epoch's run record, before the plan runs (an interrupted run leaves them for the next apply to
+        continue). RunRecordTooLarge, with nothing written, when the record would not fit in the parameter."""
+        ids = {solution_id(name): key for name, key in retrain.items()}
+        if ids.items() <= self.retrain.items():
             return  # nothing new to record (most applies: no `--retrain`): no call
-        self.retrain = {**self.retrain, **retrain}
+        record = {**self.retrain, **ids}
+        self._check_fits(record, list(retrain))
+        self.retrain = record
         self._write_record()
+
+    def _check_fits(self, record: Mapping[str, str], asked: list[str]) -> None:
+        """Refuse a run record that some later write of it (released, broken by a longest owner) would not
+        fit in a Standard parameter."""
+        late = 9_999_999_999.999999  # the longest time a value holds (the year 2286)
+        worst = Lease(
+            10**EPOCH_DIGITS - 1, "x" * OWNER_MAX, "released", late, late, late, self.nonce, record, False
+        )
+        size = len(worst.value().encode())
+        if size <= MAX_VALUE_BYTES:
+            return
+        empty = len(replace(worst, retrain={}).value().encode())
+        each = (size - empty) / max(len(record), 1)
+        fits = int((MAX_VALUE_BYTES - empty) // each)
+        carried = len(record) - len(asked)
+        where = epoch_parameter(self.stack, self.epoch or 0)
+        raise RunRecordTooLarge(
+            f"apply --retrain asks for {len(asked)} trainings"
+            + (f" (plus {carried} an earlier apply that did not complete asked for)" if carried > 0 else "")
+            + f"; the stack lock's run record ({where}, a Standard SSM parameter of at most "
+            f"{MAX_VALUE_BYTES} bytes) holds at most {fits}. Nothing was changed: the plan did not run.",
+            hint=f"retrain at most {fits} solutions per apply: run apply with the first {fits} --retrain "
+            "names, then again with the others",
+        )
 
     def complete(self) -> None:
         """Record that this apply ran its whole plan: the next `--retrain` trains again. Written at once
@@ -431,6 +496,12 @@ class StackLock:
 
     def break_lock(self) -> Lease | None:
         """Free the lock whoever holds it and fence that holder off; returns the lease that was broken."""
+        try:
+            return self._break()
+        finally:
+            self.breaking = None
+
+    def _break(self) -> Lease | None:
         for _ in range(5):
             newest = self.current()
             if newest is None or newest.state != "held":
@@ -448,7 +519,9 @@ class StackLock:
                 newest.retrain,
                 newest.completed,
             )
+            self.breaking = broken.epoch
             if self._create(broken):
+                self.broke = newest
                 return newest
         raise ApiError(f"Could not break the stack lock {self.path}: it keeps changing; try again")
 
@@ -520,9 +593,10 @@ def lost_lock_note(newer: Lease, now: float) -> str:
 
 
 def interrupted_note(lock: StackLock | None) -> str:
-    """What apply says after Ctrl-C about the stack lock: never taken, released, taken over, or still held."""
+    """What apply says after Ctrl-C about the stack lock: never taken (or only broken), released, taken over,
+    or still held."""
     if lock is None or (lock.epoch is None and lock.trying is None and lock.released is None):
-        return "Interrupted before the stack lock was taken: nothing was changed. Run apply again."
+        return _not_taken_note(lock)
     keeps = "work already started (trainings, imports, campaign updates) keeps running in the account"
     if lock.released:
         return f"Interrupted. The stack lock was released; {keeps}. Run apply again to continue."
@@ -546,3 +620,24 @@ def interrupted_note(lock: StackLock | None) -> str:
         "that, or now "
         "with --break-lock once you are sure no other apply of this stack is running."
     )
+
+
+def _not_taken_note(lock: StackLock | None) -> str:
+    """Ctrl-C before this apply took the lock: nothing changed, unless --break-lock broke (or was breaking)
+    the lock of another apply."""
+    if lock is not None and lock.broke is not None:
+        broken = epoch_parameter(lock.stack, lock.broke.epoch + 1)
+        holder = lock.broke.describe(lock.clock.now())
+        return (
+            f"Interrupted after --break-lock broke the stack lock of {holder}: {broken} now fences that "
+            "apply off (its next renewal stops it) and the lock is free. This apply took no lock of its own "
+            "and changed nothing in Personalize. Run apply again (without --break-lock)."
+        )
+    if lock is not None and lock.breaking is not None:
+        breaking = epoch_parameter(lock.stack, lock.breaking)
+        return (
+            "Interrupted while --break-lock was breaking the stack lock: it may have been broken (if "
+            f"{breaking} exists, the apply that held it is fenced off and the lock is free). This apply took "
+            "no lock of its own and changed nothing in Personalize. Run apply again."
+        )
+    return "Interrupted before the stack lock was taken: nothing was changed. Run apply again."

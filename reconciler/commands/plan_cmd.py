@@ -172,9 +172,11 @@ def plan_command(
     raise typer.Exit(code)
 
 
-def with_interrupted_run(target: Any, desired: Any, live: Any) -> Any:
+def with_interrupted_run(target: Any, desired: Any, live: Any, retrain: list[str] | None = None) -> Any:
     """`--retrain` only: `live` with the `--retrain` trainings of an apply that did not complete (the stack
-    lock's run record, one GetParametersByPath), so the plan continues them as apply would."""
+    lock's run record, one GetParametersByPath), so the plan continues them as apply would. An apply that
+    holds a live lease is running, not interrupted: the plan does not continue its trainings (if it
+    completes, the next --retrain trains again) and a warning says what apply will do."""
     from dataclasses import replace
 
     from reconciler.apply.lock import StackLock
@@ -191,7 +193,25 @@ def with_interrupted_run(target: Any, desired: Any, live: Any) -> Any:
             file=sys.stderr,
         )
         return live
-    return replace(live, interrupted=newest.interrupted(target.clock.now()) if newest else None)
+    now = target.clock.now()
+    if newest is not None and newest.is_held(now):
+        running = newest.interrupted(now)
+        asked = [name for name in retrain or [] if running is not None and running.training(name)]
+        if asked:
+            from reconciler.apply.lock import epoch_parameter
+
+            where = epoch_parameter(desired.stack.name, newest.epoch)
+            print(
+                f"Warning: an apply of stack {desired.stack.name!r} is running now: "
+                f"{newest.describe(now)} (SSM parameter {where}), and it is training --retrain "
+                f"{', '.join(asked)}. This plan assumes it completes (then a --retrain trains again, as "
+                "shown). apply is refused while that apply holds the lock; if it "
+                "does not complete, apply continues its training instead of starting a second one. Plan "
+                "again after it ends",
+                file=sys.stderr,
+            )
+        return replace(live, interrupted=None)
+    return replace(live, interrupted=newest.interrupted(now) if newest else None)
 
 
 def run_plan(
@@ -240,7 +260,7 @@ def run_plan(
             import_in_background(*AFTER_READ)
             live = read_live(target, desired, concurrency=concurrency, now=target.clock.now())
             if retrain:
-                live = with_interrupted_run(target, desired, live)
+                live = with_interrupted_run(target, desired, live, retrain)
             from reconciler.live.preflight import merge as merge_preflight
             from reconciler.live.preflight import needs_checks, preflight
             from reconciler.plan import planfile

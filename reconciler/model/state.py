@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,7 +160,18 @@ class InterruptedRun:
     by: str
     """Which apply: its holder and lock epoch, as the lock describes it."""
     trainings: Mapping[str, str]
-    """Solution (logical name) -> the training key apply tagged that training with."""
+    """`solution_id(solution)` -> the training key apply tagged that training with (the record stores the
+    solution as a short hash so that it fits in the lock's SSM value whatever the names' lengths)."""
+
+    def training(self, solution: str) -> str | None:
+        """The training key recorded for `solution` (its logical name), or None."""
+        return self.trainings.get(solution_id(solution))
+
+
+def solution_id(solution: str) -> str:
+    """A solution's logical name in the stack lock's run record: 12 hex digits of its SHA-256 (48 bits: a
+    stack's few dozen names do not collide), 12 characters whatever the name's length (up to 63)."""
+    return hashlib.sha256(solution.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True, slots=True)

@@ -259,7 +259,7 @@ def add_training(
     if requested and Reason.REQUESTED not in reasons:
         notes.append("retraining was requested and is part of this training")
     interrupted = p.live.interrupted
-    continues = interrupted.trainings.get(res.address.name) if requested and interrupted else None
+    continues = interrupted.training(res.address.name) if requested and interrupted else None
     if continues and interrupted:
         notes = [
             f"continues the training --retrain {res.address.name} asked of an apply that did not complete, "

@@ -103,7 +103,7 @@ def test_the_run_record_survives_a_kill_and_a_break_lock_and_ends_with_a_complet
     rerun = lock()
     rerun.acquire()
     interrupted = rerun.interrupted()
-    assert interrupted is not None and dict(interrupted.trainings) == {"sims": "k1"}
+    assert interrupted is not None and interrupted.training("sims") == "k1"
     assert interrupted.by.startswith("broken by")  # the break-lock epoch carried the killed one's record
     rerun.release()  # Ctrl-C / cancelled: still not completed, the record stays
     completing = lock()
