@@ -126,14 +126,24 @@ def data_loader() -> Any:
         return _LOADER
 
 
-def botocore_session(profile: str | None = None) -> Any:
+def botocore_session(profile: str | None = None, *, isolated: bool = False) -> Any:
     """A new botocore session (on `profile`, when given) that loads its data through `data_loader()`, for
     `boto3.session.Session(botocore_session=...)`; with a loader of its own when the profile's `data_path`
     names other directories. Reading the profile here raises botocore's `ProfileNotFound` for an unknown
-    profile, as making the boto3 session would."""
+    profile, as making the boto3 session would. `isolated` (`--local`): no profile (not even AWS_PROFILE)
+    and no AWS config or credentials file is read."""
     import botocore.session
 
-    session = botocore.session.get_session()
+    if isolated:
+        session = botocore.session.Session(
+            session_vars={
+                "profile": (None, None, None, None),
+                "config_file": (None, None, os.devnull, None),
+                "credentials_file": (None, None, os.devnull, None),
+            }
+        )
+    else:
+        session = botocore.session.get_session()
     if profile is not None:
         session.set_config_variable("profile", profile)
     if (session.get_config_variable("data_path") or None) == _data_path():

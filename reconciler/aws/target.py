@@ -369,8 +369,8 @@ def open_target(
 ) -> Target:
     """Open the target the command line asked for (``--local``, ``--endpoint-url``, or real AWS).
 
-    Raises ``TargetError`` (with a hint) when the choice is contradictory or cannot work: both ``--local``
-    and ``--endpoint-url``, an unknown profile, no region for real AWS, no credentials for real AWS, a
+    Raises ``TargetError`` (with a hint) when the choice is contradictory or cannot work: ``--local`` with
+    ``--endpoint-url`` or ``--profile``, an unknown profile, no region or no credentials for real AWS, a
     malformed endpoint URL, an unreadable ``--local`` state file.
     """
     from reconciler.aws.calls import check_record_file
@@ -381,6 +381,16 @@ def open_target(
             "--local and --endpoint-url both given",
             hint="use --local for the embedded emulator, or --endpoint-url for a running `emulator serve`",
         )
+    if local and profile:
+        raise TargetError(
+            f"--local and --profile {profile} both given: the embedded emulator is its own account, which no "
+            "AWS profile reaches",
+            hint="drop --profile to use the emulator, or drop --local to use that profile's AWS account",
+        )
+    # AWS_REGION is the region variable of the AWS CLI and the other SDKs, and this tool documents it;
+    # botocore reads only AWS_DEFAULT_REGION (botocore/configprovider.py: 'region'), so real AWS said "no AWS
+    # region configured" and --endpoint-url took us-east-1 with AWS_REGION set. Every target reads it first.
+    region = region or os.environ.get("AWS_REGION") or None
     if local:
         return _open_local(region=region, state_path=state_path, time_scale=time_scale)
     if endpoint_url:
@@ -496,12 +506,7 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
     if time_scale <= 0:
         raise TargetError(f"--time-scale must be > 0, got {time_scale:g}")
     path = Path(state_path) if state_path is not None else Path.cwd() / DEFAULT_LOCAL_STATE
-    resolved = (
-        region
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or LOCAL_REGION_FALLBACK
-    )
+    resolved = region or os.environ.get("AWS_DEFAULT_REGION") or LOCAL_REGION_FALLBACK
     _check_local_region(resolved)
     load_error = (
         f"cannot load the local emulator state {path}",
@@ -519,12 +524,13 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
     mock = mock_aws(config={"iam": {"load_aws_managed_policies": True}} if managed else None)
     mock.start()
     try:
-        # Explicit credentials: never the user's real ones, never their AWS_PROFILE.
+        # Explicit credentials: never the user's real ones; and never their AWS_PROFILE or AWS config files
+        # (an unknown AWS_PROFILE stopped --local; a profile's settings reached the emulated account).
         session = boto3.session.Session(
             aws_access_key_id="FOOBARKEY",
             aws_secret_access_key="FOOBARSECRET",
             region_name=resolved,
-            botocore_session=botocore_session(),
+            botocore_session=botocore_session(isolated=True),
         )
         config = client_config(own_endpoints=True)
 

@@ -24,6 +24,7 @@ from reconciler.commands.common import (
     local_option,
     open_cli_target,
     plan_options,
+    profile_option,
     prune_option,
     region_option,
     retrain_option,
@@ -158,6 +159,7 @@ def apply_command(
     endpoint_url: str | None = endpoint_url_option(),
     local: bool = local_option(),
     region: str | None = region_option(),
+    profile: str | None = profile_option(),
     time_scale: float | None = typer.Option(
         None, "--time-scale", hidden=True, help="--local only: virtual seconds per wall second."
     ),
@@ -189,6 +191,7 @@ def apply_command(
             endpoint_url=endpoint_url,
             local=local,
             region=region,
+            profile=profile,
             time_scale=time_scale,
             verify=verify,
         )
@@ -356,6 +359,7 @@ def _apply(
     region: str | None,
     time_scale: float | None,
     verify: bool = False,
+    profile: str | None = None,
 ) -> int:
     from reconciler.apply.executor import ApplyOptions
     from reconciler.apply.progress import make_reporter
@@ -419,6 +423,7 @@ def _apply(
         endpoint_url=endpoint_url,
         region=region,
         default_region=desired.stack.settings.region,
+        profile=profile,
         time_scale=time_scale,
     )
     reporter = None

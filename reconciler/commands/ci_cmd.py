@@ -21,6 +21,7 @@ from reconciler.commands.common import (
     endpoint_url_option,
     local_option,
     open_cli_target,
+    profile_option,
     region_option,
     stack_option,
 )
@@ -171,6 +172,7 @@ def lock_command(
     endpoint_url: str | None = endpoint_url_option(),
     local: bool = local_option(),
     region: str | None = region_option(),
+    profile: str | None = profile_option(),
 ) -> None:
     """Show who holds the stack's apply lock and its lease age (read-only: SSM GetParametersByPath)."""
     with user_errors():
@@ -183,6 +185,7 @@ def lock_command(
             endpoint_url=endpoint_url,
             region=region,
             default_region=desired.stack.settings.region,
+            profile=profile,
         ) as target:
             now = float(target.clock.now())
             lock = StackLock(target.ssm, desired.stack.name, clock=target.clock)

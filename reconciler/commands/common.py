@@ -1,7 +1,8 @@
-"""Command-line pieces shared by the commands that talk to a target (plan, apply, import).
+"""Command-line pieces shared by the commands that talk to a target (plan, apply, verify, import, ci lock).
 
-The target options (`--endpoint-url`, `--local`, `--region`) are declared here once, with one help text, and
-`open_cli_target` turns them into an open `Target` the same way for every command.
+The target options (`--endpoint-url`, `--local`, `--region`, `--profile`) are declared here once, with one
+help text, every command that opens a target takes all four, and `open_cli_target` turns them into an open
+`Target` the same way for every command (a combination that cannot mean anything is refused there).
 
 The options that change WHAT IS PLANNED are declared here once too, and `plan` and `apply` both accept them
 with the same meaning: `--stack`, `--retrain NAME`, `--prune/--no-prune`, `--allow-data-loss`, and the price
@@ -33,6 +34,11 @@ def endpoint_url_option() -> Any:
 def local_option() -> Any:
     """`--local`: use the embedded emulator."""
     return typer.Option(False, "--local", help="Use the embedded emulator (state in .personalize-gitops/).")
+
+
+def profile_option() -> Any:
+    """`--profile`: the AWS profile (credentials, region) of real AWS or of an `--endpoint-url`."""
+    return typer.Option(None, "--profile", help="AWS profile (default: AWS_PROFILE); not with --local.")
 
 
 def region_option(help: str = REGION_HELP) -> Any:
@@ -144,9 +150,18 @@ def open_cli_target(
 ) -> Any:
     """Open the target the target options ask for; `region` falls back to `default_region` (the stack's).
 
-    `time_scale` only applies to `--local` (it is ignored otherwise, as the hidden `--time-scale` says).
+    `time_scale` (the hidden `--time-scale` of apply) is the embedded emulator's clock: given without
+    `--local` it is refused, not ignored. `open_target` refuses the other combinations.
     """
     from reconciler.aws.target import open_target
+    from reconciler.errors import TargetError
+
+    if time_scale is not None and not local:
+        raise TargetError(
+            "--time-scale without --local: it sets the clock of the embedded emulator, which this target "
+            "does not use; nothing was read or changed",
+            hint="add --local, or drop --time-scale (`emulator serve --time-scale` sets an endpoint's clock)",
+        )
 
     kwargs: dict[str, Any] = {
         "local": local,

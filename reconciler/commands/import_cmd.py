@@ -14,7 +14,13 @@ from typing import Any, TextIO
 
 import typer
 
-from reconciler.commands.common import endpoint_url_option, local_option, open_cli_target, region_option
+from reconciler.commands.common import (
+    endpoint_url_option,
+    local_option,
+    open_cli_target,
+    profile_option,
+    region_option,
+)
 from reconciler.errors import ReconcilerError
 
 DEFAULT_OUT = Path("manifests")
@@ -43,7 +49,7 @@ def import_command(
     region: str | None = region_option(
         help="AWS region (default: the stack file's in --out, then AWS_REGION)."
     ),
-    profile: str | None = typer.Option(None, "--profile", help="AWS profile (real AWS only)."),
+    profile: str | None = profile_option(),
 ) -> None:
     """Generate manifests from existing dataset groups (plan on them then shows only `adopt`)."""
     try:

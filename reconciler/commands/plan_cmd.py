@@ -19,6 +19,7 @@ from reconciler.commands.common import (
     local_option,
     open_cli_target,
     plan_option_values,
+    profile_option,
     prune_option,
     region_option,
     retrain_option,
@@ -105,15 +106,21 @@ def check_plan_out(out: Path) -> None:
         )
 
 
-def target_args(*, local: bool, endpoint_url: str | None, region: str | None) -> str:
+def target_args(
+    *, local: bool, endpoint_url: str | None, region: str | None, profile: str | None = None
+) -> str:
     """The target options a hint must repeat so the suggested command reaches the same account."""
+    import shlex
+
     text = ""
     if local:
         text += " --local"
     if endpoint_url:
-        text += f" --endpoint-url {endpoint_url}"
+        text += f" --endpoint-url {shlex.quote(endpoint_url)}"
     if region:
-        text += f" --region {region}"
+        text += f" --region {shlex.quote(region)}"
+    if profile:
+        text += f" --profile {shlex.quote(profile)}"
     return text
 
 
@@ -130,6 +137,7 @@ def plan_command(
     endpoint_url: str | None = endpoint_url_option(),
     local: bool = local_option(),
     region: str | None = region_option(),
+    profile: str | None = profile_option(),
     retrain: list[str] = retrain_option(),
     allow_data_loss: bool = allow_data_loss_option(),
     prune: bool | None = prune_option(),
@@ -149,6 +157,7 @@ def plan_command(
             endpoint_url=endpoint_url,
             local=local,
             region=region,
+            profile=profile,
             retrain=retrain,
             allow_data_loss=allow_data_loss,
             prune=prune,
@@ -225,6 +234,7 @@ def run_plan(
     local: bool,
     region: str | None,
     retrain: list[str],
+    profile: str | None = None,
     allow_data_loss: bool = False,
     prune: bool | None = None,
     colour: bool | None = None,
@@ -253,6 +263,7 @@ def run_plan(
             endpoint_url=endpoint_url,
             region=region,
             default_region=desired.stack.settings.region,
+            profile=profile,
         )
     try:
         with heap.reading():  # thousands of responses on 16 threads: rare collections that skip the manifests
@@ -294,7 +305,9 @@ def run_plan(
     sys.stdout.flush()
     if out is not None:
         save_plan_file(planfile.dumps(result), out)
-        again = source_args(path, stack) + target_args(local=local, endpoint_url=endpoint_url, region=region)
+        again = source_args(path, stack) + target_args(
+            local=local, endpoint_url=endpoint_url, region=region, profile=profile
+        )
         print(
             f"Saved the plan to {out}; apply it with `personalize-gitops apply {out}{again}`.",
             file=sys.stderr,

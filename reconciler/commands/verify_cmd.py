@@ -15,6 +15,7 @@ from reconciler.commands.common import (
     endpoint_url_option,
     local_option,
     open_cli_target,
+    profile_option,
     region_option,
     stack_option,
 )
@@ -27,11 +28,12 @@ def verify_command(
     endpoint_url: str | None = endpoint_url_option(),
     local: bool = local_option(),
     region: str | None = region_option(),
+    profile: str | None = profile_option(),
 ) -> None:
     """Ask every campaign and recommender for recommendations; fail when one does not answer as declared."""
     try:
         code = run_verify_command(
-            path=path, stack=stack, endpoint_url=endpoint_url, local=local, region=region
+            path=path, stack=stack, endpoint_url=endpoint_url, local=local, region=region, profile=profile
         )
     except ReconcilerError as exc:
         print(f"Error: {exc.render()}", file=sys.stderr)
@@ -40,14 +42,24 @@ def verify_command(
 
 
 def run_verify_command(
-    *, path: Path, stack: Path | None, endpoint_url: str | None, local: bool, region: str | None
+    *,
+    path: Path,
+    stack: Path | None,
+    endpoint_url: str | None,
+    local: bool,
+    region: str | None,
+    profile: str | None = None,
 ) -> int:
     from reconciler.manifest import load
     from reconciler.verify import run_verify
 
     desired = load(path, stack_file=stack)
     target = open_cli_target(
-        local=local, endpoint_url=endpoint_url, region=region, default_region=desired.stack.settings.region
+        local=local,
+        endpoint_url=endpoint_url,
+        region=region,
+        default_region=desired.stack.settings.region,
+        profile=profile,
     )
     try:
         report = run_verify(target, desired)
