@@ -122,6 +122,20 @@ def target_problems(saved: Plan, fresh: Plan) -> list[str]:
     return [f"it was made for {made_for} (planned against {saved.target}; now {fresh.target})"]
 
 
+def check_saved_target(saved: Plan, now: PlanOptions) -> None:
+    """Raise StalePlanError when `saved` was made for another target than `now.target_identity` (the target
+    apply is about to change): run before the stack lock is taken, so nothing is written to that target."""
+    wrong = target_problems(saved, replace(saved, target=now.target, target_identity=now.target_identity))
+    if wrong:
+        raise StalePlanError(
+            "Saved plan is stale: "
+            + "; ".join(wrong)
+            + ". Nothing was changed (the stack lock was not taken).",
+            hint="run `personalize-gitops plan --out PLANFILE` again against this target, or apply the plan "
+            "with the target options it was made with",
+        )
+
+
 def check_saved_plan(saved: Plan, desired: DesiredState, fresh: Plan) -> None:
     """Raise StalePlanError when `saved` was made for another stack or target (account, region, partition,
     endpoint, `--local` state file: `target_problems`), or the manifests or any live resource changed since
@@ -178,6 +192,7 @@ def run_apply(
         plan_options = replace(
             saved_plan.options, target=plan_options.target, target_identity=plan_options.target_identity
         )
+        check_saved_target(saved_plan, plan_options)  # before anything is written there, the lock included
     lock = StackLock(target.ssm, desired.stack.name, clock=target.clock, owner=lock_owner)
     if on_lock is not None:  # the CLI says after Ctrl-C whether the lock was taken and released
         on_lock(lock)

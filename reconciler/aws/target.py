@@ -39,6 +39,9 @@ DEFAULT_LOCAL_STATE = Path(".personalize-gitops") / "emulator-state.json"
 DEFAULT_TIME_SCALE = 600.0
 DUMMY_CREDENTIALS = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
 LOCAL_REGION_FALLBACK = "us-east-1"
+#: The services plan and apply call on a target (botocore names): a per-service endpoint setting of any of
+#: them (AWS_ENDPOINT_URL_S3, ...) changes which target is used, so the label and the identity name it.
+TARGET_SERVICES = ("personalize", "s3", "ssm", "sts", "iam", "kms")
 ENDPOINT_CONNECT_TIMEOUT = 3.0
 #: botocore client options shared by every client (see ``client_config``). Its ``retries`` are the one
 #: retry of throttling, 5xx and connection resets in the reconciler: apply never calls again what botocore
@@ -261,9 +264,7 @@ class Target:
         time scale; never parsed from the label."""
         from reconciler.model.target import TargetIdentity
 
-        endpoint = self.endpoint_url
-        if endpoint is None and self.mode == "aws":
-            endpoint = _configured_endpoint(getattr(self.personalize.meta, "endpoint_url", None))
+        endpoint, service_endpoints = self.endpoints()
         local_state = None
         if self.mode == "local" and self.state_path is not None:
             local_state = str(Path(self.state_path).resolve())
@@ -273,7 +274,19 @@ class Target:
             partition=partition_of(self.region),
             endpoint=endpoint,
             local_state=local_state,
+            service_endpoints=service_endpoints,
         )
+
+    def endpoints(self) -> tuple[str | None, dict[str, str | None]]:
+        """(where Personalize calls go, {service: endpoint} of the `TARGET_SERVICES` whose calls go elsewhere;
+        None: AWS's own). `--endpoint-url`: that URL for every service; `--local`, tests: none. Real AWS:
+        the endpoints configured outside the command line, found as botocore finds them
+        (`configured_endpoints`)."""
+        if self.mode != "aws":
+            return self.endpoint_url, {}
+        found = configured_endpoints(self.session, TARGET_SERVICES)
+        endpoint = found["personalize"]
+        return endpoint, {name: url for name, url in found.items() if url != endpoint}
 
     @property
     def mode_description(self) -> str:
@@ -441,6 +454,11 @@ def _open_aws(*, region: str | None, profile: str | None) -> Target:
         except TargetError:
             account = "(unidentified)"
         suffix = f", profile {profile}" if profile else ""
+        endpoint, others = target.endpoints()
+        if endpoint is not None:
+            suffix += f", endpoint {endpoint}"
+        for name, url in sorted(others.items()):
+            suffix += f", {name} endpoint {url or 'of AWS'}"
         return f"AWS account {account} ({resolved}{suffix})"
 
     return Target(
@@ -653,9 +671,33 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
+def configured_endpoints(session: Any, services: tuple[str, ...]) -> dict[str, str | None]:
+    """Real AWS mode: for each service, the endpoint its client uses when it is not an AWS one, else None.
+
+    botocore (1.44, `botocore/args.py` `_compute_configured_endpoint_url`, `configprovider.py`
+    `ConfiguredEndpointProvider`) gives a client without an explicit endpoint_url the first of
+    AWS_ENDPOINT_URL_<SERVICE ID> (AWS_ENDPOINT_URL_S3, _SSM, _STS, _IAM, _KMS, _PERSONALIZE),
+    AWS_ENDPOINT_URL, the profile's `services` section, the profile's `endpoint_url`, unless
+    `ignore_configured_endpoint_urls` (AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, or the profile). The same
+    provider is asked here, without making the clients (tens of milliseconds each);
+    tests/aws/test_target_endpoints.py checks that it agrees with each client's `meta.endpoint_url`."""
+    from botocore.configprovider import ConfiguredEndpointProvider
+
+    core = session._session  # the botocore session of this boto3 session
+    if core.get_config_variable("ignore_configured_endpoint_urls"):
+        return dict.fromkeys(services)
+    full, scoped = core.full_config, core.get_scoped_config()
+    return {
+        name: _configured_endpoint(
+            ConfiguredEndpointProvider(full_config=full, scoped_config=scoped, client_name=name).provide()
+        )
+        for name in services
+    }
+
+
 def _configured_endpoint(url: str | None) -> str | None:
-    """Real AWS mode: the Personalize client's endpoint when it is not an AWS one (one set through
-    AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_PERSONALIZE or `endpoint_url` in the AWS config), else None."""
+    """Real AWS mode: a configured endpoint when it is not an AWS one (AWS_ENDPOINT_URL and friends may name
+    a VPC or FIPS endpoint of AWS itself), else None."""
     from urllib.parse import urlsplit
 
     if not url:

@@ -10,7 +10,7 @@ served faster or slower).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 #: The fields in the order a difference is named (the most telling first).
@@ -35,6 +35,10 @@ class TargetIdentity:
     """The endpoint URL every call went to (`--endpoint-url`, `AWS_ENDPOINT_URL`); None: AWS's own."""
     local_state: str | None = None
     """`--local`: the absolute path of the emulated account's state file; None otherwise."""
+    service_endpoints: Mapping[str, str | None] = field(default_factory=dict)
+    """Real AWS: the services (botocore names: `s3`, `ssm`, ...) whose calls go elsewhere than `endpoint`,
+    through a per-service setting (`AWS_ENDPOINT_URL_S3`, a `services` section of the AWS config): their
+    endpoint, or None for AWS's own. Empty when every call goes to `endpoint`."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,8 +46,13 @@ class TargetIdentity:
             "account": self.account,
             "region": self.region,
             "endpoint": self.endpoint,
+            "service_endpoints": dict(sorted(self.service_endpoints.items())),
             "local_state": self.local_state,
         }
+
+    def endpoint_of(self, service: str) -> str | None:
+        """Where `service`'s calls go (None: AWS's own)."""
+        return self.service_endpoints.get(service, self.endpoint)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TargetIdentity:
@@ -60,16 +69,30 @@ class TargetIdentity:
             if value == "" and not optional:
                 raise ValueError(f"target_identity.{name} is empty")
             values[name] = (value or None) if optional else value
-        return cls(**values)
+        services = data.get("service_endpoints") or {}  # absent in plans saved before it was recorded
+        if not isinstance(services, Mapping) or not all(
+            isinstance(k, str) and k and (v is None or (isinstance(v, str) and v))
+            for k, v in services.items()
+        ):
+            raise ValueError(
+                f"target_identity.service_endpoints is {services!r}, not an object of service names to "
+                "endpoint URLs (or null)"
+            )
+        return cls(**values, service_endpoints=dict(services))
 
     def differences(self, other: TargetIdentity) -> list[str]:
         """`self` (what a plan was made for) against `other` (the target now), one phrase per field that
         differs: `region eu-west-1, not us-east-1`."""
-        return [
+        found = [
             f"{_WORDS[name]} {_shown(getattr(self, name), name)}, not {_shown(getattr(other, name), name)}"
             for name in FIELDS
             if getattr(self, name) != getattr(other, name)
         ]
+        for service in sorted(set(self.service_endpoints) | set(other.service_endpoints)):
+            made, now = self.endpoint_of(service), other.endpoint_of(service)
+            if made != now:
+                found.append(f"{service} endpoint {_shown(made, 'endpoint')}, not {_shown(now, 'endpoint')}")
+        return found
 
 
 def _shown(value: str | None, name: str) -> str:

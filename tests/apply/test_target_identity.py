@@ -41,6 +41,10 @@ IDENTITY = TargetIdentity(account="123456789012", region="us-east-1", partition=
             "it was made for endpoint AWS's own endpoints, not http://h:1",
         ),
         (
+            replace(IDENTITY, service_endpoints={"s3": "http://s3:1"}),
+            "it was made for s3 endpoint AWS's own endpoints, not http://s3:1",
+        ),
+        (
             replace(IDENTITY, account="1", region="cn-north-1", partition="aws-cn"),
             "it was made for partition aws, not aws-cn, and for account 123456789012, not 1, and for region "
             "us-east-1, not cn-north-1",
@@ -65,6 +69,10 @@ def test_targets_are_compared_field_by_field(now: TargetIdentity, named: str | N
         ({"account": "1", "region": "", "partition": "aws"}, "target_identity.region is empty"),
         ({"account": "1", "region": "r", "partition": "aws", "endpoint": 5}, "target_identity.endpoint is 5"),
         ("AWS account 1 (us-east-1)", "target_identity is a str, not an object"),
+        (
+            {"account": "1", "region": "r", "partition": "aws", "service_endpoints": {"s3": 5}},
+            "target_identity.service_endpoints is {'s3': 5}, not an object of service names",
+        ),
     ],
 )
 def test_a_damaged_target_identity_is_refused_naming_it(identity: object, error: str) -> None:

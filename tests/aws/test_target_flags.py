@@ -89,7 +89,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def make_group(server: EmulatorServer) -> None:
     """A dataset group for `import --all` to find."""
-    boto3.client(
+    boto3.session.Session().client(  # a new session: the current AWS config file
         "personalize",
         endpoint_url=server.url,
         region_name="us-east-1",
@@ -125,7 +125,7 @@ def test_profile_is_the_profile_in_every_command(
 
 
 def groups(server: EmulatorServer, region: str) -> list[str]:
-    client = boto3.client(
+    client = boto3.session.Session().client(  # a new session: the current AWS config file
         "personalize",
         endpoint_url=server.url,
         region_name=region,
@@ -201,7 +201,7 @@ def test_time_scale_without_local_is_refused(server: EmulatorServer, workdir: Pa
     result = cli("apply", "m", "--endpoint-url", server.url, "--time-scale", "5", "--auto-approve")
     assert result.exit_code == 1, result.output
     assert "--time-scale without --local" in result.output, result.output
-    client = boto3.client(
+    client = boto3.session.Session().client(  # a new session: the current AWS config file
         "personalize",
         endpoint_url=server.url,
         region_name="us-east-1",

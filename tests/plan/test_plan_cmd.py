@@ -69,6 +69,7 @@ def test_plan_json_and_saved_plan(workdir):
         "account": "123456789012",
         "region": "us-east-1",
         "endpoint": None,
+        "service_endpoints": {},
         "local_state": str((workdir / ".personalize-gitops" / "emulator-state.json").resolve()),
     }
     assert all(isinstance(c["change"]["actions"], list) for c in data["resource_changes"])
