@@ -526,6 +526,12 @@ def _open_local(*, region: str | None, state_path: Path | None, time_scale: floa
     path = Path(state_path) if state_path is not None else Path.cwd() / DEFAULT_LOCAL_STATE
     resolved = region or os.environ.get("AWS_DEFAULT_REGION") or LOCAL_REGION_FALLBACK
     _check_local_region(resolved)
+    # The emulated account is not the user's AWS profile. Our clients read none (botocore_session(isolated)),
+    # but moto makes boto3 sessions of its own (at import, moto/ec2/models/availability_zones_and_regions.py;
+    # for each backend's regions) that read AWS_PROFILE: one naming a profile the AWS config lacks failed
+    # every --local call with ProfileNotFound. A --local process uses no real AWS, so it forgets them.
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(name, None)
     load_error = (
         f"cannot load the local emulator state {path}",
         f"delete {path} (and {path.stem}.blobs/, {path.stem}.data/) to start with an empty local account",

@@ -113,6 +113,21 @@ class _Raw:
         return self._data
 
 
+def _isolated_botocore_session() -> Any:
+    """A botocore session that reads no AWS profile (not even AWS_PROFILE) and no AWS config or credentials
+    file: the emulator's own clients are not the user's AWS setup (an AWS_PROFILE naming a profile the config
+    lacks made every state save fail with ProfileNotFound, answered as InternalFailure)."""
+    import botocore.session
+
+    return botocore.session.Session(
+        session_vars={
+            "profile": (None, None, None, None),
+            "config_file": (None, None, os.devnull, None),
+            "credentials_file": (None, None, os.devnull, None),
+        }
+    )
+
+
 class MotoBridge:
     """boto3 clients whose requests are answered by calling a WSGI app in this process (no sockets).
 
@@ -135,7 +150,10 @@ class MotoBridge:
                 from botocore.config import Config
 
                 session = boto3.session.Session(
-                    aws_access_key_id="emulator", aws_secret_access_key="emulator", region_name=region
+                    aws_access_key_id="emulator",
+                    aws_secret_access_key="emulator",
+                    region_name=region,
+                    botocore_session=_isolated_botocore_session(),
                 )
                 cached = session.client(
                     service,
@@ -758,6 +776,12 @@ def serve(
     # Notebooks attach AWS managed policies (AmazonS3ReadOnlyAccess) to their Personalize role: let moto know
     # them. Process-wide, which is fine for the CLI process this function runs in.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    # The endpoint is its own account, not the user's AWS profile: moto makes boto3 sessions of its own (at
+    # import, moto/ec2/models/availability_zones_and_regions.py; for each backend's regions) that read
+    # AWS_PROFILE, and one naming a profile the AWS config lacks made every change answer InternalFailure
+    # (ProfileNotFound). Process-wide too, for the same reason.
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(name, None)
     server = EmulatorServer.create(
         port=port,
         host=host,
