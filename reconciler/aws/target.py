@@ -389,6 +389,21 @@ def open_target(
     from reconciler.aws.calls import check_record_file
 
     check_record_file()
+    check_target_options(local=local, endpoint_url=endpoint_url, profile=profile)
+    # AWS_REGION is the region variable of the AWS CLI and the other SDKs, and this tool documents it;
+    # botocore reads only AWS_DEFAULT_REGION (botocore/configprovider.py: 'region'), so real AWS said "no AWS
+    # region configured" and --endpoint-url took us-east-1 with AWS_REGION set. Every target reads it first.
+    region = region or os.environ.get("AWS_REGION") or None
+    if local:
+        return _open_local(region=region, state_path=state_path, time_scale=time_scale)
+    if endpoint_url:
+        return _open_endpoint(endpoint_url, region=region, profile=profile)
+    return _open_aws(region=region, profile=profile)
+
+
+def check_target_options(*, local: bool, endpoint_url: str | None, profile: str | None) -> None:
+    """Refuse target options that cannot mean anything together (`open_target` runs it; a command that may
+    return before opening its target runs it first)."""
     if local and endpoint_url:
         raise TargetError(
             "--local and --endpoint-url both given",
@@ -400,15 +415,6 @@ def open_target(
             "AWS profile reaches",
             hint="drop --profile to use the emulator, or drop --local to use that profile's AWS account",
         )
-    # AWS_REGION is the region variable of the AWS CLI and the other SDKs, and this tool documents it;
-    # botocore reads only AWS_DEFAULT_REGION (botocore/configprovider.py: 'region'), so real AWS said "no AWS
-    # region configured" and --endpoint-url took us-east-1 with AWS_REGION set. Every target reads it first.
-    region = region or os.environ.get("AWS_REGION") or None
-    if local:
-        return _open_local(region=region, state_path=state_path, time_scale=time_scale)
-    if endpoint_url:
-        return _open_endpoint(endpoint_url, region=region, profile=profile)
-    return _open_aws(region=region, profile=profile)
 
 
 def _session(profile: str | None, region: str | None, **credentials: str) -> Any:

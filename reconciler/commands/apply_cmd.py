@@ -216,6 +216,7 @@ def _plan_command(
     local: bool,
     endpoint_url: str | None,
     region: str | None,
+    profile: str | None = None,
 ) -> str:
     """The `plan` command of these manifests, stack file, plan options and target (what a hint repeats)."""
     import shlex
@@ -226,7 +227,7 @@ def _plan_command(
     command += f" --stack {shlex.quote(str(stack))}" if stack is not None else ""
     options = given_plan_options(retrain=retrain, prune=prune, allow_data_loss=allow_data_loss)
     command += "".join(f" {option}" for option in options if option.startswith("--"))
-    return command + target_args(local=local, endpoint_url=endpoint_url, region=region)
+    return command + target_args(local=local, endpoint_url=endpoint_url, region=region, profile=profile)
 
 
 def _no_terminal_hint(
@@ -239,6 +240,7 @@ def _no_terminal_hint(
     local: bool,
     endpoint_url: str | None,
     region: str | None,
+    profile: str | None = None,
 ) -> str:
     """What to run instead of a confirmation: the plan command of the same manifests, options and target."""
     if _is_plan_file(path):
@@ -252,6 +254,7 @@ def _no_terminal_hint(
         local=local,
         endpoint_url=endpoint_url,
         region=region,
+        profile=profile,
     )
     return f"review the plan (`{command}`) and rerun with --auto-approve"
 
@@ -264,6 +267,7 @@ def _plan_again_command(
     local: bool,
     endpoint_url: str | None,
     region: str | None,
+    profile: str | None = None,
 ) -> str:
     """The `plan --out` command that makes a fresh version of a stale saved plan: the same manifests, stack
     file and plan options (recorded in the plan), this apply's target, the same file."""
@@ -278,6 +282,7 @@ def _plan_again_command(
         local=local,
         endpoint_url=endpoint_url,
         region=region,
+        profile=profile,
     )
     return f"{command} --out {shlex.quote(str(planfile_path))}"
 
@@ -383,6 +388,7 @@ def _apply(
                 local=local,
                 endpoint_url=endpoint_url,
                 region=region,
+                profile=profile,
             ),
         )
     saved = None
@@ -480,7 +486,9 @@ def _apply(
         except StalePlanError as exc:
             if saved is None:
                 raise
-            again = _plan_again_command(path, source, stack, saved.options, local, endpoint_url, region)
+            again = _plan_again_command(
+                path, source, stack, saved.options, local, endpoint_url, region, profile
+            )
             raise StalePlanError(exc.message, hint=f"run `{again}` again and apply the new plan") from None
         if not auto_approve and saved is None:
             result = reask_while_changed(result, lambda: run_once(None, False), ask_to_plan_again)

@@ -16,6 +16,7 @@ from reconciler.commands.common import (
     endpoint_url_option,
     local_option,
     open_cli_target,
+    profile_option,
     region_option,
     stack_option,
 )
@@ -77,6 +78,7 @@ def prepare_command(
     local: bool = local_option(),
     endpoint_url: str | None = endpoint_url_option(),
     region: str | None = region_option(),
+    profile: str | None = profile_option(),
 ) -> None:
     """Create what the manifests' data imports need, in an emulated account only.
 
@@ -87,12 +89,16 @@ def prepare_command(
     `personalize-gitops emulator serve`; never real AWS (there your infrastructure code owns these).
     """
     from reconciler.aws.personalize_access import prepare_data_access
-    from reconciler.aws.target import _emulator_clock
+    from reconciler.aws.target import _emulator_clock, check_target_options
     from reconciler.live.preflight import split_s3
     from reconciler.manifest import load
     from reconciler.model.address import Kind
     from reconciler.model.spec import DatasetSpec
 
+    try:
+        check_target_options(local=local, endpoint_url=endpoint_url, profile=profile)
+    except ReconcilerError as exc:
+        _fail(exc.message, exc.hint)
     if not local and not endpoint_url:
         _fail(
             "emulator prepare changes an emulated account only, and none was named; nothing was changed",
@@ -121,6 +127,7 @@ def prepare_command(
             endpoint_url=endpoint_url,
             region=region,
             default_region=desired.stack.settings.region,
+            profile=profile,
         ) as target:
             made = prepare_data_access(target.s3, target.iam, target.region, imports)
             label = target.label

@@ -146,7 +146,10 @@ def run_import_cli(
     # the target options the printed "Next:" command must repeat to plan the same account (the region is in
     # the stack file)
     again = target_args(
-        local=bool(open_kwargs.get("local")), endpoint_url=open_kwargs.get("endpoint_url"), region=None
+        local=bool(open_kwargs.get("local")),
+        endpoint_url=open_kwargs.get("endpoint_url"),
+        region=None,
+        profile=open_kwargs.get("profile"),
     )
     owned = target is None
     if target is None:

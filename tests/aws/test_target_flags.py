@@ -102,7 +102,11 @@ def make_group(server: EmulatorServer) -> None:
     ).create_dataset_group(name="tiny-shop")
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+#: and `emulator prepare` (an emulated account only: --local or an `emulator serve` --endpoint-url)
+WITH_PREPARE = {**COMMANDS, "emulator prepare": ["emulator", "prepare", "m"]}
+
+
+@pytest.mark.parametrize("command", sorted(WITH_PREPARE))
 def test_every_target_command_takes_the_four_target_options(command: str) -> None:
     shown = cli(*command.split(), "--help").output
     for option in ("--local", "--endpoint-url", "--region", "--profile"):
@@ -177,11 +181,11 @@ def test_plan_names_the_profile_and_its_hint_repeats_it(
     assert applied.exit_code == 0, applied.output
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("command", sorted(WITH_PREPARE))
 def test_local_with_profile_is_refused(command: str, workdir: Path) -> None:
     """--local is the emulated account; no AWS profile reaches it. Before, `import --local --profile X`
     ignored the profile without a word (the other commands had no --profile)."""
-    result = cli(*COMMANDS[command], "--local", "--profile", "dev")
+    result = cli(*WITH_PREPARE[command], "--local", "--profile", "dev")
     assert result.exit_code == 1, result.output
     assert "--local and --profile dev both given" in result.output, result.output
     assert "drop --profile to use the emulator, or drop --local" in result.output
@@ -221,3 +225,19 @@ def test_time_scale_without_local_is_refused(server: EmulatorServer, workdir: Pa
         aws_secret_access_key="x",
     )
     assert client.list_dataset_groups()["datasetGroups"] == []
+
+
+def test_the_commands_hints_repeat_the_profile(
+    server: EmulatorServer, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command a hint prints reaches the same target: `import`'s "Next: plan" and apply's no-terminal hint
+    repeat --profile (before, import's dropped it, and the plan it suggested asked for other credentials)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    make_group(server)
+    imported = cli("import", "--all", "--out", "imported", "--profile", "dev")
+    assert imported.exit_code == 0, imported.output
+    assert "Next: `personalize-gitops plan imported --profile dev`" in imported.output, imported.output
+    unattended = cli("apply", "m", "--profile", "dev")  # no terminal, no --auto-approve
+    assert unattended.exit_code == 1, unattended.output
+    assert "`personalize-gitops plan m --profile dev`" in unattended.output, unattended.output
