@@ -287,6 +287,19 @@ def _plan_again_command(
     return f"{command} --out {shlex.quote(str(planfile_path))}"
 
 
+def _configured_personalize_endpoint(profile: str | None) -> str | None:
+    """Real AWS: the endpoint Personalize calls would go to, configured outside the command line as botocore
+    finds it (AWS_ENDPOINT_URL_PERSONALIZE, AWS_ENDPOINT_URL, the profile's `services` and `endpoint_url`,
+    not with ignore_configured_endpoint_urls), as `Target.identity()` records it; no client, no call."""
+    from reconciler.aws.target import _session, configured_endpoints
+
+    try:
+        session = _session(profile, None)
+    except TargetError:
+        return None  # opening the target reports the profile
+    return configured_endpoints(session, ("personalize",))["personalize"]
+
+
 def saved_target_refusal(
     saved: Any,
     *,
@@ -297,13 +310,13 @@ def saved_target_refusal(
     local: bool,
     endpoint_url: str | None,
     default_region: str | None,
+    profile: str | None = None,
 ) -> TargetError | None:
     """Before any target is opened: a saved plan made for the emulator (`--local`, or `--endpoint-url`)
     applied without that option, or a plan made for AWS's own endpoints applied to an emulator, is refused
     from its `target_identity`, with the apply command that has the plan's target options. Never opens real
     AWS for a plan made for the emulator (it failed on missing credentials, or read that account first). The
     finer comparison (state file, region, account) stays `apply.run.target_problems`, after opening."""
-    import os
     import shlex
 
     made = saved.target_identity
@@ -315,11 +328,7 @@ def saved_target_refusal(
         problem = f"this plan was made with --local (state {made.local_state}, region {made.region})"
         option, flags = "--local", " --local"
     elif made.endpoint is not None:
-        given = endpoint_url or (
-            None
-            if local
-            else os.environ.get("AWS_ENDPOINT_URL_PERSONALIZE") or os.environ.get("AWS_ENDPOINT_URL")
-        )
+        given = endpoint_url or (None if local else _configured_personalize_endpoint(profile))
         if not local and given == made.endpoint:
             return None
         problem = f"this plan was made with --endpoint-url {made.endpoint} (region {made.region})"
@@ -420,6 +429,7 @@ def _apply(
             local=local,
             endpoint_url=endpoint_url,
             default_region=desired.stack.settings.region,
+            profile=profile,
         )
         if refusal is not None:
             raise refusal

@@ -173,3 +173,30 @@ def test_a_plan_for_another_target_takes_no_lock_there(
     )
     assert ssm.describe_parameters()["Parameters"] == []
     assert "the stack lock was not taken" in refused.output
+
+
+def test_an_endpoint_from_the_aws_config_applies_the_plan_made_with_it(
+    server: EmulatorServer, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile whose `endpoint_url` (AWS config) names the endpoint: plan records it, and apply with the
+    same profile is that target. Before, apply's early check looked at AWS_ENDPOINT_URL(_PERSONALIZE) only
+    and refused the plan: "this plan was made with --endpoint-url ..., not for real AWS"."""
+    config = workdir / "aws-config"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + f"\n[profile emu]\nendpoint_url = {server.url}\naws_access_key_id = x\naws_secret_access_key = x\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AWS_PROFILE", "emu")
+    made = cli("plan", "m", "--out", "plan.json")
+    assert made.exit_code == 0, made.output
+    identity = json.loads((workdir / "plan.json").read_text(encoding="utf-8"))["target_identity"]
+    assert identity["endpoint"] == server.url
+    applied = cli("apply", "plan.json", "--manifests", "m", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    # and with the configured endpoints ignored, it is not that target
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    again = cli(
+        "apply", "plan.json", "--manifests", "m", "--profile", "emu", "--auto-approve"
+    )  # the flag too
+    assert again.exit_code == 1 and "this plan was made with --endpoint-url" in again.output, again.output
