@@ -73,7 +73,9 @@ def test_documented_commands_and_flags_exist(doc: str, mention: str) -> None:
 def test_the_commands_table_is_one_table_naming_every_command() -> None:
     """The README's Commands section is one table (a paragraph had split it: the rows after it rendered as
     text) with a row for every top-level command."""
-    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Commands", 1)[1].split("\n## ", 1)[0]
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    # the section up to its first subsection (### Target options has a table of its own)
+    section = text.split("## Commands", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
     lines = section.strip("\n").splitlines()
     rows = [i for i, line in enumerate(lines) if line.startswith("|")]
     assert rows == list(range(rows[0], rows[-1] + 1)), "a paragraph splits the Commands table"
@@ -83,7 +85,9 @@ def test_the_commands_table_is_one_table_naming_every_command() -> None:
 
 def test_the_ci_row_of_the_commands_table_names_every_ci_subcommand() -> None:
     """`ci apply-status` (the workflows' result line, documented in github-setup.md) was missing from it."""
-    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Commands", 1)[1].split("\n## ", 1)[0]
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    # the section up to its first subsection (### Target options has a table of its own)
+    section = text.split("## Commands", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
     row = re.search(r"^\| `ci ([a-z|\\-]+)` \|", section, flags=re.MULTILINE)
     assert row, "no `ci ...` row in the README's Commands table"
     listed = set(row.group(1).replace("\\", "").split("|"))
