@@ -230,35 +230,6 @@ def _plan_command(
     return command + target_args(local=local, endpoint_url=endpoint_url, region=region, profile=profile)
 
 
-def _no_terminal_hint(
-    path: Path,
-    stack: Path | None,
-    *,
-    retrain: list[str],
-    prune: bool | None,
-    allow_data_loss: bool,
-    local: bool,
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None = None,
-) -> str:
-    """What to run instead of a confirmation: the plan command of the same manifests, options and target."""
-    if _is_plan_file(path):
-        return "rerun with --auto-approve: a saved plan is applied exactly as it was shown by `plan --out`"
-    command = _plan_command(
-        path,
-        stack,
-        retrain=retrain,
-        prune=prune,
-        allow_data_loss=allow_data_loss,
-        local=local,
-        endpoint_url=endpoint_url,
-        region=region,
-        profile=profile,
-    )
-    return f"review the plan (`{command}`) and rerun with --auto-approve"
-
-
 def _plan_again_command(
     planfile_path: Path,
     source: Path,
@@ -388,16 +359,22 @@ def _apply(
         raise ReconcilerError(
             "apply needs a confirmation, and there is no terminal to ask on (stdin is not a TTY); "
             "nothing was changed",
-            hint=_no_terminal_hint(
-                path,
-                stack,
-                retrain=retrain,
-                prune=prune,
-                allow_data_loss=allow_data_loss,
-                local=local,
-                endpoint_url=endpoint_url,
-                region=region,
-                profile=profile,
+            hint=(
+                "rerun with --auto-approve: a saved plan is applied exactly as it was shown by `plan --out`"
+                if _is_plan_file(path)
+                else "review the plan (`"
+                + _plan_command(
+                    path,
+                    stack,
+                    retrain=retrain,
+                    prune=prune,
+                    allow_data_loss=allow_data_loss,
+                    local=local,
+                    endpoint_url=endpoint_url,
+                    region=region,
+                    profile=profile,
+                )
+                + "`) and rerun with --auto-approve"
             ),
         )
     saved = None

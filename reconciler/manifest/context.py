@@ -126,9 +126,11 @@ class Context:
 
     # Problems point at the offending value (or the nearest enclosing node when the value is missing).
 
-    def error(self, res: ParsedResource, path: Path, message: str, hint: str | None = None) -> None:
+    def report(
+        self, severity: Severity, res: ParsedResource, path: Path, message: str, hint: str | None = None
+    ) -> None:
         self.reporter.at(
-            Severity.ERROR,
+            severity,
             res.doc,
             res.source_path(path),
             message,
@@ -136,28 +138,15 @@ class Context:
             hint=hint,
             prefer_key=False,
         )
+
+    def error(self, res: ParsedResource, path: Path, message: str, hint: str | None = None) -> None:
+        self.report(Severity.ERROR, res, path, message, hint)
 
     def warning(self, res: ParsedResource, path: Path, message: str, hint: str | None = None) -> None:
-        self.reporter.at(
-            Severity.WARNING,
-            res.doc,
-            res.source_path(path),
-            message,
-            subject=res.subject,
-            hint=hint,
-            prefer_key=False,
-        )
+        self.report(Severity.WARNING, res, path, message, hint)
 
     def info(self, res: ParsedResource, path: Path, message: str, hint: str | None = None) -> None:
-        self.reporter.at(
-            Severity.INFO,
-            res.doc,
-            res.source_path(path),
-            message,
-            subject=res.subject,
-            hint=hint,
-            prefer_key=False,
-        )
+        self.report(Severity.INFO, res, path, message, hint)
 
     def error_in_value(
         self, res: ParsedResource, path: Path, offset: int, message: str, hint: str | None = None

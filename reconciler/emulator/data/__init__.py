@@ -484,6 +484,18 @@ def save_table(path: Path, table: Table) -> None:
     atomic_savez(path, arrays)
 
 
+def commit_index(index: Path, text: str, obsolete: Iterable[str]) -> None:
+    """Replace the JSON `index` of a directory of array files atomically (a crash leaves the old or the new
+    one), then remove the files the new index no longer names (`obsolete`, names in the same directory)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{index.stem}.", suffix=".tmp", dir=index.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, index)
+    for name in obsolete:
+        with contextlib.suppress(OSError):
+            (index.parent / name).unlink()
+
+
 def atomic_savez(path: Path, arrays: Mapping[str, np.ndarray[Any, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
@@ -834,14 +846,7 @@ class DataStore:
                 "deltas": {k: list(v) for k, v in self._deltas.items()},
                 "generation": self._generation,
             }
-            index_text = json.dumps(document, sort_keys=True, indent=0)
-            fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".tmp", dir=self.root)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(index_text)
-            os.replace(tmp, self.root / self.INDEX)
-            for name in obsolete:
-                with contextlib.suppress(OSError):
-                    (self.root / name).unlink()
+            commit_index(self.root / self.INDEX, json.dumps(document, sort_keys=True, indent=0), obsolete)
             self._rewrite.clear()
             self._dirty.clear()
 

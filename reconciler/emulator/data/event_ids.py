@@ -28,11 +28,8 @@ lazily on a dataset's first eventId after a restart."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -204,17 +201,13 @@ class EventIdStore:
                 self._on_disk[key] = (name, None)
                 obsolete += [n for n in (old or ()) if n]
             self.root.mkdir(parents=True, exist_ok=True)
+            from . import commit_index
+
             text = json.dumps(
                 {"files": {k: list(v) for k, v in self._on_disk.items()}, "generation": self._generation},
                 sort_keys=True,
             )
-            fd, tmp = tempfile.mkstemp(prefix=".event-ids.", suffix=".tmp", dir=self.root)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, self.root / self.INDEX)
-            for name in obsolete:
-                with contextlib.suppress(OSError):
-                    (self.root / name).unlink()
+            commit_index(self.root / self.INDEX, text, obsolete)
             self._dirty.clear()
 
 
